@@ -1,0 +1,1 @@
+"""hyperdeme: hyperparameter optimization of real training programs."""

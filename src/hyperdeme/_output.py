@@ -1,0 +1,53 @@
+"""Sinks the engine gives launchers: each writes a stream to a trial's log file.
+
+The stdout sink also feeds a :class:`~hyperdeme._metrics.MetricScanner`; the
+stderr sink keeps a short tail for error messages. Both are synchronous: a
+chunk write to a local file is cheaper than a thread hop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Self
+
+from ._metrics import MetricScanner
+
+__all__ = ["LogSink"]
+
+TAIL_BYTES = 2048
+
+
+class LogSink:
+    """Append a stream to ``path``; optionally scan it and keep its tail."""
+
+    def __init__(self, path: Path, *, scanner: MetricScanner | None = None) -> None:
+        self.path = path
+        self.scanner = scanner
+        self._file: BinaryIO = path.open("wb")
+        self._tail = b""
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        if self.scanner is not None:
+            self.scanner.feed(data)
+        self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
+
+    @property
+    def tail(self) -> str:
+        return self._tail.decode(errors="replace").strip()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

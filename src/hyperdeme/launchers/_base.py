@@ -1,0 +1,95 @@
+"""The launcher protocol: run one prepared evaluation, report how it exited.
+
+A launcher is told *what* to run (a :class:`Job`: a shell command, a working
+directory, extra environment, a node count) and *where output goes* (two
+:class:`OutputSink` objects the engine owns). It does not parse metrics,
+retry, time out or write the journal: the engine does, the same way for every
+backend. Call order::
+
+    async with launcher:            # set-up: allocation, detection (optional)
+        launcher.total_nodes        # nodes to pack evaluations into, or None
+        exit = await launcher.run(job)   # many times, concurrently
+    # tear-down: release the allocation, on success, error and cancellation
+
+Cancelling ``run`` (per-evaluation timeout, the whole run stopping) must stop
+the work it started: each launcher owns how (SIGTERM to a process group,
+``scancel``, ``qdel``, ``kubectl delete``), runs it shielded and bounded, and
+re-raises the cancellation.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+__all__ = ["Exit", "Job", "Launcher", "OutputSink"]
+
+
+class OutputSink(Protocol):
+    """Where a launcher writes a stream of the evaluation's output, chunk by chunk."""
+
+    def write(self, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One attempt of one trial, ready to run."""
+
+    trial_id: int
+    attempt: int
+    command: str  # shell command, hyperparameter flags already appended and quoted
+    cwd: Path
+    env: Mapping[str, str]  # extra variables on top of the launcher's environment
+    nodes: int  # nodes this evaluation needs (1 for a plain local run)
+    stdout: OutputSink
+    stderr: OutputSink
+    params: Mapping[str, Any] = field(default_factory=dict)  # active params (callables)
+    name: str = ""  # stable, human-readable label: "<experiment>-<trial id>"
+    function: Callable[[dict[str, Any]], Awaitable[Any] | Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """How the evaluation's program ended.
+
+    ``returncode`` follows ``subprocess``: negative for a signal. An
+    in-process launcher puts the function's return value (a number or a dict
+    of metrics) in ``result``; otherwise the engine reads metrics from stdout.
+    """
+
+    returncode: int
+    result: object = None
+
+
+class Launcher(ABC):
+    """Runs evaluations on one kind of machine; see the module docstring."""
+
+    #: registry name ("local", "slurm", ...), set by subclasses
+    name: str = ""
+
+    @property
+    def total_nodes(self) -> int | None:
+        """Nodes available to evaluations once entered, or None when not node-bound."""
+        return None
+
+    @abstractmethod
+    async def run(self, job: Job) -> Exit:
+        """Run ``job`` to completion and return how it exited."""
+
+    async def aclose(self) -> None:
+        """Release what ``__aenter__`` acquired. Must be safe to call twice."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

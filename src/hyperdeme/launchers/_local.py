@@ -1,0 +1,37 @@
+"""Run each evaluation as a shell command on this machine."""
+
+from __future__ import annotations
+
+import os
+
+from .._settings import Settings
+from ._base import Exit, Job, Launcher
+from ._process import DEFAULT_GRACE, run_process
+from ._registry import register
+
+__all__ = ["LocalLauncher"]
+
+
+@register("local")
+class LocalLauncher(Launcher):
+    """``/bin/sh -c <command>`` in a new process session per evaluation.
+
+    Stopping it: SIGTERM to the process group, ``grace`` seconds, SIGKILL.
+    """
+
+    name = "local"
+
+    def __init__(self, settings: Settings | None = None, *, grace: float = DEFAULT_GRACE) -> None:
+        self.settings = settings or Settings()
+        self.grace = grace
+
+    async def run(self, job: Job) -> Exit:
+        returncode = await run_process(
+            ["/bin/sh", "-c", job.command],
+            cwd=job.cwd,
+            env={**os.environ, **job.env},
+            stdout=job.stdout,
+            stderr=job.stderr,
+            grace=self.grace,
+        )
+        return Exit(returncode)
