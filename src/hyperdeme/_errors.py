@@ -5,9 +5,11 @@ and also from the builtin it corresponds to, so ``except ValueError`` keeps
 working for code written against crayai.hpo::
 
     HyperdemeError
+     ├── ConfigTypeError (+ TypeError)    unknown keyword, wrong type
      ├── ConfigError (+ ValueError)       bad argument, raised before any evaluation
      │    └── ConditionError              bad condition or a cycle in the graph
      ├── EvaluationError (+ RuntimeError) the run cannot go on (every first trial failed)
+     ├── UsageError (+ RuntimeError)      e.g. the blocking API called inside an event loop
      └── LauncherError (+ RuntimeError)   a workload manager misbehaved
           └── TransientLauncherError      worth another attempt (node failure, busy step)
 """
@@ -17,10 +19,12 @@ from __future__ import annotations
 __all__ = [
     "ConditionError",
     "ConfigError",
+    "ConfigTypeError",
     "EvaluationError",
     "HyperdemeError",
     "LauncherError",
     "TransientLauncherError",
+    "UsageError",
 ]
 
 
@@ -77,3 +81,11 @@ class LauncherError(HyperdemeError, RuntimeError):
 
 class TransientLauncherError(LauncherError):
     """A launcher failure that another attempt may not meet (node failure, busy queue)."""
+
+
+class ConfigTypeError(HyperdemeError, TypeError):
+    """An argument has the wrong type, or a keyword is unknown."""
+
+
+class UsageError(HyperdemeError, RuntimeError):
+    """The API was called in a way that cannot work (e.g. blocking inside an event loop)."""

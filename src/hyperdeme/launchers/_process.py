@@ -21,14 +21,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
-import structlog
+
 from anyio.abc import ByteReceiveStream, Process
 
+from .._logging import get_logger
 from ._base import OutputSink
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
 
-log = structlog.get_logger("hyperdeme.launchers")
+log = get_logger("hyperdeme.launchers")
 
 DEFAULT_GRACE = 5.0
 _CHUNK = 1 << 16

@@ -1,0 +1,70 @@
+"""The journal: every finished trial, one JSON line, flushed and fsynced.
+
+Appending is the only write, so a driver killed with SIGKILL loses at most
+the trials still running; a torn last line (killed mid-write) is skipped by
+:func:`read_journal`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+
+from ._logging import get_logger
+from ._trial import Trial
+
+__all__ = ["Journal", "read_journal"]
+
+log = get_logger("hyperdeme.journal")
+
+
+class Journal:
+    """Append-only writer of ``trials.jsonl``."""
+
+    def __init__(self, path: Path, *, fsync: bool = True) -> None:
+        self.path = path
+        self._fsync = fsync
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def append(self, trial: Trial) -> None:
+        """Write one trial durably: a single ``write`` of a whole line, then fsync."""
+        line = json.dumps(trial.to_json(), separators=(",", ":"), default=str) + "\n"
+        os.write(self._fd, line.encode())
+        if self._fsync:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
+    """The trials recorded in a journal file (or a run directory holding one), in order."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / "trials.jsonl"
+    trials: list[Trial] = []
+    with file.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                log.warning("journal.torn_line", path=str(file), line=number)
+                break
+            trials.append(Trial.from_json(json.loads(line)))
+    return trials

@@ -1,0 +1,151 @@
+"""The slot scheduler: keep ``slots`` evaluations running, feed results back at once.
+
+One task group, ``slots`` workers reading candidates from a 0-buffer memory
+stream; the driver (the task that called :meth:`Scheduler.run`) asks the
+strategy for a candidate whenever fewer than ``slots`` are in flight and
+tells it each result the moment it arrives, so a steady-state strategy never
+makes a slot wait for another slot's evaluation::
+
+    driver --(id, candidate)--> [0-buffer] --> worker x slots --> launcher
+      ^                                           |
+      +------------ finished Trial <--------------+  (journal written first)
+
+The time budget is a cancel scope around the whole thing: when it expires no
+new evaluation starts, running ones are cancelled and journalled as
+``cancelled``, and ``run`` returns normally. Cancelling the caller's scope
+does the same and re-raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from ._errors import EvaluationError
+from ._journal import Journal
+from ._logging import get_logger
+from ._runner import TrialRunner
+from ._trial import Candidate, Status, Trial
+from .strategies import Strategy
+
+__all__ = ["Scheduler"]
+
+log = get_logger("hyperdeme.scheduler")
+
+Emit = Callable[[Trial], Awaitable[None]]
+
+
+class Scheduler:
+    """Runs a strategy's candidates through a :class:`TrialRunner` on ``slots`` slots."""
+
+    def __init__(
+        self,
+        runner: TrialRunner,
+        journal: Journal,
+        *,
+        slots: int,
+        time_budget: float = math.inf,
+        first_id: int = 1,
+    ) -> None:
+        self.runner = runner
+        self.journal = journal
+        self.slots = slots
+        self.time_budget = time_budget
+        self._next_id = first_id
+        #: the first trials must not all fail: a typo in cmd fails fast
+        self.fail_fast_after = max(slots, 3)
+        self._finished = 0
+        self._seen_ok = False
+        self._first_failure: Trial | None = None
+        self.expired = False
+
+    async def run(self, strategy: Strategy, emit: Emit) -> None:
+        cancelled: list[Trial] = []
+        failure: EvaluationError | None = None
+        send_work, receive_work = anyio.create_memory_object_stream[tuple[Trial, Candidate]](0)
+        send_done, receive_done = anyio.create_memory_object_stream[Trial](self.slots)
+        with anyio.move_on_after(self.time_budget) as budget:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.slots):
+                    tg.start_soon(self._worker, receive_work.clone(), send_done.clone(), cancelled)
+                receive_work.close()
+                send_done.close()
+                async with send_work, receive_done:
+                    failure = await self._drive(strategy, emit, send_work, receive_done)
+                if failure is not None:
+                    tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        if budget.cancelled_caught:
+            self.expired = True
+            log.info("run.time_budget_expired", cancelled=len(cancelled))
+        for trial in sorted(cancelled, key=lambda t: t.id):
+            strategy.tell(trial)
+            await emit(trial)
+
+    async def _drive(
+        self,
+        strategy: Strategy,
+        emit: Emit,
+        send_work: ObjectSendStream[tuple[Trial, Candidate]],
+        receive_done: ObjectReceiveStream[Trial],
+    ) -> EvaluationError | None:
+        in_flight = 0
+        while True:
+            while in_flight < self.slots and (candidate := strategy.ask()) is not None:
+                trial = self.runner.new_trial(self._next_id, candidate)
+                self._next_id += 1
+                await send_work.send((trial, candidate))
+                in_flight += 1
+            if in_flight == 0:
+                return None
+            trial = await receive_done.receive()
+            in_flight -= 1
+            strategy.tell(trial)
+            await emit(trial)
+            failure = self._check_fail_fast(trial)
+            if failure is not None:
+                return failure
+
+    async def _worker(
+        self,
+        receive: ObjectReceiveStream[tuple[Trial, Candidate]],
+        send: ObjectSendStream[Trial],
+        cancelled: list[Trial],
+    ) -> None:
+        async with receive, send:
+            async for trial, _candidate in receive:
+                try:
+                    await self.runner.run(trial)
+                except anyio.get_cancelled_exc_class():
+                    self.journal.append(trial)  # synchronous: safe while cancelled
+                    cancelled.append(trial)
+                    raise
+                self.journal.append(trial)
+                await send.send(trial)
+
+    def _check_fail_fast(self, trial: Trial) -> EvaluationError | None:
+        if self._seen_ok or trial.status is Status.CANCELLED:
+            return None
+        if trial.ok:
+            self._seen_ok = True
+            return None
+        self._finished += 1
+        if self._first_failure is None:
+            self._first_failure = trial
+        if self._finished < self.fail_fast_after:
+            return None
+        first = self._first_failure
+        return EvaluationError(
+            f"the first {self._finished} trials all failed, so the evaluations cannot "
+            f"succeed as configured. First failure (trial {first.id}, {first.status.value}, "
+            f"exit code {first.returncode}): command {first.command!r}\n"
+            f"{first.error[-1500:]}",
+            trial_id=first.id,
+            command=first.command,
+            returncode=first.returncode,
+            stderr_tail=first.error,
+        )

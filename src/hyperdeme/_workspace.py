@@ -1,0 +1,67 @@
+"""Per-trial directories: logs, parameters, and (with ``src_path``) a private work tree."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Workspace"]
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """Where a run's files live: ``run_path/<experiment>/``.
+
+    Each trial gets ``<trial id>/`` with ``stdout.log``, ``stderr.log`` and
+    ``params.json``. With ``src_path``, that directory is also where the
+    program runs: its top-level entries are symlinks to ``src_path``'s, so the
+    command works as if run from ``src_path`` while output files land per
+    trial. Without it, programs run in ``cwd``.
+    """
+
+    root: Path  # run_path/<experiment>
+    src_path: Path | None
+    cwd: Path
+    checkpoint_root: Path | None
+
+    @classmethod
+    def create(
+        cls, run_path: str, experiment: str, src_path: str = "", checkpoint: str = ""
+    ) -> Workspace:
+        root = Path(run_path or "run").absolute() / experiment
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(
+            root=root,
+            src_path=Path(src_path).absolute() if src_path else None,
+            cwd=Path.cwd(),
+            checkpoint_root=Path(checkpoint).absolute() / experiment if checkpoint else None,
+        )
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "trials.jsonl"
+
+    def trial_dir(self, trial_id: int) -> Path:
+        return self.root / f"{trial_id:05d}"
+
+    def prepare(self, trial_id: int, params: dict[str, Any]) -> tuple[Path, Path]:
+        """Create the trial directory; return (its path, the program's cwd)."""
+        directory = self.trial_dir(trial_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "params.json").write_text(json.dumps(params, indent=1) + "\n")
+        if self.src_path is None:
+            return directory, self.cwd
+        for entry in os.scandir(self.src_path):
+            link = directory / entry.name
+            if not link.exists() and not link.is_symlink():
+                link.symlink_to(entry.path)
+        return directory, directory
+
+    def checkpoint_dir(self, trial_id: int) -> Path:
+        base = self.checkpoint_root or self.root / "checkpoints"
+        path = base / f"{trial_id:05d}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,29 @@
+"""crayai.hpo compatibility: change ``from crayai import hpo`` to ``from hyperdeme import hpo``.
+
+Exposes ``hpo.Params``, ``hpo.Evaluator``, ``hpo.GeneticOptimizer``,
+``hpo.RandomOptimizer``, ``hpo.GridOptimizer``, ``hpo.condition`` and the
+submodules ``hpo.genetic``, ``hpo.random``, ``hpo.grid`` (each with
+``Optimizer``), with crayai's keyword arguments and defaults.
+"""
+
+from .. import condition as condition
+from .._evaluator import Evaluator as Evaluator
+from .._optimizers import GeneticOptimizer as GeneticOptimizer
+from .._optimizers import GridOptimizer as GridOptimizer
+from .._optimizers import RandomOptimizer as RandomOptimizer
+from .._space import Params as Params
+from . import genetic as genetic
+from . import grid as grid
+from . import random as random
+
+__all__ = [
+    "Evaluator",
+    "GeneticOptimizer",
+    "GridOptimizer",
+    "Params",
+    "RandomOptimizer",
+    "condition",
+    "genetic",
+    "grid",
+    "random",
+]
