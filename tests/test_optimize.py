@@ -1,0 +1,164 @@
+"""The public optimize API: blocking, awaited and streaming forms, on asyncio and trio."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+import hyperdeme
+
+
+def quadratic(params: dict[str, Any]) -> float:
+    return (params["--x"] - 0.3) ** 2 + 0.1 * (params["--n"] - 5) ** 2
+
+
+@pytest.fixture
+def space() -> hyperdeme.Params:
+    return hyperdeme.Params([["--x", 0.9, (0.0, 1.0)], ["--n", 1, (1, 10)]])
+
+
+def evaluator(tmp_path: Path, function: Any = quadratic, **kwargs: Any) -> hyperdeme.Evaluator:
+    return hyperdeme.Evaluator(function, run_path=str(tmp_path / "run"), **kwargs)
+
+
+async def test_await_optimize_returns_the_best_trial(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=30, seed=7, name="r")
+    result = await hyperdeme.optimize(opt, space)
+    assert len(result.trials) == 30
+    best = min(result.trials, key=lambda t: t.fom)
+    assert result.best_fom == best.fom == opt.best_fom
+    assert result.best_params == best.params == opt.best_params
+    assert result.n_failed == 0
+    assert result.journal_path == tmp_path / "run" / "r" / "trials.jsonl"
+    assert [t.id for t in hyperdeme.read_journal(result.journal_path)] == list(range(1, 31))
+    # the baseline (all defaults) is the first trial
+    assert result.trials[0].params == {"--x": 0.9, "--n": 1}
+
+
+async def test_blocking_optimize_inside_a_running_loop_is_refused(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=3)
+    with pytest.raises(hyperdeme.UsageError, match=r"await hyperdeme\.optimize"):
+        opt.optimize(space)
+
+
+def test_blocking_optimize_runs_its_own_loop(tmp_path: Path, space: hyperdeme.Params) -> None:
+    opt = hyperdeme.GridOptimizer(evaluator(tmp_path), grid_size=3)
+    result = opt.optimize(space)
+    # 3 x 3 grid plus the baseline, which is not a grid point
+    assert len(result.trials) == 10
+    assert opt.best_fom == result.best_fom < quadratic({"--x": 0.9, "--n": 1})
+
+
+def test_blocking_optimize_on_trio(tmp_path: Path, space: hyperdeme.Params) -> None:
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=5, seed=1, backend="trio")
+    assert len(opt.optimize(space).trials) == 5
+
+
+async def test_stream_yields_each_trial_as_it_finishes(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    opt = hyperdeme.GeneticOptimizer(
+        evaluator(tmp_path, num_parallel_evals=3), generations=2, num_demes=2, pop_size=4, seed=3
+    )
+    seen = []
+    async with hyperdeme.stream(opt, space) as trials:
+        async for trial in trials:
+            seen.append(trial)
+    assert len(seen) == 2 * 2 * 4
+    assert opt.result is not None
+    assert [t.id for t in seen] == [t.id for t in opt.result.trials]
+    assert {t.info["deme"] for t in seen} == {0, 1}
+
+
+async def test_leaving_the_stream_early_stops_the_run(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    started = 0
+
+    async def slow(params: dict[str, Any]) -> float:
+        nonlocal started
+        started += 1
+        await anyio.sleep(0.01)
+        return quadratic(params)
+
+    opt = hyperdeme.RandomOptimizer(
+        evaluator(tmp_path, slow, num_parallel_evals=2), num_iters=1000
+    )
+    async with hyperdeme.stream(opt, space) as trials:
+        async for trial in trials:
+            if trial.id >= 5:
+                break
+    assert started < 20
+
+
+async def test_stream_is_not_an_async_iterator_by_itself(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=2)
+    with pytest.raises(TypeError, match="async with hyperdeme.stream"):
+        async for _ in hyperdeme.stream(opt, space):  # type: ignore[attr-defined]
+            pass
+
+
+async def test_optimizer_without_evaluator_is_a_clear_error(space: hyperdeme.Params) -> None:
+    with pytest.raises(hyperdeme.ConfigError, match="has no evaluator"):
+        await hyperdeme.optimize(hyperdeme.GeneticOptimizer(), space)
+
+
+async def test_evaluation_errors_surface_unwrapped_from_stream(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    def broken(params: dict[str, Any]) -> float:
+        raise RuntimeError("kernel exploded")
+
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path, broken), num_iters=50)
+    with pytest.raises(hyperdeme.EvaluationError, match="kernel exploded"):
+        async with hyperdeme.stream(opt, space) as trials:
+            async for _ in trials:
+                pass
+
+
+def test_optimizer_arguments_are_checked_at_construction() -> None:
+    with pytest.raises(hyperdeme.ConfigError, match="mutation_rate"):
+        hyperdeme.GeneticOptimizer(mutation_rate=1.5)
+    with pytest.raises(hyperdeme.ConfigError, match="grid_size"):
+        hyperdeme.GridOptimizer(None, grid_size=0)
+    with pytest.raises(hyperdeme.ConfigError, match="num_iters"):
+        hyperdeme.RandomOptimizer(None, num_iters=-1)
+    with pytest.raises(hyperdeme.ConfigError, match="evaluator must be"):
+        hyperdeme.RandomOptimizer("python3 train.py")  # type: ignore[arg-type]
+
+
+async def test_log_fn_writes_a_global_and_a_per_deme_log(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    opt = hyperdeme.GeneticOptimizer(
+        evaluator(tmp_path), generations=1, num_demes=2, pop_size=3, name="ga", log_fn="ga.log"
+    )
+    await hyperdeme.optimize(opt, space)
+    directory = tmp_path / "run" / "ga"
+    assert len((directory / "ga.log").read_text().splitlines()) == 6
+    assert len((directory / "ga.deme0.log").read_text().splitlines()) == 3
+    assert len((directory / "ga.deme1.log").read_text().splitlines()) == 3
+
+
+async def test_same_seed_same_trials_with_one_slot(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    runs = []
+    for attempt in range(2):
+        opt = hyperdeme.GeneticOptimizer(
+            evaluator(tmp_path / str(attempt)), generations=3, num_demes=2, pop_size=4, seed=11
+        )
+        result = await hyperdeme.optimize(opt, space)
+        runs.append([(t.params, t.fom) for t in result.trials])
+    assert runs[0] == runs[1]
+    assert not math.isinf(min(f for _, f in runs[0]))
