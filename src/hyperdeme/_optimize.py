@@ -23,6 +23,7 @@ from ._humanlog import HumanLog
 from ._journal import Journal, read_journal
 from ._logging import get_logger, verbose_output
 from ._nodes import NodePool
+from ._parameters import Choice
 from ._result import Result
 from ._runner import TrialRunner
 from ._scheduler import Scheduler
@@ -198,9 +199,10 @@ def _check_nodes_parameter(evaluator: Evaluator, params: Params) -> None:
     if flag is None or flag not in params.flags:
         return
     parameter = params[flag]
-    values = getattr(parameter, "values", None)
-    if values is None:
-        values = (parameter.low, parameter.high) if getattr(parameter, "integer", False) else ()
+    if isinstance(parameter, Choice):
+        values: tuple[object, ...] = parameter.values
+    else:
+        values = (parameter.low, parameter.high) if parameter.integer else ()
     if not values or not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values
     ):

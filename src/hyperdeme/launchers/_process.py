@@ -27,7 +27,7 @@ from anyio.abc import ByteReceiveStream, Process
 from .._logging import get_logger
 from ._base import OutputSink
 
-__all__ = ["DEFAULT_GRACE", "run_process"]
+__all__ = ["DEFAULT_GRACE", "run_captured", "run_process"]
 
 log = get_logger("hyperdeme.launchers")
 
@@ -106,3 +106,36 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+class _Buffer:
+    """An in-memory sink for short query commands (bounded, keeps the head)."""
+
+    def __init__(self, limit: int = 1 << 22) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = limit
+
+    def write(self, data: bytes) -> None:
+        if self._size < self._limit:
+            self._chunks.append(data[: self._limit - self._size])
+            self._size += len(self._chunks[-1])
+
+    def text(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+
+async def run_captured(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, str, str]:
+    """Run a short query command (``squeue``, ``qstat``, ``kubectl get``); return
+    ``(returncode, stdout, stderr)``. A missing executable is exit code 127."""
+    stdout, stderr = _Buffer(), _Buffer()
+    try:
+        returncode = await run_process(argv, stdout=stdout, stderr=stderr, cwd=cwd, env=env)
+    except FileNotFoundError as error:
+        return 127, "", str(error)
+    return returncode, stdout.text(), stderr.text()
