@@ -49,8 +49,14 @@ class Settings:
     launcher_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("nodes", "nodes_per_eval", "num_parallel_evals", "num_retries",
-                     "alloc_jobid", "alloc_timeout"):
+        for name in (
+            "nodes",
+            "nodes_per_eval",
+            "num_parallel_evals",
+            "num_retries",
+            "alloc_jobid",
+            "alloc_timeout",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}.")
@@ -72,8 +78,9 @@ class Settings:
                 f"launcher must be one of {', '.join(LAUNCHERS)}; got {self.launcher!r}."
             )
         if not isinstance(self.flag, Mapping):
-            raise ConfigError(f"flag must be a dict like {{'nodes_per_evaluation': '--N'}}, "
-                              f"got {self.flag!r}.")
+            raise ConfigError(
+                f"flag must be a dict like {{'nodes_per_evaluation': '--N'}}, got {self.flag!r}."
+            )
         for key, value in self.flag.items():
             if key not in _FLAG_KEYS:
                 raise ConfigError(
@@ -95,8 +102,10 @@ class Settings:
             for name, weight in self.metric.items():
                 if not isinstance(name, str) or not name:
                     raise ConfigError(f"metric names must be non-empty strings, got {name!r}.")
-                if isinstance(weight, bool) or not isinstance(weight, int | float) or (
-                    not math.isfinite(weight)
+                if (
+                    isinstance(weight, bool)
+                    or not isinstance(weight, int | float)
+                    or (not math.isfinite(weight))
                 ):
                     raise ConfigError(
                         f"metric weight for {name!r} must be a finite number, got {weight!r}."
