@@ -1,0 +1,271 @@
+"""Slurm: each evaluation is a job step (``srun``) inside an allocation.
+
+Inside an allocation (``SLURM_JOB_ID``, or ``alloc_jobid``) the steps run in
+it. Outside one, with ``nodes > 0``, the launcher makes its own allocation
+(``salloc --no-shell --no-kill``) on entry and releases it (``scancel``) on
+exit, whatever the exit: success, error or cancellation.
+
+The launcher knows the allocation's hosts and gives each step its own free
+ones (``--nodelist``), so evaluations needing different node counts are
+packed without oversubscription. A step that fails because its node died is a
+:class:`TransientLauncherError`: the node is set aside and the engine runs the
+evaluation again on a surviving one. Cancelling a step (``eval_timeout``, the
+run stopping) cancels that step with ``scancel <job>.<step>``, never the
+allocation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Mapping
+
+import anyio
+
+from .._errors import ConfigError, LauncherError, TransientLauncherError
+from .._logging import get_logger
+from .._settings import Settings
+from ._base import Exit, Job, Launcher, OutputSink
+from ._process import DEFAULT_GRACE, run_captured, run_process
+from ._registry import register
+from ._slurm_commands import (
+    NODE_FAILURE,
+    node_is_down,
+    parse_granted,
+    parse_job,
+    parse_node_states,
+    parse_steps,
+    salloc_argv,
+    slurm_environment,
+    srun_argv,
+)
+
+__all__ = ["SlurmLauncher"]
+
+log = get_logger("hyperdeme.launchers.slurm")
+
+_REPROBE_SECONDS = 2.0
+
+
+@register("slurm")
+class SlurmLauncher(Launcher):
+    """Runs evaluations as ``srun`` job steps; see the module docstring."""
+
+    name = "slurm"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        grace: float = DEFAULT_GRACE,
+    ) -> None:
+        self.settings = settings
+        self.environ = dict(os.environ if environ is None else environ)
+        self.grace = grace
+        self.jobid: int | None = None
+        self.owns_allocation = False
+        self.hosts: list[str] = []
+        self._free: set[str] = set()
+        self._down: set[str] = set()
+        self._released = anyio.Event()
+        self._last_probe = 0.0
+        self._env = slurm_environment(self.environ)
+
+    @property
+    def total_nodes(self) -> int | None:
+        return len(self.hosts) or None
+
+    async def __aenter__(self) -> SlurmLauncher:
+        inherited = self.environ.get("SLURM_JOB_ID") or self.environ.get("SLURM_JOBID")
+        if self.settings.alloc_jobid:
+            self.jobid = self.settings.alloc_jobid
+        elif inherited:
+            self.jobid = int(inherited)
+        elif self.settings.nodes > 0:
+            self.jobid = await self._allocate()
+            self.owns_allocation = True
+        else:
+            raise ConfigError(
+                "Slurm evaluations need an allocation: run inside one (salloc/sbatch), pass "
+                "alloc_jobid=<job id>, or set nodes=N so hyperdeme allocates N nodes."
+            )
+        try:
+            self.hosts = await self._allocation_hosts(self.jobid)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._free = set(self.hosts)
+        log.info("slurm.allocation", jobid=self.jobid, hosts=self.hosts,
+                 owned=self.owns_allocation)
+        return self
+
+    async def aclose(self) -> None:
+        if not self.owns_allocation or self.jobid is None:
+            return
+        jobid, self.jobid, self.owns_allocation = self.jobid, None, False
+        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
+            await self._slurm("scancel", str(jobid))
+            log.info("slurm.released", jobid=jobid)
+            while await self._job_listed(jobid):
+                await anyio.sleep(0.1)
+
+    async def run(self, job: Job) -> Exit:
+        assert self.jobid is not None, "enter the launcher (async with) before run()"
+        nodes = await self._take(job.nodes)
+        step_name = f"{job.name or 'hyperdeme'}-{job.trial_id}.{job.attempt}-{uuid.uuid4().hex[:6]}"
+        stderr = _Tail(job.stderr)
+        try:
+            returncode = await run_process(
+                srun_argv(
+                    jobid=self.jobid, nodelist=nodes, command=job.command, name=step_name,
+                    launch_args=self.settings.launch_args,
+                ),
+                cwd=job.cwd,
+                env={**self._env, **job.env},
+                stdout=job.stdout,
+                stderr=stderr,
+                stop=lambda: self._cancel_step(step_name),
+                grace=self.grace,
+            )
+            # srun exits 0 when the node of its step dies: look at its words too
+            if returncode != 0 or NODE_FAILURE.search(stderr.text):
+                await self._classify_failure(nodes, returncode, stderr.text)
+            return Exit(returncode)
+        finally:
+            self._give_back(nodes)
+
+    # -- nodes ---------------------------------------------------------------
+
+    async def _take(self, count: int) -> list[str]:
+        while True:
+            usable = [h for h in self.hosts if h not in self._down]
+            if len(usable) < count:
+                await self._reprobe_down_nodes()
+                usable = [h for h in self.hosts if h not in self._down]
+                if len(usable) < count:
+                    raise TransientLauncherError(
+                        f"this evaluation needs {count} nodes but only {len(usable)} of the "
+                        f"allocation's {len(self.hosts)} respond ({', '.join(sorted(self._down))} "
+                        "down)."
+                    )
+            free = [h for h in usable if h in self._free]
+            if len(free) >= count:
+                chosen = free[:count]
+                self._free.difference_update(chosen)
+                return chosen
+            released = self._released
+            with anyio.move_on_after(_REPROBE_SECONDS):
+                await released.wait()
+
+    def _give_back(self, nodes: list[str]) -> None:
+        self._free.update(nodes)
+        self._released.set()
+        self._released = anyio.Event()
+
+    async def _classify_failure(self, nodes: list[str], returncode: int, stderr: str) -> None:
+        """Raise TransientLauncherError when the step died with its node."""
+        down = await self._down_among(nodes)
+        if down or NODE_FAILURE.search(stderr):
+            self._down.update(down)
+            self._last_probe = time.monotonic()
+            log.warning("slurm.node_failure", nodes=nodes, down=sorted(down),
+                        returncode=returncode)
+            raise TransientLauncherError(
+                f"Slurm step on {','.join(nodes)} failed with its node "
+                f"({', '.join(sorted(down)) or 'srun reported a node failure'}).",
+                command="srun", returncode=returncode, stderr_tail=stderr[-2000:],
+            )
+
+    async def _down_among(self, nodes: list[str]) -> set[str]:
+        code, out, _ = await self._slurm("scontrol", "show", "node", "-o", ",".join(nodes))
+        if code != 0:
+            return set()
+        return {name for name, state in parse_node_states(out).items() if node_is_down(state)}
+
+    async def _reprobe_down_nodes(self) -> None:
+        if not self._down or time.monotonic() - self._last_probe < _REPROBE_SECONDS:
+            return
+        self._last_probe = time.monotonic()
+        still_down = await self._down_among(sorted(self._down))
+        back = self._down - still_down
+        if back:
+            log.info("slurm.nodes_back", nodes=sorted(back))
+        self._down = still_down
+
+    # -- allocation ----------------------------------------------------------
+
+    async def _allocate(self) -> int:
+        name = f"hyperdeme-{uuid.uuid4().hex[:8]}"
+        argv = salloc_argv(
+            nodes=self.settings.nodes, minutes=self.settings.alloc_timeout, name=name,
+            extra=self.settings.alloc_args,
+        )
+        try:
+            code, out, err = await self._slurm(*argv)
+        except BaseException:
+            # cancelled while queued: withdraw the request by name
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10):
+                await self._slurm("scancel", f"--name={name}")
+            raise
+        jobid = parse_granted(err)
+        if code != 0 or jobid is None:
+            raise LauncherError(
+                f"salloc could not allocate {self.settings.nodes} node(s) (exit code {code}).",
+                command=" ".join(argv), returncode=code, stderr_tail=err[-2000:],
+            )
+        log.info("slurm.allocated", jobid=jobid, nodes=self.settings.nodes)
+        return jobid
+
+    async def _allocation_hosts(self, jobid: int) -> list[str]:
+        code, out, err = await self._slurm("scontrol", "show", "job", "-o", str(jobid))
+        info = parse_job(out)
+        if code != 0 or info.state != "RUNNING" or not info.nodelist:
+            raise LauncherError(
+                f"Slurm job {jobid} is not a running allocation (state {info.state or '?'}).",
+                command=f"scontrol show job -o {jobid}", returncode=code,
+                stderr_tail=err[-2000:],
+            )
+        code, out, err = await self._slurm("scontrol", "show", "hostnames", info.nodelist)
+        hosts = out.split()
+        if code != 0 or not hosts:
+            raise LauncherError(
+                f"cannot expand the node list {info.nodelist!r} of job {jobid}.",
+                command="scontrol show hostnames", returncode=code, stderr_tail=err,
+            )
+        return hosts
+
+    async def _job_listed(self, jobid: int) -> bool:
+        code, out, _ = await self._slurm("squeue", "-h", "-j", str(jobid), "-o", "%i")
+        return code == 0 and bool(out.strip())
+
+    async def _cancel_step(self, step_name: str) -> None:
+        assert self.jobid is not None
+        code, out, _ = await self._slurm(
+            "squeue", "-h", "-s", "-j", str(self.jobid), "-o", "%i|%j"
+        )
+        step = parse_steps(out).get(step_name)
+        if step is not None:
+            await self._slurm("scancel", step)
+            log.info("slurm.step_cancelled", step=step)
+
+    async def _slurm(self, *argv: str) -> tuple[int, str, str]:
+        return await run_captured(argv, env=self._env)
+
+
+class _Tail:
+    """Passes output on, keeping the last few KiB to classify a failure."""
+
+    def __init__(self, inner: OutputSink, limit: int = 8192) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._tail = b""
+
+    def write(self, data: bytes) -> None:
+        self._inner.write(data)
+        self._tail = (self._tail + data[-self._limit :])[-self._limit :]
+
+    @property
+    def text(self) -> str:
+        return self._tail.decode(errors="replace")
