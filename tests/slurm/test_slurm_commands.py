@@ -1,0 +1,87 @@
+"""Slurm command lines and output parsing: pure functions, no cluster needed."""
+
+from __future__ import annotations
+
+from hyperdeme.launchers._slurm_commands import (
+    NODE_FAILURE,
+    node_is_down,
+    parse_granted,
+    parse_job,
+    parse_node_states,
+    parse_steps,
+    salloc_argv,
+    slurm_environment,
+    srun_argv,
+)
+
+
+def test_srun_runs_one_step_on_exactly_the_given_nodes() -> None:
+    assert srun_argv(
+        jobid=42, nodelist=["n1", "n2"], command="python3 t.py --x=1", name="exp-3.1"
+    ) == [
+        "srun", "--jobid=42", "--nodes=2", "--nodelist=n1,n2", "--ntasks=2", "--exact",
+        "--job-name=exp-3.1", "--kill-on-bad-exit=1", "/bin/sh", "-c", "python3 t.py --x=1",
+    ]  # fmt: skip
+
+
+def test_launch_args_choosing_tasks_replace_the_default_layout() -> None:
+    argv = srun_argv(
+        jobid=1, nodelist=["a"], command="c", name="s", launch_args="--ntasks-per-node=4 -c 2"
+    )
+    assert "--ntasks=1" not in argv
+    assert argv[-6:] == ["--ntasks-per-node=4", "-c", "2", "/bin/sh", "-c", "c"]
+    assert "--ntasks=1" not in srun_argv(
+        jobid=1, nodelist=["a"], command="c", name="s", launch_args="-n8"
+    )
+
+
+def test_salloc_keeps_the_allocation_through_node_failures() -> None:
+    assert salloc_argv(nodes=3, minutes=30, name="hd", extra="-p gpu --qos 'high prio'") == [
+        "salloc", "--no-shell", "--no-kill", "--exclusive", "--nodes=3", "--time=30",
+        "--job-name=hd", "-p", "gpu", "--qos", "high prio",
+    ]  # fmt: skip
+
+
+def test_inherited_job_variables_are_stripped_but_slurm_conf_kept() -> None:
+    env = {
+        "SLURM_JOB_ID": "7", "SLURM_NTASKS": "4", "SRUN_DEBUG": "3",
+        "SLURM_CONF": "/etc/slurm.conf", "PATH": "/bin",
+    }  # fmt: skip
+    assert slurm_environment(env) == {"SLURM_CONF": "/etc/slurm.conf", "PATH": "/bin"}
+
+
+def test_parsers() -> None:
+    assert parse_granted("salloc: Granted job allocation 123\n") == 123
+    assert parse_granted("salloc: error: nope") is None
+    job = parse_job("JobId=5 JobName=x JobState=RUNNING Reason=None NodeList=n[1-2] NumNodes=2")
+    assert (job.state, job.nodelist) == ("RUNNING", "n[1-2]")
+    states = parse_node_states(
+        "NodeName=n1 Arch=x86_64 State=IDLE ThreadsPerCore=1\n"
+        "NodeName=n2 Arch=x86_64 State=DOWN+NOT_RESPONDING ThreadsPerCore=1\n"
+    )
+    assert states == {"n1": "IDLE", "n2": "DOWN+NOT_RESPONDING"}
+    assert not node_is_down(states["n1"])
+    assert node_is_down(states["n2"])
+    assert node_is_down("IDLE*")
+    assert parse_steps("5.0|exp-1.1-ab\n5.1|exp-2.1-cd\n") == {
+        "exp-1.1-ab": "5.0", "exp-2.1-cd": "5.1",
+    }  # fmt: skip
+
+
+def test_node_failure_texts_measured_on_slurm_22_05() -> None:
+    for text in (
+        "srun: error: Node failure on n2\n",
+        "slurmstepd-n1: error: *** STEP 1.7 ON n1 CANCELLED AT 2026-11-27T02:09:01 DUE TO "
+        "NODE FAILURE, SEE SLURMCTLD LOG FOR DETAILS ***",
+        "srun: error: Task launch for StepId=2.0 failed on node n2: Communication connection "
+        "failure",
+        "srun: error: Unable to create step for job 1: Requested node configuration is not "
+        "available",
+    ):
+        assert NODE_FAILURE.search(text), text
+    for text in (
+        "srun: Job 3 step creation temporarily disabled, retrying (Requested nodes are busy)",
+        "srun: error: n1: task 0: Exited with exit code 1",
+        "Traceback (most recent call last): ValueError: node failure",
+    ):
+        assert not NODE_FAILURE.search(text), text
