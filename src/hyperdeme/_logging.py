@@ -24,11 +24,35 @@ __all__ = ["get_logger", "verbose_output"]
 ROOT = "hyperdeme"
 
 
+class _BoundLogger(structlog.stdlib.BoundLogger):
+    """Skips the processor chain for events nobody will see.
+
+    When the application has not configured structlog, an event the stdlib
+    logger would drop costs a level check instead of a rendering: logging
+    must add nothing measurable to the scheduler's hot path.
+    """
+
+    def _proxy_to_logger(self, method_name: str, event: str | None = None, **kw: Any) -> Any:
+        level = _LEVELS.get(method_name, logging.INFO)
+        if not structlog.is_configured() and not self._logger.isEnabledFor(level):
+            return None
+        return super()._proxy_to_logger(method_name, event, **kw)
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
 def get_logger(name: str) -> Any:
     """A structlog logger writing to the stdlib logger ``name`` (under ``hyperdeme``)."""
-    return structlog.wrap_logger(
-        logging.getLogger(name), wrapper_class=structlog.stdlib.BoundLogger
-    )
+    return structlog.wrap_logger(logging.getLogger(name), wrapper_class=_BoundLogger)
 
 
 @contextmanager
