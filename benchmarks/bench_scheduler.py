@@ -53,7 +53,9 @@ async def engine_callable(trials: int, slots: int, fsync: bool) -> float:
 async def engine_processes(trials: int, slots: int) -> float:
     with tempfile.TemporaryDirectory() as run_path:
         evaluator = hyperdeme.Evaluator(
-            "printf 'FoM: 1\\n' #", run_path=run_path, num_parallel_evals=slots,
+            "printf 'FoM: 1\\n' #",
+            run_path=run_path,
+            num_parallel_evals=slots,
             workload_manager="local",
         )
         opt = hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=1)
@@ -70,7 +72,8 @@ async def bare_processes(trials: int, slots: int) -> float:
         async with limiter:
             await anyio.run_process(
                 ["/bin/sh", "-c", "printf 'FoM: 1\\n' # --x=0.5"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
 
     start = time.perf_counter()
@@ -97,9 +100,13 @@ async def main(args: argparse.Namespace) -> None:
         print(f"{name:<32} {count:>6} trials  {per_trial_us:8.1f} us/trial")
     b, e = best(bare), best(engine)
     print(f"{'bare anyio processes':<32} {n:>6} trials  {b:8.3f} s  ({b / n * 1e3:.2f} ms/trial)")
-    print(f"{'hyperdeme local launcher':<32} {n:>6} trials  {e:8.3f} s  ({e / n * 1e3:.2f} ms/trial)")
-    print(f"overhead: {(e - b) / n * 1e3:+.2f} ms/trial ({(e / b - 1) * 100:+.1f} %), "
-          f"medians bare {statistics.median(bare):.3f} s, hyperdeme {statistics.median(engine):.3f} s")
+    print(
+        f"{'hyperdeme local launcher':<32} {n:>6} trials  {e:8.3f} s  ({e / n * 1e3:.2f} ms/trial)"
+    )
+    print(
+        f"overhead: {(e - b) / n * 1e3:+.2f} ms/trial ({(e / b - 1) * 100:+.1f} %), "
+        f"medians bare {statistics.median(bare):.3f} s, hyperdeme {statistics.median(engine):.3f} s"
+    )
 
 
 if __name__ == "__main__":

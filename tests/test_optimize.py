@@ -89,9 +89,7 @@ async def test_leaving_the_stream_early_stops_the_run(
         await anyio.sleep(0.01)
         return quadratic(params)
 
-    opt = hyperdeme.RandomOptimizer(
-        evaluator(tmp_path, slow, num_parallel_evals=2), num_iters=1000
-    )
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path, slow, num_parallel_evals=2), num_iters=1000)
     async with hyperdeme.stream(opt, space) as trials:
         async for trial in trials:
             if trial.id >= 5:
@@ -103,7 +101,7 @@ async def test_stream_is_not_an_async_iterator_by_itself(
     tmp_path: Path, space: hyperdeme.Params
 ) -> None:
     opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=2)
-    with pytest.raises(TypeError, match="async with hyperdeme.stream"):
+    with pytest.raises(TypeError, match=r"async with hyperdeme\.stream"):
         async for _ in hyperdeme.stream(opt, space):  # type: ignore[attr-defined]
             pass
 
@@ -120,10 +118,14 @@ async def test_evaluation_errors_surface_unwrapped_from_stream(
         raise RuntimeError("kernel exploded")
 
     opt = hyperdeme.RandomOptimizer(evaluator(tmp_path, broken), num_iters=50)
-    with pytest.raises(hyperdeme.EvaluationError, match="kernel exploded"):
+
+    async def consume() -> None:
         async with hyperdeme.stream(opt, space) as trials:
             async for _ in trials:
                 pass
+
+    with pytest.raises(hyperdeme.EvaluationError, match="kernel exploded"):
+        await consume()
 
 
 def test_optimizer_arguments_are_checked_at_construction() -> None:
@@ -150,9 +152,7 @@ async def test_log_fn_writes_a_global_and_a_per_deme_log(
     assert len((directory / "ga.deme1.log").read_text().splitlines()) == 3
 
 
-async def test_same_seed_same_trials_with_one_slot(
-    tmp_path: Path, space: hyperdeme.Params
-) -> None:
+async def test_same_seed_same_trials_with_one_slot(tmp_path: Path, space: hyperdeme.Params) -> None:
     runs = []
     for attempt in range(2):
         opt = hyperdeme.GeneticOptimizer(

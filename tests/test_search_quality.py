@@ -37,8 +37,13 @@ async def test_genetic_beats_random_on_shifted_rastrigin(tmp_path: Path) -> None
             shifted_rastrigin, run_path=str(tmp_path / f"s{seed}"), fsync=False
         )
         ga = hyperdeme.GeneticOptimizer(
-            evaluator, generations=budget // 40, num_demes=2, pop_size=20, mutation_rate=0.2,
-            migration_interval=3, seed=seed,
+            evaluator,
+            generations=budget // 40,
+            num_demes=2,
+            pop_size=20,
+            mutation_rate=0.2,
+            migration_interval=3,
+            seed=seed,
         )
         rs = hyperdeme.RandomOptimizer(evaluator, num_iters=budget, seed=seed)
         ga_result = await hyperdeme.optimize(ga, rastrigin_space())
@@ -76,9 +81,23 @@ def test_crayai_script_beats_its_defaults(tmp_path: Path) -> None:
     """examples/sin_poly/optimize.py is a crayai.hpo script with only its import changed."""
     script = Path(__file__).parents[1] / "examples" / "sin_poly" / "optimize.py"
     completed = subprocess.run(
-        [sys.executable, str(script), "--generations", "3", "--pop-size", "6",
-         "--run-path", str(tmp_path / "run"), "--seed", "4"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            str(script),
+            "--generations",
+            "3",
+            "--pop-size",
+            "6",
+            "--run-path",
+            str(tmp_path / "run"),
+            "--seed",
+            "4",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     trials = hyperdeme.read_journal(tmp_path / "run" / "sin_poly")
     assert len(trials) == 3 * 2 * 6

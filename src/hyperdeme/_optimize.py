@@ -151,8 +151,13 @@ async def _run(
         Journal(workspace.journal_path, fsync=evaluator.fsync) as journal,
         HumanLog(workspace.root, optimizer.log_fn) as human,
     ):
-        log.info("run.started", experiment=optimizer.experiment, launcher=launcher.name,
-                 seed=result.seed, directory=str(workspace.root))
+        log.info(
+            "run.started",
+            experiment=optimizer.experiment,
+            launcher=launcher.name,
+            seed=result.seed,
+            directory=str(workspace.root),
+        )
 
         async def on_trial(trial: Trial) -> None:
             result.trials.append(trial)
@@ -162,12 +167,17 @@ async def _run(
         async with launcher:
             total_nodes = launcher.total_nodes
             runner = TrialRunner(
-                evaluator, params, launcher, workspace,
+                evaluator,
+                params,
+                launcher,
+                workspace,
                 nodes=NodePool(total_nodes) if total_nodes else None,
                 experiment=optimizer.experiment,
             )
             scheduler = Scheduler(
-                runner, journal, slots=settings.slots(total_nodes),
+                runner,
+                journal,
+                slots=settings.slots(total_nodes),
                 time_budget=settings.timeout * 60 if settings.timeout else math.inf,
                 first_id=first_id,
             )
@@ -176,8 +186,13 @@ async def _run(
             finally:
                 result.elapsed = time.monotonic() - started
                 result.expired = scheduler.expired
-        log.info("run.finished", trials=len(result.trials), best_fom=result.best_fom,
-                 failed=result.n_failed, elapsed=round(result.elapsed, 3))
+        log.info(
+            "run.finished",
+            trials=len(result.trials),
+            best_fom=result.best_fom,
+            failed=result.n_failed,
+            elapsed=round(result.elapsed, 3),
+        )
     return result
 
 

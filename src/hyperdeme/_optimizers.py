@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import signal
 import sys
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -79,15 +81,41 @@ class Optimizer(ABC):
         return self.result.best_params if self.result is not None else None
 
     def optimize(self, params: Params) -> Result:
-        """Run to completion in a new event loop (Ctrl-C stops everything cleanly)."""
+        """Run to completion in a new event loop.
+
+        Ctrl-C, and SIGTERM (a batch system ending the driver's job), stop the run
+        cleanly: evaluations killed, allocations released, journal consistent.
+        Then KeyboardInterrupt, or SystemExit(143) for SIGTERM, propagates.
+        """
         if _loop_running():
             raise UsageError(
                 f"{type(self).__name__}.optimize() blocks, but an event loop is running in "
                 "this thread; use `result = await hyperdeme.optimize(opt, params)` instead."
             )
+        return anyio.run(self._optimize_until_terminated, params, backend=self.backend)
+
+    async def _optimize_until_terminated(self, params: Params) -> Result:
         from ._optimize import optimize
 
-        return anyio.run(optimize, self, params, backend=self.backend)
+        if threading.current_thread() is not threading.main_thread():
+            return await optimize(self, params)
+        terminated = False
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                nonlocal terminated
+                with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+                    async for _ in signals:
+                        terminated = True
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(watch)
+            result = await optimize(self, params)
+            tg.cancel_scope.cancel()
+        if terminated:
+            raise SystemExit(128 + signal.SIGTERM)
+        return result
 
 
 def _loop_running() -> bool:
@@ -115,8 +143,12 @@ class RandomOptimizer(Optimizer):
     """
 
     def __init__(
-        self, evaluator: Evaluator | None = None, num_iters: int = 10, seed: int = 0,
-        verbose: bool = False, **kwargs: Any,
+        self,
+        evaluator: Evaluator | None = None,
+        num_iters: int = 10,
+        seed: int = 0,
+        verbose: bool = False,
+        **kwargs: Any,
     ) -> None:
         self.num_iters = num_iters
         self.seed = seed
@@ -130,8 +162,12 @@ class GridOptimizer(Optimizer):
     """``grid_size`` points per range, the full product (iterated lazily), plus the baseline."""
 
     def __init__(
-        self, evaluator: Evaluator | None = None, grid_size: int = 5, chunk_size: int = 50,
-        verbose: bool = False, **kwargs: Any,
+        self,
+        evaluator: Evaluator | None = None,
+        grid_size: int = 5,
+        chunk_size: int = 50,
+        verbose: bool = False,
+        **kwargs: Any,
     ) -> None:
         self.grid_size = grid_size
         self.chunk_size = chunk_size

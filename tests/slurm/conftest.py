@@ -33,8 +33,12 @@ def _load(var: str, default: str) -> dict[str, str] | str:
             env[key.strip()] = " ".join(shlex.split(value))
     conf = env.get("SLURM_CONF", "")
     probe = subprocess.run(
-        ["sinfo", "-h", "-o", "%t"], env={**os.environ, "SLURM_CONF": conf},
-        capture_output=True, text=True, timeout=30, check=False,
+        ["sinfo", "-h", "-o", "%t"],
+        env={**os.environ, "SLURM_CONF": conf},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     if probe.returncode != 0:
         return f"Slurm cluster of {path} does not answer: {probe.stderr.strip()}"
@@ -61,14 +65,26 @@ class Cluster:
 
     def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            argv, env={**os.environ, "SLURM_CONF": self.conf}, capture_output=True,
-            text=True, timeout=60, check=check,
+            argv,
+            env={**os.environ, "SLURM_CONF": self.conf},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
         )
 
     async def arun(self, *argv: str) -> str:
         """Like :meth:`run`, without blocking the event loop."""
         result = await anyio.run_process(list(argv), env={**os.environ, "SLURM_CONF": self.conf})
         return result.stdout.decode()
+
+    async def wait_for_step(self, marker: str) -> str:
+        """Poll squeue (external state) until a step whose line contains ``marker`` runs."""
+        while True:
+            steps = [line for line in await self.asteps() if marker in line]
+            if steps:
+                return steps[0]
+            await anyio.sleep(0.05)
 
     async def asteps(self) -> list[str]:
         return (await self.arun("squeue", "-h", "-s", "-o", "%i %j %N")).split("\n")[:-1]
@@ -80,8 +96,16 @@ class Cluster:
         return self.run("squeue", "-h", "-s", "-o", "%i %j").stdout.split("\n")[:-1]
 
     def allocate(self, nodes: int) -> int:
-        out = self.run("salloc", "--no-shell", "--no-kill", "--exclusive", f"-N{nodes}",
-                       "-t", "10", "--job-name=test-alloc")
+        out = self.run(
+            "salloc",
+            "--no-shell",
+            "--no-kill",
+            "--exclusive",
+            f"-N{nodes}",
+            "-t",
+            "10",
+            "--job-name=test-alloc",
+        )
         return int(out.stderr.split("Granted job allocation")[1].split()[0])
 
     def release(self, jobid: int) -> None:

@@ -37,7 +37,8 @@ async def test_optimization_inside_an_existing_allocation(
         monkeypatch.setenv("SLURM_JOB_ID", str(jobid))  # as inside sbatch/salloc
         record = tmp_path / "record.jsonl"
         evaluator = hyperdeme.Evaluator(
-            f"{sys.executable} {KERNEL} --record {record}", run_path=str(tmp_path / "run"),
+            f"{sys.executable} {KERNEL} --record {record}",
+            run_path=str(tmp_path / "run"),
         )
         opt = hyperdeme.RandomOptimizer(evaluator, num_iters=6, seed=2, name="inside")
         result = await hyperdeme.optimize(opt, space())
@@ -54,7 +55,9 @@ async def test_alloc_jobid_and_parallel_steps(slurm: Cluster, tmp_path: Path) ->
     jobid = slurm.allocate(1)
     try:
         evaluator = hyperdeme.Evaluator(
-            f"{sys.executable} {KERNEL}", run_path=str(tmp_path), alloc_jobid=jobid,
+            f"{sys.executable} {KERNEL}",
+            run_path=str(tmp_path),
+            alloc_jobid=jobid,
             workload_manager="slurm",
         )
         opt = hyperdeme.RandomOptimizer(evaluator, num_iters=4, seed=3, name="alloc")
@@ -68,8 +71,11 @@ async def test_alloc_jobid_and_parallel_steps(slurm: Cluster, tmp_path: Path) ->
 async def test_self_made_allocation_is_released(slurm: Cluster, tmp_path: Path) -> None:
     record = tmp_path / "record.jsonl"
     evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --record {record}", run_path=str(tmp_path),
-        workload_manager="slurm", nodes=1, alloc_timeout=5,
+        f"{sys.executable} {KERNEL} --record {record}",
+        run_path=str(tmp_path),
+        workload_manager="slurm",
+        nodes=1,
+        alloc_timeout=5,
     )
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=5, seed=4, name="own")
     result = await hyperdeme.optimize(opt, space())
@@ -81,15 +87,16 @@ async def test_self_made_allocation_is_released(slurm: Cluster, tmp_path: Path) 
 
 async def test_cancellation_leaves_no_job_or_step(slurm: Cluster, tmp_path: Path) -> None:
     evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --sleep 600", run_path=str(tmp_path),
-        workload_manager="slurm", nodes=1, num_parallel_evals=1,
+        f"{sys.executable} {KERNEL} --sleep 600",
+        run_path=str(tmp_path),
+        workload_manager="slurm",
+        nodes=1,
+        num_parallel_evals=1,
     )
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=3, seed=5, name="cancel")
 
     async def watch(scope: anyio.CancelScope) -> None:
-        # Slurm's state is external: poll squeue until the step runs.
-        while not [s for s in await slurm.asteps() if "cancel-" in s]:
-            await anyio.sleep(0.1)
+        await slurm.wait_for_step("cancel-")
         scope.cancel()
 
     async with anyio.create_task_group() as tg:
@@ -107,8 +114,11 @@ async def test_eval_timeout_cancels_the_step_not_the_allocation(
     jobid = slurm.allocate(1)
     try:
         evaluator = hyperdeme.Evaluator(
-            f"{sys.executable} {KERNEL}", run_path=str(tmp_path), alloc_jobid=jobid,
-            workload_manager="slurm", eval_timeout=1.5,
+            f"{sys.executable} {KERNEL}",
+            run_path=str(tmp_path),
+            alloc_jobid=jobid,
+            workload_manager="slurm",
+            eval_timeout=1.5,
         )
         params = space(["--sleep", [0.0, 600.0]])
         opt = hyperdeme.GridOptimizer(evaluator, grid_size=2, name="timeout")
@@ -124,19 +134,22 @@ async def test_eval_timeout_cancels_the_step_not_the_allocation(
 async def test_a_killed_step_is_retried(slurm: Cluster, tmp_path: Path) -> None:
     marker = tmp_path / "hung"
     evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --hang-first-attempt {marker}", run_path=str(tmp_path),
-        workload_manager="slurm", nodes=1, num_retries=1, retry_delay=0.05,
+        f"{sys.executable} {KERNEL} --hang-first-attempt {marker}",
+        run_path=str(tmp_path),
+        workload_manager="slurm",
+        nodes=1,
+        num_retries=1,
+        retry_delay=0.05,
     )
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1, seed=6, name="killed")
 
     async def kill_first_step() -> None:
-        while not marker.exists():
+        step = await slurm.wait_for_step("killed-")
+        while True:  # the kernel marks its first attempt; then it hangs until killed
+            if marker.exists():
+                break
             await anyio.sleep(0.05)
-        step = [s.split()[0] for s in await slurm.asteps() if "killed-" in s]
-        while not step:
-            await anyio.sleep(0.05)
-            step = [s.split()[0] for s in await slurm.asteps() if "killed-" in s]
-        await slurm.arun("scancel", step[0])
+        await slurm.arun("scancel", step.split()[0])
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(kill_first_step)
@@ -147,9 +160,7 @@ async def test_a_killed_step_is_retried(slurm: Cluster, tmp_path: Path) -> None:
     assert (tmp_path / "killed" / "00001" / "stderr.attempt1.log").exists()
 
 
-async def test_no_allocation_and_no_nodes_is_a_clear_error(
-    slurm: Cluster, tmp_path: Path
-) -> None:
+async def test_no_allocation_and_no_nodes_is_a_clear_error(slurm: Cluster, tmp_path: Path) -> None:
     evaluator = hyperdeme.Evaluator("true", run_path=str(tmp_path), workload_manager="slurm")
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1)
     with pytest.raises(hyperdeme.ConfigError, match="need an allocation"):

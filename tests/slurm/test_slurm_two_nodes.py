@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,11 @@ def step_hosts(record: dict[str, Any]) -> set[str]:
 async def test_two_node_evaluations_see_both_hosts(slurm2: Cluster, tmp_path: Path) -> None:
     record = tmp_path / "record.jsonl"
     evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --record {record}", run_path=str(tmp_path),
-        workload_manager="slurm", nodes=2, nodes_per_eval=2,
+        f"{sys.executable} {KERNEL} --record {record}",
+        run_path=str(tmp_path),
+        workload_manager="slurm",
+        nodes=2,
+        nodes_per_eval=2,
     )
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=3, seed=1, name="wide")
     result = await hyperdeme.optimize(opt, hyperdeme.Params([["--x", (0.0, 1.0)]]))
@@ -57,8 +59,11 @@ async def test_one_and_two_node_evaluations_are_packed_without_oversubscription(
 ) -> None:
     record = tmp_path / "record.jsonl"
     evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --sleep 0.3 --record {record}", run_path=str(tmp_path),
-        workload_manager="slurm", nodes=2, num_parallel_evals=2,
+        f"{sys.executable} {KERNEL} --sleep 0.3 --record {record}",
+        run_path=str(tmp_path),
+        workload_manager="slurm",
+        nodes=2,
+        num_parallel_evals=2,
         flag={"nodes_per_evaluation": "--N"},
     )
     params = hyperdeme.Params([["--x", (0.0, 1.0)], ["--N", [1, 2]]])
@@ -82,14 +87,16 @@ async def test_a_node_dying_mid_run_loses_nothing(slurm2: Cluster, tmp_path: Pat
     record = tmp_path / "record.jsonl"
     evaluator = hyperdeme.Evaluator(
         f"{sys.executable} {KERNEL} --sleep 1 --hang-on n2 --record {record}",
-        run_path=str(tmp_path), workload_manager="slurm", nodes=2, num_parallel_evals=2,
+        run_path=str(tmp_path),
+        workload_manager="slurm",
+        nodes=2,
+        num_parallel_evals=2,
     )
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=6, seed=4, name="fail")
     node_script = REPO / "scripts" / "slurm-node"
 
     async def kill_n2() -> None:
-        while not [s for s in await slurm2.asteps() if s.endswith(" n2")]:
-            await anyio.sleep(0.1)
+        await slurm2.wait_for_step(" n2")
         await anyio.run_process([str(node_script), "stop", "n2", "--dir", str(slurm2.dir)])
 
     try:
@@ -97,8 +104,8 @@ async def test_a_node_dying_mid_run_loses_nothing(slurm2: Cluster, tmp_path: Pat
             tg.start_soon(kill_n2)
             result = await hyperdeme.optimize(opt, hyperdeme.Params([["--x", (0.0, 1.0)]]))
     finally:
-        subprocess.run([str(node_script), "start", "n2", "--dir", str(slurm2.dir)],
-                       check=True, timeout=120, capture_output=True)
+        with anyio.CancelScope(shield=True), anyio.fail_after(120):
+            await anyio.run_process([str(node_script), "start", "n2", "--dir", str(slurm2.dir)])
     assert [t.status for t in result.trials] == [Status.OK] * 6
     assert max(t.attempts for t in result.trials) >= 2  # someone was retried
     ran = records(record)

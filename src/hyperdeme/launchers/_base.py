@@ -80,7 +80,7 @@ class Launcher(ABC):
     async def run(self, job: Job) -> Exit:
         """Run ``job`` to completion and return how it exited."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release what ``__aenter__`` acquired. Must be safe to call twice."""
 
     async def __aenter__(self) -> Self:

@@ -97,8 +97,7 @@ class SlurmLauncher(Launcher):
             await self.aclose()
             raise
         self._free = set(self.hosts)
-        log.info("slurm.allocation", jobid=self.jobid, hosts=self.hosts,
-                 owned=self.owns_allocation)
+        log.info("slurm.allocation", jobid=self.jobid, hosts=self.hosts, owned=self.owns_allocation)
         return self
 
     async def aclose(self) -> None:
@@ -108,7 +107,9 @@ class SlurmLauncher(Launcher):
         with anyio.CancelScope(shield=True), anyio.move_on_after(30):
             await self._slurm("scancel", str(jobid))
             log.info("slurm.released", jobid=jobid)
-            while await self._job_listed(jobid):
+            while True:  # squeue is external state: poll until the job is gone
+                if not await self._job_listed(jobid):
+                    break
                 await anyio.sleep(0.1)
 
     async def run(self, job: Job) -> Exit:
@@ -119,7 +120,10 @@ class SlurmLauncher(Launcher):
         try:
             returncode = await run_process(
                 srun_argv(
-                    jobid=self.jobid, nodelist=nodes, command=job.command, name=step_name,
+                    jobid=self.jobid,
+                    nodelist=nodes,
+                    command=job.command,
+                    name=step_name,
                     launch_args=self.settings.launch_args,
                 ),
                 cwd=job.cwd,
@@ -170,12 +174,13 @@ class SlurmLauncher(Launcher):
         if down or NODE_FAILURE.search(stderr):
             self._down.update(down)
             self._last_probe = time.monotonic()
-            log.warning("slurm.node_failure", nodes=nodes, down=sorted(down),
-                        returncode=returncode)
+            log.warning("slurm.node_failure", nodes=nodes, down=sorted(down), returncode=returncode)
             raise TransientLauncherError(
                 f"Slurm step on {','.join(nodes)} failed with its node "
                 f"({', '.join(sorted(down)) or 'srun reported a node failure'}).",
-                command="srun", returncode=returncode, stderr_tail=stderr[-2000:],
+                command="srun",
+                returncode=returncode,
+                stderr_tail=stderr[-2000:],
             )
 
     async def _down_among(self, nodes: list[str]) -> set[str]:
@@ -199,11 +204,13 @@ class SlurmLauncher(Launcher):
     async def _allocate(self) -> int:
         name = f"hyperdeme-{uuid.uuid4().hex[:8]}"
         argv = salloc_argv(
-            nodes=self.settings.nodes, minutes=self.settings.alloc_timeout, name=name,
+            nodes=self.settings.nodes,
+            minutes=self.settings.alloc_timeout,
+            name=name,
             extra=self.settings.alloc_args,
         )
         try:
-            code, out, err = await self._slurm(*argv)
+            code, _out, err = await self._slurm(*argv)
         except BaseException:
             # cancelled while queued: withdraw the request by name
             with anyio.CancelScope(shield=True), anyio.move_on_after(10):
@@ -213,7 +220,9 @@ class SlurmLauncher(Launcher):
         if code != 0 or jobid is None:
             raise LauncherError(
                 f"salloc could not allocate {self.settings.nodes} node(s) (exit code {code}).",
-                command=" ".join(argv), returncode=code, stderr_tail=err[-2000:],
+                command=" ".join(argv),
+                returncode=code,
+                stderr_tail=err[-2000:],
             )
         log.info("slurm.allocated", jobid=jobid, nodes=self.settings.nodes)
         return jobid
@@ -224,7 +233,8 @@ class SlurmLauncher(Launcher):
         if code != 0 or info.state != "RUNNING" or not info.nodelist:
             raise LauncherError(
                 f"Slurm job {jobid} is not a running allocation (state {info.state or '?'}).",
-                command=f"scontrol show job -o {jobid}", returncode=code,
+                command=f"scontrol show job -o {jobid}",
+                returncode=code,
                 stderr_tail=err[-2000:],
             )
         code, out, err = await self._slurm("scontrol", "show", "hostnames", info.nodelist)
@@ -232,7 +242,9 @@ class SlurmLauncher(Launcher):
         if code != 0 or not hosts:
             raise LauncherError(
                 f"cannot expand the node list {info.nodelist!r} of job {jobid}.",
-                command="scontrol show hostnames", returncode=code, stderr_tail=err,
+                command="scontrol show hostnames",
+                returncode=code,
+                stderr_tail=err,
             )
         return hosts
 
@@ -242,7 +254,7 @@ class SlurmLauncher(Launcher):
 
     async def _cancel_step(self, step_name: str) -> None:
         assert self.jobid is not None
-        code, out, _ = await self._slurm(
+        _code, out, _ = await self._slurm(
             "squeue", "-h", "-s", "-j", str(self.jobid), "-o", "%i|%j"
         )
         step = parse_steps(out).get(step_name)

@@ -7,8 +7,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 
 __all__ = [
-    "JobInfo",
     "NODE_FAILURE",
+    "JobInfo",
     "parse_granted",
     "parse_job",
     "parse_node_states",
@@ -68,9 +68,7 @@ def srun_argv(
     One task per node unless ``launch_args`` chooses the task layout itself.
     """
     extra = shlex.split(launch_args)
-    tasks = [] if any(_TASK_OPTIONS.match(arg) for arg in extra) else [
-        f"--ntasks={len(nodelist)}"
-    ]
+    tasks = [] if any(_TASK_OPTIONS.match(arg) for arg in extra) else [f"--ntasks={len(nodelist)}"]
     return [
         "srun", f"--jobid={jobid}", f"--nodes={len(nodelist)}",
         f"--nodelist={','.join(nodelist)}", *tasks, "--exact", f"--job-name={name}",
