@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,37 @@ async def test_same_seed_same_trials_with_one_slot(tmp_path: Path, space: hyperd
         runs.append([(t.params, t.fom) for t in result.trials])
     assert runs[0] == runs[1]
     assert not math.isinf(min(f for _, f in runs[0]))
+
+
+KERNEL = (
+    "import sys; a = dict(x.split('=') for x in sys.argv[1:]); "
+    "print('FoM:', (float(a['--x']) - 0.3) ** 2 + 0.1 * (int(a['--n']) - 5) ** 2)"
+)
+
+
+def make_optimizer(kind: str, evaluator: hyperdeme.Evaluator) -> hyperdeme.Optimizer:
+    if kind == "random":
+        return hyperdeme.RandomOptimizer(evaluator, num_iters=8, seed=1)
+    if kind == "grid":
+        return hyperdeme.GridOptimizer(evaluator, grid_size=2)
+    return hyperdeme.GeneticOptimizer(evaluator, generations=2, num_demes=2, pop_size=2, seed=1)
+
+
+@pytest.mark.parametrize("kind", ["random", "grid", "genetic"])
+@pytest.mark.parametrize("how", ["local", "callable"])
+async def test_every_strategy_runs_end_to_end(
+    tmp_path: Path, space: hyperdeme.Params, kind: str, how: str
+) -> None:
+    if how == "local":
+        command = f"{sys.executable} -c {shlex.quote(KERNEL)}"
+        ev = hyperdeme.Evaluator(
+            command, run_path=str(tmp_path), num_parallel_evals=2, workload_manager="local"
+        )
+    else:
+        ev = evaluator(tmp_path, num_parallel_evals=2)
+    result = await hyperdeme.optimize(make_optimizer(kind, ev), space)
+    assert len(result.trials) == (5 if kind == "grid" else 8)
+    assert result.n_failed == 0
+    for trial in result.trials:
+        assert trial.fom == pytest.approx(quadratic(trial.params))
+    assert result.best_fom == min(t.fom for t in result.trials)
