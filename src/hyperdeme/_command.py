@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import numbers
 import shlex
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 __all__ = ["CHECKPOINT_TOKEN", "build_command", "format_value", "hyperparameter_args"]
 
@@ -16,16 +19,17 @@ def format_value(value: Any) -> str:
     """How a value is written on the command line.
 
     Floats in shortest round-trip form (``repr``), ints as ints, strings as
-    they are, anything else as JSON.
+    they are, anything else as JSON. NumPy scalars are written like the
+    Python numbers they stand for (``0.25``, not ``np.float64(0.25)``).
     """
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
     return json.dumps(value)
 
 

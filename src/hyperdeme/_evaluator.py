@@ -49,9 +49,14 @@ class Evaluator:
                 f"Evaluator got unknown keyword argument(s) {', '.join(unknown)}; "
                 f"allowed: {allowed}."
             )
-        self.retry_delay = float(kwargs.pop("retry_delay", 1.0))
-        if not self.retry_delay >= 0:
-            raise ConfigError(f"retry_delay must be >= 0 seconds, got {self.retry_delay}.")
+        retry_delay = kwargs.pop("retry_delay", 1.0)
+        if (
+            isinstance(retry_delay, bool)
+            or not isinstance(retry_delay, int | float)
+            or not retry_delay >= 0
+        ):
+            raise ConfigError(f"retry_delay must be a number >= 0 (seconds), got {retry_delay!r}.")
+        self.retry_delay = float(retry_delay)
         self.fsync = bool(kwargs.pop("fsync", True))
         self.function: EvalFunction | None = None
         if callable(cmd):

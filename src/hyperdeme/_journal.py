@@ -1,8 +1,9 @@
 """The journal: every finished trial, one JSON line, flushed and fsynced.
 
 Appending is the only write, so a driver killed with SIGKILL loses at most
-the trials still running; a torn last line (killed mid-write) is skipped by
-:func:`read_journal`.
+the trials still running. A torn last line (killed mid-write) is skipped by
+:func:`read_journal`; a resumed run first ends it with a newline, so its own
+records stay intact.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 from pathlib import Path
 from types import TracebackType
 from typing import Self
-
 
 from ._logging import get_logger
 from ._trial import Trial
@@ -29,7 +29,11 @@ class Journal:
         self.path = path
         self._fsync = fsync
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # a record torn by a crash: end its line, or the next one would be glued to it
+            os.write(self._fd, b"\n")
 
     def append(self, trial: Trial) -> None:
         """Write one trial durably: a single ``write`` of a whole line, then fsync."""
@@ -63,8 +67,12 @@ def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
     trials: list[Trial] = []
     with file.open("rb") as handle:
         for number, line in enumerate(handle, 1):
-            if not line.endswith(b"\n"):
+            try:
+                record = json.loads(line) if line.endswith(b"\n") else None
+            except ValueError:
+                record = None
+            if record is None:  # torn by a crash (and ended by the resumed run)
                 log.warning("journal.torn_line", path=str(file), line=number)
-                break
-            trials.append(Trial.from_json(json.loads(line)))
+                continue
+            trials.append(Trial.from_json(record))
     return trials

@@ -32,11 +32,13 @@ class _BoundLogger(structlog.stdlib.BoundLogger):
     must add nothing measurable to the scheduler's hot path.
     """
 
-    def _proxy_to_logger(self, method_name: str, event: str | None = None, **kw: Any) -> Any:
+    def _proxy_to_logger(
+        self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any
+    ) -> Any:
         level = _LEVELS.get(method_name, logging.INFO)
         if not structlog.is_configured() and not self._logger.isEnabledFor(level):
             return None
-        return super()._proxy_to_logger(method_name, event, **kw)
+        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
 
 
 _LEVELS = {

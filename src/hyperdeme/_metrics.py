@@ -9,8 +9,12 @@ printing gigabytes costs constant memory. The *last* value printed counts
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping
+from typing import TypeGuard
+
+import numpy as np
 
 from ._errors import ConfigError
 
@@ -60,15 +64,16 @@ class MetricSpec:
         if isinstance(result, Mapping):
             metrics: dict[str, float] = {}
             for key, value in result.items():
-                if not isinstance(key, str) or isinstance(value, bool):
+                if not isinstance(key, str) or not _is_number(value):
                     raise ConfigError(
                         f"an evaluation function must return a number or a dict of "
                         f"name -> number; got {key!r}: {value!r}."
                     )
                 metrics[key] = float(value)
             return metrics
-        if isinstance(result, int | float) and not isinstance(result, bool):
-            return {self.names[0]: float(result)} if len(self.names) == 1 else {"FoM": result}
+        if _is_number(result):
+            value = float(result)
+            return {self.names[0]: value} if len(self.names) == 1 else {"FoM": value}
         raise ConfigError(
             f"an evaluation function must return a number or a dict of metrics, got {result!r}."
         )
@@ -125,6 +130,11 @@ def _last(block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool)
                 return float(match.group(1))
         pos = block.rfind(needle, 0, pos)
     return None
+
+
+def _is_number(value: object) -> TypeGuard[numbers.Real]:
+    """A real number (NumPy scalars included), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _is_word(byte: int) -> bool:

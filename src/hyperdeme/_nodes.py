@@ -42,7 +42,7 @@ class NodePool:
             self._wake()
 
     async def _acquire(self, nodes: int) -> None:
-        if not self._waiters and self.free >= nodes:
+        if self.free >= nodes:  # every waiter needs more than is free: first fit
             self.free -= nodes
             return
         entry = (nodes, anyio.Event())

@@ -116,6 +116,15 @@ class TrialRunner:
             trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
         )
         log.info("trial.started", params=trial.params, nodes=trial.nodes)
+        if self.nodes is not None and trial.nodes > self.nodes.capacity:
+            # no attempt can ever get these nodes: a failed trial, not a crash of the run
+            error = (
+                f"this trial needs {trial.nodes} nodes but the allocation has only "
+                f"{self.nodes.capacity}; lower nodes_per_eval (or the {trial.nodes}-node "
+                "values of the nodes parameter) or request more nodes."
+            )
+            self._record(trial, _Attempt(Status.FAILED, error=error))
+            return
         transient = 0
 
         def stop(state: RetryCallState) -> bool:

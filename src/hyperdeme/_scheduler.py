@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import EvaluationError
 from ._journal import Journal
@@ -66,23 +67,29 @@ class Scheduler:
         cancelled: list[Trial] = []
         failure: EvaluationError | None = None
         send_work, receive_work = anyio.create_memory_object_stream[tuple[Trial, Candidate]](0)
+        # room for every trial in flight: a worker never waits to hand in a result
         send_done, receive_done = anyio.create_memory_object_stream[Trial](self.slots)
-        with anyio.move_on_after(self.time_budget) as budget:
-            async with anyio.create_task_group() as tg:
-                for _ in range(self.slots):
-                    tg.start_soon(self._worker, receive_work.clone(), send_done.clone(), cancelled)
-                receive_work.close()
-                send_done.close()
-                async with send_work, receive_done:
-                    failure = await self._drive(strategy, emit, send_work, receive_done)
-                if failure is not None:
-                    tg.cancel_scope.cancel()
-        if failure is not None:
-            raise failure
+        with receive_done:
+            with anyio.move_on_after(self.time_budget) as budget:
+                async with anyio.create_task_group() as tg:
+                    for _ in range(self.slots):
+                        tg.start_soon(
+                            self._worker, receive_work.clone(), send_done.clone(), cancelled
+                        )
+                    receive_work.close()
+                    send_done.close()
+                    async with send_work:
+                        failure = await self._drive(strategy, emit, send_work, receive_done)
+                    if failure is not None:
+                        tg.cancel_scope.cancel()
+            if failure is not None:
+                raise failure
+            # results handed in but not yet taken by the driver when the budget expired
+            unseen = _drain(receive_done)
         if budget.cancelled_caught:
             self.expired = True
             log.info("run.time_budget_expired", cancelled=len(cancelled))
-        for trial in sorted(cancelled, key=lambda t: t.id):
+        for trial in [*unseen, *sorted(cancelled, key=lambda t: t.id)]:
             strategy.tell(trial)
             await emit(trial)
 
@@ -113,7 +120,7 @@ class Scheduler:
     async def _worker(
         self,
         receive: ObjectReceiveStream[tuple[Trial, Candidate]],
-        send: ObjectSendStream[Trial],
+        send: MemoryObjectSendStream[Trial],
         cancelled: list[Trial],
     ) -> None:
         async with receive, send:
@@ -125,7 +132,7 @@ class Scheduler:
                     cancelled.append(trial)
                     raise
                 self.journal.append(trial)
-                await send.send(trial)
+                send.send_nowait(trial)  # no checkpoint: a cancellation cannot lose it
 
     def _check_fail_fast(self, trial: Trial) -> EvaluationError | None:
         if self._seen_ok or trial.status is Status.CANCELLED:
@@ -149,3 +156,12 @@ class Scheduler:
             returncode=first.returncode,
             stderr_tail=first.error,
         )
+
+
+def _drain(receive: MemoryObjectReceiveStream[Trial]) -> list[Trial]:
+    trials: list[Trial] = []
+    while True:
+        try:
+            trials.append(receive.receive_nowait())
+        except (anyio.WouldBlock, anyio.EndOfStream):
+            return trials

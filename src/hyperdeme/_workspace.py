@@ -10,6 +10,10 @@ from typing import Any
 
 __all__ = ["Workspace"]
 
+#: files the engine writes in a trial directory: never linked to ``src_path``'s
+#: namesakes (writing the log would truncate the user's file through the link)
+TRIAL_FILES = frozenset({"stdout.log", "stderr.log", "params.json"})
+
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
@@ -17,9 +21,9 @@ class Workspace:
 
     Each trial gets ``<trial id>/`` with ``stdout.log``, ``stderr.log`` and
     ``params.json``. With ``src_path``, that directory is also where the
-    program runs: its top-level entries are symlinks to ``src_path``'s, so the
-    command works as if run from ``src_path`` while output files land per
-    trial. Without it, programs run in ``cwd``.
+    program runs: its top-level entries are symlinks to ``src_path``'s (except
+    those three names), so the command works as if run from ``src_path``
+    while output files land per trial. Without it, programs run in ``cwd``.
     """
 
     root: Path  # run_path/<experiment>
@@ -55,6 +59,8 @@ class Workspace:
         if self.src_path is None:
             return directory, self.cwd
         for entry in os.scandir(self.src_path):
+            if entry.name in TRIAL_FILES:
+                continue
             link = directory / entry.name
             if not link.exists() and not link.is_symlink():
                 link.symlink_to(entry.path)

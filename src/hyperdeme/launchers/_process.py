@@ -14,6 +14,7 @@ everything it spawns share one process group, which is what gets signalled:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,7 +22,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
-
 from anyio.abc import ByteReceiveStream, Process
 
 from .._logging import get_logger
@@ -58,7 +58,8 @@ async def run_process(
     )
     try:
         async with anyio.create_task_group() as tg:
-            assert process.stdout is not None and process.stderr is not None
+            assert process.stdout is not None
+            assert process.stderr is not None
             tg.start_soon(_pump, process.stdout, stdout)
             tg.start_soon(_pump, process.stderr, stderr)
             returncode = await process.wait()
@@ -102,10 +103,8 @@ async def _terminate(
 
 
 def _signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Buffer:
