@@ -31,6 +31,7 @@ from ._space import Params
 from ._trial import Trial
 from ._workspace import Workspace
 from .launchers import CallableLauncher, Launcher, create
+from .launchers._detect import resolve
 
 if TYPE_CHECKING:
     from ._evaluator import Evaluator
@@ -141,7 +142,7 @@ async def _run(
     workspace = Workspace.create(
         settings.run_path, optimizer.experiment, settings.src_path, settings.checkpoint
     )
-    launcher = _launcher(evaluator)
+    launcher = await _launcher(evaluator)
     first_id = _next_trial_id(workspace)
     result = Result(journal_path=workspace.journal_path, seed=getattr(strategy, "seed", None))
     optimizer.result = result
@@ -196,15 +197,11 @@ async def _run(
     return result
 
 
-def _launcher(evaluator: Evaluator) -> Launcher:
+async def _launcher(evaluator: Evaluator) -> Launcher:
     if evaluator.function is not None:
         return CallableLauncher()
-    try:  # TEMP until _detect lands
-        from .launchers._detect import resolve
-
-        name, reason = resolve(evaluator.settings)
-    except ImportError:
-        name, reason = "local", "temp"
+    # detection may ask `qsub --version`: keep the event loop free meanwhile
+    name, reason = await anyio.to_thread.run_sync(resolve, evaluator.settings)
     log.info("launcher.detected", launcher=name, reason=reason)
     return create(name, evaluator.settings)
 

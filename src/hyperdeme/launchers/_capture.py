@@ -1,0 +1,104 @@
+"""Short query commands (``qsub``, ``qstat``, ``kubectl get``) whose output is wanted as text.
+
+They run through :func:`~hyperdeme.launchers._process.run_process` like every
+other external command (process group killed on cancellation), with bounded
+in-memory sinks instead of the trial's log files. :func:`checked` is the one
+place where a failing workload-manager command becomes a
+:class:`~hyperdeme.LauncherError` (or :class:`~hyperdeme.TransientLauncherError`
+when its message says the server was momentarily unreachable).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .._errors import ConfigError, LauncherError, TransientLauncherError
+from ._base import OutputSink
+from ._process import run_captured
+
+__all__ = ["TRANSIENT", "Tail", "capture", "checked", "command_error", "poll_interval"]
+
+#: words of a workload-manager client that could not reach its server right now
+TRANSIENT = re.compile(
+    r"connection refused|connection timed out|could not connect|cannot connect|"
+    r"unable to connect to the server|i/o timeout|tls handshake timeout|"
+    r"temporarily unavailable|try again|server is busy|pbs_server.*not running|"
+    r"communication failure|etcdserver",
+    re.IGNORECASE,
+)
+_TAIL = 2000
+DEFAULT_POLL_INTERVAL = 2.0
+
+
+async def capture(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, str, str]:
+    """Run ``argv`` to completion; return ``(returncode, stdout, stderr)``.
+
+    Output is kept in memory up to a few MiB per stream. A missing executable
+    is exit code 127 with the reason in ``stderr``.
+    """
+    return await run_captured(argv, cwd=cwd, env=env)
+
+
+async def checked(
+    argv: Sequence[str],
+    *,
+    what: str,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """``capture`` that returns stdout and raises when the command fails.
+
+    ``what`` says in a few words what the command was for ("submit the job").
+    """
+    returncode, stdout, stderr = await capture(argv, cwd=cwd, env=env)
+    if returncode == 0:
+        return stdout
+    raise command_error(argv, returncode, stderr, what=what)
+
+
+def command_error(argv: Sequence[str], returncode: int, stderr: str, *, what: str) -> LauncherError:
+    """The exception for a failed workload-manager command (transient or not)."""
+    command = shlex.join(argv)
+    tail = stderr.strip()[-_TAIL:]
+    if returncode == 127 and "No such file or directory" in tail:
+        message = f"could not {what}: {argv[0]!r} was not found; install it or put it on PATH."
+        return LauncherError(message, command=command, returncode=returncode, stderr_tail=tail)
+    message = f"could not {what}: `{command}` exited with {returncode}: {tail or 'no message'}"
+    error_type = TransientLauncherError if TRANSIENT.search(tail) else LauncherError
+    return error_type(message, command=command, returncode=returncode, stderr_tail=tail)
+
+
+class Tail:
+    """A sink that keeps the last 2 KiB written (for error messages), passing all on to ``sink``."""
+
+    def __init__(self, sink: OutputSink | None = None) -> None:
+        self._sink = sink
+        self._tail = b""
+
+    def write(self, data: bytes) -> None:
+        if self._sink is not None:
+            self._sink.write(data)
+        self._tail = (self._tail + data[-_TAIL:])[-_TAIL:]
+
+    @property
+    def text(self) -> str:
+        return self._tail.decode(errors="replace").strip()
+
+
+def poll_interval(options: Mapping[str, Any]) -> float:
+    """Seconds between status queries: ``launcher_options["poll_interval"]`` (default 2)."""
+    value = options.get("poll_interval", DEFAULT_POLL_INTERVAL)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(
+            f"launcher_options['poll_interval'] must be a number of seconds > 0, got {value!r}."
+        )
+    return float(value)

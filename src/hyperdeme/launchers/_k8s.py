@@ -1,0 +1,210 @@
+"""Kubernetes: each evaluation attempt is a ``batch/v1`` Job, driven with ``kubectl``.
+
+The manifest (built by :func:`~._k8s_manifest.job_manifest`) is written to
+``<cwd>/.hyperdeme/k8s/<job name>.json``, where it can be read and re-applied
+by hand, and created with ``kubectl create -f``. The Job is polled every
+``poll_interval`` seconds (``launcher_options``, default 2) with
+``kubectl get job -o json`` until its ``Complete`` or ``Failed`` condition
+appears (``kubectl wait`` is not used: waiting for ``Complete`` never returns
+for a failed Job). Then ``kubectl logs`` is copied into the trial's stdout log:
+Kubernetes merges a container's stderr into its log, so the stderr log stays
+empty. Return code: ``Complete`` is 0; ``Failed`` because of
+``activeDeadlineSeconds`` (``DeadlineExceeded``) is -9, like an evaluation
+killed for its timeout; other failures take the container's exit code
+(``kubectl get pods -l job-name=<name>``), else 1. A pod that cannot start
+(image not found, bad config) fails the attempt with a :class:`LauncherError`
+instead of waiting forever.
+
+Stopping it, and cleaning up after reading: ``kubectl delete job <name>
+--ignore-not-found --wait=false --cascade=background`` (pods get their normal
+termination grace), shielded and bounded. ``ttlSecondsAfterFinished`` removes
+what a crashed hyperdeme could not.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+
+from .._errors import LauncherError, TransientLauncherError
+from .._logging import get_logger
+from .._settings import Settings
+from ._base import Exit, Job, Launcher
+from ._capture import Tail, capture, checked, command_error, poll_interval
+from ._k8s_manifest import (
+    check_options,
+    delete_argv,
+    get_job_argv,
+    get_pods_argv,
+    job_manifest,
+    job_name,
+    logs_argv,
+    submit_argv,
+)
+from ._process import run_process
+from ._registry import register
+
+__all__ = ["K8sLauncher", "job_outcome", "pod_exit_code", "pod_problem"]
+
+log = get_logger("hyperdeme.launchers")
+
+_POLL_FAILURES = 5
+_PODS_EVERY = 5  # polls between checks that the pods could start
+_SUBMIT_LIMIT = 60.0
+_DELETE_LIMIT = 30.0
+#: container waiting reasons that will not resolve by themselves
+_STUCK = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
+     "CreateContainerError", "ErrImageNeverPull"}
+)  # fmt: skip
+
+
+@register("k8s")
+class K8sLauncher(Launcher):
+    """Runs evaluations as Kubernetes Jobs; see the module docstring."""
+
+    name = "k8s"
+
+    def __init__(self, settings: Settings) -> None:
+        check_options(settings)
+        self.settings = settings
+        options = settings.launcher_options
+        self.namespace: str | None = options.get("namespace") or None
+        self.poll_interval = poll_interval(options)
+
+    @property
+    def total_nodes(self) -> int | None:
+        return self.settings.nodes or None
+
+    async def run(self, job: Job) -> Exit:
+        name = job_name(job)
+        directory = anyio.Path(job.cwd / ".hyperdeme" / "k8s")
+        await directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.json"
+        await path.write_text(json.dumps(job_manifest(job, self.settings), indent=1) + "\n")
+        await self._create(name, str(path))
+        log.info("k8s.created", job=name, trial=job.trial_id, attempt=job.attempt)
+        try:
+            outcome, reason = await self._wait(name)
+            await self._copy_logs(name, job)
+            returncode = await self._returncode(name, outcome, reason)
+            log.info(
+                "k8s.finished", job=name, outcome=outcome, reason=reason, returncode=returncode
+            )
+            return Exit(returncode)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_DELETE_LIMIT):
+                code, _, stderr = await capture(delete_argv(name, self.namespace))
+                log.info("k8s.deleted", job=name, returncode=code, stderr=stderr.strip()[-200:])
+
+    async def _create(self, name: str, path: str) -> None:
+        """``kubectl create``, shielded: once it is sent, the Job must be deleted."""
+        argv = submit_argv(path, self.namespace)
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(_SUBMIT_LIMIT):
+                await checked(argv, what=f"create Kubernetes Job {name}")
+                return
+            with anyio.move_on_after(_DELETE_LIMIT):
+                await capture(delete_argv(name, self.namespace))
+        raise TransientLauncherError(
+            f"kubectl did not create Job {name} within {_SUBMIT_LIMIT:g} s.",
+            command=" ".join(argv),
+        )
+
+    async def _wait(self, name: str) -> tuple[str, str]:
+        """Poll the Job until it has a Complete or Failed condition."""
+        failures = 0
+        polls = 0
+        while True:
+            argv = get_job_argv(name, self.namespace)
+            returncode, stdout, stderr = await capture(argv)
+            if returncode == 0:
+                failures = 0
+                outcome = job_outcome(_json(stdout))
+                if outcome is not None:
+                    return outcome
+                polls += 1
+                if polls % _PODS_EVERY == 1:  # the first poll, then every few
+                    await self._check_pods_start(name)
+            elif "NotFound" in stderr or "not found" in stderr:
+                raise LauncherError(
+                    f"Kubernetes Job {name} disappeared while running (deleted by someone "
+                    "else?).", command=" ".join(argv), returncode=returncode,
+                    stderr_tail=stderr.strip()[-2000:],
+                )  # fmt: skip
+            else:
+                failures += 1
+                log.warning(
+                    "k8s.poll_failed", job=name, returncode=returncode, stderr=stderr.strip()[-200:]
+                )
+                if failures >= _POLL_FAILURES:
+                    raise command_error(argv, returncode, stderr, what=f"follow Job {name}")
+            await anyio.sleep(self.poll_interval)
+
+    async def _check_pods_start(self, name: str) -> None:
+        code, stdout, _ = await capture(get_pods_argv(name, self.namespace))
+        problem = pod_problem(_json(stdout)) if code == 0 else None
+        if problem is not None:
+            raise LauncherError(
+                f"the pod of Kubernetes Job {name} cannot start: {problem}; check "
+                f"workload_image={self.settings.workload_image!r} and the overrides.",
+                command=" ".join(get_pods_argv(name, self.namespace)),
+            )
+
+    async def _copy_logs(self, name: str, job: Job) -> None:
+        errors = Tail()
+        argv = logs_argv(name, job.nodes, self.namespace)
+        code = await run_process(argv, stdout=job.stdout, stderr=errors)
+        if code != 0:
+            log.warning("k8s.logs_failed", job=name, returncode=code, stderr=errors.text[-200:])
+
+    async def _returncode(self, name: str, outcome: str, reason: str) -> int:
+        if outcome == "Complete":
+            return 0
+        if reason == "DeadlineExceeded":
+            return -9
+        code, stdout, _ = await capture(get_pods_argv(name, self.namespace))
+        exit_code = pod_exit_code(_json(stdout)) if code == 0 else None
+        return 1 if exit_code is None else exit_code
+
+
+def job_outcome(job: dict[str, Any]) -> tuple[str, str] | None:
+    """``("Complete" | "Failed", reason)`` once the Job has finished, else None."""
+    conditions = (job.get("status") or {}).get("conditions") or []
+    for condition in conditions:
+        kind = condition.get("type")
+        if kind in ("Complete", "Failed") and condition.get("status") == "True":
+            return str(kind), str(condition.get("reason") or "")
+    return None
+
+
+def pod_exit_code(pods: dict[str, Any]) -> int | None:
+    """The first non-zero container exit code among the pods (else a zero one, else None)."""
+    codes: list[int] = []
+    for pod in pods.get("items") or []:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (status.get("state") or {}).get("terminated")
+            if terminated and isinstance(terminated.get("exitCode"), int):
+                codes.append(terminated["exitCode"])
+    nonzero = [code for code in codes if code != 0]
+    return nonzero[0] if nonzero else (codes[0] if codes else None)
+
+
+def pod_problem(pods: dict[str, Any]) -> str | None:
+    """Why a pod cannot start (``ImagePullBackOff: ...``), or None."""
+    for pod in pods.get("items") or []:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in _STUCK:
+                return f"{waiting['reason']}: {waiting.get('message', '')}".rstrip(": ")
+    return None
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

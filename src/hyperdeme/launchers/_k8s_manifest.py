@@ -1,0 +1,207 @@
+"""Kubernetes ``batch/v1`` Job manifests and kubectl command lines, as pure functions.
+
+One Job per evaluation attempt: ``backoffLimit: 0`` (hyperdeme does its own
+retries), ``restartPolicy: Never``, ``activeDeadlineSeconds`` from
+``eval_timeout``, ``ttlSecondsAfterFinished`` so the cluster cleans up even if
+hyperdeme cannot, and ``job.nodes`` pods (``parallelism``/``completions``,
+indexed: each pod sees ``JOB_COMPLETION_INDEX``) for multi-node evaluations.
+
+Site specifics pass through ``launcher_options``, deep-merged (dicts merge
+key by key, anything else, lists included, replaces):
+
+* ``job_overrides`` into the whole Job (``metadata.annotations``, ``spec`` ...),
+* ``pod_overrides`` into the pod spec (``volumes``, ``nodeSelector``,
+  ``tolerations``, ``serviceAccountName``, ``imagePullSecrets`` ...),
+* ``container_overrides`` into the container (``resources``,
+  ``volumeMounts``, ``workingDir``, ``imagePullPolicy`` ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .._errors import ConfigError
+from .._settings import Settings
+from ._base import Job
+
+__all__ = [
+    "CONTAINER_NAME",
+    "MANAGED_BY",
+    "check_options",
+    "deep_merge",
+    "delete_argv",
+    "get_job_argv",
+    "get_pods_argv",
+    "job_manifest",
+    "job_name",
+    "label_value",
+    "logs_argv",
+    "submit_argv",
+]
+
+CONTAINER_NAME = "evaluation"
+MANAGED_BY = "hyperdeme"
+TTL_AFTER_FINISHED = 600
+_LABEL_MAX = 63
+_NOT_LABEL = re.compile(r"[^a-z0-9-]+")
+_NOT_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
+_OVERRIDES = ("job_overrides", "pod_overrides", "container_overrides")
+
+
+def job_name(job: Job) -> str:
+    """An RFC 1123 label for this attempt: ``<name>-<trial id>-<attempt>``.
+
+    Lowercase alphanumerics and ``-``, starting and ending with one, at most 63
+    characters; a too long name keeps its start and gets a hash of the whole.
+    """
+    base = job.name or "hyperdeme"
+    if not base.endswith(f"-{job.trial_id}"):
+        base = f"{base}-{job.trial_id}"
+    raw = f"{base}-{job.attempt}"
+    name = _NOT_LABEL.sub("-", raw.lower()).strip("-")
+    if not name or not name[0].isalpha():
+        name = f"hd-{name}".rstrip("-")
+    if len(name) > _LABEL_MAX:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:10]
+        tail = f"-{job.trial_id}-{job.attempt}-{digest}"
+        name = name[: _LABEL_MAX - len(tail)].rstrip("-") + tail
+    return name
+
+
+def label_value(text: str) -> str:
+    """``text`` as a label value: ``[A-Za-z0-9_.-]``, alphanumeric ends, <= 63 characters."""
+    value = _NOT_LABEL_VALUE.sub("-", text)[:_LABEL_MAX]
+    return value.strip("-_.")
+
+
+def job_manifest(job: Job, settings: Settings) -> dict[str, Any]:
+    """The ``batch/v1`` Job that runs ``job`` in ``settings.workload_image``."""
+    options = settings.launcher_options
+    name = job_name(job)
+    experiment = job.name.removesuffix(f"-{job.trial_id}") if job.name else ""
+    labels = {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "hyperdeme/experiment": label_value(experiment) or "hyperdeme",
+        "hyperdeme/trial": str(job.trial_id),
+        "hyperdeme/attempt": str(job.attempt),
+    }
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": settings.workload_image,
+        "command": ["sh", "-c", job.command],
+    }
+    if job.env:
+        container["env"] = [{"name": key, "value": value} for key, value in job.env.items()]
+    spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "ttlSecondsAfterFinished": TTL_AFTER_FINISHED,
+        "template": {
+            "metadata": {"labels": dict(labels)},
+            "spec": {"restartPolicy": "Never", "containers": [container]},
+        },
+    }
+    if settings.eval_timeout > 0:
+        spec["activeDeadlineSeconds"] = max(1, math.ceil(settings.eval_timeout))
+    if job.nodes > 1:
+        spec.update(parallelism=job.nodes, completions=job.nodes, completionMode="Indexed")
+    metadata: dict[str, Any] = {"name": name, "labels": labels}
+    namespace = options.get("namespace")
+    if namespace:
+        metadata["namespace"] = namespace
+    manifest: dict[str, Any] = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata,
+        "spec": spec,
+    }
+    job_overrides, pod_overrides, container_overrides = (
+        _overrides(options, key) for key in _OVERRIDES
+    )
+    pod = manifest["spec"]["template"]["spec"]
+    pod["containers"][0] = deep_merge(container, container_overrides)
+    manifest["spec"]["template"]["spec"] = deep_merge(pod, pod_overrides)
+    return deep_merge(manifest, job_overrides)
+
+
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``overrides``: nested dicts merge, other values replace."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def check_options(settings: Settings) -> None:
+    """Raise ConfigError for launcher options the Kubernetes launcher cannot use."""
+    if not settings.workload_image:
+        raise ConfigError(
+            "launcher 'k8s' runs each evaluation in a container and needs an image: pass "
+            "workload_image='registry.example.com/train:1.0' to the Evaluator."
+        )
+    options = settings.launcher_options
+    namespace = options.get("namespace")
+    if namespace is not None and (
+        not isinstance(namespace, str)
+        or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace)
+    ):
+        raise ConfigError(
+            f"launcher_options['namespace'] must be a Kubernetes namespace name (lowercase "
+            f"letters, digits and '-'), got {namespace!r}."
+        )
+    for key in _OVERRIDES:
+        _overrides(options, key)
+
+
+def _overrides(options: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = options.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"launcher_options[{key!r}] must be a dict merged into the manifest, got {value!r}."
+        )
+    return value
+
+
+def _namespaced(namespace: str | None) -> list[str]:
+    return ["kubectl", "-n", namespace] if namespace else ["kubectl"]
+
+
+def submit_argv(path: str, namespace: str | None = None) -> list[str]:
+    """Create the Job from its manifest file.
+
+    ``create``, not ``apply``: a Job of the same name left by another run must
+    fail loudly, not be silently adopted (and its old result read).
+    """
+    return [*_namespaced(namespace), "create", "-f", path]
+
+
+def get_job_argv(name: str, namespace: str | None = None) -> list[str]:
+    return [*_namespaced(namespace), "get", "job", name, "-o", "json"]
+
+
+def get_pods_argv(name: str, namespace: str | None = None) -> list[str]:
+    return [*_namespaced(namespace), "get", "pods", "-l", f"job-name={name}", "-o", "json"]
+
+
+def logs_argv(name: str, pods: int, namespace: str | None = None) -> list[str]:
+    """All output of the Job's pods (one pod: ``job/<name>``; more: by label, untruncated)."""
+    if pods <= 1:
+        return [*_namespaced(namespace), "logs", f"job/{name}"]
+    return [
+        *_namespaced(namespace), "logs", "-l", f"job-name={name}", "--tail=-1",
+        f"--max-log-requests={pods}",
+    ]  # fmt: skip
+
+
+def delete_argv(name: str, namespace: str | None = None) -> list[str]:
+    return [
+        *_namespaced(namespace), "delete", "job", name, "--ignore-not-found", "--wait=false",
+        "--cascade=background",
+    ]  # fmt: skip

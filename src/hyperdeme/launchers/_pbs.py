@@ -1,0 +1,360 @@
+"""PBS Pro, OpenPBS and Torque: ``pbsdsh`` inside a job, ``qsub`` outside one.
+
+**Inside a PBS job** (``PBS_NODEFILE`` is set) the evaluations share the
+job's hosts: the unique lines of the node file (``total_nodes`` is their
+count). Each evaluation gets ``job.nodes`` free hosts and runs on the first
+one with ``pbsdsh -n <index>`` (``-n`` works on PBS Pro and Torque; ``-h
+host`` is Torque's only); all its hosts are exported to the program as
+``HYPERDEME_HOSTS`` (comma-separated) for it to start its own multi-node
+work (``mpirun --host $HYPERDEME_HOSTS``). ``pbsdsh`` carries neither the
+working directory nor the environment, a task's output goes to the PBS job's
+own output rather than to ``pbsdsh``, and PBS Pro's ``pbsdsh`` exits 0
+whatever its task did. So the ``sh -c`` text carries it all (``cd <cwd>``,
+``export ...``, output and exit status redirected to files in
+``<cwd>/.hyperdeme/pbs/``, which must be on a file system shared with the
+job's hosts, as for any PBS job), and the files are copied into the trial's
+logs when the task ends. Stopping it: ``pbsdsh`` is signalled with the rest
+of its process group (SIGTERM, grace, SIGKILL); on SIGTERM it kills its
+remote task through the task manager (``tm_kill``) before exiting.
+
+**Outside a job** each evaluation is a batch job: a script written to
+``<cwd>/.hyperdeme/pbs/`` (``#PBS -N``, a node request ``-l select=<k>``
+on PBS Pro or ``-l nodes=<k>`` on Torque, ``-l walltime`` from
+``alloc_timeout`` minutes, ``-o``/``-e`` files), submitted with
+``qsub <alloc_args> <script>``. The job is polled every ``poll_interval``
+seconds (``launcher_options``, default 2) with ``qstat -f -F json -x`` (PBS
+Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON output), then its output
+files are copied into the trial's logs. ``Exit_status`` becomes the return
+code as described in :mod:`._pbs_commands`. Stopping it: ``qdel <id>``,
+shielded and bounded. ``launcher_options["pbs_flavour"]`` (``"pbspro"`` or
+``"torque"``) skips asking ``qsub --version``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from .._errors import ConfigError, LauncherError, TransientLauncherError
+from .._logging import get_logger
+from .._settings import Settings
+from ._base import Exit, Job, Launcher, OutputSink
+from ._capture import Tail, capture, checked, command_error, poll_interval
+from ._detect import parse_qsub_version
+from ._pbs_commands import (
+    UNKNOWN_JOB,
+    Flavour,
+    is_exec_failure,
+    job_script,
+    killed_by_limit,
+    parse_qstat_full,
+    parse_qstat_json,
+    parse_qsub_output,
+    pbs_job_name,
+    pbsdsh_argv,
+    qdel_argv,
+    qstat_argv,
+    qsub_argv,
+    read_nodefile,
+    remote_command,
+    returncode_of,
+)
+from ._process import DEFAULT_GRACE, run_process
+from ._registry import register
+
+__all__ = ["HOSTS_VARIABLE", "PbsLauncher"]
+
+log = get_logger("hyperdeme.launchers")
+
+#: the hosts of a multi-node evaluation inside a PBS job, comma-separated
+HOSTS_VARIABLE = "HYPERDEME_HOSTS"
+_CHUNK = 1 << 16
+_POLL_FAILURES = 5  # consecutive failed qstat calls before giving up
+_OUTPUT_WAIT_POLLS = 50  # x 0.1 s: output files a shared file system is slow to show
+_SUBMIT_LIMIT = 60.0
+
+
+@register("pbs")
+class PbsLauncher(Launcher):
+    """Runs evaluations through PBS; see the module docstring."""
+
+    name = "pbs"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        grace: float = DEFAULT_GRACE,
+    ) -> None:
+        self.settings = settings
+        self.environ = dict(os.environ if environ is None else environ)
+        self.grace = grace
+        options = settings.launcher_options
+        self.poll_interval = poll_interval(options)
+        flavour = options.get("pbs_flavour")
+        if flavour not in (None, "pbspro", "torque"):
+            raise ConfigError(
+                f"launcher_options['pbs_flavour'] must be 'pbspro' or 'torque', got {flavour!r}."
+            )
+        self.flavour: Flavour | None = flavour
+        self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job
+        self._busy: set[str] = set()
+        self._released = anyio.Event()
+        self._json = True
+
+    @property
+    def total_nodes(self) -> int | None:
+        return len(self.hosts) or self.settings.nodes or None
+
+    async def __aenter__(self) -> PbsLauncher:
+        nodefile = self.environ.get("PBS_NODEFILE")
+        if nodefile:
+            try:
+                text = await anyio.Path(nodefile).read_text()
+            except OSError as error:
+                raise LauncherError(
+                    f"PBS_NODEFILE={nodefile} cannot be read ({error}); run inside a PBS job "
+                    "or unset PBS_NODEFILE to submit each evaluation with qsub."
+                ) from error
+            self.hosts = read_nodefile(text)
+            if not self.hosts:
+                raise LauncherError(f"PBS_NODEFILE={nodefile} lists no hosts.")
+            log.info("pbs.allocation", hosts=list(self.hosts), nodefile=nodefile)
+        elif self.flavour is None:
+            version = await checked(["qsub", "--version"], what="ask qsub for its version")
+            found = parse_qsub_version(version)
+            self.flavour = "torque" if found == "torque" else "pbspro"
+            log.info("pbs.flavour", flavour=self.flavour, qsub_version=version.strip()[:80])
+        return self
+
+    async def run(self, job: Job) -> Exit:
+        if self.hosts:
+            return await self._run_in_job(job)
+        if self.flavour is None:
+            raise RuntimeError("enter the launcher (async with) before run()")
+        return await self._run_as_job(job, self.flavour)
+
+    # -- inside a PBS job: pbsdsh ---------------------------------------------
+
+    async def _run_in_job(self, job: Job) -> Exit:
+        files = _Files.of(job)
+        await files.prepare()
+        hosts = await self._take(max(1, job.nodes))
+        diagnostics = Tail()  # pbsdsh's own messages; the task's output goes to files
+        try:
+            remote = remote_command(
+                job.command,
+                cwd=job.cwd,
+                env={**job.env, HOSTS_VARIABLE: ",".join(hosts)},
+                stdout_path=files.stdout,
+                stderr_path=files.stderr,
+                status_path=files.status,
+            )
+            log.info("pbs.pbsdsh", hosts=hosts, trial=job.trial_id, attempt=job.attempt)
+            argv = pbsdsh_argv(self.hosts[hosts[0]], remote)
+            returncode = await run_process(
+                argv, stdout=diagnostics, stderr=diagnostics, env=self.environ, grace=self.grace
+            )
+        finally:
+            self._give_back(hosts)
+        stderr = Tail(job.stderr)
+        await _copy(files.stdout, job.stdout, wait=True)
+        await _copy(files.stderr, stderr, wait=True)
+        status = await _read_status(files.status)
+        if status is None:
+            raise TransientLauncherError(
+                f"pbsdsh did not run the evaluation on {hosts[0]} (exit code {returncode}, no "
+                f"exit status in {files.status}; is the working directory on a file system "
+                f"shared with the job's hosts?): {diagnostics.text[-500:]}",
+                command="pbsdsh", returncode=returncode, stderr_tail=stderr.text,
+            )  # fmt: skip
+        return Exit(status)
+
+    async def _take(self, count: int) -> list[str]:
+        if count > len(self.hosts):
+            raise ConfigError(
+                f"an evaluation needs {count} nodes but this PBS job has {len(self.hosts)}; "
+                "lower nodes_per_eval or request more nodes (qsub -l select=N)."
+            )
+        while True:
+            free = [host for host in self.hosts if host not in self._busy]
+            if len(free) >= count:
+                self._busy.update(free[:count])
+                return free[:count]
+            await self._released.wait()
+
+    def _give_back(self, hosts: list[str]) -> None:
+        self._busy.difference_update(hosts)
+        self._released.set()
+        self._released = anyio.Event()
+
+    # -- outside: one batch job per evaluation ------------------------------
+
+    async def _run_as_job(self, job: Job, flavour: Flavour) -> Exit:
+        files = _Files.of(job)
+        await files.prepare()
+        script = job_script(
+            name=pbs_job_name(files.label, flavour),
+            command=job.command,
+            cwd=job.cwd,
+            env=job.env,
+            nodes=max(1, job.nodes),
+            flavour=flavour,
+            minutes=self.settings.alloc_timeout,
+            stdout_path=files.stdout,
+            stderr_path=files.stderr,
+            status_path=files.status,
+            alloc_args=self.settings.alloc_args,
+        )
+        await anyio.Path(files.script).write_text(script)
+        jobid = await self._submit(files.script, job.cwd)
+        log.info("pbs.submitted", jobid=jobid, trial=job.trial_id, attempt=job.attempt)
+        try:
+            exit_status = await self._wait(jobid, flavour)
+        except BaseException:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self.grace + 10):
+                await self._qdel(jobid)
+            raise
+        ran = exit_status is None or not is_exec_failure(exit_status)
+        stderr = Tail(job.stderr)
+        await _copy(files.stdout, job.stdout, wait=ran)
+        await _copy(files.stderr, stderr, wait=ran)
+        if exit_status is None:  # the server forgot the job: trust the script's record
+            exit_status = await _read_status(files.status)
+        if exit_status is None:
+            raise LauncherError(
+                f"PBS job {jobid} finished but its exit status is unknown (the server keeps no "
+                "history and the job wrote none; was it deleted by someone else?).",
+                command="qstat", stderr_tail=stderr.text,
+            )  # fmt: skip
+        if is_exec_failure(exit_status):
+            raise TransientLauncherError(
+                f"PBS could not run job {jobid} (Exit_status={exit_status}, a JOB_EXEC_* code; "
+                f"`qstat -xf {jobid}` tells why).",
+                command="qsub", returncode=exit_status, stderr_tail=stderr.text,
+            )  # fmt: skip
+        if killed_by_limit(exit_status):
+            log.warning("pbs.killed_by_limit", jobid=jobid, exit_status=exit_status)
+        log.info("pbs.finished", jobid=jobid, exit_status=exit_status)
+        return Exit(returncode_of(exit_status))
+
+    async def _submit(self, script: Path, cwd: Path) -> str:
+        """qsub, shielded: once submitted, the job id is needed to qdel it."""
+        argv = qsub_argv(script, self.settings.alloc_args)
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_SUBMIT_LIMIT):
+            stdout = await checked(argv, what="submit the evaluation", cwd=cwd)
+            jobid = parse_qsub_output(stdout)
+            if jobid is None:
+                raise LauncherError(
+                    f"qsub printed no job id: {stdout.strip()[-300:]!r}", command=" ".join(argv)
+                )
+            return jobid
+        raise TransientLauncherError(
+            f"qsub did not answer within {_SUBMIT_LIMIT:g} s.", command=" ".join(argv)
+        )
+
+    async def _wait(self, jobid: str, flavour: Flavour) -> int | None:
+        """Poll qstat until the job finished; its Exit_status (None: unknown)."""
+        failures = 0
+        while True:
+            argv = qstat_argv(jobid, flavour=flavour, json_output=self._json)
+            returncode, stdout, stderr = await capture(argv)
+            json_output = flavour == "pbspro" and self._json
+            if returncode == 0:
+                status = (
+                    parse_qstat_json(stdout, jobid) if json_output else parse_qstat_full(stdout)
+                )
+                if status is not None and status.finished:
+                    return status.exit_status
+                failures = 0 if status is not None else failures + 1
+                if failures >= _POLL_FAILURES:
+                    raise LauncherError(
+                        f"qstat output about PBS job {jobid} cannot be read: {stdout[-300:]!r}",
+                        command=" ".join(argv),
+                    )
+            elif UNKNOWN_JOB.search(stderr):
+                return None  # finished and forgotten (no job history)
+            elif json_output and re.search(r"invalid option|usage", stderr, re.IGNORECASE):
+                self._json = False  # PBS Pro before 18: no -F json
+                continue
+            else:
+                failures += 1
+                log.warning(
+                    "pbs.poll_failed",
+                    jobid=jobid,
+                    returncode=returncode,
+                    stderr=stderr.strip()[-200:],
+                )
+                if failures >= _POLL_FAILURES:
+                    raise command_error(argv, returncode, stderr, what=f"follow PBS job {jobid}")
+            await anyio.sleep(self.poll_interval)
+
+    async def _qdel(self, jobid: str) -> None:
+        returncode, _, stderr = await capture(qdel_argv(jobid))
+        log.info("pbs.deleted", jobid=jobid, returncode=returncode, stderr=stderr.strip()[-200:])
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    """Where an evaluation's script, output and exit status go."""
+
+    directory: Path
+    label: str
+
+    @classmethod
+    def of(cls, job: Job) -> _Files:
+        base = job.name or f"trial-{job.trial_id}"
+        label = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{base}.{job.attempt}")
+        return cls(job.cwd / ".hyperdeme" / "pbs", label)
+
+    async def prepare(self) -> None:
+        """Create the directory; remove what an earlier run with this label left."""
+        await anyio.Path(self.directory).mkdir(parents=True, exist_ok=True)
+        for stale in (self.stdout, self.stderr, self.status):
+            await anyio.Path(stale).unlink(missing_ok=True)
+
+    @property
+    def script(self) -> Path:
+        return self.directory / f"{self.label}.pbs"
+
+    @property
+    def stdout(self) -> Path:
+        return self.directory / f"{self.label}.out"
+
+    @property
+    def stderr(self) -> Path:
+        return self.directory / f"{self.label}.err"
+
+    @property
+    def status(self) -> Path:
+        return self.directory / f"{self.label}.status"
+
+
+async def _copy(path: Path, sink: OutputSink, *, wait: bool) -> None:
+    """Stream a finished job's output file into ``sink``, chunk by chunk.
+
+    With ``wait``, give a shared file system a few seconds to show the file.
+    """
+    for _ in range(_OUTPUT_WAIT_POLLS if wait else 0):
+        if await anyio.Path(path).exists():
+            break
+        await anyio.sleep(0.1)
+    try:
+        async with await anyio.open_file(path, "rb") as file:
+            while chunk := await file.read(_CHUNK):
+                sink.write(chunk)
+    except FileNotFoundError:
+        log.warning("pbs.output_missing", path=str(path))
+
+
+async def _read_status(path: Path) -> int | None:
+    try:
+        return int((await anyio.Path(path).read_text()).strip())
+    except (OSError, ValueError):
+        return None

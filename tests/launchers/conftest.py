@@ -1,0 +1,140 @@
+"""Shared pieces of the launcher tests: stand-ins on PATH, jobs, the tiny kernel.
+
+The stand-ins under ``tests/standins/`` replace workload-manager tools that
+cannot run here (no PBS server, no Kubernetes API server, no Urika system);
+each test says which one it runs against and why.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psutil
+import pytest
+
+import hyperdeme
+from hyperdeme._metrics import MetricScanner, MetricSpec
+from hyperdeme._output import LogSink
+from hyperdeme.launchers import Job
+
+STANDINS = Path(__file__).parent.parent / "standins"
+KERNEL = STANDINS / "kernel.py"
+
+
+def kernel_command(*args: str) -> str:
+    """A shell command running the tiny kernel with this interpreter."""
+    return shlex.join([sys.executable, str(KERNEL), *args])
+
+
+@dataclass
+class Evaluation:
+    """A job plus what the tests look at afterwards."""
+
+    job: Job
+    stdout: LogSink
+    stderr: LogSink
+    scanner: MetricScanner
+
+    @property
+    def output(self) -> str:
+        self.stdout.close()
+        return self.stdout.path.read_text()
+
+    @property
+    def errors(self) -> str:
+        self.stderr.close()
+        return self.stderr.path.read_text()
+
+    def metrics(self) -> dict[str, float]:
+        return self.scanner.close()
+
+
+@pytest.fixture
+def evaluation(tmp_path: Path) -> Iterator[Callable[..., Evaluation]]:
+    """Build a job running ``command`` in a fresh directory under tmp_path."""
+    sinks: list[LogSink] = []
+
+    def make(command: str, *, trial_id: int = 1, attempt: int = 1, **fields: Any) -> Evaluation:
+        directory = tmp_path / f"trial{trial_id}.{attempt}"
+        directory.mkdir()
+        scanner = MetricSpec("FoM: ").scanner()
+        stdout = LogSink(directory / "stdout.log", scanner=scanner)
+        stderr = LogSink(directory / "stderr.log")
+        sinks.extend((stdout, stderr))
+        defaults: dict[str, Any] = {
+            "cwd": directory, "env": {}, "nodes": 1, "name": f"exp-{trial_id}",
+        }  # fmt: skip
+        job = Job(
+            trial_id=trial_id,
+            attempt=attempt,
+            command=command,
+            stdout=stdout,
+            stderr=stderr,
+            **{**defaults, **fields},
+        )
+        return Evaluation(job, stdout, stderr, scanner)
+
+    yield make
+    for sink in sinks:
+        sink.close()
+
+
+def put_on_path(monkeypatch: pytest.MonkeyPatch, standin: str) -> Path:
+    """Put a stand-in's tools first on PATH, and this interpreter's directory next, so
+    their ``#!/usr/bin/env python3`` finds a python3 directly (not through a shim)."""
+    directory = STANDINS / standin
+    path = os.pathsep.join([str(directory), str(Path(sys.executable).parent), os.environ["PATH"]])
+    monkeypatch.setenv("PATH", path)
+    return directory
+
+
+async def wait_for_file(path: Path) -> str:
+    """The content of ``path`` once it exists (poll loop, bounded)."""
+    for _ in range(500):
+        if await anyio.Path(path).exists():
+            return await anyio.Path(path).read_text()
+        await anyio.sleep(0.02)
+    raise TimeoutError(f"{path} did not appear within 10 s")
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper is not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+async def gone(pid: int) -> bool:
+    """Whether ``pid`` stops running within 5 s (a signalled process takes a moment to die)."""
+    for _ in range(250):
+        if not running(pid):
+            return True
+        await anyio.sleep(0.02)
+    return False
+
+
+async def search_through(tmp_path: Path, **settings: Any) -> hyperdeme.Result:
+    """A small random search whose every evaluation runs through the configured backend.
+
+    Returns the result after checking what every backend must give: all trials
+    ok, with the FoM the kernel computes from ``--x``.
+    """
+    evaluator = hyperdeme.Evaluator(
+        kernel_command(), run_path=str(tmp_path / "run"), num_parallel_evals=4, **settings
+    )
+    optimizer = hyperdeme.RandomOptimizer(evaluator, num_iters=4, seed=5, name="e2e")
+    result = await hyperdeme.optimize(optimizer, hyperdeme.Params([["--x", 0.9, (0.0, 1.0)]]))
+    assert len(result.trials) == 4
+    for trial in result.trials:
+        assert trial.status is hyperdeme.Status.OK, trial.error
+        assert trial.fom == pytest.approx((trial.params["--x"] - 0.3) ** 2)
+    assert result.best_fom == min(trial.fom for trial in result.trials)
+    return result

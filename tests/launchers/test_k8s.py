@@ -1,0 +1,368 @@
+"""The Kubernetes launcher: Job manifests, kubectl command lines, and runs through a stand-in.
+
+No Kubernetes API server runs in the test environment: manifests are checked
+against the ``batch/v1`` Job schema's rules by :func:`schema_errors` below, and
+the flow tests use the stand-in ``kubectl`` of ``tests/standins/k8s`` (it
+validates manifests like the API server and runs the container command
+locally with ``sh -c``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hyperdeme._errors import ConfigError, LauncherError
+from hyperdeme._settings import Settings
+from hyperdeme.launchers import Job, create
+from hyperdeme.launchers._k8s import K8sLauncher, job_outcome, pod_exit_code, pod_problem
+from hyperdeme.launchers._k8s_manifest import (
+    delete_argv,
+    get_job_argv,
+    get_pods_argv,
+    job_manifest,
+    job_name,
+    label_value,
+    logs_argv,
+    submit_argv,
+)
+
+from .conftest import (
+    Evaluation,
+    gone,
+    kernel_command,
+    put_on_path,
+    search_through,
+    wait_for_file,
+)
+
+IMAGE = "registry.example.com/train:1.0"
+FAST = {"poll_interval": 0.05}
+LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+
+
+def schema_errors(manifest: dict[str, Any]) -> list[str]:
+    """What the API server would reject in a batch/v1 Job (the rules hyperdeme relies on)."""
+    errors = []
+    if manifest.get("apiVersion") != "batch/v1" or manifest.get("kind") != "Job":
+        errors.append("apiVersion/kind must be batch/v1 Job")
+    metadata = manifest.get("metadata", {})
+    name = metadata.get("name", "")
+    if not (isinstance(name, str) and len(name) <= 63 and LABEL.fullmatch(name)):
+        errors.append(f"metadata.name {name!r} is not an RFC 1123 label")
+    namespace = metadata.get("namespace")
+    if namespace is not None and not LABEL.fullmatch(namespace):
+        errors.append(f"metadata.namespace {namespace!r} is not a label")
+    for key, value in metadata.get("labels", {}).items():
+        if not (isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.fullmatch(value)):
+            errors.append(f"label {key}={value!r} is not a valid label value")
+    spec = manifest.get("spec", {})
+    for field in ("backoffLimit", "parallelism", "completions", "ttlSecondsAfterFinished"):
+        if field in spec and not (isinstance(spec[field], int) and spec[field] >= 0):
+            errors.append(f"spec.{field} must be an integer >= 0")
+    if "activeDeadlineSeconds" in spec and not (
+        isinstance(spec["activeDeadlineSeconds"], int) and spec["activeDeadlineSeconds"] > 0
+    ):
+        errors.append("spec.activeDeadlineSeconds must be an integer > 0")
+    if spec.get("completionMode", "NonIndexed") not in ("NonIndexed", "Indexed"):
+        errors.append("spec.completionMode must be NonIndexed or Indexed")
+    pod = spec.get("template", {}).get("spec", {})
+    if pod.get("restartPolicy") not in ("Never", "OnFailure"):
+        errors.append("spec.template.spec.restartPolicy must be Never or OnFailure")
+    containers = pod.get("containers") or []
+    if not containers:
+        errors.append("spec.template.spec.containers is required")
+    for container in containers:
+        if not LABEL.fullmatch(container.get("name", "")):
+            errors.append("container name is required and must be a label")
+        if not container.get("image"):
+            errors.append("container image is required")
+        if not all(isinstance(word, str) for word in container.get("command", [])):
+            errors.append("container command must be strings")
+        for var in container.get("env", []):
+            if set(var) - {"name", "value", "valueFrom"} or not isinstance(var.get("value"), str):
+                errors.append(f"env entry {var!r} is malformed")
+    return errors
+
+
+def make_job(**fields: Any) -> Job:
+    class Null:
+        def write(self, data: bytes) -> None:
+            pass
+
+    defaults: dict[str, Any] = {
+        "trial_id": 7, "attempt": 1, "command": "python3 train.py --lr 0.1", "cwd": Path("/w"),
+        "env": {}, "nodes": 1, "stdout": Null(), "stderr": Null(), "name": "exp-7",
+    }  # fmt: skip
+    return Job(**{**defaults, **fields})
+
+
+# -- manifests ------------------------------------------------------------------
+
+
+def test_manifest_of_a_simple_evaluation() -> None:
+    manifest = job_manifest(make_job(), Settings(workload_image=IMAGE))
+    labels = {
+        "app.kubernetes.io/managed-by": "hyperdeme",
+        "hyperdeme/experiment": "exp",
+        "hyperdeme/trial": "7",
+        "hyperdeme/attempt": "1",
+    }
+    assert manifest == {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "exp-7-1", "labels": labels},
+        "spec": {
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{
+                        "name": "evaluation",
+                        "image": IMAGE,
+                        "command": ["sh", "-c", "python3 train.py --lr 0.1"],
+                    }],
+                },
+            },
+        },
+    }  # fmt: skip
+    assert schema_errors(manifest) == []
+
+
+def test_manifest_with_deadline_pods_env_and_namespace() -> None:
+    settings = Settings(
+        workload_image=IMAGE, eval_timeout=90.5, launcher_options={"namespace": "team-a"}
+    )
+    manifest = job_manifest(make_job(nodes=3, env={"SEED": "1", "MODE": "a b"}), settings)
+    assert manifest["metadata"]["namespace"] == "team-a"
+    spec = manifest["spec"]
+    assert spec["activeDeadlineSeconds"] == 91
+    assert (spec["parallelism"], spec["completions"], spec["completionMode"]) == (3, 3, "Indexed")
+    assert spec["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "SEED", "value": "1"},
+        {"name": "MODE", "value": "a b"},
+    ]
+    assert schema_errors(manifest) == []
+
+
+def test_overrides_are_deep_merged_at_their_level() -> None:
+    options = {
+        "job_overrides": {"metadata": {"annotations": {"team": "ml"}}, "spec": {"backoffLimit": 0}},
+        "pod_overrides": {
+            "volumes": [{"name": "ckpt", "persistentVolumeClaim": {"claimName": "ckpt"}}],
+            "nodeSelector": {"gpu": "a100"},
+        },
+        "container_overrides": {
+            "resources": {"limits": {"nvidia.com/gpu": 1}},
+            "volumeMounts": [{"name": "ckpt", "mountPath": "/ckpt"}],
+        },
+    }
+    manifest = job_manifest(make_job(), Settings(workload_image=IMAGE, launcher_options=options))
+    assert manifest["metadata"]["annotations"] == {"team": "ml"}
+    assert manifest["metadata"]["name"] == "exp-7-1"  # merged, not replaced
+    pod = manifest["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["nodeSelector"] == {"gpu": "a100"}
+    assert pod["volumes"][0]["name"] == "ckpt"
+    [container] = pod["containers"]
+    assert container["image"] == IMAGE
+    assert container["resources"] == {"limits": {"nvidia.com/gpu": 1}}
+    assert container["volumeMounts"] == [{"name": "ckpt", "mountPath": "/ckpt"}]
+    assert schema_errors(manifest) == []
+
+
+@given(
+    name=st.text(max_size=120),
+    trial_id=st.integers(1, 10**9),
+    attempt=st.integers(1, 1000),
+)
+def test_job_names_are_valid_labels(name: str, trial_id: int, attempt: int) -> None:
+    job = make_job(name=name, trial_id=trial_id, attempt=attempt)
+    result = job_name(job)
+    assert len(result) <= 63
+    assert LABEL.fullmatch(result), result
+    assert result != job_name(make_job(name=name, trial_id=trial_id, attempt=attempt + 1))
+    manifest = job_manifest(job, Settings(workload_image=IMAGE))
+    assert schema_errors(manifest) == []
+
+
+def test_long_and_uppercase_names() -> None:
+    long = job_name(make_job(name="My_Experiment " * 10 + "-7"))
+    assert len(long) == 63
+    assert long.startswith("my-experiment-my-experiment")
+    assert re.search(r"-7-1-[0-9a-f]{10}$", long)
+    assert job_name(make_job(name="42-Runs", trial_id=42)) == "hd-42-runs-42-1"
+    assert job_name(make_job(name="")) == "hyperdeme-7-1"
+
+
+@given(st.text(max_size=100))
+def test_label_values_are_valid(text: str) -> None:
+    value = label_value(text)
+    assert len(value) <= 63
+    assert LABEL_VALUE.fullmatch(value)
+
+
+def test_missing_image_and_bad_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="workload_image="):
+        K8sLauncher(Settings())
+    with pytest.raises(ConfigError, match="namespace"):
+        K8sLauncher(Settings(workload_image=IMAGE, launcher_options={"namespace": "Team A"}))
+    with pytest.raises(ConfigError, match="pod_overrides"):
+        K8sLauncher(Settings(workload_image=IMAGE, launcher_options={"pod_overrides": [1]}))
+    with pytest.raises(ConfigError, match="workload_image="):
+        create("k8s", Settings())
+
+
+def test_kubectl_command_lines() -> None:
+    assert submit_argv("/w/j.json") == ["kubectl", "create", "-f", "/w/j.json"]
+    assert submit_argv("/w/j.json", "ns") == ["kubectl", "-n", "ns", "create", "-f", "/w/j.json"]
+    assert get_job_argv("j") == ["kubectl", "get", "job", "j", "-o", "json"]
+    assert get_pods_argv("j", "ns") == [
+        "kubectl", "-n", "ns", "get", "pods", "-l", "job-name=j", "-o", "json",
+    ]  # fmt: skip
+    assert logs_argv("j", 1) == ["kubectl", "logs", "job/j"]
+    assert logs_argv("j", 3) == [
+        "kubectl", "logs", "-l", "job-name=j", "--tail=-1", "--max-log-requests=3",
+    ]  # fmt: skip
+    assert delete_argv("j") == [
+        "kubectl", "delete", "job", "j", "--ignore-not-found", "--wait=false",
+        "--cascade=background",
+    ]  # fmt: skip
+
+
+def test_status_parsers() -> None:
+    assert job_outcome({"status": {"active": 1}}) is None
+    failed = {"status": {"conditions": [
+        {"type": "FailureTarget", "status": "True", "reason": "DeadlineExceeded"},
+        {"type": "Failed", "status": "True", "reason": "DeadlineExceeded"},
+    ]}}  # fmt: skip
+    assert job_outcome(failed) == ("Failed", "DeadlineExceeded")
+    assert job_outcome({"status": {"conditions": [{"type": "Complete", "status": "True"}]}}) == (
+        "Complete", "",
+    )  # fmt: skip
+
+    def pod(state: dict[str, Any]) -> dict[str, Any]:
+        return {"status": {"containerStatuses": [{"state": state}]}}
+
+    pods = {"items": [pod({"terminated": {"exitCode": 0}}), pod({"terminated": {"exitCode": 137}})]}
+    assert pod_exit_code(pods) == 137
+    assert pod_exit_code({"items": []}) is None
+    stuck = {"items": [pod({"waiting": {"reason": "ImagePullBackOff", "message": "no such"}})]}
+    assert pod_problem(stuck) == "ImagePullBackOff: no such"
+    assert pod_problem({"items": [pod({"waiting": {"reason": "ContainerCreating"}})]}) is None
+
+
+# -- runs through the stand-in kubectl ------------------------------------------------
+
+
+@pytest.fixture
+def cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The stand-in kubectl on PATH with an empty spool directory as its "cluster"."""
+    put_on_path(monkeypatch, "k8s")
+    spool = tmp_path / "cluster"
+    monkeypatch.setenv("KUBECTL_STANDIN_SPOOL", str(spool))
+    return spool
+
+
+def jobs_in(cluster: Path) -> list[str]:
+    return sorted(path.stem for path in (cluster / "jobs").glob("*.json"))
+
+
+async def test_job_runs_and_its_metric_is_scanned(
+    cluster: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in kubectl (no API server here): create, poll, logs, delete."""
+    ev = evaluation(kernel_command("--show", "SEED", "--stderr", "to stderr"), env={"SEED": "3"})
+    launcher = K8sLauncher(Settings(workload_image=IMAGE, launcher_options=FAST))
+    async with launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0
+    assert ev.metrics() == {"FoM": 1.25}
+    assert "SEED=3\n" in ev.output
+    assert "to stderr\n" in ev.output  # a container log merges stderr
+    manifest = json.loads((ev.job.cwd / ".hyperdeme" / "k8s" / "exp-1-1.json").read_text())
+    assert schema_errors(manifest) == []
+    assert jobs_in(cluster) == []  # deleted after reading
+
+
+async def test_failed_job_takes_the_container_exit_code(
+    cluster: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in kubectl: a Failed Job's exit code comes from its pod."""
+    ev = evaluation(kernel_command("--exit", "3"))
+    launcher = K8sLauncher(Settings(workload_image=IMAGE, launcher_options=FAST))
+    assert (await launcher.run(ev.job)).returncode == 3
+    assert ev.metrics() == {"FoM": 1.25}
+    assert jobs_in(cluster) == []
+
+
+async def test_deadline_exceeded_is_a_kill(
+    cluster: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in kubectl, which enforces activeDeadlineSeconds like the Job
+    controller: DeadlineExceeded becomes returncode -9."""
+    ev = evaluation(kernel_command("--hold", "30"))
+    settings = Settings(workload_image=IMAGE, eval_timeout=1, launcher_options=FAST)
+    assert (await K8sLauncher(settings).run(ev.job)).returncode == -9
+
+
+async def test_cancelled_job_is_deleted(
+    cluster: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
+) -> None:
+    """Against the stand-in kubectl: cancelling run() deletes the Job, whose pod process
+    is then gone."""
+    pidfile = tmp_path / "kernel.pid"
+    ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
+    launcher = K8sLauncher(Settings(workload_image=IMAGE, launcher_options=FAST))
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(launcher.run, ev.job)
+            pid = int(await wait_for_file(pidfile))
+            assert jobs_in(cluster) == ["default__exp-1-1"]
+            scope.cancel()
+    assert await gone(pid)
+    assert jobs_in(cluster) == []
+
+
+async def test_namespace_and_multi_pod_jobs(
+    cluster: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in kubectl (it refuses a -n that contradicts the manifest): two
+    indexed pods, both logs read."""
+    ev = evaluation(kernel_command("--show", "JOB_COMPLETION_INDEX"), nodes=2)
+    settings = Settings(workload_image=IMAGE, launcher_options={**FAST, "namespace": "team-a"})
+    assert (await K8sLauncher(settings).run(ev.job)).returncode == 0
+    assert sorted(re.findall(r"JOB_COMPLETION_INDEX=(\d)", ev.output)) == ["0", "1"]
+    assert ev.output.count("FoM: 1.25") == 2
+
+
+async def test_a_pod_that_cannot_start_fails_the_attempt(
+    cluster: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in kubectl, whose image "pull" of *does-not-exist* backs off."""
+    ev = evaluation("true")
+    settings = Settings(workload_image="does-not-exist:1", launcher_options=FAST)
+    with pytest.raises(LauncherError, match="ImagePullBackOff"):
+        await K8sLauncher(settings).run(ev.job)
+    assert jobs_in(cluster) == []
+
+
+async def test_random_search_on_kubernetes(cluster: Path, tmp_path: Path) -> None:
+    """hyperdeme.optimize with workload_manager='k8s', against the stand-in kubectl (no API
+    server here): one Job per trial, all cleaned up."""
+    await search_through(
+        tmp_path, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST
+    )
+    assert jobs_in(cluster) == []
+    assert len(list((cluster / "logs").glob("*.log"))) == 4

@@ -1,0 +1,447 @@
+"""The PBS launcher: command builders, output parsers, and runs through stand-ins.
+
+No PBS server can run in the test environment, so the flow tests use the
+stand-in ``qsub``/``qstat``/``qdel``/``pbsdsh`` of ``tests/standins/pbs``
+(a spool-directory "server" that runs jobs in the background and reports them
+the way PBS Pro, or Torque, does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from hyperdeme._errors import ConfigError
+from hyperdeme._settings import Settings
+from hyperdeme.launchers import create
+from hyperdeme.launchers._pbs import HOSTS_VARIABLE, PbsLauncher
+from hyperdeme.launchers._pbs_commands import (
+    JobStatus,
+    is_exec_failure,
+    job_script,
+    parse_qstat_full,
+    parse_qstat_json,
+    parse_qsub_output,
+    pbs_job_name,
+    pbsdsh_argv,
+    qdel_argv,
+    qstat_argv,
+    qsub_argv,
+    read_nodefile,
+    remote_command,
+    returncode_of,
+    walltime,
+)
+
+from .conftest import (
+    Evaluation,
+    gone,
+    kernel_command,
+    put_on_path,
+    running,
+    search_through,
+    wait_for_file,
+)
+
+FAST = {"poll_interval": 0.05}
+
+# -- pure builders and parsers --------------------------------------------------
+
+
+def test_nodefile_hosts_are_unique_in_order_with_their_first_line_index() -> None:
+    text = "node-a\nnode-a\nnode-b\n\nnode-a\nnode-c\n"
+    assert read_nodefile(text) == {"node-a": 0, "node-b": 2, "node-c": 5}
+
+
+def test_job_names_are_valid_for_each_flavour() -> None:
+    assert pbs_job_name("exp-12.1", "pbspro") == "exp-12.1"
+    assert pbs_job_name("3d model/7.2", "pbspro") == "h3d-model-7.2"
+    torque = pbs_job_name("a-very-long-experiment-name-123.2", "torque")
+    assert len(torque) <= 15
+    assert torque[0].isalpha()
+    assert torque.endswith("-123.2")
+
+
+def test_walltime_is_hours_minutes_seconds() -> None:
+    assert walltime(30) == "00:30:00"
+    assert walltime(90) == "01:30:00"
+    assert walltime(6000) == "100:00:00"
+
+
+def test_batch_script_for_pbs_pro() -> None:
+    script = job_script(
+        name="exp-3.1",
+        command="python3 train.py --lr '0.1'",
+        cwd="/scratch/run",
+        env={"OMP_NUM_THREADS": "4", "TAG": "a b"},
+        nodes=2,
+        flavour="pbspro",
+        minutes=90,
+        stdout_path="/scratch/run/x.out",
+        stderr_path="/scratch/run/x.err",
+        status_path="/scratch/run/x.status",
+    )
+    assert script == (
+        "#!/bin/sh\n"
+        "#PBS -N exp-3.1\n"
+        "#PBS -l select=2\n"
+        "#PBS -l place=scatter\n"
+        "#PBS -l walltime=01:30:00\n"
+        "#PBS -o /scratch/run/x.out\n"
+        "#PBS -e /scratch/run/x.err\n"
+        "cd /scratch/run || exit 1\n"
+        "export OMP_NUM_THREADS=4\n"
+        "export TAG='a b'\n"
+        "/bin/sh -c 'python3 train.py --lr '\"'\"'0.1'\"'\"''\n"
+        "status=$?\n"
+        "echo $status > /scratch/run/x.status\n"
+        "exit $status\n"
+    )
+
+
+def test_batch_script_for_torque_and_user_resources() -> None:
+    common: dict[str, Any] = {
+        "name": "n", "command": "true", "cwd": "/w", "env": {}, "minutes": 0,
+        "stdout_path": "/w/o", "stderr_path": "/w/e", "status_path": "/w/s",
+    }  # fmt: skip
+    torque = job_script(nodes=3, flavour="torque", **common)
+    assert "#PBS -l nodes=3\n" in torque
+    assert "walltime" not in torque
+    # the user's own node request (alloc_args) replaces ours
+    custom = job_script(nodes=2, flavour="pbspro", alloc_args="-l select=2:ncpus=36", **common)
+    assert "select" not in custom
+    assert "place" not in custom
+
+
+def test_command_lines() -> None:
+    assert qsub_argv("/w/job.pbs", "-q debug -A proj") == [
+        "qsub", "-q", "debug", "-A", "proj", "/w/job.pbs",
+    ]  # fmt: skip
+    assert qstat_argv("7.srv", flavour="pbspro") == ["qstat", "-f", "-F", "json", "-x", "7.srv"]
+    assert qstat_argv("7.srv", flavour="pbspro", json_output=False) == [
+        "qstat", "-f", "-x", "7.srv",
+    ]  # fmt: skip
+    assert qstat_argv("7.srv", flavour="torque") == ["qstat", "-f", "7.srv"]
+    assert qdel_argv("7.srv") == ["qdel", "7.srv"]
+    assert pbsdsh_argv(2, "echo hi") == ["pbsdsh", "-n", "2", "--", "/bin/sh", "-c", "echo hi"]
+
+
+def test_remote_command_text_and_behaviour(tmp_path: Path) -> None:
+    files = {name: tmp_path / name for name in ("out", "err", "status")}
+    text = remote_command(
+        "echo $GREETING from $(pwd); echo warn >&2; exit 5",
+        cwd=tmp_path,
+        env={"GREETING": "hello world"},
+        stdout_path=files["out"],
+        stderr_path=files["err"],
+        status_path=files["status"],
+    )
+    assert text == (
+        f"{{ cd {tmp_path} && {{ export GREETING='hello world'; /bin/sh -c "
+        "'echo $GREETING from $(pwd); echo warn >&2; exit 5'; }; }"
+        f" > {files['out']} 2> {files['err']}; status=$?; echo $status > {files['status']}; "
+        "exit $status"
+    )
+    # run it the way pbsdsh's task would: elsewhere, without the variable
+    done = subprocess.run(["/bin/sh", "-c", text], cwd="/", env={"PATH": os.defpath}, check=False)
+    assert done.returncode == 5
+    assert files["out"].read_text() == f"hello world from {tmp_path}\n"
+    assert files["err"].read_text() == "warn\n"
+    assert files["status"].read_text() == "5\n"
+
+
+def test_qsub_output_and_qstat_parsers() -> None:
+    assert parse_qsub_output("1234.pbs01.cluster\n") == "1234.pbs01.cluster"
+    assert parse_qsub_output("Job queued.\n88[].srv\n") == "88[].srv"
+    assert parse_qsub_output("qsub: something odd\n") is None
+    pbspro = json.dumps({
+        "timestamp": 1, "pbs_version": "2022.1.1", "pbs_server": "srv",
+        "Jobs": {"7.srv.example.org": {"job_state": "F", "Exit_status": 271}},
+    })  # fmt: skip
+    assert parse_qstat_json(pbspro, "7.srv") == JobStatus("F", 271)
+    assert parse_qstat_json(pbspro, "7.srv").finished  # type: ignore[union-attr]
+    running_job = json.dumps({"Jobs": {"8.srv": {"job_state": "R"}}})
+    assert parse_qstat_json(running_job, "8.srv") == JobStatus("R", None)
+    assert parse_qstat_json("not json", "8.srv") is None
+    torque = "Job Id: 9.srv\n    Job_Name = x\n    job_state = C\n    exit_status = 2\n"
+    assert parse_qstat_full(torque) == JobStatus("C", 2)
+    assert parse_qstat_full(torque).finished  # type: ignore[union-attr]
+    pbs_text = "Job Id: 9.srv\n    job_state = F\n    Exit_status = -29\n"
+    assert parse_qstat_full(pbs_text) == JobStatus("F", -29)
+
+
+@pytest.mark.parametrize(
+    ("exit_status", "returncode", "exec_failure"),
+    [(0, 0, False), (3, 3, False), (137, 137, False), (271, -15, False), (265, -9, False),
+     (-29, -9, False), (-24, -9, False), (-1, -1, True), (-3, -3, True)],
+)  # fmt: skip
+def test_exit_status_mapping(exit_status: int, returncode: int, exec_failure: bool) -> None:
+    assert returncode_of(exit_status) == returncode
+    assert is_exec_failure(exit_status) is exec_failure
+
+
+def test_bad_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="poll_interval"):
+        PbsLauncher(Settings(launcher_options={"poll_interval": 0}))
+    with pytest.raises(ConfigError, match="pbs_flavour"):
+        PbsLauncher(Settings(launcher_options={"pbs_flavour": "sge"}))
+
+
+def test_registered_as_pbs() -> None:
+    assert isinstance(create("pbs", Settings()), PbsLauncher)
+
+
+# -- batch jobs through the stand-in qsub/qstat/qdel -------------------------------
+
+
+@pytest.fixture
+def pbs_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The stand-in PBS tools on PATH, with a fresh spool directory."""
+    put_on_path(monkeypatch, "pbs")
+    spool = tmp_path / "spool"
+    monkeypatch.setenv("PBS_STANDIN_SPOOL", str(spool))
+    for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
+        monkeypatch.delenv(variable, raising=False)
+    return spool
+
+
+def spool_jobs(spool: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted((spool / "jobs").glob("*.json"))]
+
+
+async def test_batch_job_runs_and_its_metric_is_scanned(
+    pbs_server: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in PBS Pro (no server here): qsub, qstat -F json polls, output copied."""
+    ev = evaluation(
+        kernel_command("--show", "TRIAL_TAG", "--stderr", "to stderr"), env={"TRIAL_TAG": "t 1"}
+    )
+    settings = Settings(alloc_timeout=5, alloc_args="-q workq", launcher_options=FAST)
+    async with PbsLauncher(settings) as launcher:
+        assert launcher.flavour == "pbspro"  # from qsub --version
+        assert launcher.total_nodes is None
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0
+    assert ev.metrics() == {"FoM": 1.25}
+    assert "TRIAL_TAG=t 1\n" in ev.output
+    assert f"cwd={ev.job.cwd}\n" in ev.output  # the script cd's to the job's directory
+    assert ev.errors == "to stderr\n"
+    [job] = spool_jobs(pbs_server)
+    assert job["state"] == "F"
+    assert job["exit_status"] == 0
+    assert job["name"] == "exp-1.1"
+    assert job["resources"] == {"select": "1", "walltime": "00:05:00"}
+    script = (ev.job.cwd / ".hyperdeme" / "pbs" / "exp-1.1.pbs").read_text()
+    assert "#PBS -l select=1\n" in script
+
+
+async def test_batch_job_failure_exit_code_is_propagated(
+    pbs_server: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in PBS Pro: Exit_status 3 from qstat becomes returncode 3."""
+    ev = evaluation(kernel_command("--exit", "3"))
+    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 3
+    assert ev.metrics() == {"FoM": 1.25}
+
+
+async def test_cancelled_batch_job_is_deleted(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
+) -> None:
+    """Against the stand-in PBS (no server here): cancelling run() qdels the job, whose
+    program is then gone, and the cancellation propagates."""
+    pidfile = tmp_path / "kernel.pid"
+    ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
+    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+        scope = anyio.CancelScope()
+        finished = False
+
+        async def evaluate() -> None:
+            nonlocal finished
+            with scope:
+                await launcher.run(ev.job)
+                finished = True
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(evaluate)
+            pid = int(await wait_for_file(pidfile))
+            assert running(pid)
+            scope.cancel()
+    assert not finished
+    assert await gone(pid)
+    [job] = spool_jobs(pbs_server)
+    assert job["state"] == "F"
+    assert job["exit_status"] == 271  # qdel'd: 256 + SIGTERM
+
+
+async def test_torque_is_detected_and_followed_with_text_qstat(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against the stand-in acting as Torque: -l nodes=, qstat -f text, state C."""
+    monkeypatch.setenv("PBS_STANDIN_FLAVOUR", "torque")
+    ev = evaluation(kernel_command("--exit", "2"), nodes=2)
+    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+        assert launcher.flavour == "torque"
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 2
+    assert ev.metrics() == {"FoM": 1.25}
+    [job] = spool_jobs(pbs_server)
+    assert job["resources"] == {"nodes": "2", "walltime": "00:30:00"}  # alloc_timeout=30
+
+
+async def test_exit_status_of_a_forgotten_job_comes_from_its_status_file(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against the stand-in with job history off: qstat says Unknown Job Id once the job
+    ends, so the exit status the script recorded is used."""
+    monkeypatch.setenv("PBS_STANDIN_HISTORY", "0")
+    ev = evaluation(kernel_command("--exit", "4"))
+    settings = Settings(launcher_options={**FAST, "pbs_flavour": "pbspro"})
+    async with PbsLauncher(settings) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 4
+
+
+async def test_pbs_pro_without_json_output_is_followed_with_text_qstat(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against the stand-in acting as PBS Pro before 18 (qstat has no -F json)."""
+    monkeypatch.setenv("PBS_STANDIN_JSON", "0")
+    ev = evaluation(kernel_command("--exit", "5"))
+    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+        assert (await launcher.run(ev.job)).returncode == 5
+        assert launcher._json is False
+
+
+# -- inside a PBS job: pbsdsh ----------------------------------------------------
+
+
+@pytest.fixture
+def pbs_job(pbs_server: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of a stand-in PBS job holding node-a and node-b."""
+    nodefile = tmp_path / "nodefile"
+    nodefile.write_text("node-a\nnode-a\nnode-b\nnode-b\n")
+    return {
+        **os.environ,
+        "PBS_NODEFILE": str(nodefile),
+        "PBS_JOBID": "42.standin",
+        "PBS_ENVIRONMENT": "PBS_BATCH",
+        "PBS_STANDIN_JOB_OUTPUT": str(tmp_path / "job-output"),
+    }
+
+
+def spawns(spool: Path) -> list[dict[str, Any]]:
+    log = spool / "pbsdsh.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+async def test_concurrent_evaluations_get_different_hosts(
+    pbs_server: Path, pbs_job: dict[str, str], evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in pbsdsh (no PBS job here): two evaluations at once run on the
+    job's two hosts, with cwd and environment carried in the sh -c text."""
+    evs = [
+        evaluation(kernel_command("--show", HOSTS_VARIABLE, "--show", "X", "--fom", str(i)),
+                   trial_id=i, env={"X": f"x{i}"})
+        for i in (1, 2)
+    ]  # fmt: skip
+    exits: dict[int, int] = {}
+    async with PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job) as launcher:
+        assert launcher.total_nodes == 2
+
+        async def evaluate(ev: Evaluation) -> None:
+            exits[ev.job.trial_id] = (await launcher.run(ev.job)).returncode
+
+        async with anyio.create_task_group() as tg:
+            for ev in evs:
+                tg.start_soon(evaluate, ev)
+    assert exits == {1: 0, 2: 0}
+    hosts = {ev.output.split(f"{HOSTS_VARIABLE}=")[1].split()[0] for ev in evs}
+    assert hosts == {"node-a", "node-b"}
+    assert sorted(spawn["node"] for spawn in spawns(pbs_server)) == [0, 2]
+    for i, ev in enumerate(evs, start=1):
+        assert f"X=x{i}\n" in ev.output
+        assert f"cwd={ev.job.cwd}\n" in ev.output
+        assert ev.metrics() == {"FoM": float(i)}
+    job_output = anyio.Path(pbs_job["PBS_STANDIN_JOB_OUTPUT"])
+    assert await job_output.read_text() == ""  # all task output went to the evaluation's files
+
+
+async def test_multi_node_evaluation_runs_on_its_first_host_and_sees_all(
+    pbs_server: Path, pbs_job: dict[str, str], evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in pbsdsh: a 2-node evaluation is told both hosts."""
+    ev = evaluation(kernel_command("--show", HOSTS_VARIABLE), nodes=2)
+    async with PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job) as launcher:
+        assert (await launcher.run(ev.job)).returncode == 0
+        too_big = evaluation("true", trial_id=2, nodes=3)
+        with pytest.raises(ConfigError, match="needs 3 nodes"):
+            await launcher.run(too_big.job)
+    assert f"{HOSTS_VARIABLE}=node-a,node-b\n" in ev.output
+    assert [spawn["node"] for spawn in spawns(pbs_server)] == [0]
+
+
+async def test_failing_task_status_is_propagated_although_pbsdsh_exits_0(
+    pbs_server: Path, pbs_job: dict[str, str], evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in pbsdsh, which like PBS Pro's exits 0 for a failed task."""
+    ev = evaluation(kernel_command("--exit", "6", "--stderr", "bad input"))
+    async with PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 6
+    assert ev.errors == "bad input\n"
+
+
+async def test_cancelled_pbsdsh_task_is_killed(
+    pbs_server: Path,
+    pbs_job: dict[str, str],
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+) -> None:
+    """Against the stand-in pbsdsh: terminating pbsdsh kills its (remote) task, and the
+    host is free again afterwards."""
+    pidfile = tmp_path / "kernel.pid"
+    ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
+    launcher = PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job, grace=2)
+    async with launcher:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(launcher.run, ev.job)
+                pid = int(await wait_for_file(pidfile))
+                assert running(pid)
+                scope.cancel()
+        assert await gone(pid)
+        assert launcher._busy == set()
+
+
+# -- end to end -------------------------------------------------------------------
+
+
+async def test_random_search_through_qsub(pbs_server: Path, tmp_path: Path) -> None:
+    """hyperdeme.optimize with workload_manager='pbs', against the stand-in PBS (no server
+    here): every trial is a batch job."""
+    await search_through(tmp_path, workload_manager="pbs", launcher_options=FAST)
+    jobs = spool_jobs(pbs_server)
+    assert len(jobs) == 4
+    assert {job["exit_status"] for job in jobs} == {0}
+
+
+async def test_random_search_inside_a_pbs_job(
+    pbs_server: Path, pbs_job: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hyperdeme.optimize inside a (stand-in) PBS job: auto-detected, trials on its 2 hosts."""
+    for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
+        monkeypatch.setenv(variable, pbs_job[variable])
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.delenv("SLURM_JOBID", raising=False)
+    await search_through(tmp_path, launcher_options=FAST)
+    assert {spawn["host"] for spawn in spawns(pbs_server)} <= {"node-a", "node-b"}
+    assert len(spawns(pbs_server)) == 4

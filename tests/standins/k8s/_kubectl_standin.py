@@ -1,0 +1,463 @@
+"""A stand-in ``kubectl`` with a spool directory as its API server.
+
+No Kubernetes API server runs in the test environment. This script accepts
+the ``kubectl`` calls hyperdeme makes, checks what it is given the way the
+API server would for a ``batch/v1`` Job, and runs the Job's container
+command locally with ``sh -c`` in the background (the image is not pulled;
+an image whose name contains ``does-not-exist`` stays in
+``ImagePullBackOff``). State lives in ``$KUBECTL_STANDIN_SPOOL``.
+
+Supported: ``[-n NS] create|apply -f FILE`` (JSON manifests),
+``get job NAME -o json``, ``get pods -l job-name=NAME -o json``,
+``logs job/NAME`` and ``logs -l job-name=NAME [--tail=N]`` (stdout and stderr
+merged, as in a container log), ``delete job NAME [--ignore-not-found]
+[--wait=false] [--cascade=background]`` (SIGTERM to the pods, SIGKILL after
+2 s). The Job gets ``Complete`` or ``Failed`` (``BackoffLimitExceeded``,
+``DeadlineExceeded`` past ``activeDeadlineSeconds``) conditions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def fail(message: str, code: int = 1) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+def spool() -> Path:
+    path = os.environ.get("KUBECTL_STANDIN_SPOOL")
+    if not path:
+        fail("The connection to the server localhost:8080 was refused - did you specify the "
+             "right host or port?")  # fmt: skip
+    directory = Path(str(path))
+    (directory / "jobs").mkdir(parents=True, exist_ok=True)
+    (directory / "logs").mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@contextlib.contextmanager
+def locked(directory: Path) -> Any:
+    with open(directory / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def job_file(directory: Path, namespace: str, name: str) -> Path:
+    return directory / "jobs" / f"{namespace}__{name}.json"
+
+
+def load(directory: Path, namespace: str, name: str) -> dict[str, Any] | None:
+    path = job_file(directory, namespace, name)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save(directory: Path, job: dict[str, Any]) -> None:
+    path = job_file(directory, job["metadata"]["namespace"], job["metadata"]["name"])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(job))
+    tmp.replace(path)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- validation, as the API server does it --------------------------------------------
+
+
+def validate(manifest: Any) -> list[str]:
+    """Errors of a batch/v1 Job manifest (required fields and their formats)."""
+    errors: list[str] = []
+    if not isinstance(manifest, dict):
+        return ["the object is not a JSON object"]
+    if manifest.get("apiVersion") != "batch/v1":
+        errors.append(f"apiVersion: Unsupported value: {manifest.get('apiVersion')!r}")
+    if manifest.get("kind") != "Job":
+        errors.append(f"kind: Unsupported value: {manifest.get('kind')!r}")
+    metadata = manifest.get("metadata") or {}
+    name = metadata.get("name", "")
+    if not isinstance(name, str) or len(name) > 63 or not LABEL.fullmatch(name):
+        errors.append(f"metadata.name: Invalid value: {name!r}: a lowercase RFC 1123 label "
+                      "must consist of lower case alphanumeric characters or '-', and must "
+                      "start and end with an alphanumeric character (at most 63)")  # fmt: skip
+    for key, value in (metadata.get("labels") or {}).items():
+        if (
+            not isinstance(value, str)
+            or len(value) > 63
+            or not re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?", value)
+        ):
+            errors.append(f"metadata.labels: Invalid value: {value!r} for {key!r}")
+    spec = manifest.get("spec") or {}
+    for field in ("backoffLimit", "parallelism", "completions", "activeDeadlineSeconds",
+                  "ttlSecondsAfterFinished"):  # fmt: skip
+        if field in spec and (not isinstance(spec[field], int) or spec[field] < 0):
+            errors.append(f"spec.{field}: Invalid value: {spec[field]!r}: must be >= 0")
+    if "activeDeadlineSeconds" in spec and spec["activeDeadlineSeconds"] == 0:
+        errors.append("spec.activeDeadlineSeconds: Invalid value: 0: must be greater than 0")
+    if spec.get("completionMode") not in (None, "NonIndexed", "Indexed"):
+        errors.append(f"spec.completionMode: Unsupported value: {spec['completionMode']!r}")
+    pod = (spec.get("template") or {}).get("spec") or {}
+    if pod.get("restartPolicy") not in ("Never", "OnFailure"):
+        errors.append(f"spec.template.spec.restartPolicy: Required value: valid values: "
+                      f"\"OnFailure\", \"Never\" (got {pod.get('restartPolicy')!r})")  # fmt: skip
+    containers = pod.get("containers")
+    if not isinstance(containers, list) or not containers:
+        errors.append("spec.template.spec.containers: Required value")
+        containers = []
+    for i, container in enumerate(containers):
+        where = f"spec.template.spec.containers[{i}]"
+        if not LABEL.fullmatch(str(container.get("name", ""))):
+            errors.append(f"{where}.name: Required value")
+        if not container.get("image"):
+            errors.append(f"{where}.image: Required value")
+        command = container.get("command", [])
+        if not isinstance(command, list) or not all(isinstance(w, str) for w in command):
+            errors.append(f"{where}.command: Invalid value: must be a list of strings")
+        for var in container.get("env", []):
+            if not isinstance(var.get("name"), str) or not isinstance(var.get("value", ""), str):
+                errors.append(f"{where}.env: Invalid value: {var!r}")
+    return errors
+
+
+# -- commands ---------------------------------------------------------------------
+
+
+def create(directory: Path, namespace: str | None, path: str, verb: str) -> int:
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        fail(f"error: error parsing {path}: {error} (the stand-in reads JSON manifests)")
+    errors = validate(manifest)
+    name = (manifest.get("metadata") or {}).get("name", "")
+    if errors:
+        fail(f'The Job "{name}" is invalid: \n* ' + "\n* ".join(errors), 1)
+    declared = manifest["metadata"].get("namespace")
+    if namespace and declared and declared != namespace:
+        fail(f'error: the namespace from the provided object "{declared}" does not match the '
+             f'namespace "{namespace}". You must pass \'--namespace={declared}\' to perform '
+             "this operation.")  # fmt: skip
+    namespace = declared or namespace or "default"
+    with locked(directory):
+        if load(directory, namespace, name) is not None:
+            if verb == "create":
+                fail(f'Error from server (AlreadyExists): error when creating "{path}": '
+                     f'jobs.batch "{name}" already exists')  # fmt: skip
+            print(f"job.batch/{name} unchanged")
+            return 0
+        manifest["metadata"].update(namespace=namespace, uid=secrets.token_hex(8),
+                                    creationTimestamp=now())  # fmt: skip
+        manifest["status"] = {"active": 0, "startTime": now()}
+        manifest["pods"] = []
+        save(directory, manifest)
+    subprocess.Popen(
+        [sys.executable, __file__, "run-job", str(directory), namespace, name],
+        start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    print(f"job.batch/{name} created")
+    return 0
+
+
+def public(job: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in job.items() if key != "pods"}
+
+
+def pod_objects(job: dict[str, Any]) -> list[dict[str, Any]]:
+    items = []
+    for pod in job["pods"]:
+        state: dict[str, Any]
+        if pod["phase"] == "Pending":
+            state = {"waiting": {"reason": pod.get("reason", "ContainerCreating"),
+                                 "message": pod.get("message", "")}}  # fmt: skip
+        elif pod["phase"] == "Running":
+            state = {"running": {"startedAt": pod["started"]}}
+        else:
+            state = {
+                "terminated": {
+                    "exitCode": pod["exitCode"],
+                    "reason": "Completed" if pod["exitCode"] == 0 else "Error",
+                }
+            }
+        items.append({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod["name"], "namespace": job["metadata"]["namespace"],
+                         "labels": {"job-name": job["metadata"]["name"],
+                                    "batch.kubernetes.io/job-name": job["metadata"]["name"]}},
+            "status": {"phase": pod["phase"], "containerStatuses": [
+                {"name": job["spec"]["template"]["spec"]["containers"][0]["name"],
+                 "state": state, "ready": pod["phase"] == "Running"}]},
+        })  # fmt: skip
+    return items
+
+
+def get(directory: Path, namespace: str, words: list[str], output: str | None) -> int:
+    if output != "json":
+        fail("error: the stand-in supports only -o json")
+    kind = words[0] if words else ""
+    if kind in ("job", "jobs", "job.batch") and len(words) == 2:
+        job = load(directory, namespace, words[1])
+        if job is None:
+            fail(f'Error from server (NotFound): jobs.batch "{words[1]}" not found')
+        assert job is not None
+        print(json.dumps(public(job), indent=2))
+        return 0
+    if kind in ("pod", "pods") and len(words) == 1:
+        fail("error: the stand-in lists pods only with -l job-name=NAME")
+    fail(f"error: the stand-in cannot get {' '.join(words)!r}")
+    return 1
+
+
+def get_pods(directory: Path, namespace: str, selector: str, output: str | None) -> int:
+    if output != "json":
+        fail("error: the stand-in supports only -o json")
+    key, _, name = selector.partition("=")
+    if key not in ("job-name", "batch.kubernetes.io/job-name"):
+        fail(f"error: the stand-in selects pods only by job-name, got {selector!r}")
+    job = load(directory, namespace, name)
+    items = pod_objects(job) if job else []
+    print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2))
+    return 0
+
+
+def logs(directory: Path, namespace: str, target: str | None, selector: str | None,
+         tail: int | None) -> int:  # fmt: skip
+    if target is not None:
+        name = target.removeprefix("job/").removeprefix("jobs/")
+        job = load(directory, namespace, name)
+        if job is None:
+            fail(f'Error from server (NotFound): jobs.batch "{name}" not found')
+        assert job is not None
+        pods = job["pods"][:1]
+        tail = -1 if tail is None else tail
+    else:
+        assert selector is not None
+        job = load(directory, namespace, selector.partition("=")[2])
+        pods = job["pods"] if job else []
+        tail = 10 if tail is None else tail  # kubectl's default with a selector
+    for pod in pods:
+        if pod["phase"] == "Pending":
+            fail(f'Error from server (BadRequest): container "evaluation" in pod "{pod["name"]}"'
+                 " is waiting to start: trying and failing to pull image")  # fmt: skip
+        data = (directory / "logs" / f"{pod['name']}.log").read_bytes()
+        if tail >= 0:
+            data = b"".join(data.splitlines(keepends=True)[-tail:]) if tail else b""
+        sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    return 0
+
+
+def delete(directory: Path, namespace: str, name: str, ignore_not_found: bool) -> int:
+    with locked(directory):
+        job = load(directory, namespace, name)
+        if job is None:
+            if ignore_not_found:
+                return 0
+            fail(f'Error from server (NotFound): jobs.batch "{name}" not found')
+        assert job is not None
+        job_file(directory, namespace, name).unlink()
+    for pod in job["pods"]:
+        if pod.get("pid"):
+            kill_group(pod["pid"])
+    print(f'job.batch "{name}" deleted')
+    return 0
+
+
+# -- the "cluster": runs a Job's pods -------------------------------------------------
+
+
+def kill_group(pgid: int) -> None:
+    """SIGTERM, 2 s grace, SIGKILL; returns once no process of the group runs."""
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not group_alive(pgid):
+                return
+            time.sleep(0.01)
+
+
+def group_alive(pgid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    fields = file.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def update(directory: Path, namespace: str, name: str, change: Any) -> dict[str, Any] | None:
+    with locked(directory):
+        job = load(directory, namespace, name)
+        if job is not None:
+            change(job)
+            save(directory, job)
+        return job
+
+
+def run_job(directory: Path, namespace: str, name: str) -> int:
+    job = load(directory, namespace, name)
+    if job is None:
+        return 0
+    spec = job["spec"]
+    count = spec.get("parallelism", 1)
+    container = spec["template"]["spec"]["containers"][0]
+    pods = [{"name": f"{name}-{i}-{secrets.token_hex(3)[:5]}", "phase": "Pending", "index": i}
+            for i in range(count)]  # fmt: skip
+    if "does-not-exist" in container["image"]:
+        for pod in pods:
+            pod.update(reason="ImagePullBackOff",
+                       message=f'Back-off pulling image "{container["image"]}"')  # fmt: skip
+        update(directory, namespace, name, lambda j: j.update(pods=pods))
+        return 0
+    processes = []
+    for pod in pods:
+        env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+        env.update({var["name"]: var.get("value", "") for var in container.get("env", [])})
+        env["HOSTNAME"] = pod["name"]
+        if spec.get("completionMode") == "Indexed":
+            env["JOB_COMPLETION_INDEX"] = str(pod["index"])
+        workdir = directory / "pods" / pod["name"]
+        workdir.mkdir(parents=True)
+        cwd = container.get("workingDir") or str(workdir)
+        log = open(directory / "logs" / f"{pod['name']}.log", "wb")  # noqa: SIM115
+        command = container.get("command", []) + container.get("args", [])
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+        processes.append(process)
+        pod.update(phase="Running", pid=process.pid, started=now())
+
+    def started(j: dict[str, Any]) -> None:
+        j["pods"] = pods
+        j["status"]["active"] = len(pods)
+
+    if update(directory, namespace, name, started) is None:  # deleted meanwhile
+        for process in processes:
+            kill_group(process.pid)
+        return 0
+    deadline = spec.get("activeDeadlineSeconds")
+    end = time.monotonic() + deadline if deadline else None
+    outcome: tuple[str, str] | None = None
+    while outcome is None:
+        codes = [process.poll() for process in processes]
+        if any(code not in (None, 0) for code in codes):
+            outcome = ("Failed", "BackoffLimitExceeded")
+        elif all(code == 0 for code in codes):
+            outcome = ("Complete", "")
+        elif end is not None and time.monotonic() > end:
+            outcome = ("Failed", "DeadlineExceeded")
+        else:
+            time.sleep(0.01)
+    if outcome[0] == "Failed":
+        for process in processes:
+            if process.poll() is None:
+                kill_group(process.pid)
+                process.wait()
+    for pod, process in zip(pods, processes, strict=True):
+        code = process.wait()
+        pod.update(phase="Succeeded" if code == 0 else "Failed", pid=None,
+                   exitCode=code if code >= 0 else 128 - code)  # fmt: skip
+
+    def finished(j: dict[str, Any]) -> None:
+        j["pods"] = pods
+        status = j["status"]
+        status.update(active=0, completionTime=now(),
+                      succeeded=sum(p["exitCode"] == 0 for p in pods),
+                      failed=sum(p["exitCode"] != 0 for p in pods))  # fmt: skip
+        condition = {"type": outcome[0], "status": "True", "lastTransitionTime": now()}
+        if outcome[1]:
+            condition.update(reason=outcome[1], message=f"Job has reached {outcome[1]}")
+        status["conditions"] = [condition]
+
+    update(directory, namespace, name, finished)
+    return 0
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    if argv[:1] == ["run-job"]:
+        return run_job(Path(argv[1]), argv[2], argv[3])
+    namespace: str | None = None
+    output = selector = None
+    files: list[str] = []
+    ignore_not_found = False
+    tail: int | None = None
+    words: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-n", "--namespace", "-o", "--output", "-l", "--selector", "-f",
+                    "--filename"):  # fmt: skip
+            i += 1
+            if i >= len(argv):
+                fail(f"error: flag needs an argument: {word}")
+            value = argv[i]
+            if word in ("-n", "--namespace"):
+                namespace = value
+            elif word in ("-o", "--output"):
+                output = value
+            elif word in ("-l", "--selector"):
+                selector = value
+            else:
+                files.append(value)
+        elif word.startswith("--namespace="):
+            namespace = word.partition("=")[2]
+        elif word.startswith("--tail="):
+            tail = int(word.partition("=")[2])
+        elif word == "--ignore-not-found" or word == "--ignore-not-found=true":
+            ignore_not_found = True
+        elif word.startswith(("--wait=", "--cascade=", "--max-log-requests=", "--prefix")):
+            pass
+        elif word.startswith("-"):
+            fail(f"error: unknown flag: {word}")
+        else:
+            words.append(word)
+        i += 1
+    if not words:
+        fail("error: the stand-in needs a verb: create, apply, get, logs, delete")
+    verb, rest = words[0], words[1:]
+    directory = spool()
+    if verb in ("create", "apply"):
+        if len(files) != 1 or files[0] == "-":
+            fail("error: the stand-in needs exactly one -f FILE")
+        return create(directory, namespace, files[0], verb)
+    ns = namespace or "default"
+    if verb == "get":
+        if selector is not None and rest in (["pods"], ["pod"]):
+            return get_pods(directory, ns, selector, output)
+        return get(directory, ns, rest, output)
+    if verb == "logs":
+        return logs(directory, ns, rest[0] if rest else None, selector, tail)
+    if verb == "delete" and len(rest) == 2 and rest[0] in ("job", "jobs", "job.batch"):
+        return delete(directory, ns, rest[1], ignore_not_found)
+    fail(f"error: the stand-in does not support: kubectl {' '.join(argv)}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
