@@ -19,16 +19,17 @@ TAIL_BYTES = 2048
 
 
 class LogSink:
-    """Append a stream to ``path``; optionally scan it and keep its tail."""
+    """Write a stream to ``path`` (None: keep no file); optionally scan it; keep its tail."""
 
-    def __init__(self, path: Path, *, scanner: MetricScanner | None = None) -> None:
+    def __init__(self, path: Path | None, *, scanner: MetricScanner | None = None) -> None:
         self.path = path
         self.scanner = scanner
-        self._file: BinaryIO = path.open("wb")
+        self._file: BinaryIO | None = path.open("wb") if path is not None else None
         self._tail = b""
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        if self._file is not None:
+            self._file.write(data)
         if self.scanner is not None:
             self.scanner.feed(data)
         self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
@@ -38,7 +39,7 @@ class LogSink:
         return self._tail.decode(errors="replace").strip()
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._file.close()
 
     def __enter__(self) -> Self:

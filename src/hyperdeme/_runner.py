@@ -198,6 +198,8 @@ class TrialRunner:
                 stderr=stderr,
                 params=trial.params,
                 name=f"{self.experiment}-{trial.id}",
+                directory=directory,
+                experiment=self.experiment,
                 function=self.evaluator.function,
             )
             eval_timeout = self.settings.eval_timeout or math.inf
@@ -230,9 +232,9 @@ class TrialRunner:
             return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
 
 
-def _log_paths(directory: Path | None, attempt: int) -> tuple[Path, Path]:
-    if directory is None:
-        return Path("/dev/null"), Path("/dev/null")
+def _log_paths(directory: Path | None, attempt: int) -> tuple[Path | None, Path | None]:
+    if directory is None:  # in-process: the result and traceback are in the journal
+        return None, None
     out, err = directory / "stdout.log", directory / "stderr.log"
     if attempt > 1:  # keep the earlier attempt's logs beside the new ones
         for path in (out, err):

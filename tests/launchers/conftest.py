@@ -70,6 +70,7 @@ def evaluation(tmp_path: Path) -> Iterator[Callable[..., Evaluation]]:
         sinks.extend((stdout, stderr))
         defaults: dict[str, Any] = {
             "cwd": directory, "env": {}, "nodes": 1, "name": f"exp-{trial_id}",
+            "experiment": "exp",
         }  # fmt: skip
         job = Job(
             trial_id=trial_id,

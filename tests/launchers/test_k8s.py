@@ -102,6 +102,7 @@ def make_job(**fields: Any) -> Job:
     defaults: dict[str, Any] = {
         "trial_id": 7, "attempt": 1, "command": "python3 train.py --lr 0.1", "cwd": Path("/w"),
         "env": {}, "nodes": 1, "stdout": Null(), "stderr": Null(), "name": "exp-7",
+        "experiment": "exp",
     }  # fmt: skip
     return Job(**{**defaults, **fields})
 

@@ -150,17 +150,20 @@ def test_same_seed_same_candidates(kind: Kind, space: Params, parallel: int, lif
     assert first == second
 
 
-def test_different_seeds_differ(kind: Kind, space: Params) -> None:
-    if not kind.seeded:
-        pytest.skip("the grid has no randomness")
+SEEDED = [name for name, kind in KINDS.items() if kind.seeded]
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_different_seeds_differ(name: str, space: Params) -> None:
+    kind = KINDS[name]
     first = drive(kind.make(space, 1), _fom)
     second = drive(kind.make(space, 2), _fom)
     assert [c.params for c in first] != [c.params for c in second]
 
 
-def test_seed_none_or_zero_draws_a_fresh_seed(kind: Kind, space: Params) -> None:
-    if not kind.seeded:
-        pytest.skip("the grid has no randomness")
+@pytest.mark.parametrize("name", SEEDED)
+def test_seed_none_or_zero_draws_a_fresh_seed(name: str, space: Params) -> None:
+    kind = KINDS[name]
     seeds = {kind.make(space, seed).seed for seed in (None, 0, None, 0)}
     assert len(seeds) == 4
     assert kind.make(space, 99).seed == 99

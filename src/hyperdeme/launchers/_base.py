@@ -26,13 +26,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-__all__ = ["Exit", "Job", "Launcher", "OutputSink"]
+__all__ = ["Exit", "Job", "Launcher", "OutputSink", "launcher_files"]
 
 
 class OutputSink(Protocol):
     """Where a launcher writes a stream of the evaluation's output, chunk by chunk."""
 
     def write(self, data: bytes) -> None: ...
+
+
+def launcher_files(job: Job, kind: str) -> Path:
+    """Where a launcher keeps its files for ``job`` (job scripts, manifests, status)."""
+    base = job.directory if job.directory is not None else job.cwd / ".hyperdeme"
+    return base / kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,10 @@ class Job:
     stderr: OutputSink
     params: Mapping[str, Any] = field(default_factory=dict)  # active params (callables)
     name: str = ""  # stable, human-readable label: "<experiment>-<trial id>"
+    #: the trial's own directory (logs; a launcher's job scripts and manifests go
+    #: under it), None for in-process evaluations
+    directory: Path | None = None
+    experiment: str = ""
     function: Callable[[dict[str, Any]], Awaitable[Any] | Any] | None = None
 
 

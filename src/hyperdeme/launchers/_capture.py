@@ -18,7 +18,7 @@ from typing import Any
 
 from .._errors import ConfigError, LauncherError, TransientLauncherError
 from ._base import OutputSink
-from ._process import run_captured
+from ._process import run_process
 
 __all__ = ["TRANSIENT", "Tail", "capture", "checked", "command_error", "poll_interval"]
 
@@ -34,6 +34,23 @@ _TAIL = 2000
 DEFAULT_POLL_INTERVAL = 2.0
 
 
+class _Buffer:
+    """An in-memory sink for short query commands (bounded, keeps the head)."""
+
+    def __init__(self, limit: int = 1 << 22) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = limit
+
+    def write(self, data: bytes) -> None:
+        if self._size < self._limit:
+            self._chunks.append(data[: self._limit - self._size])
+            self._size += len(self._chunks[-1])
+
+    def text(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+
 async def capture(
     argv: Sequence[str],
     *,
@@ -45,7 +62,12 @@ async def capture(
     Output is kept in memory up to a few MiB per stream. A missing executable
     is exit code 127 with the reason in ``stderr``.
     """
-    return await run_captured(argv, cwd=cwd, env=env)
+    stdout, stderr = _Buffer(), _Buffer()
+    try:
+        returncode = await run_process(argv, stdout=stdout, stderr=stderr, cwd=cwd, env=env)
+    except FileNotFoundError as error:
+        return 127, "", str(error)
+    return returncode, stdout.text(), stderr.text()
 
 
 async def checked(

@@ -31,7 +31,7 @@ import anyio
 from .._errors import LauncherError, TransientLauncherError
 from .._logging import get_logger
 from .._settings import Settings
-from ._base import Exit, Job, Launcher
+from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import Tail, capture, checked, command_error, poll_interval
 from ._k8s_manifest import (
     check_options,
@@ -80,7 +80,7 @@ class K8sLauncher(Launcher):
 
     async def run(self, job: Job) -> Exit:
         name = job_name(job)
-        directory = anyio.Path(job.cwd / ".hyperdeme" / "k8s")
+        directory = anyio.Path(launcher_files(job, "k8s"))
         await directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.json"
         await path.write_text(json.dumps(job_manifest(job, self.settings), indent=1) + "\n")

@@ -83,7 +83,7 @@ def job_manifest(job: Job, settings: Settings) -> dict[str, Any]:
     """The ``batch/v1`` Job that runs ``job`` in ``settings.workload_image``."""
     options = settings.launcher_options
     name = job_name(job)
-    experiment = job.name.removesuffix(f"-{job.trial_id}") if job.name else ""
+    experiment = job.experiment
     labels = {
         "app.kubernetes.io/managed-by": MANAGED_BY,
         "hyperdeme/experiment": label_value(experiment) or "hyperdeme",

@@ -43,7 +43,7 @@ import anyio
 from .._errors import ConfigError, LauncherError, TransientLauncherError
 from .._logging import get_logger
 from .._settings import Settings
-from ._base import Exit, Job, Launcher, OutputSink
+from ._base import Exit, Job, Launcher, OutputSink, launcher_files
 from ._capture import Tail, capture, checked, command_error, poll_interval
 from ._detect import parse_qsub_version
 from ._pbs_commands import (
@@ -311,7 +311,7 @@ class _Files:
     def of(cls, job: Job) -> _Files:
         base = job.name or f"trial-{job.trial_id}"
         label = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{base}.{job.attempt}")
-        return cls(job.cwd / ".hyperdeme" / "pbs", label)
+        return cls(launcher_files(job, "pbs"), label)
 
     async def prepare(self) -> None:
         """Create the directory; remove what an earlier run with this label left."""

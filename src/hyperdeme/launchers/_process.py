@@ -27,12 +27,14 @@ from anyio.abc import ByteReceiveStream, Process
 from .._logging import get_logger
 from ._base import OutputSink
 
-__all__ = ["DEFAULT_GRACE", "run_captured", "run_process"]
+__all__ = ["DEFAULT_GRACE", "run_process"]
 
 log = get_logger("hyperdeme.launchers")
 
 DEFAULT_GRACE = 5.0
 _CHUNK = 1 << 16
+#: how long output may still arrive after the process group is dead
+_DRAIN = 2.0
 
 
 async def run_process(
@@ -56,31 +58,58 @@ async def run_process(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    try:
-        async with anyio.create_task_group() as tg:
-            assert process.stdout is not None
-            assert process.stderr is not None
-            tg.start_soon(_pump, process.stdout, stdout)
-            tg.start_soon(_pump, process.stderr, stderr)
+    assert process.stdout is not None
+    assert process.stderr is not None
+    # The pumps are shielded: while the program is being stopped they keep
+    # reading, so what it prints on its way out (srun's "forcing job
+    # termination", pbsdsh's "killing task") is logged and never meets a
+    # broken pipe. They end at end of file, or after a short drain once the
+    # whole group is dead (a setsid'd grandchild could hold a pipe forever).
+    pumps = [_Pump(process.stdout, stdout), _Pump(process.stderr, stderr)]
+    async with anyio.create_task_group() as tg:
+        for pump in pumps:
+            tg.start_soon(pump.run)
+        try:
             returncode = await process.wait()
             # The program is done; anything it left in its group would hold the
             # pipes open (and outlive the evaluation): kill it.
             _signal_group(process.pid, signal.SIGKILL)
-        return returncode
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await _terminate(process, stop, grace)
-        raise
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await _terminate(process, stop, grace)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_DRAIN):
+                for pump in pumps:
+                    await pump.done.wait()
+            for pump in pumps:
+                pump.scope.cancel()
+    return returncode
 
 
-async def _pump(stream: ByteReceiveStream, sink: OutputSink) -> None:
-    async with stream:
-        while True:
-            try:
-                chunk = await stream.receive(_CHUNK)
-            except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                return
-            sink.write(chunk)
+class _Pump:
+    """Copies one output stream into a sink, chunk by chunk, until end of file."""
+
+    def __init__(self, stream: ByteReceiveStream, sink: OutputSink) -> None:
+        self.stream = stream
+        self.sink = sink
+        self.scope = anyio.CancelScope(shield=True)
+        self.done = anyio.Event()
+
+    async def run(self) -> None:
+        with self.scope:
+            async with self.stream:
+                while True:
+                    try:
+                        chunk = await self.stream.receive(_CHUNK)
+                    except (
+                        anyio.EndOfStream,
+                        anyio.ClosedResourceError,
+                        anyio.BrokenResourceError,
+                    ):
+                        break
+                    self.sink.write(chunk)
+        self.done.set()
 
 
 async def _terminate(
@@ -99,42 +128,8 @@ async def _terminate(
     _signal_group(process.pid, signal.SIGKILL)
     with anyio.move_on_after(5.0):
         await process.wait()
-        await process.aclose()
 
 
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-
-
-class _Buffer:
-    """An in-memory sink for short query commands (bounded, keeps the head)."""
-
-    def __init__(self, limit: int = 1 << 22) -> None:
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._limit = limit
-
-    def write(self, data: bytes) -> None:
-        if self._size < self._limit:
-            self._chunks.append(data[: self._limit - self._size])
-            self._size += len(self._chunks[-1])
-
-    def text(self) -> str:
-        return b"".join(self._chunks).decode(errors="replace")
-
-
-async def run_captured(
-    argv: Sequence[str],
-    *,
-    cwd: Path | str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> tuple[int, str, str]:
-    """Run a short query command (``squeue``, ``qstat``, ``kubectl get``); return
-    ``(returncode, stdout, stderr)``. A missing executable is exit code 127."""
-    stdout, stderr = _Buffer(), _Buffer()
-    try:
-        returncode = await run_process(argv, stdout=stdout, stderr=stderr, cwd=cwd, env=env)
-    except FileNotFoundError as error:
-        return 127, "", str(error)
-    return returncode, stdout.text(), stderr.text()

@@ -26,8 +26,9 @@ import anyio
 from .._errors import ConfigError, LauncherError, TransientLauncherError
 from .._logging import get_logger
 from .._settings import Settings
-from ._base import Exit, Job, Launcher, OutputSink
-from ._process import DEFAULT_GRACE, run_captured, run_process
+from ._base import Exit, Job, Launcher
+from ._capture import Tail, capture
+from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
 from ._slurm_commands import (
     NODE_FAILURE,
@@ -116,7 +117,7 @@ class SlurmLauncher(Launcher):
         assert self.jobid is not None, "enter the launcher (async with) before run()"
         nodes = await self._take(job.nodes)
         step_name = f"{job.name or 'hyperdeme'}-{job.trial_id}.{job.attempt}-{uuid.uuid4().hex[:6]}"
-        stderr = _Tail(job.stderr)
+        stderr = Tail(job.stderr)
         try:
             returncode = await run_process(
                 srun_argv(
@@ -263,21 +264,4 @@ class SlurmLauncher(Launcher):
             log.info("slurm.step_cancelled", step=step)
 
     async def _slurm(self, *argv: str) -> tuple[int, str, str]:
-        return await run_captured(argv, env=self._env)
-
-
-class _Tail:
-    """Passes output on, keeping the last few KiB to classify a failure."""
-
-    def __init__(self, inner: OutputSink, limit: int = 8192) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._tail = b""
-
-    def write(self, data: bytes) -> None:
-        self._inner.write(data)
-        self._tail = (self._tail + data[-self._limit :])[-self._limit :]
-
-    @property
-    def text(self) -> str:
-        return self._tail.decode(errors="replace")
+        return await capture(argv, env=self._env)
