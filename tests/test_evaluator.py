@@ -146,3 +146,19 @@ def test_nodes_for_reads_the_nodes_parameter() -> None:
 def test_command_for_appends_the_nodes_flag() -> None:
     ev = Evaluator("python3 train.py", flag={"nodes_per_evaluation": "--N"})
     assert ev.command_for({"--x": 0.5}, nodes=2) == "python3 train.py --x=0.5 --N=2"
+
+
+def test_run_path_without_src_path_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import structlog
+
+    from hyperdeme import _evaluator
+
+    monkeypatch.setattr(_evaluator, "_warned", set())
+    with structlog.testing.capture_logs() as logs:
+        hyperdeme.Evaluator("python3 train.py", run_path="runs")
+        hyperdeme.Evaluator("python3 train.py", run_path="other")
+        hyperdeme.Evaluator("python3 train.py", run_path="x", src_path="src")
+    warnings = [e for e in logs if e["event"] == "evaluator.run_path_without_src_path"]
+    assert len(warnings) == 1
+    assert warnings[0]["log_level"] == "warning"
+    assert warnings[0]["run_path"] == "runs"

@@ -9,15 +9,37 @@ from typing import Any
 
 from ._command import build_command
 from ._errors import ConfigError, ConfigTypeError
+from ._logging import get_logger
 from ._metrics import MetricSpec
 from ._settings import Settings
 
 __all__ = ["Evaluator"]
 
+log = get_logger("hyperdeme.evaluator")
+
 EvalFunction = Callable[[dict[str, Any]], Awaitable[Any] | Any]
 _SETTINGS = {f.name for f in dataclasses.fields(Settings)} - {"run_path_given"}
 #: hyperdeme's own keywords beyond crayai's
 _EXTRA = {"retry_delay", "fsync"}
+
+
+_warned: set[str] = set()
+
+
+def _warn_once_run_path_without_src_path(run_path: str) -> None:
+    """crayai's warning: without src_path, programs run in the current directory."""
+    if "run_path" in _warned:
+        return
+    _warned.add("run_path")
+    log.warning(
+        "evaluator.run_path_without_src_path",
+        run_path=run_path,
+        message=(
+            "run_path is set but src_path is not: evaluations run in the current directory "
+            "and only their logs go under run_path; set src_path to give each trial its own "
+            "directory."
+        ),
+    )
 
 
 class Evaluator:
@@ -71,6 +93,8 @@ class Evaluator:
             )
         kwargs["run_path_given"] = "run_path" in kwargs
         self.settings = Settings(**kwargs)
+        if self.settings.run_path_given and not self.settings.src_path and self.function is None:
+            _warn_once_run_path_without_src_path(self.settings.run_path)
         self.metric = MetricSpec(self.settings.metric)
 
     def __repr__(self) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
+from ._closing import Closing
 from ._trial import Trial
 
 __all__ = ["HumanLog"]
 
 
-class HumanLog:
+class HumanLog(Closing):
     """One line per finished trial in ``<run dir>/<log_fn>``; genetic trials also
     in ``<stem>.deme<N><suffix>`` beside it. Disabled when ``log_fn`` is empty."""
 
@@ -45,14 +45,3 @@ class HumanLog:
         for handle in self._files.values():
             handle.close()
         self._files.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

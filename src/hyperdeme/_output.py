@@ -8,9 +8,9 @@ chunk write to a local file is cheaper than a thread hop.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
+from ._closing import Closing
 from ._metrics import MetricScanner
 
 __all__ = ["LogSink"]
@@ -18,7 +18,7 @@ __all__ = ["LogSink"]
 TAIL_BYTES = 2048
 
 
-class LogSink:
+class LogSink(Closing):
     """Write a stream to ``path`` (None: keep no file); optionally scan it; keep its tail."""
 
     def __init__(self, path: Path | None, *, scanner: MetricScanner | None = None) -> None:
@@ -41,14 +41,3 @@ class LogSink:
     def close(self) -> None:
         if self._file is not None and not self._file.closed:
             self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
