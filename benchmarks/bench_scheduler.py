@@ -6,12 +6,16 @@
    local launcher with S slots, against a bare anyio loop that starts the same
    processes with the same concurrency (the floor).
 
-Run: ``.venv/bin/python benchmarks/bench_scheduler.py [--trials N] [--slots S]``.
+Run: ``.venv/bin/python benchmarks/bench_scheduler.py [--trials N] [--slots S]
+[--run-path DIR]``. Each trial creates a directory and three files under the
+run path: on a busy or parallel file system that metadata costs milliseconds,
+so ``--run-path`` chooses where (default: a tmpfs, to measure hyperdeme itself).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import tempfile
@@ -29,6 +33,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--slots", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
+    parser.add_argument("--run-path", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     return parser.parse_args()
 
 
@@ -39,8 +44,8 @@ async def noop(params: dict[str, Any]) -> float:
     return float(params["--x"])
 
 
-async def engine_callable(trials: int, slots: int, fsync: bool) -> float:
-    with tempfile.TemporaryDirectory() as run_path:
+async def engine_callable(trials: int, slots: int, fsync: bool, where: str | None) -> float:
+    with tempfile.TemporaryDirectory(dir=where) as run_path:
         evaluator = hyperdeme.Evaluator(
             noop, run_path=run_path, num_parallel_evals=slots, fsync=fsync
         )
@@ -50,13 +55,14 @@ async def engine_callable(trials: int, slots: int, fsync: bool) -> float:
         return time.perf_counter() - start
 
 
-async def engine_processes(trials: int, slots: int) -> float:
-    with tempfile.TemporaryDirectory() as run_path:
+async def engine_processes(trials: int, slots: int, where: str | None) -> float:
+    with tempfile.TemporaryDirectory(dir=where) as run_path:
         evaluator = hyperdeme.Evaluator(
             "printf 'FoM: 1\\n' #",
             run_path=run_path,
             num_parallel_evals=slots,
             workload_manager="local",
+            src_path=run_path,
         )
         opt = hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=1)
         start = time.perf_counter()
@@ -91,11 +97,11 @@ async def main(args: argparse.Namespace) -> None:
     n, s = args.trials, args.slots
     rows = []
     for fsync in (False, True):
-        times = [await engine_callable(n * 10, s, fsync) for _ in range(args.repeat)]
+        times = [await engine_callable(n * 10, s, fsync, args.run_path) for _ in range(args.repeat)]
         rows.append((f"in-process no-op, fsync={fsync}", n * 10, best(times) / (n * 10) * 1e6))
     bare = [await bare_processes(n, s) for _ in range(args.repeat)]
-    engine = [await engine_processes(n, s) for _ in range(args.repeat)]
-    print(f"backend={args.backend} slots={s}")
+    engine = [await engine_processes(n, s, args.run_path) for _ in range(args.repeat)]
+    print(f"backend={args.backend} slots={s} run_path={args.run_path or tempfile.gettempdir()}")
     for name, count, per_trial_us in rows:
         print(f"{name:<32} {count:>6} trials  {per_trial_us:8.1f} us/trial")
     b, e = best(bare), best(engine)

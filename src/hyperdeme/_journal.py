@@ -1,12 +1,7 @@
-"""The journal: every finished trial, one JSON line, written at once and fsynced.
+"""The journal: every finished trial, one JSON line, flushed and fsynced.
 
-Appending is the only write, and each record is one ``write`` call made the
-moment the trial finishes, so a driver killed with SIGKILL loses at most the
-trials still running (the kernel keeps what was written). ``fsync`` guards
-against a machine crash too; while a run's :meth:`Journal.keep_synced` task
-is running it is done in a worker thread, one ``fsync`` covering every record
-written meanwhile (a group commit), so the event loop never waits for the
-disk. A torn last line (killed mid-write) is skipped by
+Appending is the only write, so a driver killed with SIGKILL loses at most
+the trials still running. A torn last line (killed mid-write) is skipped by
 :func:`read_journal`; a resumed run first ends it with a newline, so its own
 records stay intact.
 """
@@ -16,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-
-import anyio
 
 from ._closing import Closing
 from ._logging import get_logger
@@ -34,7 +27,6 @@ class Journal(Closing):
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         self.path = path
         self._fsync = fsync
-        self._unsynced: anyio.Event | None = None  # set by append while a syncer runs
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         size = os.fstat(self._fd).st_size
@@ -46,30 +38,11 @@ class Journal(Closing):
         """Write one trial durably: a single ``write`` of a whole line, then fsync."""
         line = json.dumps(trial.to_json(), separators=(",", ":"), default=str) + "\n"
         os.write(self._fd, line.encode())
-        if not self._fsync:
-            return
-        if self._unsynced is None:
+        if self._fsync:
             os.fsync(self._fd)
-        else:
-            self._unsynced.set()
-
-    async def keep_synced(self) -> None:
-        """fsync in a worker thread after appends, until cancelled (then :meth:`close` syncs)."""
-        if not self._fsync:
-            return
-        self._unsynced = anyio.Event()
-        try:
-            while True:
-                await self._unsynced.wait()
-                self._unsynced = anyio.Event()  # appends during the fsync set this one
-                await anyio.to_thread.run_sync(os.fsync, self._fd)
-        finally:
-            self._unsynced = None
 
     def close(self) -> None:
         if self._fd >= 0:
-            if self._fsync:
-                os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
 

@@ -111,7 +111,9 @@ class TrialRunner:
             directory, cwd = self.workspace.prepare(trial.id, trial.params)
         checkpoint = None
         if "@checkpoint" in self.evaluator.cmd and not self.evaluator.is_callable:
-            checkpoint = str(self.workspace.checkpoint_dir(trial.id))
+            checkpoint = str(
+                await anyio.to_thread.run_sync(self.workspace.checkpoint_dir, trial.id)
+            )
         trial.command = self.evaluator.command_for(
             trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
         )

@@ -76,13 +76,12 @@ class Scheduler:
                         tg.start_soon(
                             self._worker, receive_work.clone(), send_done.clone(), cancelled
                         )
-                    tg.start_soon(self.journal.keep_synced)
                     receive_work.close()
                     send_done.close()
                     async with send_work:
                         failure = await self._drive(strategy, emit, send_work, receive_done)
-                    # done (workers idle) or failing fast: stop workers and the syncer
-                    tg.cancel_scope.cancel()
+                    if failure is not None:
+                        tg.cancel_scope.cancel()
             if failure is not None:
                 raise failure
             # results handed in but not yet taken by the driver when the budget expired
