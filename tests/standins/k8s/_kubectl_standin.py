@@ -18,19 +18,19 @@ merged, as in a container log), ``delete job NAME [--ignore-not-found]
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import fcntl
 import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _standin import kill_group, locked
 
 LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
@@ -49,16 +49,6 @@ def spool() -> Path:
     (directory / "jobs").mkdir(parents=True, exist_ok=True)
     (directory / "logs").mkdir(parents=True, exist_ok=True)
     return directory
-
-
-@contextlib.contextmanager
-def locked(directory: Path) -> Any:
-    with open(directory / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def job_file(directory: Path, namespace: str, name: str) -> Path:
@@ -282,33 +272,6 @@ def delete(directory: Path, namespace: str, name: str, ignore_not_found: bool) -
 
 
 # -- the "cluster": runs a Job's pods -------------------------------------------------
-
-
-def kill_group(pgid: int) -> None:
-    """SIGTERM, 2 s grace, SIGKILL; returns once no process of the group runs."""
-    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not group_alive(pgid):
-                return
-            time.sleep(0.01)
-
-
-def group_alive(pgid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as file:
-                    fields = file.read().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
 
 
 def update(directory: Path, namespace: str, name: str, change: Any) -> dict[str, Any] | None:

@@ -32,7 +32,6 @@ like PBS Pro before 18.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -43,6 +42,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _standin import kill_group, locked
 
 SERVER = "standin"
 UNKNOWN_JOB = 153  # PBSE_UNKJOBID (15001) % 256
@@ -67,16 +69,6 @@ def spool() -> Path:
 def fail(message: str, code: int) -> None:
     print(f"{Path(sys.argv[0]).name}: {message}", file=sys.stderr)
     sys.exit(code)
-
-
-@contextlib.contextmanager
-def locked(directory: Path) -> Any:
-    with open(directory / "lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def job_path(directory: Path, jobid: str) -> Path:
@@ -279,35 +271,6 @@ def run_job(directory: Path, jobid: str) -> int:
             job.update(state="F", exit_status=exit_status, ended=time.time())
             save(directory, job)
     return 0
-
-
-def kill_group(pgid: int) -> None:
-    """SIGTERM, 2 s, SIGKILL; returns once the process group is gone."""
-    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not group_alive(pgid):
-                return
-            time.sleep(0.01)
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` still runs (zombies awaiting their reaper don't)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as file:
-                fields = file.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 # -- qstat, qdel ----------------------------------------------------------------
