@@ -198,3 +198,35 @@ async def test_every_strategy_runs_end_to_end(
     for trial in result.trials:
         assert trial.fom == pytest.approx(quadratic(trial.params))
     assert result.best_fom == min(t.fom for t in result.trials)
+
+
+async def test_checkpoint_token_becomes_the_trials_own_directory(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    writer = "import sys, pathlib; pathlib.Path(sys.argv[1], 'model.ckpt').write_text('w'); "
+    writer += "print('FoM: 1')"
+    ev = hyperdeme.Evaluator(
+        f"{sys.executable} -c {shlex.quote(writer)} @checkpoint",
+        run_path=str(tmp_path / "run"), checkpoint=str(tmp_path / "ckpt"),
+        workload_manager="local",
+    )  # fmt: skip
+    opt = hyperdeme.RandomOptimizer(ev, num_iters=3, seed=1, name="ck")
+    result = await hyperdeme.optimize(opt, space)
+    assert result.n_failed == 0
+    for trial in result.trials:
+        assert (tmp_path / "ckpt" / "ck" / f"{trial.id:05d}" / "model.ckpt").read_text() == "w"
+
+
+@pytest.mark.parametrize("verbose", [True, False])
+def test_verbose_prints_human_lines_and_quiet_prints_nothing(
+    tmp_path: Path, space: hyperdeme.Params, verbose: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path, verbose=verbose), num_iters=2, seed=1)
+    opt.optimize(space)
+    out, err = capfd.readouterr()
+    assert out == ""
+    if verbose:
+        assert err.count("trial.finished") == 2
+        assert "run.finished" in err
+    else:
+        assert err == ""
