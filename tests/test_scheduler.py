@@ -258,3 +258,28 @@ async def test_fail_fast_waits_for_max_of_slots_and_three(tmp_path: Path) -> Non
     run = Run(tmp_path, handler, slots=6)
     with pytest.raises(EvaluationError, match="first 6 trials all failed"):
         await run.run(RecordingSearch(num_iters=50))
+
+
+@pytest.mark.parametrize("budget", [0.0, 0.0005, 0.002, 0.005, 0.02])
+async def test_every_asked_candidate_is_accounted_for_whenever_time_runs_out(
+    tmp_path: Path, budget: float
+) -> None:
+    """Whatever the moment the budget expires (even between handing a candidate to a
+    slot and the slot taking it up), each asked candidate is journalled and told once."""
+
+    async def uneven(job: Job) -> Exit:
+        await anyio.sleep(0.0003 * (job.trial_id % 4))
+        job.stdout.write(b"FoM: 1\n")
+        return Exit(0)
+
+    run = Run(tmp_path, uneven, slots=3, budget=budget)
+    strategy = RecordingSearch(num_iters=400)
+    await run.run(strategy)
+    journalled = run.journalled()
+    asked = len(journalled)
+    assert sorted(t.id for t in journalled) == list(range(1, asked + 1))
+    assert sorted(strategy.told) == list(range(1, asked + 1))
+    assert sorted(t.id for t in run.emitted) == list(range(1, asked + 1))
+    assert strategy.outstanding == 0
+    assert {t.status for t in journalled} <= {Status.OK, Status.CANCELLED}
+    assert run.scheduler.expired == (asked < 400)

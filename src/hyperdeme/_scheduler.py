@@ -62,13 +62,43 @@ class Scheduler:
         self._seen_ok = False
         self._first_failure: Trial | None = None
         self.expired = False
+        #: handed to the workers but not yet taken up by one
+        self._issued: dict[int, Trial] = {}
 
     async def run(self, strategy: Strategy, emit: Emit) -> None:
         cancelled: list[Trial] = []
-        failure: EvaluationError | None = None
         send_work, receive_work = anyio.create_memory_object_stream[tuple[Trial, Candidate]](0)
         # room for every trial in flight: a worker never waits to hand in a result
         send_done, receive_done = anyio.create_memory_object_stream[Trial](self.slots)
+        try:
+            unseen = await self._run(
+                strategy, emit, cancelled, send_work, receive_work, send_done, receive_done
+            )
+        finally:
+            # asked for but never started (the run stopped first): cancelled, journalled
+            for trial in self._issued.values():
+                trial.status = Status.CANCELLED
+                self.journal.append(trial)
+                cancelled.append(trial)
+            self._issued.clear()
+        if self.expired:
+            log.info("run.time_budget_expired", cancelled=len(cancelled))
+        for trial in [*unseen, *sorted(cancelled, key=lambda t: t.id)]:
+            strategy.tell(trial)
+            await emit(trial)
+
+    async def _run(
+        self,
+        strategy: Strategy,
+        emit: Emit,
+        cancelled: list[Trial],
+        send_work: MemoryObjectSendStream[tuple[Trial, Candidate]],
+        receive_work: MemoryObjectReceiveStream[tuple[Trial, Candidate]],
+        send_done: MemoryObjectSendStream[Trial],
+        receive_done: MemoryObjectReceiveStream[Trial],
+    ) -> list[Trial]:
+        """The task group; returns results handed in but not taken when time ran out."""
+        failure: EvaluationError | None = None
         with receive_done:
             with anyio.move_on_after(self.time_budget) as budget:
                 async with anyio.create_task_group() as tg:
@@ -84,14 +114,9 @@ class Scheduler:
                         tg.cancel_scope.cancel()
             if failure is not None:
                 raise failure
+            self.expired = budget.cancelled_caught
             # results handed in but not yet taken by the driver when the budget expired
-            unseen = _drain(receive_done)
-        if budget.cancelled_caught:
-            self.expired = True
-            log.info("run.time_budget_expired", cancelled=len(cancelled))
-        for trial in [*unseen, *sorted(cancelled, key=lambda t: t.id)]:
-            strategy.tell(trial)
-            await emit(trial)
+            return _drain(receive_done)
 
     async def _drive(
         self,
@@ -105,6 +130,7 @@ class Scheduler:
             while in_flight < self.slots and (candidate := strategy.ask()) is not None:
                 trial = self.runner.new_trial(self._next_id, candidate)
                 self._next_id += 1
+                self._issued[trial.id] = trial
                 await send_work.send((trial, candidate))
                 in_flight += 1
             if in_flight == 0:
@@ -125,6 +151,7 @@ class Scheduler:
     ) -> None:
         async with receive, send:
             async for trial, _candidate in receive:
+                del self._issued[trial.id]  # no checkpoint since the receive: taken up
                 try:
                     await self.runner.run(trial)
                 except anyio.get_cancelled_exc_class():
