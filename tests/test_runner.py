@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ import anyio
 import pytest
 import structlog
 from structlog.testing import capture_logs
+from trio.testing import MockClock
 
+import hyperdeme
 from fakes import FakeLauncher, Handler, fom_handler
 from hyperdeme import Evaluator, Exit, Job, LauncherError, Params, Status, TransientLauncherError
 from hyperdeme._nodes import NodePool
@@ -274,3 +277,27 @@ async def test_trial_finished_is_logged_for_a_cancelled_trial(tmp_path: Path) ->
             await r.run(new_trial(r, 5))
     finished = [e for e in logs if e["event"] == "trial.finished"]
     assert [(e["trial"], e["status"]) for e in finished] == [(5, "cancelled")]
+
+
+@pytest.mark.parametrize(
+    "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio")]
+)
+async def test_retries_back_off_exponentially(tmp_path: Path) -> None:
+    """Virtual time (trio's MockClock): attempts start at 0, d, d + 2d, d + 2d + 4d."""
+    starts: list[float] = []
+
+    async def flaky(params: dict[str, Any]) -> float:
+        starts.append(anyio.current_time())
+        if len(starts) < 4:
+            raise RuntimeError("transient trouble")
+        return 1.0
+
+    evaluator = hyperdeme.Evaluator(
+        flaky, run_path=str(tmp_path), num_retries=3, retry_delay=10.0, fsync=False
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1, seed=1)
+    result = await hyperdeme.optimize(opt, hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))
+    assert result.trials[0].attempts == 4
+    assert result.trials[0].ok
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps == pytest.approx([10.0, 20.0, 40.0], abs=0.01)

@@ -35,6 +35,7 @@ log = get_logger("hyperdeme.trial")
 
 MAX_TRANSIENT_RETRIES = 5
 _RETRIED = (Status.FAILED, Status.NO_METRIC, Status.TIMEOUT)
+_MAX_DELAY = 60.0
 
 
 @dataclass(slots=True)
@@ -50,6 +51,10 @@ class _AttemptFailed(Exception):
     def __init__(self, attempt: _Attempt) -> None:
         super().__init__(attempt.status.value)
         self.attempt = attempt
+
+
+#: what makes an attempt worth another: its own failure, or its launcher's hiccup
+_RETRY_ON = (_AttemptFailed, TransientLauncherError)
 
 
 class TrialRunner:
@@ -127,40 +132,59 @@ class TrialRunner:
             )
             self._record(trial, _Attempt(Status.FAILED, error=error))
             return
-        transient = 0
+        counts = {"failures": 0, "transient": 0}
 
-        def stop(state: RetryCallState) -> bool:
-            nonlocal transient
-            outcome = state.outcome
-            error = outcome.exception() if outcome is not None else None
-            if isinstance(error, TransientLauncherError):
-                transient += 1
-                return transient > MAX_TRANSIENT_RETRIES
-            failures = state.attempt_number - transient
-            return failures > self.settings.num_retries
+        def exhausted(error: BaseException | None) -> bool:
+            """Count a failed attempt; True when its kind has no retry left."""
+            kind = "transient" if isinstance(error, TransientLauncherError) else "failures"
+            counts[kind] += 1
+            return (
+                counts["failures"] > self.settings.num_retries
+                or counts["transient"] > MAX_TRANSIENT_RETRIES
+            )
+
+        # The first attempt runs without the retry machinery: most trials need no
+        # more, and it is the scheduler's hot path.
+        try:
+            await self._try(trial, directory, cwd)
+            return
+        except _RETRY_ON as error:
+            if exhausted(error):
+                self._give_up(trial, error)
+                return
+            log.info("trial.retry", attempt=1, reason=str(error))
+        delay = self.evaluator.retry_delay
+        await anyio.sleep(min(delay, _MAX_DELAY))
 
         def before_sleep(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome is not None else None
-            log.info("trial.retry", attempt=state.attempt_number, reason=str(error))
+            log.info("trial.retry", attempt=state.attempt_number + 1, reason=str(error))
 
         retrying = AsyncRetrying(
             sleep=anyio.sleep,
-            stop=stop,
-            wait=wait_exponential(multiplier=self.evaluator.retry_delay, max=60),
-            retry=retry_if_exception_type((_AttemptFailed, TransientLauncherError)),
+            stop=lambda state: exhausted(state.outcome.exception() if state.outcome else None),
+            # delays continue the first one: delay, 2 delay, 4 delay ... up to a minute
+            wait=wait_exponential(multiplier=2 * delay, max=_MAX_DELAY),
+            retry=retry_if_exception_type(_RETRY_ON),
             before_sleep=before_sleep,
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    result = await self._attempt(trial, directory, cwd)
-                    self._record(trial, result)
-                    if result.status in _RETRIED:
-                        raise _AttemptFailed(result)
-        except _AttemptFailed:
-            pass
-        except TransientLauncherError as error:
+                    await self._try(trial, directory, cwd)
+        except _RETRY_ON as error:
+            self._give_up(trial, error)
+
+    async def _try(self, trial: Trial, directory: Path | None, cwd: Path) -> None:
+        """One attempt, recorded on the trial; raises when it deserves another."""
+        result = await self._attempt(trial, directory, cwd)
+        self._record(trial, result)
+        if result.status in _RETRIED:
+            raise _AttemptFailed(result)
+
+    def _give_up(self, trial: Trial, error: Exception) -> None:
+        if isinstance(error, TransientLauncherError):  # the attempt itself left no record
             self._record(trial, _Attempt(Status.FAILED, error=_describe(error)))
 
     def _record(self, trial: Trial, result: _Attempt) -> None:
