@@ -103,6 +103,40 @@ def test_unknown_operator() -> None:
         Condition("--b", "--a", 1, operator=">=")
 
 
+@pytest.mark.parametrize(
+    ("cls", "operator"),
+    [(equals, "=="), (not_equals, "!="), (greater_than, ">"), (less_than, "<"), (inside, "in")],
+)
+def test_subclasses_take_crayais_operator_argument(cls: type[Condition], operator: str) -> None:
+    # crayai's signature: (dependent, parent, parent_value, dependent_value=None, operator=...)
+    value = [1, 2] if operator == "in" else 1
+    assert cls("--b", "--a", value, None, operator) == cls("--b", "--a", value)
+    assert cls("--b", "--a", value, operator=operator).operator == operator
+    other = "!=" if operator == "==" else "=="
+    expected = f"{cls.__name__} compares with '{operator}', got operator='{other}'; use Condition"
+    with pytest.raises(ConditionError, match=re.escape(expected)):
+        cls("--b", "--a", value, operator=other)
+    with pytest.raises(ConditionError, match="unknown condition operator '<>'"):
+        cls("--b", "--a", value, operator="<>")
+
+
+def test_numpy_values_become_plain_python() -> None:
+    gt = greater_than("--a", "--b", np.int64(3))
+    rule = equals("--c", "--b", np.int64(2), dependent_param_value=np.int64(4))
+    within = inside("--d", "--b", [np.int64(1), np.int64(5)])
+    assert type(gt.parent_param_value) is int
+    assert type(rule.dependent_param_value) is int
+    assert [type(v) for v in within.parent_param_value] == [int, int]
+    space = Params(
+        [["--b", 3, (1, 5)], ["--a", 1.0, (0.0, 10.0)], ["--c", [1, 2, 4]], ["--d", (0.5, 1.5)]],
+        conditions=[gt, rule, within],
+    )
+    assert space.get_dependency_graph_as_str() == (
+        "--a | --b > 3;--c = 4 | --b == 2;--d | --b in [1, 5]"
+    )
+    json.dumps(space.serialize_graph())
+
+
 # -- activeness -------------------------------------------------------------------------------
 
 
@@ -264,6 +298,15 @@ def test_add_conditions_accepts_one_condition_and_rejects_other_objects() -> Non
         TypeError, match=r"conditions must be hyperdeme\.condition objects, got 'x'"
     ):
         space.add_conditions(["x"])  # type: ignore[list-item]
+
+
+def test_conditions_none_means_no_conditions_and_a_non_list_is_named() -> None:
+    assert Params(SPEC, conditions=None).conditions == ()
+    space = _space()
+    space.add_conditions(None)
+    assert space.conditions == ()
+    with pytest.raises(TypeError, match=r"conditions must be a list of hyperdeme\.condition "):
+        space.add_conditions(5)  # type: ignore[arg-type]
 
 
 # -- the graph --------------------------------------------------------------------------------

@@ -104,6 +104,32 @@ def test_cmd_must_be_a_command_or_a_function(cmd: Any) -> None:
         Evaluator(cmd)
 
 
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("launch_args", ["-c", "2"], "launch_args must be a string, got \\['-c', '2'\\]"),
+        ("alloc_args", None, "alloc_args must be a string, got None"),
+        ("run_path", None, "run_path must be a string"),
+        ("src_path", 3, "src_path must be a string, got 3"),
+        ("checkpoint", b"ck", "checkpoint must be a string"),
+        ("workload_image", 1, "workload_image must be a string"),
+        ("verbose", "no", "verbose must be True or False, got 'no'"),
+        ("launcher_options", "team-a", "launcher_options must be a dict"),
+    ],
+)
+def test_wrong_types_are_refused_at_construction(keyword: str, value: Any, message: str) -> None:
+    """Not later, inside a running evaluation (shlex.split of a list, Path(None) ...)."""
+    with pytest.raises(ConfigError, match=message):
+        Evaluator("prog", **{keyword: value})
+
+
+@pytest.mark.parametrize("keyword", ["workload_manager", "launcher"])
+def test_kubernetes_needs_an_image_at_construction(keyword: str) -> None:
+    with pytest.raises(ConfigError, match="needs an image: pass workload_image="):
+        Evaluator("prog", **{keyword: "k8s"})
+    assert Evaluator("prog", workload_image="img:1", **{keyword: "k8s"}).settings.launcher
+
+
 def test_env_must_map_strings_to_strings() -> None:
     with pytest.raises(ConfigError, match="env must be a dict"):
         Evaluator("prog", env={"OMP_NUM_THREADS": 4})

@@ -32,6 +32,8 @@ def scan(metric: str | dict[str, float], chunks: Iterable[bytes]) -> dict[str, f
         ("FoM: .5\n", 0.5),
         ("FoM: 2.\n", 2.0),
         ("FoM: 1e-3\n", 1e-3),
+        ("FoM: 1e-3,\n", 1e-3),
+        ("FoM:  -inf\n", -math.inf),
         ("FoM: 6.02E+23\n", 6.02e23),
         ("FoM: -2.5e10 (epoch 3)\n", -2.5e10),
         ("FoM: inf\n", math.inf),
@@ -90,6 +92,24 @@ def test_a_negative_weight_maximizes_that_metric() -> None:
 def test_a_name_must_be_a_whole_word() -> None:
     metrics = scan({"loss": 1.0}, [b"val_loss: 9\nloss_avg: 8\nloss: 1.5\nmyloss 7\n"])
     assert metrics == {"loss": 1.5}
+
+
+def test_a_name_is_not_the_start_of_a_longer_name() -> None:
+    """``acc`` is not read from ``acc5: 0.93`` (as 5) when both are printed."""
+    assert scan({"acc": 1.0}, [b"acc: 0.71 acc5: 0.93\n"]) == {"acc": 0.71}
+    assert scan({"loss": 1.0}, [b"loss: 0.5\nloss2= 3\n"]) == {"loss": 0.5}
+
+
+def test_carriage_returns_end_lines_for_progress_bars() -> None:
+    """A FoM followed by a long ``\r``-redrawn progress bar without a newline is kept."""
+    chunks = [b"FoM: 0.5\r", *[b"[=====>    ] 50% eta 3s\r"] * 20_000]
+    assert scan("FoM: ", chunks) == {"FoM": 0.5}
+    assert scan({"loss": 1.0}, [b"1/10 loss: 0.9\r2/10 loss: 0.7\r"]) == {"loss": 0.7}
+
+
+@pytest.mark.parametrize("text", ["FoM: information\n", "FoM: nanny\n", "FoM: infinityx\n"])
+def test_words_starting_like_inf_or_nan_are_no_numbers(text: str) -> None:
+    assert scan("FoM: ", [text.encode()]) == {}
 
 
 def test_weighted_sum_needs_every_metric() -> None:

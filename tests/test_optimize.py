@@ -12,6 +12,9 @@ import anyio
 import pytest
 
 import hyperdeme
+import hyperdeme._optimize
+from fakes import FakeLauncher
+from hyperdeme import Exit, Job
 
 
 def quadratic(params: dict[str, Any]) -> float:
@@ -141,6 +144,79 @@ def test_optimizer_arguments_are_checked_at_construction() -> None:
         hyperdeme.RandomOptimizer("python3 train.py")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"seed": -1},
+            hyperdeme.ConfigError,
+            "seed must be an int >= 0 (0 or None draws a fresh seed), got -1.",
+        ),
+        (
+            {"log_fn": "logs/ga.log"},
+            hyperdeme.ConfigError,
+            "log_fn must be a file name without '/' (the log is written in the run directory), "
+            "got 'logs/ga.log'.",
+        ),
+        (
+            {"gens_per_epoch": 2},
+            hyperdeme.ConfigTypeError,
+            "GeneticOptimizer got unknown keyword argument(s) gens_per_epoch; allowed: "
+            "add_mutation_bounds, backend, crossover_rate, evaluator, generations, log_fn, "
+            "migration_interval, mode, mul_mutation_bounds, mutation_rate, name, num_demes, "
+            "pop_size, seed, verbose.",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused_by_the_constructor(
+    tmp_path: Path, kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    # not at the first ask or the first log line, after the allocation is made
+    with pytest.raises(error) as caught:
+        hyperdeme.GeneticOptimizer(evaluator(tmp_path), generations=1, pop_size=2, **kwargs)
+    assert str(caught.value) == message
+
+
+def test_unknown_keywords_name_the_optimizers_own_keywords() -> None:
+    with pytest.raises(hyperdeme.ConfigTypeError, match=r"RandomOptimizer got unknown keyword "
+                       r"argument\(s\) numIters; allowed: backend, evaluator, log_fn, name, "
+                       r"num_iters, seed, verbose\.$"):  # fmt: skip
+        hyperdeme.RandomOptimizer(numIters=5)
+
+
+def test_log_fn_none_means_no_log(tmp_path: Path, space: hyperdeme.Params) -> None:
+    opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=2, name="r", log_fn=None)
+    opt.optimize(space)
+    assert sorted(p.name for p in (tmp_path / "run" / "r").iterdir()) == ["trials.jsonl"]
+
+
+async def test_genetic_fills_every_slot_of_an_allocation_found_at_run_time(
+    tmp_path: Path, space: hyperdeme.Params, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nodes not given: the slots (4) are known only once the launcher reports its nodes
+    everyone_running = anyio.Event()
+
+    async def handler(job: Job) -> Exit:
+        if launcher.running == 4:
+            everyone_running.set()
+        with anyio.move_on_after(1):
+            await everyone_running.wait()
+        job.stdout.write(b"FoM: 1\n")
+        return Exit(0)
+
+    launcher = FakeLauncher(handler, total_nodes=4)
+
+    async def fake_launcher(evaluator: hyperdeme.Evaluator) -> FakeLauncher:
+        return launcher
+
+    monkeypatch.setattr(hyperdeme._optimize, "_launcher", fake_launcher)
+    ev = hyperdeme.Evaluator("true", run_path=str(tmp_path))
+    opt = hyperdeme.GeneticOptimizer(ev, generations=1, num_demes=2, pop_size=4, seed=1)
+    result = await hyperdeme.optimize(opt, space)
+    assert len(result.trials) == 8
+    assert launcher.max_running == 4
+
+
 async def test_log_fn_writes_a_global_and_a_per_deme_log(
     tmp_path: Path, space: hyperdeme.Params
 ) -> None:
@@ -230,3 +306,13 @@ def test_verbose_prints_human_lines_and_quiet_prints_nothing(
         assert "run.finished" in err
     else:
         assert err == ""
+
+
+def test_blocking_optimize_raises_deliberate_errors_unwrapped(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    ev = hyperdeme.Evaluator("exit 3", run_path=str(tmp_path), workload_manager="local")
+    opt = hyperdeme.RandomOptimizer(ev, num_iters=10, seed=1)
+    with pytest.raises(hyperdeme.EvaluationError, match="exit code 3") as caught:
+        opt.optimize(space)
+    assert caught.value.command == "exit 3 --x=0.9 --n=1"

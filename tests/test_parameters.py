@@ -59,6 +59,12 @@ def test_choice_with_default() -> None:
     assert p == Choice("--optimizer", ("sgd", "gd", "adam"), "sgd", True)
 
 
+def test_choice_default_is_the_lists_own_value() -> None:
+    p = _parse(["--scale", 1, [1.0, 2.0]])
+    assert p.default == 1.0
+    assert type(p.default) is float
+
+
 def test_choice_without_default() -> None:
     p = _parse(["--layers", [1, 2, 3, 4]])
     assert p == Choice("--layers", (1, 2, 3, 4), None, False)

@@ -251,6 +251,19 @@ async def test_failures_after_a_success_are_data(tmp_path: Path) -> None:
     assert statuses == [Status.OK] + [Status.FAILED] * 11
 
 
+async def test_infinite_foms_are_results_not_failures_of_the_command(tmp_path: Path) -> None:
+    """A diverging training prints ``FoM: inf``: its trials are ok, so no EvaluationError
+    ("the first 3 trials all failed ... exit code 0") stops the run."""
+
+    async def handler(job: Job) -> Exit:
+        job.stdout.write(b"FoM: inf\n" if job.trial_id <= 5 else b"FoM: 0.5\n")
+        return Exit(0)
+
+    run = Run(tmp_path, handler, slots=1)
+    await run.run(RecordingSearch(num_iters=6))
+    assert [t.status for t in run.journalled()] == [Status.OK] * 6
+
+
 async def test_fail_fast_waits_for_max_of_slots_and_three(tmp_path: Path) -> None:
     async def handler(job: Job) -> Exit:
         return Exit(1)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import hyperdeme
 from hyperdeme._workspace import Workspace
 
 
@@ -37,6 +38,28 @@ def test_a_relative_run_path_is_made_absolute(
     ws = Workspace.create("runs", "e")
     assert ws.root == tmp_path / "runs" / "e"
     assert ws.root.is_dir()
+
+
+@pytest.mark.parametrize("what", ["missing", "file"])
+def test_a_src_path_that_is_no_directory_is_a_config_error(tmp_path: Path, what: str) -> None:
+    src = tmp_path / "src"
+    if what == "file":
+        src.write_text("")
+    with pytest.raises(hyperdeme.ConfigError, match=r"src_path='.*src' is not a directory"):
+        Workspace.create(str(tmp_path / "run"), "exp", src_path=str(src))
+
+
+async def test_optimize_with_a_missing_src_path_raises_a_plain_config_error(
+    tmp_path: Path,
+) -> None:
+    """Before any evaluation, not as a FileNotFoundError in an ExceptionGroup."""
+    evaluator = hyperdeme.Evaluator(
+        "true", src_path=str(tmp_path / "missing"), run_path=str(tmp_path / "run")
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=2, seed=1)
+    with pytest.raises(hyperdeme.ConfigError, match="is not a directory"):
+        await hyperdeme.optimize(opt, hyperdeme.Params([["--x", [1, 2]]]))
+    assert not (tmp_path / "run").exists()
 
 
 def test_src_path_entries_are_symlinked_and_the_trial_dir_is_the_cwd(

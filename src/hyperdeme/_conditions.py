@@ -20,7 +20,7 @@ import math
 from typing import Any, ClassVar
 
 from ._errors import ConditionError
-from ._parameters import Choice, Parameter, Range, is_number, same_value
+from ._parameters import Choice, Parameter, Range, is_number, plain, same_value
 
 __all__ = [
     "OPERATORS",
@@ -63,18 +63,22 @@ class Condition:
         dependent_param_value: Any = None,
         operator: str = "==",
     ) -> None:
-        if self._operator is not None:
-            operator = self._operator
         if not isinstance(operator, str) or operator not in OPERATORS:
             raise ConditionError(
                 f"unknown condition operator {operator!r}; allowed: {', '.join(OPERATORS)}"
             )
+        if self._operator is not None and operator != self._operator:
+            raise ConditionError(
+                f"{type(self).__name__} compares with {self._operator!r}, got "
+                f"operator={operator!r}; use Condition(..., operator={operator!r}) instead"
+            )
         if operator == "in" and isinstance(parent_param_value, list | tuple):
-            parent_param_value = tuple(parent_param_value)
+            parent_param_value = tuple(plain(v) for v in parent_param_value)
         self.dependent_param = dependent_param
         self.parent_param = parent_param
-        self.parent_param_value = parent_param_value
-        self.dependent_param_value = dependent_param_value
+        # numpy scalars as Python values: they end up in JSON and in messages
+        self.parent_param_value = plain(parent_param_value)
+        self.dependent_param_value = plain(dependent_param_value)
         self.operator = operator
 
     @property
@@ -143,7 +147,11 @@ class Condition:
 
 
 class equals(Condition):  # crayai.hpo's name
-    """Active when the parent equals ``parent_param_value``."""
+    """Active when the parent equals ``parent_param_value``.
+
+    Like every subclass, it takes crayai's ``operator`` argument too, which
+    may only repeat the class's own operator.
+    """
 
     _operator = "=="
 
@@ -153,8 +161,15 @@ class equals(Condition):  # crayai.hpo's name
         parent_param: str,
         parent_param_value: Any,
         dependent_param_value: Any = None,
+        operator: str | None = None,
     ) -> None:
-        super().__init__(dependent_param, parent_param, parent_param_value, dependent_param_value)
+        super().__init__(
+            dependent_param,
+            parent_param,
+            parent_param_value,
+            dependent_param_value,
+            self._operator if operator is None else operator,
+        )
 
 
 class not_equals(equals):  # crayai.hpo's name

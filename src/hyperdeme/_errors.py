@@ -16,6 +16,8 @@ working for code written against crayai.hpo::
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 __all__ = [
     "ConditionError",
     "ConfigError",
@@ -89,3 +91,18 @@ class ConfigTypeError(HyperdemeError, TypeError):
 
 class UsageError(HyperdemeError, RuntimeError):
     """The API was called in a way that cannot work (e.g. blocking inside an event loop)."""
+
+
+def raise_single(group: BaseExceptionGroup[BaseException]) -> NoReturn:
+    """Re-raise a task group's lone deliberate error (a HyperdemeError, Ctrl-C) as
+    itself; anything else is a bug and stays grouped."""
+    leaves = _leaves(group)
+    if len(leaves) == 1 and isinstance(leaves[0], HyperdemeError | KeyboardInterrupt):
+        raise leaves[0] from None
+    raise group
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]

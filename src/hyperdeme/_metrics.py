@@ -1,8 +1,9 @@
 """Figures of merit: find metrics in a program's output, combine them into one FoM.
 
 Output is scanned as a stream of chunks. Only complete lines are searched
-and only a bounded tail of an unfinished line is carried over, so a program
-printing gigabytes costs constant memory. The *last* value printed counts
+(a carriage return ends a line too: progress bars redraw with ``\r`` and may
+never print a newline) and only a bounded tail of an unfinished line is
+carried over, so a program printing gigabytes costs constant memory. The *last* value printed counts
 (training scripts print the FoM every epoch).
 """
 
@@ -20,7 +21,8 @@ from ._errors import ConfigError
 
 __all__ = ["MetricScanner", "MetricSpec"]
 
-_NUMBER = rb"([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf(?:inity)?))"
+#: a number; ``nan``/``inf`` only as whole words ("FoM: information" is no infinity)
+_NUMBER = rb"([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?![a-z])))"
 _AFTER_PREFIX = re.compile(rb"[ \t]*" + _NUMBER, re.IGNORECASE)
 _AFTER_NAME = re.compile(rb"[ \t]*[:=]?[ \t]*" + _NUMBER, re.IGNORECASE)
 _MAX_CARRY = 1 << 16
@@ -89,7 +91,7 @@ class MetricScanner:
         self.metrics: dict[str, float] = {}
 
     def feed(self, data: bytes) -> None:
-        end = data.rfind(b"\n")
+        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if end < 0:
             self._carry += data
             if len(self._carry) > _MAX_CARRY:
@@ -120,12 +122,19 @@ class MetricScanner:
 
 
 def _last(block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool) -> float | None:
-    """The number after the last occurrence of ``needle`` that is followed by one."""
+    """The number after the last occurrence of ``needle`` that is followed by one.
+
+    With ``word``, ``needle`` must be a whole word: neither ``val_loss`` nor
+    ``loss5`` is ``loss``.
+    """
     pos = block.rfind(needle)
+    end_is_word = word and _is_word(needle[-1])
     while pos >= 0:
+        after = pos + len(needle)
         before_ok = not word or pos == 0 or not _is_word(block[pos - 1])
-        if before_ok:
-            match = number.match(block, pos + len(needle))
+        after_ok = not end_is_word or after == len(block) or not _is_word(block[after])
+        if before_ok and after_ok:
+            match = number.match(block, after)
             if match is not None:
                 return float(match.group(1))
         pos = block.rfind(needle, 0, pos)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from ._errors import ConfigError, HyperdemeError
+from ._errors import ConfigError, raise_single
 from ._humanlog import HumanLog
 from ._journal import Journal, read_journal
 from ._logging import get_logger, verbose_output
@@ -104,21 +104,7 @@ async def _open_stream(
                 yield receive
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        _raise_single(group)
-
-
-def _raise_single(group: BaseExceptionGroup[BaseException]) -> NoReturn:
-    """Unwrap a lone deliberate hyperdeme error; bugs stay grouped."""
-    leaves = list(_leaves(group))
-    if len(leaves) == 1 and isinstance(leaves[0], HyperdemeError | KeyboardInterrupt):
-        raise leaves[0] from None
-    raise group
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]
+        raise_single(group)
 
 
 async def _ignore(trial: Trial) -> None:

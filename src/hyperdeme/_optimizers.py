@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import inspect
 import signal
 import sys
 import threading
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 import anyio
 
-from ._errors import ConfigError, UsageError
+from ._errors import ConfigError, ConfigTypeError, UsageError, raise_single
 from ._evaluator import Evaluator
 from ._result import Result
 from ._space import Params
@@ -40,15 +41,28 @@ class Optimizer(ABC):
         *,
         name: str = "",
         verbose: bool = False,
-        log_fn: str = "",
+        log_fn: str | None = "",
         backend: Literal["asyncio", "trio"] = "asyncio",
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            raise ConfigTypeError(
+                f"{type(self).__name__} got unknown keyword argument(s) "
+                f"{', '.join(sorted(unknown))}; allowed: {', '.join(_keywords(type(self)))}."
+            )
         if evaluator is not None and not isinstance(evaluator, Evaluator):
             raise ConfigError(
                 f"evaluator must be a hyperdeme.Evaluator, got {type(evaluator).__name__}."
             )
         if not isinstance(name, str) or "/" in name:
             raise ConfigError(f"name must be a string without '/', got {name!r}.")
+        if log_fn is None:
+            log_fn = ""
+        if not isinstance(log_fn, str) or "/" in log_fn:
+            raise ConfigError(
+                "log_fn must be a file name without '/' (the log is written in the run "
+                f"directory), got {log_fn!r}."
+            )
         if backend not in ("asyncio", "trio"):
             raise ConfigError(f"backend must be 'asyncio' or 'trio', got {backend!r}.")
         self.evaluator = evaluator
@@ -100,22 +114,35 @@ class Optimizer(ABC):
         if threading.current_thread() is not threading.main_thread():
             return await optimize(self, params)
         terminated = False
-        async with anyio.create_task_group() as tg:
+        try:
+            async with anyio.create_task_group() as tg:
 
-            async def watch() -> None:
-                nonlocal terminated
-                with anyio.open_signal_receiver(signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        terminated = True
-                        tg.cancel_scope.cancel()
-                        return
+                async def watch() -> None:
+                    nonlocal terminated
+                    with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+                        async for _ in signals:
+                            terminated = True
+                            tg.cancel_scope.cancel()
+                            return
 
-            tg.start_soon(watch)
-            result = await optimize(self, params)
-            tg.cancel_scope.cancel()
+                tg.start_soon(watch)
+                result = await optimize(self, params)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise_single(group)
         if terminated:
             raise SystemExit(128 + signal.SIGTERM)
         return result
+
+
+def _keywords(cls: type[Optimizer]) -> list[str]:
+    """The keyword arguments ``cls(...)`` accepts, for error messages."""
+    names: set[str] = set()
+    for klass in (cls, Optimizer):
+        for parameter in inspect.signature(klass.__init__).parameters.values():
+            if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+                names.add(parameter.name)
+    return sorted(names - {"self"})
 
 
 def _loop_running() -> bool:
@@ -195,7 +222,7 @@ class GeneticOptimizer(Optimizer):
         verbose: bool = False,
         mode: Literal["steady", "generational"] = "steady",
         seed: int = 0,
-        log_fn: str = "",
+        log_fn: str | None = "",
         **kwargs: Any,
     ) -> None:
         self.generations = generations
@@ -211,9 +238,8 @@ class GeneticOptimizer(Optimizer):
         super().__init__(evaluator, name=name, verbose=verbose, log_fn=log_fn, **kwargs)
 
     def make_strategy(self, params: Params) -> Strategy:
-        slots = None
-        if self.evaluator is not None:
-            slots = self.evaluator.settings.slots()
+        # no ``slots``: the scheduler bounds the evaluations in flight, and only it
+        # knows the slots of an allocation found when the launcher is entered
         return GeneticSearch(
             params,
             generations=self.generations,
@@ -226,5 +252,4 @@ class GeneticOptimizer(Optimizer):
             add_mutation_bounds=self.add_mutation_bounds,
             mode=self.mode,
             seed=self.seed or None,
-            slots=slots,
         )

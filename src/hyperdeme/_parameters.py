@@ -160,11 +160,14 @@ class Choice:
                 ) from None
             if any(same_value(value, other) for other in self.values[:i]):
                 raise ConfigError(f"{self.flag}: the value list has {value!r} twice")
-        if self.has_default and not self.contains(self.default):
-            raise ConfigError(
-                f"{self.flag}: the default {self.default!r} is not in the value list "
-                f"{list(self.values)!r}"
-            )
+        if self.has_default:
+            if not self.contains(self.default):
+                raise ConfigError(
+                    f"{self.flag}: the default {self.default!r} is not in the value list "
+                    f"{list(self.values)!r}"
+                )
+            # the list's own value: a default of 1 for [1.0, 2.0] is 1.0
+            object.__setattr__(self, "default", self.values[self.index(self.default)])
 
     @property
     def numeric(self) -> bool:

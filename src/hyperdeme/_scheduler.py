@@ -164,7 +164,9 @@ class Scheduler:
     def _check_fail_fast(self, trial: Trial) -> EvaluationError | None:
         if self._seen_ok or trial.status is Status.CANCELLED:
             return None
-        if trial.ok:
+        # the program ran and reported its FoM (even an infinite one: a diverged
+        # training is a result, not a broken command)
+        if trial.status is Status.OK:
             self._seen_ok = True
             return None
         self._finished += 1

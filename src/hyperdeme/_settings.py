@@ -50,6 +50,24 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in (
+            "src_path",
+            "run_path",
+            "checkpoint",
+            "workload_image",
+            "launch_args",
+            "alloc_args",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ConfigError(f"{name} must be a string, got {value!r}.")
+        if not isinstance(self.verbose, bool):
+            raise ConfigError(f"verbose must be True or False, got {self.verbose!r}.")
+        if not isinstance(self.launcher_options, Mapping):
+            raise ConfigError(
+                "launcher_options must be a dict such as {'namespace': 'team-a'}, "
+                f"got {self.launcher_options!r}."
+            )
+        for name in (
             "nodes",
             "nodes_per_eval",
             "num_parallel_evals",
@@ -88,6 +106,11 @@ class Settings:
                 )
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"flag[{key!r}] must be a non-empty string, got {value!r}.")
+        if "k8s" in (self.workload_manager, self.launcher) and not self.workload_image:
+            raise ConfigError(
+                "Kubernetes runs each evaluation in a container and needs an image: pass "
+                "workload_image='registry.example.com/train:1.0'."
+            )
         if self.workload_manager == "local" and self.nodes > 1:
             raise ConfigError(
                 f"nodes={self.nodes} needs a workload manager; workload_manager='local' "

@@ -48,7 +48,7 @@ class Params:
     :class:`~hyperdeme.ConditionError`.
     """
 
-    def __init__(self, spec: list[Any], conditions: Iterable[Condition] = ()) -> None:
+    def __init__(self, spec: list[Any], conditions: Iterable[Condition] | None = ()) -> None:
         if not isinstance(spec, list | tuple):
             raise TypeError(
                 f"the parameter spec must be a list of [flag, default, domain] entries, "
@@ -154,9 +154,18 @@ class Params:
         """Every attached condition, in the order attached."""
         return self._conditions
 
-    def add_conditions(self, conditions: Iterable[Condition] | Condition) -> None:
-        """Attach conditions; all or none (on ConditionError nothing changes)."""
-        new = [conditions] if isinstance(conditions, Condition) else list(conditions)
+    def add_conditions(self, conditions: Iterable[Condition] | Condition | None) -> None:
+        """Attach conditions; all or none (on ConditionError nothing changes). None: none."""
+        if conditions is None:
+            return
+        if isinstance(conditions, Condition):
+            new = [conditions]
+        elif isinstance(conditions, Iterable) and not isinstance(conditions, str | bytes):
+            new = list(conditions)
+        else:
+            raise TypeError(
+                f"conditions must be a list of hyperdeme.condition objects, got {conditions!r}"
+            )
         for condition in new:
             if not isinstance(condition, Condition):
                 raise TypeError(

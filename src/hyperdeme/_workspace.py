@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._errors import ConfigError
+
 __all__ = ["Workspace"]
 
 #: files the engine writes in a trial directory: never linked to ``src_path``'s
@@ -35,11 +37,18 @@ class Workspace:
     def create(
         cls, run_path: str, experiment: str, src_path: str = "", checkpoint: str = ""
     ) -> Workspace:
+        source = Path(src_path).absolute() if src_path else None
+        if source is not None and not source.is_dir():
+            # found now, not by every evaluation (as an error of the run's task group)
+            raise ConfigError(
+                f"src_path={src_path!r} is not a directory; give the directory holding the "
+                "training program (its entries are linked into each trial's directory)."
+            )
         root = Path(run_path or "run").absolute() / experiment
         root.mkdir(parents=True, exist_ok=True)
         return cls(
             root=root,
-            src_path=Path(src_path).absolute() if src_path else None,
+            src_path=source,
             cwd=Path.cwd(),
             checkpoint_root=Path(checkpoint).absolute() / experiment if checkpoint else None,
         )

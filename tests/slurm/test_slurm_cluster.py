@@ -165,3 +165,29 @@ async def test_no_allocation_and_no_nodes_is_a_clear_error(slurm: Cluster, tmp_p
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1)
     with pytest.raises(hyperdeme.ConfigError, match="need an allocation"):
         await hyperdeme.optimize(opt, space())
+
+
+async def test_cancelling_a_queued_allocation_withdraws_it(slurm: Cluster, tmp_path: Path) -> None:
+    """salloc waiting in the queue (the only node is taken) is withdrawn on cancellation."""
+    blocker = slurm.allocate(1)
+    try:
+        evaluator = hyperdeme.Evaluator(
+            "true", run_path=str(tmp_path), workload_manager="slurm", nodes=1
+        )
+        opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1, seed=7, name="queued")
+
+        async def watch(scope: anyio.CancelScope) -> None:
+            while True:  # squeue is external state: poll until our salloc waits in the queue
+                jobs = (await slurm.arun("squeue", "-h", "-o", "%j %T")).splitlines()
+                if any(j.startswith("hyperdeme-") and j.endswith("PENDING") for j in jobs):
+                    break
+                await anyio.sleep(0.05)
+            scope.cancel()
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch, tg.cancel_scope)
+                await hyperdeme.optimize(opt, space())
+        assert not [line for line in slurm.jobs() if "hyperdeme-" in line]
+    finally:
+        slurm.release(blocker)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from hyperdeme import condition
+from hyperdeme._errors import ConfigError
 from hyperdeme._parameters import Range
 from hyperdeme._space import Params
 from hyperdeme.strategies import GeneticSearch, GridSearch, RandomSearch, Strategy
@@ -167,6 +168,17 @@ def test_seed_none_or_zero_draws_a_fresh_seed(name: str, space: Params) -> None:
     seeds = {kind.make(space, seed).seed for seed in (None, 0, None, 0)}
     assert len(seeds) == 4
     assert kind.make(space, 99).seed == 99
+
+
+@pytest.mark.parametrize("name", SEEDED)
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "7"])
+def test_a_bad_seed_is_refused_when_the_strategy_is_built(name: str, seed: Any) -> None:
+    # not at the first ask, deep inside a run (numpy refuses it only then)
+    with pytest.raises(ConfigError) as caught:
+        KINDS[name].make(SPACES["defaults"], seed)
+    assert str(caught.value) == (
+        f"seed must be an int >= 0 (0 or None draws a fresh seed), got {seed!r}."
+    )
 
 
 def test_no_global_random_state_is_used(kind: Kind, space: Params) -> None:

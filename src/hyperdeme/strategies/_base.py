@@ -13,7 +13,8 @@ tested with plain synchronous tests. Call order, driven by the optimizer::
 ``ask`` returning ``None`` while evaluations are outstanding means "wait for a
 result" (a generation barrier); returning ``None`` with nothing outstanding
 means the strategy is done. Randomness comes from ``self.rng``, a
-``numpy.random.Generator`` created lazily from the explicit seed.
+``numpy.random.Generator`` created lazily from the explicit seed (an int >= 0,
+checked when the strategy is built).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ._checks import check_seed
 
 if TYPE_CHECKING:
     from .._space import Params
@@ -37,7 +40,7 @@ class Strategy(ABC):
     def __init__(self, space: Params, *, seed: int | None = None) -> None:
         self.space = space
         #: the seed actually used; a fresh one when None/0 was given, logged for replay
-        self.seed: int = seed if seed else secrets.randbits(63)
+        self.seed: int = check_seed(seed) or secrets.randbits(63)
         self._rng: np.random.Generator | None = None
         self.outstanding = 0
 

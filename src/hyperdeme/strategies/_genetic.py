@@ -24,11 +24,14 @@ Two modes:
     No generation barrier. The first ``pop_size`` asks of each deme, made
     round-robin, are its initial population. Every told trial joins its deme
     (added while the deme is below ``pop_size``, afterwards replacing the worst
-    if strictly better) and frees a slot for that deme: the next asks make
-    children of the demes in the order their trials finished, falling back to
-    round-robin. A deme's generation is ``pop_size`` of its evaluations told;
-    each ``migration_interval`` generations its best is copied into the next
-    deme (a ring), replacing the worst. Budget: ``generations * num_demes *
+    if strictly better) at once, and owes its deme a child: children are asked
+    for the demes in the order their trials finished (round-robin when none is
+    owed). With at least ``num_demes * pop_size`` slots a freed slot gets a
+    child of the deme that just finished; with fewer, each deme keeps
+    ``pop_size`` evaluations running or owed, so no deme starves. A deme's
+    generation is ``pop_size`` of its evaluations told; each
+    ``migration_interval`` generations its best is copied into the next deme
+    (a ring), replacing the worst. Budget: ``generations * num_demes *
     pop_size`` evaluations.
 
 ``"generational"``
@@ -44,7 +47,6 @@ The same seed gives the same candidates for the same order of ``tell`` calls.
 from __future__ import annotations
 
 import math
-import numbers
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,8 +55,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._errors import ConfigError
 from .._trial import Candidate
 from ._base import Strategy
+from ._checks import check_bounds, check_count, check_rate
 from ._deme import Deme, Individual, tournament
-from ._mutation import Bounds, crossover, mutate_point
+from ._mutation import crossover, mutate_point
 
 if TYPE_CHECKING:
     from .._space import Params
@@ -96,25 +99,22 @@ class GeneticSearch(Strategy):
         seed: int | None = None,
         slots: int | None = None,
     ) -> None:
-        _check_count("generations", generations, 1)
-        _check_count("num_demes", num_demes, 1)
-        _check_count("pop_size", pop_size, 2)
-        _check_count("migration_interval", migration_interval, 1)
-        _check_rate("mutation_rate", mutation_rate)
-        _check_rate("crossover_rate", crossover_rate)
+        generations = check_count("generations", generations)
+        num_demes = check_count("num_demes", num_demes)
+        pop_size = check_count("pop_size", pop_size, 2)
+        self.migration_interval = check_count("migration_interval", migration_interval)
+        self.mutation_rate = check_rate("mutation_rate", mutation_rate)
+        self.crossover_rate = check_rate("crossover_rate", crossover_rate)
+        self.mul_mutation_bounds = check_bounds("mul_mutation_bounds", mul_mutation_bounds)
+        self.add_mutation_bounds = check_bounds("add_mutation_bounds", add_mutation_bounds)
         if mode not in _MODES:
             raise ConfigError(f"mode must be 'steady' or 'generational', got {mode!r}.")
         if slots is not None:
-            _check_count("slots", slots, 1)
+            check_count("slots", slots)
         super().__init__(space, seed=seed)
         self.generations = generations
         self.num_demes = num_demes
         self.pop_size = pop_size
-        self.mutation_rate = float(mutation_rate)
-        self.crossover_rate = float(crossover_rate)
-        self.migration_interval = migration_interval
-        self.mul_mutation_bounds = _check_bounds("mul_mutation_bounds", mul_mutation_bounds)
-        self.add_mutation_bounds = _check_bounds("add_mutation_bounds", add_mutation_bounds)
         self.mode: Mode = mode
         self.slots = slots
         if mode == "steady":
@@ -305,31 +305,3 @@ class GeneticSearch(Strategy):
 def _uid(trial: Trial) -> Any:
     info = trial.candidate.info if trial.candidate is not None else trial.info
     return info.get("uid")
-
-
-def _check_count(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}.")
-
-
-def _check_rate(name: str, value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        raise ConfigError(f"{name} must be in [0, 1], got {value!r}.")
-
-
-def _check_bounds(name: str, value: object) -> Bounds:
-    message = f"{name} must be 3 increasing numbers >= 0, got {value!r}."
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or len(value) != 3:
-        raise ConfigError(message)
-    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in value):
-        raise ConfigError(message)
-    small, low, high = (float(v) for v in value)
-    if not (math.isfinite(high) and 0.0 <= small <= low <= high):
-        raise ConfigError(message)
-    return (small, low, high)

@@ -12,13 +12,12 @@ forbidden-value rule (``space.allowed``) are skipped.
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError
 from .._trial import Candidate
 from ._base import Strategy
+from ._checks import check_count
 
 if TYPE_CHECKING:
     from .._space import Params
@@ -39,12 +38,9 @@ class GridSearch(Strategy):
     """
 
     def __init__(self, space: Params, *, grid_size: int, chunk_size: int | None = None) -> None:
-        _check_count("grid_size", grid_size)
-        if chunk_size is not None:
-            _check_count("chunk_size", chunk_size)
+        self.grid_size = check_count("grid_size", grid_size)
+        self.chunk_size = None if chunk_size is None else check_count("chunk_size", chunk_size)
         super().__init__(space, seed=_SEED)
-        self.grid_size = int(grid_size)
-        self.chunk_size = chunk_size
         self.grids = [param.grid(self.grid_size) for param in space.parameters]
         self._points: Iterator[tuple[int, tuple[Any, ...]]] = enumerate(
             itertools.product(*self.grids)
@@ -108,8 +104,3 @@ def _hashable(value: Any) -> Hashable:
     except TypeError:
         return ("repr", repr(value))
     return (isinstance(value, bool), value)
-
-
-def _check_count(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{name} must be an int >= 1, got {value!r}.")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import TYPE_CHECKING
 
-from .._errors import ConfigError
 from .._trial import Candidate
 from ._base import Strategy
+from ._checks import check_count
 
 if TYPE_CHECKING:
     from .._space import Params
@@ -24,12 +23,8 @@ class RandomSearch(Strategy):
     """
 
     def __init__(self, space: Params, *, num_iters: int, seed: int | None = None) -> None:
-        if isinstance(num_iters, bool) or not isinstance(num_iters, numbers.Integral):
-            raise ConfigError(f"num_iters must be an int >= 1, got {num_iters!r}.")
-        if num_iters < 1:
-            raise ConfigError(f"num_iters must be an int >= 1, got {num_iters!r}.")
+        self.num_iters = check_count("num_iters", num_iters)
         super().__init__(space, seed=seed)
-        self.num_iters: int = int(num_iters)
         self.asked: int = 0
 
     def _ask(self) -> Candidate | None:
