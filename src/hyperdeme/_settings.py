@@ -12,7 +12,8 @@ from ._errors import ConfigError
 __all__ = ["LAUNCHERS", "WORKLOAD_MANAGERS", "Settings"]
 
 WORKLOAD_MANAGERS = ("auto", "local", "slurm", "pbs", "k8s")
-LAUNCHERS = ("auto", "local", "slurm", "pbs", "k8s", "urika")
+#: "wlm" is crayai's name for "through the workload manager", the same as "auto"
+LAUNCHERS = ("auto", "wlm", "local", "slurm", "pbs", "k8s", "urika")
 _FLAG_KEYS = ("nodes_per_evaluation",)
 
 
@@ -35,6 +36,8 @@ class Settings:
     launcher: str = "auto"
     workload_image: str = ""
     launch_args: str = ""
+    #: crayai: extra run_training options for launcher="urika"
+    urika_args: str = ""
     alloc_jobid: int = 0
     alloc_timeout: int = 30
     alloc_args: str = ""
@@ -55,12 +58,13 @@ class Settings:
             "checkpoint",
             "workload_image",
             "launch_args",
+            "urika_args",
             "alloc_args",
         ):
             value = getattr(self, name)
             if not isinstance(value, str):
                 raise ConfigError(f"{name} must be a string, got {value!r}.")
-        if not isinstance(self.verbose, bool):
+        if not isinstance(self.verbose, bool | int):  # crayai scripts pass argparse counts
             raise ConfigError(f"verbose must be True or False, got {self.verbose!r}.")
         if not isinstance(self.launcher_options, Mapping):
             raise ConfigError(

@@ -153,3 +153,10 @@ def test_probe_against_the_pbs_standin() -> None:
     """The stand-in PBS qsub (tests/standins/pbs) answers --version like PBS Pro."""
     standin = Path(__file__).parent.parent / "standins" / "pbs" / "qsub"
     assert qsub_flavour(str(standin)) == "pbspro"
+
+
+def test_crayais_wlm_launcher_means_the_workload_manager() -> None:
+    settings = Settings(launcher="wlm", workload_manager="pbs")
+    assert resolve(settings, environ={}, which=lambda tool: None)[0] == "pbs"
+    inside = resolve(Settings(launcher="wlm"), environ={"SLURM_JOB_ID": "7"}, which=lambda t: None)
+    assert inside[0] == "slurm"

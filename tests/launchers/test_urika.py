@@ -95,3 +95,11 @@ async def test_random_search_through_run_training(urika: Path, tmp_path: Path) -
     lines = (await anyio.Path(urika).read_text()).splitlines()
     assert len(lines) == 4
     assert all(json.loads(line)[:2] == ["-n", "2"] for line in lines)
+
+
+def test_crayais_urika_args_go_to_run_training() -> None:
+    """crayai's ``Evaluator(..., launcher="urika", urika_args="--no-node-list")``."""
+    argv = run_training_argv(nodes=2, command="c", launch_args="-v", urika_args="--no-node-list")
+    assert argv == [
+        "run_training", "-n", "2", "--no-node-list", "-v", "/bin/sh", "-c", "c",
+    ]  # fmt: skip

@@ -3,8 +3,9 @@
 :func:`resolve` returns ``(launcher name, reason)``; the caller logs both
 (``launcher.detected``). The rules, first match wins:
 
-1. ``launcher`` other than ``"auto"`` is used as given (``"urika"`` runs each
-   evaluation through Cray's ``run_training``).
+1. ``launcher`` other than ``"auto"`` (or crayai's ``"wlm"``, which means the
+   same) is used as given (``"urika"`` runs each evaluation through Cray's
+   ``run_training``).
 2. ``workload_manager`` other than ``"auto"`` is used as given. Kubernetes is
    never guessed: it runs only when asked for (``"k8s"``).
 3. Inside a job: ``SLURM_JOB_ID`` (or the legacy ``SLURM_JOBID``) means Slurm;
@@ -64,7 +65,7 @@ def resolve(
     Pure given ``environ``, ``which`` and ``probe`` (which tells what a ``qsub``
     executable is; the default runs ``qsub --version``).
     """
-    if settings.launcher != "auto":
+    if settings.launcher not in ("auto", "wlm"):  # "wlm": crayai's "auto"
         return settings.launcher, f"launcher={settings.launcher!r} was given"
     if settings.workload_manager != "auto":
         manager = settings.workload_manager

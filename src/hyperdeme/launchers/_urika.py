@@ -22,11 +22,14 @@ from ._registry import register
 __all__ = ["UrikaLauncher", "run_training_argv"]
 
 
-def run_training_argv(*, nodes: int, command: str, launch_args: str = "") -> list[str]:
-    """``run_training`` on ``nodes`` nodes running ``command`` through ``sh -c``."""
+def run_training_argv(
+    *, nodes: int, command: str, launch_args: str = "", urika_args: str = ""
+) -> list[str]:
+    """``run_training`` on ``nodes`` nodes running ``command`` through ``sh -c``;
+    crayai's ``urika_args`` come first, then ``launch_args``."""
     return [
-        "run_training", "-n", str(max(1, nodes)), *shlex.split(launch_args),
-        "/bin/sh", "-c", command,
+        "run_training", "-n", str(max(1, nodes)), *shlex.split(urika_args),
+        *shlex.split(launch_args), "/bin/sh", "-c", command,
     ]  # fmt: skip
 
 
@@ -46,7 +49,10 @@ class UrikaLauncher(Launcher):
 
     async def run(self, job: Job) -> Exit:
         argv = run_training_argv(
-            nodes=job.nodes, command=job.command, launch_args=self.settings.launch_args
+            nodes=job.nodes,
+            command=job.command,
+            launch_args=self.settings.launch_args,
+            urika_args=self.settings.urika_args,
         )
         returncode = await run_process(
             argv,
