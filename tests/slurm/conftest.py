@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
+
+import hyperdeme
 
 REPO = Path(__file__).parents[2]
 
@@ -157,3 +161,10 @@ def _use(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]
 
 
 KERNEL = Path(__file__).with_name("kernel.py")
+
+
+def slurm_evaluator(tmp_path: Path, kernel_args: str = "", **settings: Any) -> hyperdeme.Evaluator:
+    """An evaluator running the test kernel (``kernel.py <kernel_args>``) through Slurm."""
+    settings.setdefault("workload_manager", "slurm")
+    command = f"{sys.executable} {KERNEL} {kernel_args}".strip()
+    return hyperdeme.Evaluator(command, run_path=str(tmp_path), **settings)

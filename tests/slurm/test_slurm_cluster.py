@@ -16,7 +16,7 @@ import pytest
 import hyperdeme
 from hyperdeme._trial import Status
 
-from .conftest import KERNEL, Cluster
+from .conftest import KERNEL, Cluster, slurm_evaluator
 
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180)]
 
@@ -54,11 +54,9 @@ async def test_optimization_inside_an_existing_allocation(
 async def test_alloc_jobid_and_parallel_steps(slurm: Cluster, tmp_path: Path) -> None:
     jobid = slurm.allocate(1)
     try:
-        evaluator = hyperdeme.Evaluator(
-            f"{sys.executable} {KERNEL}",
-            run_path=str(tmp_path),
+        evaluator = slurm_evaluator(
+            tmp_path,
             alloc_jobid=jobid,
-            workload_manager="slurm",
         )
         opt = hyperdeme.RandomOptimizer(evaluator, num_iters=4, seed=3, name="alloc")
         result = await hyperdeme.optimize(opt, space())
@@ -70,10 +68,9 @@ async def test_alloc_jobid_and_parallel_steps(slurm: Cluster, tmp_path: Path) ->
 
 async def test_self_made_allocation_is_released(slurm: Cluster, tmp_path: Path) -> None:
     record = tmp_path / "record.jsonl"
-    evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --record {record}",
-        run_path=str(tmp_path),
-        workload_manager="slurm",
+    evaluator = slurm_evaluator(
+        tmp_path,
+        f"--record {record}",
         nodes=1,
         alloc_timeout=5,
     )
@@ -86,10 +83,9 @@ async def test_self_made_allocation_is_released(slurm: Cluster, tmp_path: Path) 
 
 
 async def test_cancellation_leaves_no_job_or_step(slurm: Cluster, tmp_path: Path) -> None:
-    evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --sleep 600",
-        run_path=str(tmp_path),
-        workload_manager="slurm",
+    evaluator = slurm_evaluator(
+        tmp_path,
+        "--sleep 600",
         nodes=1,
         num_parallel_evals=1,
     )
@@ -113,11 +109,9 @@ async def test_eval_timeout_cancels_the_step_not_the_allocation(
 ) -> None:
     jobid = slurm.allocate(1)
     try:
-        evaluator = hyperdeme.Evaluator(
-            f"{sys.executable} {KERNEL}",
-            run_path=str(tmp_path),
+        evaluator = slurm_evaluator(
+            tmp_path,
             alloc_jobid=jobid,
-            workload_manager="slurm",
             eval_timeout=1.5,
         )
         params = space(["--sleep", [0.0, 600.0]])
@@ -133,10 +127,9 @@ async def test_eval_timeout_cancels_the_step_not_the_allocation(
 
 async def test_a_killed_step_is_retried(slurm: Cluster, tmp_path: Path) -> None:
     marker = tmp_path / "hung"
-    evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --hang-first-attempt {marker}",
-        run_path=str(tmp_path),
-        workload_manager="slurm",
+    evaluator = slurm_evaluator(
+        tmp_path,
+        f"--hang-first-attempt {marker}",
         nodes=1,
         num_retries=1,
         retry_delay=0.05,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 import hyperdeme
 from hyperdeme._trial import Status
 
-from .conftest import KERNEL, REPO, Cluster
+from .conftest import REPO, Cluster, slurm_evaluator
 
 pytestmark = [pytest.mark.slurm2, pytest.mark.timeout(240)]
 
@@ -35,10 +34,9 @@ def step_hosts(record: dict[str, Any]) -> set[str]:
 
 async def test_two_node_evaluations_see_both_hosts(slurm2: Cluster, tmp_path: Path) -> None:
     record = tmp_path / "record.jsonl"
-    evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --record {record}",
-        run_path=str(tmp_path),
-        workload_manager="slurm",
+    evaluator = slurm_evaluator(
+        tmp_path,
+        f"--record {record}",
         nodes=2,
         nodes_per_eval=2,
     )
@@ -58,10 +56,9 @@ async def test_one_and_two_node_evaluations_are_packed_without_oversubscription(
     slurm2: Cluster, tmp_path: Path
 ) -> None:
     record = tmp_path / "record.jsonl"
-    evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --sleep 0.3 --record {record}",
-        run_path=str(tmp_path),
-        workload_manager="slurm",
+    evaluator = slurm_evaluator(
+        tmp_path,
+        f"--sleep 0.3 --record {record}",
         nodes=2,
         num_parallel_evals=2,
         flag={"nodes_per_evaluation": "--N"},
@@ -85,10 +82,9 @@ async def test_one_and_two_node_evaluations_are_packed_without_oversubscription(
 async def test_a_node_dying_mid_run_loses_nothing(slurm2: Cluster, tmp_path: Path) -> None:
     """Kill n2's slurmd and tasks while evaluations run on it: they are retried on n1."""
     record = tmp_path / "record.jsonl"
-    evaluator = hyperdeme.Evaluator(
-        f"{sys.executable} {KERNEL} --sleep 1 --hang-on n2 --record {record}",
-        run_path=str(tmp_path),
-        workload_manager="slurm",
+    evaluator = slurm_evaluator(
+        tmp_path,
+        f"--sleep 1 --hang-on n2 --record {record}",
         nodes=2,
         num_parallel_evals=2,
     )
