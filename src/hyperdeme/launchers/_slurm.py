@@ -16,6 +16,7 @@ allocation.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import uuid
@@ -105,13 +106,19 @@ class SlurmLauncher(Launcher):
         if not self.owns_allocation or self.jobid is None:
             return
         jobid, self.jobid, self.owns_allocation = self.jobid, None, False
-        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
-            await self._slurm("scancel", str(jobid))
-            log.info("slurm.released", jobid=jobid)
-            while True:  # squeue is external state: poll until the job is gone
+        with anyio.CancelScope(shield=True), anyio.move_on_after(30) as bounded:
+            # squeue is external state: poll until the job is gone, asking again
+            # every few seconds in case a scancel was lost (slurmctld busy)
+            for poll in itertools.count():
+                if poll % 50 == 0:
+                    await self._slurm("scancel", str(jobid))
                 if not await self._job_listed(jobid):
                     break
                 await anyio.sleep(0.1)
+        if bounded.cancelled_caught:
+            log.error("slurm.release_failed", jobid=jobid, hint=f"run: scancel {jobid}")
+        else:
+            log.info("slurm.released", jobid=jobid)
 
     async def run(self, job: Job) -> Exit:
         assert self.jobid is not None, "enter the launcher (async with) before run()"
