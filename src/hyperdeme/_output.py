@@ -12,10 +12,29 @@ from typing import BinaryIO
 
 from ._closing import Closing
 from ._metrics import MetricScanner
+from .launchers._base import OutputSink
 
-__all__ = ["LogSink"]
+__all__ = ["LogSink", "Tail"]
 
 TAIL_BYTES = 2048
+
+
+class Tail:
+    """A sink that keeps the last ``TAIL_BYTES`` written (for error messages and for
+    classifying failures), passing everything on to ``sink`` when there is one."""
+
+    def __init__(self, sink: OutputSink | None = None) -> None:
+        self._sink = sink
+        self._tail = b""
+
+    def write(self, data: bytes) -> None:
+        if self._sink is not None:
+            self._sink.write(data)
+        self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
+
+    @property
+    def text(self) -> str:
+        return self._tail.decode(errors="replace").strip()
 
 
 class LogSink(Closing):
@@ -25,18 +44,18 @@ class LogSink(Closing):
         self.path = path
         self.scanner = scanner
         self._file: BinaryIO | None = path.open("wb") if path is not None else None
-        self._tail = b""
+        self._tail = Tail()
 
     def write(self, data: bytes) -> None:
         if self._file is not None:
             self._file.write(data)
         if self.scanner is not None:
             self.scanner.feed(data)
-        self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
+        self._tail.write(data)
 
     @property
     def tail(self) -> str:
-        return self._tail.decode(errors="replace").strip()
+        return self._tail.text
 
     def close(self) -> None:
         if self._file is not None and not self._file.closed:

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError, LauncherError, TransientLauncherError
-from ._base import OutputSink
 from ._process import run_process
 
-__all__ = ["TRANSIENT", "Tail", "capture", "checked", "command_error", "poll_interval"]
+__all__ = ["TRANSIENT", "capture", "checked", "command_error", "poll_interval"]
 
 #: words of a workload-manager client that could not reach its server right now
 TRANSIENT = re.compile(
@@ -97,23 +96,6 @@ def command_error(argv: Sequence[str], returncode: int, stderr: str, *, what: st
     message = f"could not {what}: `{command}` exited with {returncode}: {tail or 'no message'}"
     error_type = TransientLauncherError if TRANSIENT.search(tail) else LauncherError
     return error_type(message, command=command, returncode=returncode, stderr_tail=tail)
-
-
-class Tail:
-    """A sink that keeps the last 2 KiB written (for error messages), passing all on to ``sink``."""
-
-    def __init__(self, sink: OutputSink | None = None) -> None:
-        self._sink = sink
-        self._tail = b""
-
-    def write(self, data: bytes) -> None:
-        if self._sink is not None:
-            self._sink.write(data)
-        self._tail = (self._tail + data[-_TAIL:])[-_TAIL:]
-
-    @property
-    def text(self) -> str:
-        return self._tail.decode(errors="replace").strip()
 
 
 def poll_interval(options: Mapping[str, Any]) -> float:

@@ -30,9 +30,10 @@ import anyio
 
 from .._errors import LauncherError, TransientLauncherError
 from .._logging import get_logger
+from .._output import Tail
 from .._settings import Settings
 from ._base import Exit, Job, Launcher, launcher_files
-from ._capture import Tail, capture, checked, command_error, poll_interval
+from ._capture import capture, checked, command_error, poll_interval
 from ._k8s_manifest import (
     check_options,
     delete_argv,

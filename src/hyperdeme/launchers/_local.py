@@ -25,9 +25,13 @@ class LocalLauncher(Launcher):
         self.settings = settings or Settings()
         self.grace = grace
 
+    def argv(self, job: Job) -> list[str]:
+        """The command line that runs ``job`` (subclasses wrap it in a launcher tool)."""
+        return ["/bin/sh", "-c", job.command]
+
     async def run(self, job: Job) -> Exit:
         returncode = await run_process(
-            ["/bin/sh", "-c", job.command],
+            self.argv(job),
             cwd=job.cwd,
             env={**os.environ, **job.env},
             stdout=job.stdout,

@@ -42,9 +42,10 @@ import anyio
 
 from .._errors import ConfigError, LauncherError, TransientLauncherError
 from .._logging import get_logger
+from .._output import Tail
 from .._settings import Settings
 from ._base import Exit, Job, Launcher, OutputSink, launcher_files
-from ._capture import Tail, capture, checked, command_error, poll_interval
+from ._capture import capture, checked, command_error, poll_interval
 from ._detect import parse_qsub_version
 from ._pbs_commands import (
     UNKNOWN_JOB,

@@ -26,9 +26,10 @@ import anyio
 
 from .._errors import ConfigError, LauncherError, TransientLauncherError
 from .._logging import get_logger
+from .._output import Tail
 from .._settings import Settings
 from ._base import Exit, Job, Launcher
-from ._capture import Tail, capture
+from ._capture import capture
 from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
 from ._slurm_commands import (

@@ -11,12 +11,10 @@ started when it is terminated.
 
 from __future__ import annotations
 
-import os
 import shlex
 
-from .._settings import Settings
-from ._base import Exit, Job, Launcher
-from ._process import DEFAULT_GRACE, run_process
+from ._base import Job
+from ._local import LocalLauncher
 from ._registry import register
 
 __all__ = ["UrikaLauncher", "run_training_argv"]
@@ -34,32 +32,20 @@ def run_training_argv(
 
 
 @register("urika")
-class UrikaLauncher(Launcher):
-    """Runs evaluations with Cray's ``run_training``; see the module docstring."""
+class UrikaLauncher(LocalLauncher):
+    """Runs evaluations with Cray's ``run_training`` from this machine (the local
+    launcher with another command line); see the module docstring."""
 
     name = "urika"
-
-    def __init__(self, settings: Settings, *, grace: float = DEFAULT_GRACE) -> None:
-        self.settings = settings
-        self.grace = grace
 
     @property
     def total_nodes(self) -> int | None:
         return self.settings.nodes or None
 
-    async def run(self, job: Job) -> Exit:
-        argv = run_training_argv(
+    def argv(self, job: Job) -> list[str]:
+        return run_training_argv(
             nodes=job.nodes,
             command=job.command,
             launch_args=self.settings.launch_args,
             urika_args=self.settings.urika_args,
         )
-        returncode = await run_process(
-            argv,
-            cwd=job.cwd,
-            env={**os.environ, **job.env},
-            stdout=job.stdout,
-            stderr=job.stderr,
-            grace=self.grace,
-        )
-        return Exit(returncode)
