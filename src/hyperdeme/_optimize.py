@@ -130,7 +130,7 @@ async def _run(
     )
     launcher = await _launcher(evaluator)
     first_id = _next_trial_id(workspace)
-    result = Result(journal_path=workspace.journal_path, seed=getattr(strategy, "seed", None))
+    result = Result(journal_path=workspace.journal_path, seed=strategy.seed)
     optimizer.result = result
     started = time.monotonic()
     with (
