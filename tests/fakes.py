@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from hyperdeme.launchers import Exit, Job, Launcher
+from hyperdeme import Exit, Job, Launcher
 
 Handler = Callable[[Job], Awaitable[Exit]]
 

@@ -16,9 +16,12 @@ EXPECTED = {
     "GridOptimizer",
     "GridSearch",
     "HyperdemeError",
+    "HyperdemeWarning",
     "Job",
+    "JournalError",
     "Launcher",
     "LauncherError",
+    "LauncherOptions",
     "Optimizer",
     "Params",
     "RandomOptimizer",
@@ -41,11 +44,29 @@ def test_all_is_pinned() -> None:
     assert set(hyperdeme.__all__) == EXPECTED
 
 
-def test_every_exported_name_exists_and_is_public() -> None:
+def test_every_exported_name_reports_the_public_module() -> None:
+    """As anyio's do: reprs and tracebacks show ``hyperdeme.ConfigError``."""
     for name in hyperdeme.__all__:
         member = getattr(hyperdeme, name)
-        module = getattr(member, "__module__", "hyperdeme")
-        assert module.startswith("hyperdeme"), name
+        if name in ("condition",):
+            assert member.__name__ == "hyperdeme.condition"
+            continue
+        assert member.__module__ == "hyperdeme", name
+    assert repr(hyperdeme.ConfigError("x")) == "ConfigError('x')"
+    assert f"{hyperdeme.ConfigError.__module__}.{hyperdeme.ConfigError.__qualname__}" == (
+        "hyperdeme.ConfigError"
+    )
+    for name in condition.__all__:
+        assert getattr(condition, name).__module__ == "hyperdeme.condition", name
+
+
+def test_subpackage_names_report_their_subpackage() -> None:
+    from hyperdeme import launchers, strategies
+
+    assert strategies.GeneticConfig.__module__ == "hyperdeme.strategies"
+    assert strategies.ConcurrencyLimiter.__module__ == "hyperdeme.strategies"
+    assert launchers.LauncherOptions.__module__ == "hyperdeme"  # also exported at the root
+    assert launchers.resolve.__module__ == "hyperdeme.launchers"
 
 
 def test_condition_module_has_the_crayai_classes() -> None:
@@ -73,5 +94,8 @@ def test_errors_inherit_the_matching_builtin() -> None:
     assert issubclass(hyperdeme.EvaluationError, RuntimeError)
     assert issubclass(hyperdeme.UsageError, RuntimeError)
     assert issubclass(hyperdeme.TransientLauncherError, hyperdeme.LauncherError)
-    for name in ("ConfigError", "EvaluationError", "LauncherError", "UsageError"):
+    assert issubclass(hyperdeme.ConfigTypeError, hyperdeme.ConfigError)
+    assert issubclass(hyperdeme.JournalError, OSError)
+    assert issubclass(hyperdeme.HyperdemeWarning, UserWarning)
+    for name in ("ConfigError", "EvaluationError", "JournalError", "LauncherError", "UsageError"):
         assert issubclass(getattr(hyperdeme, name), hyperdeme.HyperdemeError)

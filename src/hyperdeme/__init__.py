@@ -1,41 +1,53 @@
 """hyperdeme: hyperparameter optimization of real training programs, laptop to supercomputer.
 
-The public API; everything else lives in private modules. ``hyperdeme.hpo``
-is a drop-in for ``crayai.hpo``.
+The public API; everything else lives in private modules, in layers::
+
+    hyperdeme.hpo, hyperdeme._cli        crayai drop-in, the command line
+    hyperdeme._driver                    optimizers, runs, results
+    hyperdeme._engine                    evaluator, scheduler, runner, journal
+    hyperdeme.strategies | .launchers    pure ask/tell search | where evaluations run
+    hyperdeme._space                     the search space (a pure model)
+    hyperdeme._core                      errors, checks, logging, the trial record
+
+``hyperdeme.hpo`` is a drop-in for ``crayai.hpo``.
 """
 
 from . import condition as condition
-from ._errors import ConditionError as ConditionError
-from ._errors import ConfigError as ConfigError
-from ._errors import ConfigTypeError as ConfigTypeError
-from ._errors import EvaluationError as EvaluationError
-from ._errors import HyperdemeError as HyperdemeError
-from ._errors import LauncherError as LauncherError
-from ._errors import TransientLauncherError as TransientLauncherError
-from ._errors import UsageError as UsageError
-from ._evaluator import Evaluator as Evaluator
-from ._journal import read_journal as read_journal
-from ._optimize import optimize as optimize
-from ._optimize import stream as stream
-from ._optimizers import GeneticOptimizer as GeneticOptimizer
-from ._optimizers import GridOptimizer as GridOptimizer
-from ._optimizers import Optimizer as Optimizer
-from ._optimizers import RandomOptimizer as RandomOptimizer
-from ._result import Result as Result
+from ._core._errors import ConditionError as ConditionError
+from ._core._errors import ConfigError as ConfigError
+from ._core._errors import ConfigTypeError as ConfigTypeError
+from ._core._errors import EvaluationError as EvaluationError
+from ._core._errors import HyperdemeError as HyperdemeError
+from ._core._errors import HyperdemeWarning as HyperdemeWarning
+from ._core._errors import JournalError as JournalError
+from ._core._errors import LauncherError as LauncherError
+from ._core._errors import TransientLauncherError as TransientLauncherError
+from ._core._errors import UsageError as UsageError
+from ._core._public import publish
+from ._core._trial import Candidate as Candidate
+from ._core._trial import Status as Status
+from ._core._trial import Trial as Trial
+from ._driver._api import optimize as optimize
+from ._driver._api import stream as stream
+from ._driver._builtin import GeneticOptimizer as GeneticOptimizer
+from ._driver._builtin import GridOptimizer as GridOptimizer
+from ._driver._builtin import RandomOptimizer as RandomOptimizer
+from ._driver._optimizer import Optimizer as Optimizer
+from ._driver._result import Result as Result
+from ._engine._evaluator import Evaluator as Evaluator
+from ._engine._journal import read_journal as read_journal
 from ._space import Params as Params
-from ._trial import Candidate as Candidate
-from ._trial import Status as Status
-from ._trial import Trial as Trial
 from .launchers import Exit as Exit
 from .launchers import Job as Job
 from .launchers import Launcher as Launcher
+from .launchers import LauncherOptions as LauncherOptions
 from .launchers import register as register_launcher
 from .strategies import GeneticSearch as GeneticSearch
 from .strategies import GridSearch as GridSearch
 from .strategies import RandomSearch as RandomSearch
 from .strategies import Strategy as Strategy
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Candidate",
@@ -50,9 +62,12 @@ __all__ = [
     "GridOptimizer",
     "GridSearch",
     "HyperdemeError",
+    "HyperdemeWarning",
     "Job",
+    "JournalError",
     "Launcher",
     "LauncherError",
+    "LauncherOptions",
     "Optimizer",
     "Params",
     "RandomOptimizer",
@@ -69,3 +84,6 @@ __all__ = [
     "register_launcher",
     "stream",
 ]
+
+publish(__name__, globals(), __all__)
+del publish

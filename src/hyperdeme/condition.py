@@ -4,11 +4,15 @@
 ``Params(spec, conditions=[condition.greater_than("--b", "--a", 5.0)])``.
 """
 
-from ._conditions import Condition as Condition
-from ._conditions import equals as equals
-from ._conditions import greater_than as greater_than
-from ._conditions import inside as inside
-from ._conditions import less_than as less_than
-from ._conditions import not_equals as not_equals
+from ._core._public import publish
+from ._space import Condition as Condition
+from ._space import equals as equals
+from ._space import greater_than as greater_than
+from ._space import inside as inside
+from ._space import less_than as less_than
+from ._space import not_equals as not_equals
 
 __all__ = ["Condition", "equals", "greater_than", "inside", "less_than", "not_equals"]
+
+publish(__name__, globals(), __all__)
+del publish

@@ -20,8 +20,8 @@ import psutil
 import pytest
 
 import hyperdeme
-from hyperdeme._metrics import MetricScanner, MetricSpec
-from hyperdeme._output import LogSink
+from hyperdeme._engine._metrics import MetricScanner, MetricSpec
+from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import Job
 
 STANDINS = Path(__file__).parent.parent / "standins"
@@ -128,9 +128,12 @@ async def search_through(tmp_path: Path, **settings: Any) -> hyperdeme.Result:
     Returns the result after checking what every backend must give: all trials
     ok, with the FoM the kernel computes from ``--x``.
     """
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
     evaluator = hyperdeme.Evaluator(
-        kernel_command(), run_path=str(tmp_path / "run"), num_parallel_evals=4, **settings
-    )
+        kernel_command(), run_path=str(tmp_path / "run"), src_path=str(source),
+        num_parallel_evals=4, **settings,
+    )  # fmt: skip
     optimizer = hyperdeme.RandomOptimizer(evaluator, num_iters=4, seed=5, name="e2e")
     result = await hyperdeme.optimize(optimizer, hyperdeme.Params([["--x", 0.9, (0.0, 1.0)]]))
     assert len(result.trials) == 4

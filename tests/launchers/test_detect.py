@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hyperdeme._settings import Settings
+from hyperdeme import LauncherOptions
 from hyperdeme.launchers._detect import (
     QsubFlavour,
     parse_qsub_version,
@@ -18,8 +18,8 @@ from hyperdeme.launchers._detect import (
     resolve,
 )
 
-AUTO = Settings()
-NODES = Settings(nodes=4)  # a login node: PATH tools matter only when nodes are asked for
+AUTO = LauncherOptions()
+NODES = LauncherOptions(nodes=4)  # a login node: PATH tools matter only when nodes are asked for
 
 
 def which_from(*tools: str) -> object:
@@ -39,12 +39,22 @@ def never_probed(path: str) -> QsubFlavour:
 
 
 def detect(
-    settings: Settings = AUTO,
+    options: LauncherOptions = AUTO,
     environ: dict[str, str] | None = None,
     tools: tuple[str, ...] = (),
     probe: object = never_probed,
+    *,
+    launcher: str = "auto",
+    workload_manager: str = "auto",
 ) -> tuple[str, str]:
-    return resolve(settings, environ or {}, which_from(*tools), probe)  # type: ignore[arg-type]
+    return resolve(
+        launcher=launcher,
+        workload_manager=workload_manager,
+        options=options,
+        environ=environ or {},
+        which=which_from(*tools),  # type: ignore[arg-type]
+        probe=probe,  # type: ignore[arg-type]
+    )
 
 
 def test_nothing_found_means_local() -> None:
@@ -58,7 +68,7 @@ def test_tools_on_path_without_nodes_asked_for_mean_local() -> None:
     assert name == "local"
     assert "no nodes asked for" in reason
     assert "sbatch and qsub on PATH unused" in reason
-    assert detect(Settings(alloc_jobid=12), tools=("sbatch",))[0] == "slurm"
+    assert detect(LauncherOptions(alloc_jobid=12), tools=("sbatch",))[0] == "slurm"
 
 
 @pytest.mark.parametrize("variable", ["SLURM_JOB_ID", "SLURM_JOBID"])
@@ -105,16 +115,16 @@ def test_grid_engine_is_recognised_without_running_qsub() -> None:
 
 def test_explicit_settings_win() -> None:
     inside_slurm = {"SLURM_JOB_ID": "1"}
-    assert detect(Settings(workload_manager="pbs"), inside_slurm) == (
+    assert detect(AUTO, inside_slurm, workload_manager="pbs") == (
         "pbs", "workload_manager='pbs' was given",
     )  # fmt: skip
     # Kubernetes only when asked for
-    assert detect(Settings(workload_manager="k8s", workload_image="img"))[0] == "k8s"
+    assert detect(workload_manager="k8s")[0] == "k8s"
     # an explicit launcher overrides the workload manager; urika runs run_training
-    assert detect(Settings(workload_manager="slurm", launcher="urika"), inside_slurm) == (
+    assert detect(AUTO, inside_slurm, workload_manager="slurm", launcher="urika") == (
         "urika", "launcher='urika' was given",
     )  # fmt: skip
-    assert detect(Settings(launcher="local"), inside_slurm)[0] == "local"
+    assert detect(AUTO, inside_slurm, launcher="local")[0] == "local"
 
 
 @pytest.mark.parametrize(
@@ -156,7 +166,10 @@ def test_probe_against_the_pbs_standin() -> None:
 
 
 def test_crayais_wlm_launcher_means_the_workload_manager() -> None:
-    settings = Settings(launcher="wlm", workload_manager="pbs")
-    assert resolve(settings, environ={}, which=lambda tool: None)[0] == "pbs"
-    inside = resolve(Settings(launcher="wlm"), environ={"SLURM_JOB_ID": "7"}, which=lambda t: None)
-    assert inside[0] == "slurm"
+    assert detect(launcher="wlm", workload_manager="pbs")[0] == "pbs"
+    assert detect(environ={"SLURM_JOB_ID": "7"}, launcher="wlm")[0] == "slurm"
+
+
+def test_a_registered_launcher_is_used_when_named() -> None:
+    assert detect(launcher="mine") == ("mine", "launcher='mine' was given")
+    assert detect(workload_manager="mine")[0] == "mine"

@@ -20,8 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyperdeme._errors import ConfigError, LauncherError
-from hyperdeme._settings import Settings
+from hyperdeme import ConfigError, LauncherError, LauncherOptions
 from hyperdeme.launchers import Job, create
 from hyperdeme.launchers._k8s import K8sLauncher, job_outcome, pod_exit_code, pod_problem
 from hyperdeme.launchers._k8s_manifest import (
@@ -111,7 +110,7 @@ def make_job(**fields: Any) -> Job:
 
 
 def test_manifest_of_a_simple_evaluation() -> None:
-    manifest = job_manifest(make_job(), Settings(workload_image=IMAGE))
+    manifest = job_manifest(make_job(), LauncherOptions(workload_image=IMAGE))
     labels = {
         "app.kubernetes.io/managed-by": "hyperdeme",
         "hyperdeme/experiment": "exp",
@@ -142,8 +141,8 @@ def test_manifest_of_a_simple_evaluation() -> None:
 
 
 def test_manifest_with_deadline_pods_env_and_namespace() -> None:
-    settings = Settings(
-        workload_image=IMAGE, eval_timeout=90.5, launcher_options={"namespace": "team-a"}
+    settings = LauncherOptions(
+        workload_image=IMAGE, eval_timeout=90.5, extra={"namespace": "team-a"}
     )
     manifest = job_manifest(make_job(nodes=3, env={"SEED": "1", "MODE": "a b"}), settings)
     assert manifest["metadata"]["namespace"] == "team-a"
@@ -169,7 +168,7 @@ def test_overrides_are_deep_merged_at_their_level() -> None:
             "volumeMounts": [{"name": "ckpt", "mountPath": "/ckpt"}],
         },
     }
-    manifest = job_manifest(make_job(), Settings(workload_image=IMAGE, launcher_options=options))
+    manifest = job_manifest(make_job(), LauncherOptions(workload_image=IMAGE, extra=options))
     assert manifest["metadata"]["annotations"] == {"team": "ml"}
     assert manifest["metadata"]["name"] == "exp-7-1"  # merged, not replaced
     pod = manifest["spec"]["template"]["spec"]
@@ -194,7 +193,7 @@ def test_job_names_are_valid_labels(name: str, trial_id: int, attempt: int) -> N
     assert len(result) <= 63
     assert LABEL.fullmatch(result), result
     assert result != job_name(make_job(name=name, trial_id=trial_id, attempt=attempt + 1))
-    manifest = job_manifest(job, Settings(workload_image=IMAGE))
+    manifest = job_manifest(job, LauncherOptions(workload_image=IMAGE))
     assert schema_errors(manifest) == []
 
 
@@ -216,13 +215,13 @@ def test_label_values_are_valid(text: str) -> None:
 
 def test_missing_image_and_bad_options_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="workload_image="):
-        K8sLauncher(Settings())
+        K8sLauncher(LauncherOptions())
     with pytest.raises(ConfigError, match="namespace"):
-        K8sLauncher(Settings(workload_image=IMAGE, launcher_options={"namespace": "Team A"}))
+        K8sLauncher(LauncherOptions(workload_image=IMAGE, extra={"namespace": "Team A"}))
     with pytest.raises(ConfigError, match="pod_overrides"):
-        K8sLauncher(Settings(workload_image=IMAGE, launcher_options={"pod_overrides": [1]}))
+        K8sLauncher(LauncherOptions(workload_image=IMAGE, extra={"pod_overrides": [1]}))
     with pytest.raises(ConfigError, match="workload_image="):
-        create("k8s", Settings())
+        create("k8s", LauncherOptions())
 
 
 def test_kubectl_command_lines() -> None:
@@ -285,7 +284,7 @@ async def test_job_runs_and_its_metric_is_scanned(
 ) -> None:
     """Against the stand-in kubectl (no API server here): create, poll, logs, delete."""
     ev = evaluation(kernel_command("--show", "SEED", "--stderr", "to stderr"), env={"SEED": "3"})
-    launcher = K8sLauncher(Settings(workload_image=IMAGE, launcher_options=FAST))
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
     async with launcher:
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 0
@@ -302,7 +301,7 @@ async def test_failed_job_takes_the_container_exit_code(
 ) -> None:
     """Against the stand-in kubectl: a Failed Job's exit code comes from its pod."""
     ev = evaluation(kernel_command("--exit", "3"))
-    launcher = K8sLauncher(Settings(workload_image=IMAGE, launcher_options=FAST))
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
     assert (await launcher.run(ev.job)).returncode == 3
     assert ev.metrics() == {"FoM": 1.25}
     assert jobs_in(cluster) == []
@@ -314,7 +313,7 @@ async def test_deadline_exceeded_is_a_kill(
     """Against the stand-in kubectl, which enforces activeDeadlineSeconds like the Job
     controller: DeadlineExceeded becomes returncode -9."""
     ev = evaluation(kernel_command("--hold", "30"))
-    settings = Settings(workload_image=IMAGE, eval_timeout=1, launcher_options=FAST)
+    settings = LauncherOptions(workload_image=IMAGE, eval_timeout=1, extra=FAST)
     assert (await K8sLauncher(settings).run(ev.job)).returncode == -9
 
 
@@ -325,7 +324,7 @@ async def test_cancelled_job_is_deleted(
     is then gone."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
-    launcher = K8sLauncher(Settings(workload_image=IMAGE, launcher_options=FAST))
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
     with anyio.CancelScope() as scope:
         async with anyio.create_task_group() as tg:
             tg.start_soon(launcher.run, ev.job)
@@ -342,7 +341,7 @@ async def test_namespace_and_multi_pod_jobs(
     """Against the stand-in kubectl (it refuses a -n that contradicts the manifest): two
     indexed pods, both logs read."""
     ev = evaluation(kernel_command("--show", "JOB_COMPLETION_INDEX"), nodes=2)
-    settings = Settings(workload_image=IMAGE, launcher_options={**FAST, "namespace": "team-a"})
+    settings = LauncherOptions(workload_image=IMAGE, extra={**FAST, "namespace": "team-a"})
     assert (await K8sLauncher(settings).run(ev.job)).returncode == 0
     assert sorted(re.findall(r"JOB_COMPLETION_INDEX=(\d)", ev.output)) == ["0", "1"]
     assert ev.output.count("FoM: 1.25") == 2
@@ -353,7 +352,7 @@ async def test_a_pod_that_cannot_start_fails_the_attempt(
 ) -> None:
     """Against the stand-in kubectl, whose image "pull" of *does-not-exist* backs off."""
     ev = evaluation("true")
-    settings = Settings(workload_image="does-not-exist:1", launcher_options=FAST)
+    settings = LauncherOptions(workload_image="does-not-exist:1", extra=FAST)
     with pytest.raises(LauncherError, match="ImagePullBackOff"):
         await K8sLauncher(settings).run(ev.job)
     assert jobs_in(cluster) == []

@@ -33,7 +33,11 @@ def fom_of(params: dict[str, Any]) -> float:
 
 
 def local(tmp_path: Path, cmd: str, **settings: Any) -> Evaluator:
+    """An evaluator whose trials each run in their own directory under ``tmp_path``."""
     settings.setdefault("retry_delay", 0.01)
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    settings.setdefault("src_path", str(source))
     return Evaluator(cmd, workload_manager="local", run_path=str(tmp_path / "run"), **settings)
 
 

@@ -18,8 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hyperdeme._errors import ConfigError
-from hyperdeme._settings import Settings
+from hyperdeme import ConfigError, LauncherOptions
 from hyperdeme.launchers import create
 from hyperdeme.launchers._pbs import HOSTS_VARIABLE, PbsLauncher
 from hyperdeme.launchers._pbs_commands import (
@@ -189,13 +188,13 @@ def test_exit_status_mapping(exit_status: int, returncode: int, exec_failure: bo
 
 def test_bad_options_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="poll_interval"):
-        PbsLauncher(Settings(launcher_options={"poll_interval": 0}))
+        PbsLauncher(LauncherOptions(extra={"poll_interval": 0}))
     with pytest.raises(ConfigError, match="pbs_flavour"):
-        PbsLauncher(Settings(launcher_options={"pbs_flavour": "sge"}))
+        PbsLauncher(LauncherOptions(extra={"pbs_flavour": "sge"}))
 
 
 def test_registered_as_pbs() -> None:
-    assert isinstance(create("pbs", Settings()), PbsLauncher)
+    assert isinstance(create("pbs", LauncherOptions()), PbsLauncher)
 
 
 # -- batch jobs through the stand-in qsub/qstat/qdel -------------------------------
@@ -223,7 +222,7 @@ async def test_batch_job_runs_and_its_metric_is_scanned(
     ev = evaluation(
         kernel_command("--show", "TRIAL_TAG", "--stderr", "to stderr"), env={"TRIAL_TAG": "t 1"}
     )
-    settings = Settings(alloc_timeout=5, alloc_args="-q workq", launcher_options=FAST)
+    settings = LauncherOptions(alloc_timeout=5, alloc_args="-q workq", extra=FAST)
     async with PbsLauncher(settings) as launcher:
         assert launcher.flavour == "pbspro"  # from qsub --version
         assert launcher.total_nodes is None
@@ -247,7 +246,7 @@ async def test_batch_job_failure_exit_code_is_propagated(
 ) -> None:
     """Against the stand-in PBS Pro: Exit_status 3 from qstat becomes returncode 3."""
     ev = evaluation(kernel_command("--exit", "3"))
-    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 3
     assert ev.metrics() == {"FoM": 1.25}
@@ -260,7 +259,7 @@ async def test_cancelled_batch_job_is_deleted(
     program is then gone, and the cancellation propagates."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
-    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
         scope = anyio.CancelScope()
         finished = False
 
@@ -288,7 +287,7 @@ async def test_torque_is_detected_and_followed_with_text_qstat(
     """Against the stand-in acting as Torque: -l nodes=, qstat -f text, state C."""
     monkeypatch.setenv("PBS_STANDIN_FLAVOUR", "torque")
     ev = evaluation(kernel_command("--exit", "2"), nodes=2)
-    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
         assert launcher.flavour == "torque"
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 2
@@ -304,7 +303,7 @@ async def test_exit_status_of_a_forgotten_job_comes_from_its_status_file(
     ends, so the exit status the script recorded is used."""
     monkeypatch.setenv("PBS_STANDIN_HISTORY", "0")
     ev = evaluation(kernel_command("--exit", "4"))
-    settings = Settings(launcher_options={**FAST, "pbs_flavour": "pbspro"})
+    settings = LauncherOptions(extra={**FAST, "pbs_flavour": "pbspro"})
     async with PbsLauncher(settings) as launcher:
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 4
@@ -316,7 +315,7 @@ async def test_pbs_pro_without_json_output_is_followed_with_text_qstat(
     """Against the stand-in acting as PBS Pro before 18 (qstat has no -F json)."""
     monkeypatch.setenv("PBS_STANDIN_JSON", "0")
     ev = evaluation(kernel_command("--exit", "5"))
-    async with PbsLauncher(Settings(launcher_options=FAST)) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
         assert (await launcher.run(ev.job)).returncode == 5
         assert launcher._json is False
 
@@ -354,7 +353,7 @@ async def test_concurrent_evaluations_get_different_hosts(
         for i in (1, 2)
     ]  # fmt: skip
     exits: dict[int, int] = {}
-    async with PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job) as launcher:
         assert launcher.total_nodes == 2
 
         async def evaluate(ev: Evaluation) -> None:
@@ -380,7 +379,7 @@ async def test_multi_node_evaluation_runs_on_its_first_host_and_sees_all(
 ) -> None:
     """Against the stand-in pbsdsh: a 2-node evaluation is told both hosts."""
     ev = evaluation(kernel_command("--show", HOSTS_VARIABLE), nodes=2)
-    async with PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job) as launcher:
         assert (await launcher.run(ev.job)).returncode == 0
         too_big = evaluation("true", trial_id=2, nodes=3)
         with pytest.raises(ConfigError, match="needs 3 nodes"):
@@ -394,7 +393,7 @@ async def test_failing_task_status_is_propagated_although_pbsdsh_exits_0(
 ) -> None:
     """Against the stand-in pbsdsh, which like PBS Pro's exits 0 for a failed task."""
     ev = evaluation(kernel_command("--exit", "6", "--stderr", "bad input"))
-    async with PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job) as launcher:
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job) as launcher:
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 6
     assert ev.errors == "bad input\n"
@@ -410,7 +409,7 @@ async def test_cancelled_pbsdsh_task_is_killed(
     host is free again afterwards."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
-    launcher = PbsLauncher(Settings(launcher_options=FAST), environ=pbs_job, grace=2)
+    launcher = PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job, grace=2)
     async with launcher:
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as tg:
@@ -419,7 +418,7 @@ async def test_cancelled_pbsdsh_task_is_killed(
                 assert running(pid)
                 scope.cancel()
         assert await gone(pid)
-        assert launcher._busy == set()
+        assert launcher._pool.free == len(launcher.hosts)
 
 
 # -- end to end -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from hyperdeme._settings import Settings
+from hyperdeme import LauncherOptions
 from hyperdeme.launchers import create
 from hyperdeme.launchers._urika import UrikaLauncher, run_training_argv
 
@@ -38,7 +38,7 @@ def test_run_training_command_line() -> None:
 
 
 def test_registered_as_urika() -> None:
-    assert isinstance(create("urika", Settings()), UrikaLauncher)
+    assert isinstance(create("urika", LauncherOptions()), UrikaLauncher)
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def test_evaluation_runs_through_run_training(
     """Against the stand-in run_training (no Urika system here)."""
     ev = evaluation(kernel_command("--show", "URIKA_NODES", "--show", "TAG"), nodes=2,
                     env={"TAG": "t"})  # fmt: skip
-    launcher = UrikaLauncher(Settings(launch_args="-v"))
+    launcher = UrikaLauncher(LauncherOptions(launch_args="-v"))
     assert (await launcher.run(ev.job)).returncode == 0
     assert ev.metrics() == {"FoM": 1.25}
     assert "URIKA_NODES=2\nTAG=t\n" in ev.output
@@ -69,9 +69,9 @@ async def test_failures_are_propagated(urika: Path, evaluation: Callable[..., Ev
     """Against the stand-in run_training: the program's exit code, and run_training's own
     refusal (too many nodes), both come back as the return code."""
     ev = evaluation(kernel_command("--exit", "9"))
-    assert (await UrikaLauncher(Settings()).run(ev.job)).returncode == 9
+    assert (await UrikaLauncher(LauncherOptions()).run(ev.job)).returncode == 9
     too_many = evaluation("true", trial_id=2, nodes=5)
-    assert (await UrikaLauncher(Settings()).run(too_many.job)).returncode == 1
+    assert (await UrikaLauncher(LauncherOptions()).run(too_many.job)).returncode == 1
     assert "5 nodes requested" in too_many.errors
 
 
@@ -83,7 +83,7 @@ async def test_cancellation_stops_the_program(
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
     with anyio.CancelScope() as scope:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(UrikaLauncher(Settings(), grace=2).run, ev.job)
+            tg.start_soon(UrikaLauncher(LauncherOptions(), grace=2).run, ev.job)
             pid = int(await wait_for_file(pidfile))
             scope.cancel()
     assert await gone(pid)

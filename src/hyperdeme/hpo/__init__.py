@@ -7,10 +7,10 @@ submodules ``hpo.genetic``, ``hpo.random``, ``hpo.grid`` (each with
 """
 
 from .. import condition as condition
-from .._evaluator import Evaluator as Evaluator
-from .._optimizers import GeneticOptimizer as GeneticOptimizer
-from .._optimizers import GridOptimizer as GridOptimizer
-from .._optimizers import RandomOptimizer as RandomOptimizer
+from .._driver._builtin import GeneticOptimizer as GeneticOptimizer
+from .._driver._builtin import GridOptimizer as GridOptimizer
+from .._driver._builtin import RandomOptimizer as RandomOptimizer
+from .._engine._evaluator import Evaluator as Evaluator
 from .._space import Params as Params
 from . import genetic as genetic
 from . import grid as grid

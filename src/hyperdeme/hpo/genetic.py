@@ -1,5 +1,5 @@
 """crayai.hpo.genetic: ``genetic.Optimizer`` is :class:`hyperdeme.GeneticOptimizer`."""
 
-from .._optimizers import GeneticOptimizer as Optimizer
+from .._driver._builtin import GeneticOptimizer as Optimizer
 
 __all__ = ["Optimizer"]

@@ -1,5 +1,5 @@
 """crayai.hpo.grid: ``grid.Optimizer`` is :class:`hyperdeme.GridOptimizer`."""
 
-from .._optimizers import GridOptimizer as Optimizer
+from .._driver._builtin import GridOptimizer as Optimizer
 
 __all__ = ["Optimizer"]

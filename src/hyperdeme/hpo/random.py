@@ -1,5 +1,5 @@
 """crayai.hpo.random: ``random.Optimizer`` is :class:`hyperdeme.RandomOptimizer`."""
 
-from .._optimizers import RandomOptimizer as Optimizer
+from .._driver._builtin import RandomOptimizer as Optimizer
 
 __all__ = ["Optimizer"]

@@ -4,8 +4,11 @@ A launcher is told *what* to run (a :class:`Job`: a shell command, a working
 directory, extra environment, a node count) and *where output goes* (two
 :class:`OutputSink` objects the engine owns). It does not parse metrics,
 retry, time out or write the journal: the engine does, the same way for every
-backend. Call order::
+backend. It is built by its registered factory from a
+:class:`~hyperdeme.launchers.LauncherOptions`. Call order::
 
+    Launcher.check_options(options) # when an Evaluator names it: bad options fail early
+    launcher = factory(options)
     async with launcher:            # set-up: allocation, detection (optional)
         launcher.total_nodes        # nodes to pack evaluations into, or None
         exit = await launcher.run(job)   # many times, concurrently
@@ -24,7 +27,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+if TYPE_CHECKING:
+    from ._options import LauncherOptions
 
 __all__ = ["Exit", "Job", "Launcher", "OutputSink", "launcher_files"]
 
@@ -79,7 +85,16 @@ class Launcher(ABC):
     """Runs evaluations on one kind of machine; see the module docstring."""
 
     #: registry name ("local", "slurm", ...), set by subclasses
-    name: str = ""
+    name: ClassVar[str] = ""
+
+    @classmethod  # noqa: B027 - an optional hook, no-op by default
+    def check_options(cls, options: LauncherOptions) -> None:
+        """Raise :class:`~hyperdeme.ConfigError` for options this backend cannot use.
+
+        Called when an Evaluator names this launcher, so mistakes surface
+        before any evaluation; backend-specific checks (a required image, the
+        keys of ``options.extra``) live here, in the backend.
+        """
 
     @property
     def total_nodes(self) -> int | None:

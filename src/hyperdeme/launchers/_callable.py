@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from .._errors import ConfigError
+from .._core._errors import ConfigError
 from ._base import Exit, Job, Launcher
 
 __all__ = ["CallableLauncher"]

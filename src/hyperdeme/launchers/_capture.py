@@ -14,12 +14,12 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from .._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._errors import LauncherError, TransientLauncherError
 from ._process import run_process
+from ._tail import tail_of
 
-__all__ = ["TRANSIENT", "capture", "checked", "command_error", "poll_interval"]
+__all__ = ["TRANSIENT", "capture", "checked", "command_error"]
 
 #: words of a workload-manager client that could not reach its server right now
 TRANSIENT = re.compile(
@@ -29,8 +29,6 @@ TRANSIENT = re.compile(
     r"communication failure|etcdserver",
     re.IGNORECASE,
 )
-_TAIL = 2000
-DEFAULT_POLL_INTERVAL = 2.0
 
 
 class _Buffer:
@@ -89,20 +87,10 @@ async def checked(
 def command_error(argv: Sequence[str], returncode: int, stderr: str, *, what: str) -> LauncherError:
     """The exception for a failed workload-manager command (transient or not)."""
     command = shlex.join(argv)
-    tail = stderr.strip()[-_TAIL:]
+    tail = tail_of(stderr)
     if returncode == 127 and "No such file or directory" in tail:
         message = f"could not {what}: {argv[0]!r} was not found; install it or put it on PATH."
         return LauncherError(message, command=command, returncode=returncode, stderr_tail=tail)
     message = f"could not {what}: `{command}` exited with {returncode}: {tail or 'no message'}"
     error_type = TransientLauncherError if TRANSIENT.search(tail) else LauncherError
     return error_type(message, command=command, returncode=returncode, stderr_tail=tail)
-
-
-def poll_interval(options: Mapping[str, Any]) -> float:
-    """Seconds between status queries: ``launcher_options["poll_interval"]`` (default 2)."""
-    value = options.get("poll_interval", DEFAULT_POLL_INTERVAL)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(
-            f"launcher_options['poll_interval'] must be a number of seconds > 0, got {value!r}."
-        )
-    return float(value)

@@ -1,11 +1,12 @@
 """Which launcher runs the evaluations: the settings, else what this machine offers.
 
-:func:`resolve` returns ``(launcher name, reason)``; the caller logs both
-(``launcher.detected``). The rules, first match wins:
+:func:`resolve` returns ``(launcher name, reason)``; the caller shows both
+(``launcher.detected``, printed with ``verbose=True``). The rules, first match
+wins:
 
 1. ``launcher`` other than ``"auto"`` (or crayai's ``"wlm"``, which means the
    same) is used as given (``"urika"`` runs each evaluation through Cray's
-   ``run_training``).
+   ``run_training``; a name registered with ``register_launcher`` runs yours).
 2. ``workload_manager`` other than ``"auto"`` is used as given. Kubernetes is
    never guessed: it runs only when asked for (``"k8s"``).
 3. Inside a job: ``SLURM_JOB_ID`` (or the legacy ``SLURM_JOBID``) means Slurm;
@@ -39,7 +40,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from .._settings import Settings
+from ._options import LauncherOptions
 
 __all__ = ["QsubFlavour", "parse_qsub_version", "qsub_flavour", "resolve"]
 
@@ -55,28 +56,31 @@ _FLAVOUR_NAMES = {"pbspro": "PBS Pro/OpenPBS", "torque": "Torque"}
 
 
 def resolve(
-    settings: Settings,
+    *,
+    launcher: str = "auto",
+    workload_manager: str = "auto",
+    options: LauncherOptions | None = None,
     environ: Mapping[str, str] = os.environ,
     which: Which = shutil.which,
     probe: Probe | None = None,
 ) -> tuple[str, str]:
-    """The launcher to use for ``settings`` here, and why (see the module docstring).
+    """The launcher to use here, and why (see the module docstring).
 
     Pure given ``environ``, ``which`` and ``probe`` (which tells what a ``qsub``
     executable is; the default runs ``qsub --version``).
     """
-    if settings.launcher not in ("auto", "wlm"):  # "wlm": crayai's "auto"
-        return settings.launcher, f"launcher={settings.launcher!r} was given"
-    if settings.workload_manager != "auto":
-        manager = settings.workload_manager
-        return manager, f"workload_manager={manager!r} was given"
+    if launcher not in ("auto", "wlm"):  # "wlm": crayai's "auto"
+        return launcher, f"launcher={launcher!r} was given"
+    if workload_manager != "auto":
+        return workload_manager, f"workload_manager={workload_manager!r} was given"
+    options = options or LauncherOptions()
     for variable in ("SLURM_JOB_ID", "SLURM_JOBID"):
         if environ.get(variable):
             return "slurm", f"{variable}={environ[variable]} is set (inside a Slurm job)"
     for variable in ("PBS_JOBID", "PBS_NODEFILE"):
         if environ.get(variable):
             return "pbs", f"{variable}={environ[variable]} is set (inside a PBS job)"
-    if not (settings.nodes or settings.alloc_jobid):
+    if not (options.nodes or options.alloc_jobid):
         found = [tool for tool in ("sbatch", "qsub") if which(tool)]
         unused = f"; {' and '.join(found)} on PATH unused" if found else ""
         return "local", (

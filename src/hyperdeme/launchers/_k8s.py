@@ -23,17 +23,16 @@ what a crashed hyperdeme could not.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 import anyio
 
-from .._errors import LauncherError, TransientLauncherError
-from .._logging import get_logger
-from .._output import Tail
-from .._settings import Settings
+from .._core._errors import LauncherError, TransientLauncherError
+from .._core._logging import get_logger
 from ._base import Exit, Job, Launcher, launcher_files
-from ._capture import capture, checked, command_error, poll_interval
+from ._capture import capture, checked, command_error
 from ._k8s_manifest import (
     check_options,
     delete_argv,
@@ -44,14 +43,16 @@ from ._k8s_manifest import (
     logs_argv,
     submit_argv,
 )
+from ._options import LauncherOptions
+from ._poll import QueryFailed, poll_interval, query
 from ._process import run_process
 from ._registry import register
+from ._tail import Tail, tail_of
 
 __all__ = ["K8sLauncher", "job_outcome", "pod_exit_code", "pod_problem"]
 
 log = get_logger("hyperdeme.launchers")
 
-_POLL_FAILURES = 5
 _PODS_EVERY = 5  # polls between checks that the pods could start
 _SUBMIT_LIMIT = 60.0
 _DELETE_LIMIT = 30.0
@@ -68,23 +69,27 @@ class K8sLauncher(Launcher):
 
     name = "k8s"
 
-    def __init__(self, settings: Settings) -> None:
-        check_options(settings)
-        self.settings = settings
-        options = settings.launcher_options
-        self.namespace: str | None = options.get("namespace") or None
-        self.poll_interval = poll_interval(options)
+    def __init__(self, options: LauncherOptions) -> None:
+        self.check_options(options)
+        self.options = options
+        self.namespace: str | None = options.extra.get("namespace") or None
+        self.poll_interval = poll_interval(options.extra)
+
+    @classmethod
+    def check_options(cls, options: LauncherOptions) -> None:
+        check_options(options)
+        poll_interval(options.extra)
 
     @property
     def total_nodes(self) -> int | None:
-        return self.settings.nodes or None
+        return self.options.nodes or None
 
     async def run(self, job: Job) -> Exit:
         name = job_name(job)
         directory = anyio.Path(launcher_files(job, "k8s"))
         await directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.json"
-        await path.write_text(json.dumps(job_manifest(job, self.settings), indent=1) + "\n")
+        await path.write_text(json.dumps(job_manifest(job, self.options), indent=1) + "\n")
         await self._create(name, str(path))
         log.info("k8s.created", job=name, trial=job.trial_id, attempt=job.attempt)
         try:
@@ -116,33 +121,29 @@ class K8sLauncher(Launcher):
 
     async def _wait(self, name: str) -> tuple[str, str]:
         """Poll the Job until it has a Complete or Failed condition."""
-        failures = 0
-        polls = 0
-        while True:
-            argv = get_job_argv(name, self.namespace)
-            returncode, stdout, stderr = await capture(argv)
-            if returncode == 0:
-                failures = 0
-                outcome = job_outcome(_json(stdout))
-                if outcome is not None:
-                    return outcome
-                polls += 1
-                if polls % _PODS_EVERY == 1:  # the first poll, then every few
-                    await self._check_pods_start(name)
-            elif "NotFound" in stderr or "not found" in stderr:
-                raise LauncherError(
-                    f"Kubernetes Job {name} disappeared while running (deleted by someone "
-                    "else?).", command=" ".join(argv), returncode=returncode,
-                    stderr_tail=stderr.strip()[-2000:],
-                )  # fmt: skip
-            else:
-                failures += 1
-                log.warning(
-                    "k8s.poll_failed", job=name, returncode=returncode, stderr=stderr.strip()[-200:]
-                )
-                if failures >= _POLL_FAILURES:
-                    raise command_error(argv, returncode, stderr, what=f"follow Job {name}")
+        for polls in itertools.count():
+            outcome = await query(
+                lambda: self._outcome(name), interval=self.poll_interval, job=name
+            )
+            if outcome is not None:
+                return outcome
+            if polls % _PODS_EVERY == 0:  # after the first poll, then every few
+                await self._check_pods_start(name)
             await anyio.sleep(self.poll_interval)
+        raise AssertionError("unreachable")
+
+    async def _outcome(self, name: str) -> tuple[str, str] | None:
+        """One status query: the Job's outcome once it has one."""
+        argv = get_job_argv(name, self.namespace)
+        returncode, stdout, stderr = await capture(argv)
+        if returncode == 0:
+            return job_outcome(_json(stdout))
+        if "NotFound" in stderr or "not found" in stderr:
+            raise LauncherError(
+                f"Kubernetes Job {name} disappeared while running (deleted by someone else?).",
+                command=" ".join(argv), returncode=returncode, stderr_tail=tail_of(stderr),
+            )  # fmt: skip
+        raise QueryFailed(command_error(argv, returncode, stderr, what=f"follow Job {name}"))
 
     async def _check_pods_start(self, name: str) -> None:
         code, stdout, _ = await capture(get_pods_argv(name, self.namespace))
@@ -150,7 +151,7 @@ class K8sLauncher(Launcher):
         if problem is not None:
             raise LauncherError(
                 f"the pod of Kubernetes Job {name} cannot start: {problem}; check "
-                f"workload_image={self.settings.workload_image!r} and the overrides.",
+                f"workload_image={self.options.workload_image!r} and the overrides.",
                 command=" ".join(get_pods_argv(name, self.namespace)),
             )
 

@@ -25,9 +25,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import ConfigError
-from .._settings import Settings
+from .._core._errors import ConfigError
 from ._base import Job
+from ._options import LauncherOptions
 
 __all__ = [
     "CONTAINER_NAME",
@@ -79,9 +79,9 @@ def label_value(text: str) -> str:
     return value.strip("-_.")
 
 
-def job_manifest(job: Job, settings: Settings) -> dict[str, Any]:
-    """The ``batch/v1`` Job that runs ``job`` in ``settings.workload_image``."""
-    options = settings.launcher_options
+def job_manifest(job: Job, launch: LauncherOptions) -> dict[str, Any]:
+    """The ``batch/v1`` Job that runs ``job`` in ``launch.workload_image``."""
+    options = launch.extra
     name = job_name(job)
     experiment = job.experiment
     labels = {
@@ -92,7 +92,7 @@ def job_manifest(job: Job, settings: Settings) -> dict[str, Any]:
     }
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
-        "image": settings.workload_image,
+        "image": launch.workload_image,
         "command": ["sh", "-c", job.command],
     }
     if job.env:
@@ -105,8 +105,8 @@ def job_manifest(job: Job, settings: Settings) -> dict[str, Any]:
             "spec": {"restartPolicy": "Never", "containers": [container]},
         },
     }
-    if settings.eval_timeout > 0:
-        spec["activeDeadlineSeconds"] = max(1, math.ceil(settings.eval_timeout))
+    if launch.time_limit is not None:
+        spec["activeDeadlineSeconds"] = max(1, math.ceil(launch.time_limit))
     if job.nodes > 1:
         spec.update(parallelism=job.nodes, completions=job.nodes, completionMode="Indexed")
     metadata: dict[str, Any] = {"name": name, "labels": labels}
@@ -139,14 +139,14 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def check_options(settings: Settings) -> None:
+def check_options(launch: LauncherOptions) -> None:
     """Raise ConfigError for launcher options the Kubernetes launcher cannot use."""
-    if not settings.workload_image:
+    if not launch.workload_image:
         raise ConfigError(
             "launcher 'k8s' runs each evaluation in a container and needs an image: pass "
             "workload_image='registry.example.com/train:1.0' to the Evaluator."
         )
-    options = settings.launcher_options
+    options = launch.extra
     namespace = options.get("namespace")
     if namespace is not None and (
         not isinstance(namespace, str)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from .._settings import Settings
 from ._base import Exit, Job, Launcher
+from ._options import LauncherOptions
 from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
 
@@ -21,8 +21,10 @@ class LocalLauncher(Launcher):
 
     name = "local"
 
-    def __init__(self, settings: Settings | None = None, *, grace: float = DEFAULT_GRACE) -> None:
-        self.settings = settings or Settings()
+    def __init__(
+        self, options: LauncherOptions | None = None, *, grace: float = DEFAULT_GRACE
+    ) -> None:
+        self.options = options or LauncherOptions()
         self.grace = grace
 
     def argv(self, job: Job) -> list[str]:

@@ -40,13 +40,13 @@ from pathlib import Path
 
 import anyio
 
-from .._errors import ConfigError, LauncherError, TransientLauncherError
-from .._logging import get_logger
-from .._output import Tail
-from .._settings import Settings
+from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._logging import get_logger
+from .._core._pool import HostPool, PoolTooSmall
 from ._base import Exit, Job, Launcher, OutputSink, launcher_files
-from ._capture import capture, checked, command_error, poll_interval
+from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version
+from ._options import LauncherOptions
 from ._pbs_commands import (
     UNKNOWN_JOB,
     Flavour,
@@ -65,8 +65,10 @@ from ._pbs_commands import (
     remote_command,
     returncode_of,
 )
+from ._poll import QueryFailed, poll_interval, query
 from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
+from ._tail import Tail
 
 __all__ = ["HOSTS_VARIABLE", "PbsLauncher"]
 
@@ -75,7 +77,6 @@ log = get_logger("hyperdeme.launchers")
 #: the hosts of a multi-node evaluation inside a PBS job, comma-separated
 HOSTS_VARIABLE = "HYPERDEME_HOSTS"
 _CHUNK = 1 << 16
-_POLL_FAILURES = 5  # consecutive failed qstat calls before giving up
 _OUTPUT_WAIT_POLLS = 50  # x 0.1 s: output files a shared file system is slow to show
 _SUBMIT_LIMIT = 60.0
 
@@ -88,30 +89,33 @@ class PbsLauncher(Launcher):
 
     def __init__(
         self,
-        settings: Settings,
+        options: LauncherOptions,
         *,
         environ: Mapping[str, str] | None = None,
         grace: float = DEFAULT_GRACE,
     ) -> None:
-        self.settings = settings
+        self.check_options(options)
+        self.options = options
         self.environ = dict(os.environ if environ is None else environ)
         self.grace = grace
-        options = settings.launcher_options
-        self.poll_interval = poll_interval(options)
-        flavour = options.get("pbs_flavour")
+        self.poll_interval = poll_interval(options.extra)
+        self.flavour: Flavour | None = options.extra.get("pbs_flavour")
+        self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job
+        self._pool: HostPool[str] = HostPool(())
+        self._json = True
+
+    @classmethod
+    def check_options(cls, options: LauncherOptions) -> None:
+        poll_interval(options.extra)
+        flavour = options.extra.get("pbs_flavour")
         if flavour not in (None, "pbspro", "torque"):
             raise ConfigError(
                 f"launcher_options['pbs_flavour'] must be 'pbspro' or 'torque', got {flavour!r}."
             )
-        self.flavour: Flavour | None = flavour
-        self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job
-        self._busy: set[str] = set()
-        self._released = anyio.Event()
-        self._json = True
 
     @property
     def total_nodes(self) -> int | None:
-        return len(self.hosts) or self.settings.nodes or None
+        return len(self.hosts) or self.options.nodes or None
 
     async def __aenter__(self) -> PbsLauncher:
         nodefile = self.environ.get("PBS_NODEFILE")
@@ -126,6 +130,7 @@ class PbsLauncher(Launcher):
             self.hosts = read_nodefile(text)
             if not self.hosts:
                 raise LauncherError(f"PBS_NODEFILE={nodefile} lists no hosts.")
+            self._pool = HostPool(self.hosts)
             log.info("pbs.allocation", hosts=list(self.hosts), nodefile=nodefile)
         elif self.flavour is None:
             version = await checked(["qsub", "--version"], what="ask qsub for its version")
@@ -163,7 +168,7 @@ class PbsLauncher(Launcher):
                 argv, stdout=diagnostics, stderr=diagnostics, env=self.environ, grace=self.grace
             )
         finally:
-            self._give_back(hosts)
+            self._pool.give_back(hosts)
         stderr = Tail(job.stderr)
         await _copy(files.stdout, job.stdout, wait=True)
         await _copy(files.stderr, stderr, wait=True)
@@ -178,22 +183,13 @@ class PbsLauncher(Launcher):
         return Exit(status)
 
     async def _take(self, count: int) -> list[str]:
-        if count > len(self.hosts):
+        try:
+            return await self._pool.take(count)
+        except PoolTooSmall:
             raise ConfigError(
                 f"an evaluation needs {count} nodes but this PBS job has {len(self.hosts)}; "
                 "lower nodes_per_eval or request more nodes (qsub -l select=N)."
-            )
-        while True:
-            free = [host for host in self.hosts if host not in self._busy]
-            if len(free) >= count:
-                self._busy.update(free[:count])
-                return free[:count]
-            await self._released.wait()
-
-    def _give_back(self, hosts: list[str]) -> None:
-        self._busy.difference_update(hosts)
-        self._released.set()
-        self._released = anyio.Event()
+            ) from None
 
     # -- outside: one batch job per evaluation ------------------------------
 
@@ -207,11 +203,11 @@ class PbsLauncher(Launcher):
             env=job.env,
             nodes=max(1, job.nodes),
             flavour=flavour,
-            minutes=self.settings.alloc_timeout,
+            minutes=self.options.alloc_timeout,
             stdout_path=files.stdout,
             stderr_path=files.stderr,
             status_path=files.status,
-            alloc_args=self.settings.alloc_args,
+            alloc_args=self.options.alloc_args,
         )
         await anyio.Path(files.script).write_text(script)
         jobid = await self._submit(files.script, job.cwd)
@@ -247,7 +243,7 @@ class PbsLauncher(Launcher):
 
     async def _submit(self, script: Path, cwd: Path) -> str:
         """qsub, shielded: once submitted, the job id is needed to qdel it."""
-        argv = qsub_argv(script, self.settings.alloc_args)
+        argv = qsub_argv(script, self.options.alloc_args)
         with anyio.CancelScope(shield=True), anyio.move_on_after(_SUBMIT_LIMIT):
             stdout = await checked(argv, what="submit the evaluation", cwd=cwd)
             jobid = parse_qsub_output(stdout)
@@ -262,39 +258,35 @@ class PbsLauncher(Launcher):
 
     async def _wait(self, jobid: str, flavour: Flavour) -> int | None:
         """Poll qstat until the job finished; its Exit_status (None: unknown)."""
-        failures = 0
         while True:
-            argv = qstat_argv(jobid, flavour=flavour, json_output=self._json)
-            returncode, stdout, stderr = await capture(argv)
-            json_output = flavour == "pbspro" and self._json
-            if returncode == 0:
-                status = (
-                    parse_qstat_json(stdout, jobid) if json_output else parse_qstat_full(stdout)
-                )
-                if status is not None and status.finished:
-                    return status.exit_status
-                failures = 0 if status is not None else failures + 1
-                if failures >= _POLL_FAILURES:
-                    raise LauncherError(
+            finished, exit_status = await query(
+                lambda: self._status(jobid, flavour), interval=self.poll_interval, job=jobid
+            )
+            if finished:
+                return exit_status
+            await anyio.sleep(self.poll_interval)
+
+    async def _status(self, jobid: str, flavour: Flavour) -> tuple[bool, int | None]:
+        """One status query: (finished, Exit_status); an unreadable answer raises QueryFailed."""
+        argv = qstat_argv(jobid, flavour=flavour, json_output=self._json)
+        returncode, stdout, stderr = await capture(argv)
+        json_output = flavour == "pbspro" and self._json
+        if returncode == 0:
+            status = parse_qstat_json(stdout, jobid) if json_output else parse_qstat_full(stdout)
+            if status is None:
+                raise QueryFailed(
+                    LauncherError(
                         f"qstat output about PBS job {jobid} cannot be read: {stdout[-300:]!r}",
                         command=" ".join(argv),
                     )
-            elif UNKNOWN_JOB.search(stderr):
-                return None  # finished and forgotten (no job history)
-            elif json_output and re.search(r"invalid option|usage", stderr, re.IGNORECASE):
-                self._json = False  # PBS Pro before 18: no -F json
-                continue
-            else:
-                failures += 1
-                log.warning(
-                    "pbs.poll_failed",
-                    jobid=jobid,
-                    returncode=returncode,
-                    stderr=stderr.strip()[-200:],
                 )
-                if failures >= _POLL_FAILURES:
-                    raise command_error(argv, returncode, stderr, what=f"follow PBS job {jobid}")
-            await anyio.sleep(self.poll_interval)
+            return status.finished, status.exit_status
+        if UNKNOWN_JOB.search(stderr):
+            return True, None  # finished and forgotten (no job history)
+        if json_output and re.search(r"invalid option|usage", stderr, re.IGNORECASE):
+            self._json = False  # PBS Pro before 18: no -F json; ask again the old way
+            return await self._status(jobid, flavour)
+        raise QueryFailed(command_error(argv, returncode, stderr, what=f"follow PBS job {jobid}"))
 
     async def _qdel(self, jobid: str) -> None:
         returncode, _, stderr = await capture(qdel_argv(jobid))

@@ -24,7 +24,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from .._logging import get_logger
+from .._core._logging import get_logger
 from ._base import OutputSink
 
 __all__ = ["DEFAULT_GRACE", "run_process"]

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
+import shlex
 import uuid
 from collections.abc import Mapping
 
 import anyio
 
-from .._errors import ConfigError, LauncherError, TransientLauncherError
-from .._logging import get_logger
-from .._output import Tail
-from .._settings import Settings
+from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._logging import get_logger
+from .._core._pool import HostPool, PoolTooSmall
 from ._base import Exit, Job, Launcher
 from ._capture import capture
+from ._options import LauncherOptions
 from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
 from ._slurm_commands import (
@@ -43,12 +43,11 @@ from ._slurm_commands import (
     slurm_environment,
     srun_argv,
 )
+from ._tail import Tail, tail_of
 
 __all__ = ["SlurmLauncher"]
 
 log = get_logger("hyperdeme.launchers.slurm")
-
-_REPROBE_SECONDS = 2.0
 
 
 @register("slurm")
@@ -59,21 +58,18 @@ class SlurmLauncher(Launcher):
 
     def __init__(
         self,
-        settings: Settings,
+        options: LauncherOptions,
         *,
         environ: Mapping[str, str] | None = None,
         grace: float = DEFAULT_GRACE,
     ) -> None:
-        self.settings = settings
+        self.options = options
         self.environ = dict(os.environ if environ is None else environ)
         self.grace = grace
         self.jobid: int | None = None
         self.owns_allocation = False
         self.hosts: list[str] = []
-        self._free: set[str] = set()
-        self._down: set[str] = set()
-        self._released = anyio.Event()
-        self._last_probe = 0.0
+        self._pool: HostPool[str] = HostPool(())
         self._env = slurm_environment(self.environ)
 
     @property
@@ -82,11 +78,11 @@ class SlurmLauncher(Launcher):
 
     async def __aenter__(self) -> SlurmLauncher:
         inherited = self.environ.get("SLURM_JOB_ID") or self.environ.get("SLURM_JOBID")
-        if self.settings.alloc_jobid:
-            self.jobid = self.settings.alloc_jobid
+        if self.options.alloc_jobid:
+            self.jobid = self.options.alloc_jobid
         elif inherited:
             self.jobid = int(inherited)
-        elif self.settings.nodes > 0:
+        elif self.options.nodes > 0:
             self.jobid = await self._allocate()
             self.owns_allocation = True
         else:
@@ -99,7 +95,7 @@ class SlurmLauncher(Launcher):
         except BaseException:
             await self.aclose()
             raise
-        self._free = set(self.hosts)
+        self._pool = HostPool(self.hosts)
         log.info("slurm.allocation", jobid=self.jobid, hosts=self.hosts, owned=self.owns_allocation)
         return self
 
@@ -123,7 +119,7 @@ class SlurmLauncher(Launcher):
 
     async def run(self, job: Job) -> Exit:
         assert self.jobid is not None, "enter the launcher (async with) before run()"
-        nodes = await self._take(job.nodes)
+        nodes = await self._take(max(1, job.nodes))
         step_name = f"{job.name or 'hyperdeme'}-{job.trial_id}.{job.attempt}-{uuid.uuid4().hex[:6]}"
         stderr = Tail(job.stderr)
         try:
@@ -133,7 +129,7 @@ class SlurmLauncher(Launcher):
                     nodelist=nodes,
                     command=job.command,
                     name=step_name,
-                    launch_args=self.settings.launch_args,
+                    launch_args=self.options.launch_args,
                 ),
                 cwd=job.cwd,
                 env={**self._env, **job.env},
@@ -147,49 +143,37 @@ class SlurmLauncher(Launcher):
                 await self._classify_failure(nodes, returncode, stderr.text)
             return Exit(returncode)
         finally:
-            self._give_back(nodes)
+            self._pool.give_back(nodes)
 
     # -- nodes ---------------------------------------------------------------
 
     async def _take(self, count: int) -> list[str]:
-        while True:
-            usable = [h for h in self.hosts if h not in self._down]
-            if len(usable) < count:
-                await self._reprobe_down_nodes()
-                usable = [h for h in self.hosts if h not in self._down]
-                if len(usable) < count:
-                    raise TransientLauncherError(
-                        f"this evaluation needs {count} nodes but only {len(usable)} of the "
-                        f"allocation's {len(self.hosts)} respond ({', '.join(sorted(self._down))} "
-                        "down)."
-                    )
-            free = [h for h in usable if h in self._free]
-            if len(free) >= count:
-                chosen = free[:count]
-                self._free.difference_update(chosen)
-                return chosen
-            released = self._released
-            with anyio.move_on_after(_REPROBE_SECONDS):
-                await released.wait()
-
-    def _give_back(self, nodes: list[str]) -> None:
-        self._free.update(nodes)
-        self._released.set()
-        self._released = anyio.Event()
+        """``count`` free hosts that respond; a node failure may leave too few."""
+        try:
+            return await self._pool.take(count)
+        except PoolTooSmall:
+            await self._reprobe_down_nodes()
+        try:
+            return await self._pool.take(count)
+        except PoolTooSmall as error:
+            down = ", ".join(sorted(self._pool.retired))
+            raise TransientLauncherError(
+                f"this evaluation needs {count} nodes but only {error.in_service} of the "
+                f"allocation's {len(self.hosts)} respond ({down} down)."
+            ) from None
 
     async def _classify_failure(self, nodes: list[str], returncode: int, stderr: str) -> None:
         """Raise TransientLauncherError when the step died with its node."""
         down = await self._down_among(nodes)
         if down or NODE_FAILURE.search(stderr):
-            self._down.update(down)
-            self._last_probe = time.monotonic()
+            self._pool.retire(down)
             log.warning("slurm.node_failure", nodes=nodes, down=sorted(down), returncode=returncode)
             raise TransientLauncherError(
                 f"Slurm step on {','.join(nodes)} failed with its node "
                 f"({', '.join(sorted(down)) or 'srun reported a node failure'}).",
                 command="srun",
                 returncode=returncode,
-                stderr_tail=stderr[-2000:],
+                stderr_tail=tail_of(stderr),
             )
 
     async def _down_among(self, nodes: list[str]) -> set[str]:
@@ -199,24 +183,24 @@ class SlurmLauncher(Launcher):
         return {name for name, state in parse_node_states(out).items() if node_is_down(state)}
 
     async def _reprobe_down_nodes(self) -> None:
-        if not self._down or time.monotonic() - self._last_probe < _REPROBE_SECONDS:
+        """Put nodes that came back into service."""
+        down = self._pool.retired
+        if not down:
             return
-        self._last_probe = time.monotonic()
-        still_down = await self._down_among(sorted(self._down))
-        back = self._down - still_down
+        back = down - await self._down_among(sorted(down))
         if back:
             log.info("slurm.nodes_back", nodes=sorted(back))
-        self._down = still_down
+            self._pool.restore(back)
 
     # -- allocation ----------------------------------------------------------
 
     async def _allocate(self) -> int:
         name = f"hyperdeme-{uuid.uuid4().hex[:8]}"
         argv = salloc_argv(
-            nodes=self.settings.nodes,
-            minutes=self.settings.alloc_timeout,
+            nodes=self.options.nodes,
+            minutes=self.options.alloc_timeout,
             name=name,
-            extra=self.settings.alloc_args,
+            extra=self.options.alloc_args,
         )
         try:
             code, _out, err = await self._slurm(*argv)
@@ -228,12 +212,13 @@ class SlurmLauncher(Launcher):
         jobid = parse_granted(err)
         if code != 0 or jobid is None:
             raise LauncherError(
-                f"salloc could not allocate {self.settings.nodes} node(s) (exit code {code}).",
-                command=" ".join(argv),
+                f"salloc could not allocate {self.options.nodes} node(s): `{shlex.join(argv)}` "
+                f"exited with {code}: {tail_of(err) or 'no message'}",
+                command=shlex.join(argv),
                 returncode=code,
-                stderr_tail=err[-2000:],
+                stderr_tail=tail_of(err),
             )
-        log.info("slurm.allocated", jobid=jobid, nodes=self.settings.nodes)
+        log.info("slurm.allocated", jobid=jobid, nodes=self.options.nodes)
         return jobid
 
     async def _allocation_hosts(self, jobid: int) -> list[str]:
@@ -244,7 +229,7 @@ class SlurmLauncher(Launcher):
                 f"Slurm job {jobid} is not a running allocation (state {info.state or '?'}).",
                 command=f"scontrol show job -o {jobid}",
                 returncode=code,
-                stderr_tail=err[-2000:],
+                stderr_tail=tail_of(err),
             )
         code, out, err = await self._slurm("scontrol", "show", "hostnames", info.nodelist)
         hosts = out.split()
@@ -253,7 +238,7 @@ class SlurmLauncher(Launcher):
                 f"cannot expand the node list {info.nodelist!r} of job {jobid}.",
                 command="scontrol show hostnames",
                 returncode=code,
-                stderr_tail=err,
+                stderr_tail=tail_of(err),
             )
         return hosts
 

@@ -12,7 +12,10 @@ started when it is terminated.
 from __future__ import annotations
 
 import shlex
+import shutil
+from typing import Self
 
+from .._core._errors import LauncherError
 from ._base import Job
 from ._local import LocalLauncher
 from ._registry import register
@@ -40,12 +43,23 @@ class UrikaLauncher(LocalLauncher):
 
     @property
     def total_nodes(self) -> int | None:
-        return self.settings.nodes or None
+        return self.options.nodes or None
+
+    async def __aenter__(self) -> Self:
+        if shutil.which("run_training") is None:
+            raise LauncherError(
+                "launcher='urika' runs each evaluation through Cray's run_training, which is "
+                "not on PATH here; load the Urika module (module load analytics) or run on a "
+                "Urika system, or choose another launcher.",
+                command="run_training",
+                returncode=127,
+            )
+        return self
 
     def argv(self, job: Job) -> list[str]:
         return run_training_argv(
             nodes=job.nodes,
             command=job.command,
-            launch_args=self.settings.launch_args,
-            urika_args=self.settings.urika_args,
+            launch_args=self.options.launch_args,
+            urika_args=self.options.urika_args,
         )

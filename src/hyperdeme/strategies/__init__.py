@@ -1,8 +1,26 @@
-"""Search strategies: pure ask/tell state machines over a search space."""
+"""Search strategies: pure ask/tell state machines over a search space.
 
-from ._base import Strategy as Strategy
-from ._genetic import GeneticSearch as GeneticSearch
-from ._grid import GridSearch as GridSearch
-from ._random import RandomSearch as RandomSearch
+Write your own by subclassing :class:`Strategy` (see its module docstring for
+the protocol); the built-in ones each have a validated config.
+"""
 
-__all__ = ["GeneticSearch", "GridSearch", "RandomSearch", "Strategy"]
+from .._core._public import publish
+from ._base import Strategy
+from ._genetic import GeneticConfig, GeneticSearch
+from ._grid import GridConfig, GridSearch
+from ._limiter import ConcurrencyLimiter
+from ._random import RandomConfig, RandomSearch
+
+__all__ = [
+    "ConcurrencyLimiter",
+    "GeneticConfig",
+    "GeneticSearch",
+    "GridConfig",
+    "GridSearch",
+    "RandomConfig",
+    "RandomSearch",
+    "Strategy",
+]
+
+publish(__name__, globals(), __all__)
+del publish

@@ -48,27 +48,61 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._errors import ConfigError
-from .._trial import Candidate
+from .._core._checks import count, numbers_sequence, one_of, rate
+from .._core._config import Config, setting
+from .._core._errors import ConfigError
+from .._core._trial import Candidate
 from ._base import Strategy
-from ._checks import check_bounds, check_count, check_rate
 from ._deme import Deme, Individual, tournament
-from ._mutation import crossover, mutate_point
+from ._mutation import Bounds, crossover, mutate_point
 
 if TYPE_CHECKING:
+    from .._core._trial import Trial
     from .._space import Params
-    from .._trial import Trial
 
-__all__ = ["GeneticSearch"]
+__all__ = ["GeneticConfig", "GeneticSearch"]
 
 Mode = Literal["steady", "generational"]
-_MODES: tuple[Mode, ...] = ("steady", "generational")
 _TOURNAMENT_SIZE = 2
 _INITIAL_MUTATION_RATE = 0.5
+
+
+def _bounds(name: str, value: Any) -> Bounds:
+    small, low, high = numbers_sequence(3)(name, value)
+    if not 0.0 <= small <= low <= high:
+        raise ConfigError(f"{name} must be 3 increasing numbers >= 0, got {value!r}.")
+    return (small, low, high)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneticConfig(Config):
+    """The genetic search's settings: crayai's names and defaults, plus ``mode``.
+
+    See the module docstring for what each one does.
+    """
+
+    generations: int = setting(1000, count(1))
+    num_demes: int = setting(4, count(1))
+    pop_size: int = setting(64, count(2))
+    mutation_rate: float = setting(0.05, rate)
+    crossover_rate: float = setting(0.33, rate)
+    migration_interval: int = setting(5, count(1))
+    mul_mutation_bounds: Bounds = setting((0.01, 0.1, 0.2), _bounds)
+    add_mutation_bounds: Bounds = setting((0.03, 0.03, 0.13), _bounds)
+    mode: Mode = setting("steady", one_of(("steady", "generational")))
+
+    @property
+    def budget(self) -> int:
+        """Evaluations in all (see the module docstring)."""
+        if self.mode == "steady":
+            return self.generations * self.num_demes * self.pop_size
+        return self.num_demes * (self.pop_size + (self.generations - 1) * (self.pop_size - 1))
+
+    def strategy(self, space: Params, *, seed: int | None = None) -> GeneticSearch:
+        return GeneticSearch(space, self, seed=seed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,54 +112,22 @@ class _Asked:
 
 
 class GeneticSearch(Strategy):
-    """Island-model genetic algorithm; see the module docstring.
-
-    ``slots``, if given, caps how many candidates may be outstanding at once.
-    """
+    """Island-model genetic algorithm; see the module docstring."""
 
     def __init__(
-        self,
-        space: Params,
-        *,
-        generations: int = 1000,
-        num_demes: int = 4,
-        pop_size: int = 64,
-        mutation_rate: float = 0.05,
-        crossover_rate: float = 0.33,
-        migration_interval: int = 5,
-        mul_mutation_bounds: Sequence[float] = (0.01, 0.1, 0.2),
-        add_mutation_bounds: Sequence[float] = (0.03, 0.03, 0.13),
-        mode: Mode = "steady",
-        seed: int | None = None,
-        slots: int | None = None,
+        self, space: Params, config: GeneticConfig | None = None, *, seed: int | None = None
     ) -> None:
-        generations = check_count("generations", generations)
-        num_demes = check_count("num_demes", num_demes)
-        pop_size = check_count("pop_size", pop_size, 2)
-        self.migration_interval = check_count("migration_interval", migration_interval)
-        self.mutation_rate = check_rate("mutation_rate", mutation_rate)
-        self.crossover_rate = check_rate("crossover_rate", crossover_rate)
-        self.mul_mutation_bounds = check_bounds("mul_mutation_bounds", mul_mutation_bounds)
-        self.add_mutation_bounds = check_bounds("add_mutation_bounds", add_mutation_bounds)
-        if mode not in _MODES:
-            raise ConfigError(f"mode must be 'steady' or 'generational', got {mode!r}.")
-        if slots is not None:
-            check_count("slots", slots)
         super().__init__(space, seed=seed)
-        self.generations = generations
-        self.num_demes = num_demes
-        self.pop_size = pop_size
-        self.mode: Mode = mode
-        self.slots = slots
-        if mode == "steady":
-            self.budget = generations * num_demes * pop_size
-        else:
-            self.budget = num_demes * (pop_size + (generations - 1) * (pop_size - 1))
+        self.config = config = config or GeneticConfig()
+        self.generations = config.generations
+        self.num_demes = config.num_demes
+        self.pop_size = config.pop_size
+        self.mode: Mode = config.mode
         self._share_baseline = space.has_all_defaults
-        self._demes = [Deme(pop_size) for _ in range(num_demes)]
+        self._demes = [Deme(config.pop_size) for _ in range(config.num_demes)]
         self._asked = 0
-        self._asked_in_deme = [0] * num_demes
-        self._told_in_deme = [0] * num_demes
+        self._asked_in_deme = [0] * config.num_demes
+        self._told_in_deme = [0] * config.num_demes
         self._told = 0
         self._pending: dict[int, _Asked] = {}
         self._best: Individual | None = None
@@ -134,10 +136,14 @@ class GeneticSearch(Strategy):
         self._round_robin = 0
         # generational: the current generation's plan of demes and its results
         self._generation = 0
-        self._plan = [d for _ in range(pop_size) for d in range(num_demes)]
+        self._plan = [d for _ in range(config.pop_size) for d in range(config.num_demes)]
         self._plan_position = 0
         self._plan_told = 0
-        self._members: list[list[Individual]] = [[] for _ in range(num_demes)]
+        self._members: list[list[Individual]] = [[] for _ in range(config.num_demes)]
+
+    @property
+    def budget(self) -> int:
+        return self.config.budget
 
     # ------------------------------------------------------------------ read-only views
     @property
@@ -164,10 +170,8 @@ class GeneticSearch(Strategy):
     def _exhausted(self) -> bool:
         return self._asked >= self.budget
 
-    def _ask(self) -> Candidate | None:
+    def _ask(self, trial_id: int) -> Candidate | None:
         if self._asked >= self.budget:
-            return None
-        if self.slots is not None and self.outstanding >= self.slots:
             return None
         initial_asks = self.num_demes * self.pop_size
         if self.mode == "generational":
@@ -191,13 +195,11 @@ class GeneticSearch(Strategy):
             point, origin, parents = self._initial(deme)
         else:
             point, origin, parents = self._child(deme)
-        uid = self._asked
         self._asked += 1
         self._asked_in_deme[deme] += 1
-        self._pending[uid] = _Asked(deme, origin)
+        self._pending[trial_id] = _Asked(deme, origin)
         info = {
             "strategy": "genetic",
-            "uid": uid,
             "deme": deme,
             "generation": generation,
             "parents": parents,
@@ -209,21 +211,21 @@ class GeneticSearch(Strategy):
         start = self.space.defaults(self.rng)
         if self._asked_in_deme[deme] == 0 and (deme == 0 or not self._share_baseline):
             return start, "baseline", []
-        rate = max(self.mutation_rate, _INITIAL_MUTATION_RATE)
+        rate = max(self.config.mutation_rate, _INITIAL_MUTATION_RATE)
         return self._mutate(start, rate, avoid=[start]), "initial", []
 
     def _child(self, deme: int) -> tuple[dict[str, Any], str, list[int]]:
         population = self._demes[deme]
         if not population.members:  # nothing of this deme finished yet: mutate the baseline
             start = self.space.defaults(self.rng)
-            return self._mutate(start, self.mutation_rate, avoid=[start]), "child", []
+            return self._mutate(start, self.config.mutation_rate, avoid=[start]), "child", []
         # failed trials are parents only while no trial anywhere has succeeded
         pool = population.finite() or [m for other in self._demes for m in other.finite()]
         pool = pool or list(population.members)
         first = tournament(self.rng, pool, _TOURNAMENT_SIZE)
         second = tournament(self.rng, pool, _TOURNAMENT_SIZE)
-        point = crossover(first.point, second.point, self.rng, self.crossover_rate)
-        point = self._mutate(point, self.mutation_rate, avoid=[first.point, second.point])
+        point = crossover(first.point, second.point, self.rng, self.config.crossover_rate)
+        point = self._mutate(point, self.config.mutation_rate, avoid=[first.point, second.point])
         parents = sorted({first.trial_id, second.trial_id})
         return point, "child", parents
 
@@ -231,7 +233,7 @@ class GeneticSearch(Strategy):
         self, point: dict[str, Any], rate: float, avoid: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """Mutate ``point``; if its active genes then equal one in ``avoid``, one more."""
-        bounds = (self.mul_mutation_bounds, self.add_mutation_bounds)
+        bounds = (self.config.mul_mutation_bounds, self.config.add_mutation_bounds)
         child = mutate_point(point, self.space, self.rng, rate, *bounds)
         active = self.space.active(child)
         if any(active == self.space.active(other) for other in avoid) and active:
@@ -240,13 +242,7 @@ class GeneticSearch(Strategy):
 
     # ------------------------------------------------------------------ tell
     def _tell(self, trial: Trial) -> None:
-        uid = _uid(trial)
-        asked = self._pending.pop(uid, None)
-        if asked is None:
-            raise ConfigError(
-                f"trial {trial.id} was not asked by this GeneticSearch (uid {uid!r}); "
-                f"tell each asked candidate exactly once."
-            )
+        asked = self._pending.pop(trial.id)
         if trial.candidate is not None:
             point = dict(trial.candidate.params)
         else:  # only the active genes are known: fill the others with the defaults
@@ -268,7 +264,7 @@ class GeneticSearch(Strategy):
                 population.add(individual)
         self._told_in_deme[deme] += 1
         self._freed.append(deme)
-        if self._told_in_deme[deme] % (self.pop_size * self.migration_interval) == 0:
+        if self._told_in_deme[deme] % (self.pop_size * self.config.migration_interval) == 0:
             self._migrate([deme])
 
     def _tell_generational(self, deme: int, individual: Individual, shared: bool) -> None:
@@ -282,7 +278,7 @@ class GeneticSearch(Strategy):
         for population, members in zip(self._demes, self._members, strict=True):
             population.replace_all(members)
         self._generation += 1
-        if self._generation % self.migration_interval == 0:
+        if self._generation % self.config.migration_interval == 0:
             self._migrate(list(range(self.num_demes)))
         if self._generation < self.generations:
             self._plan = [d for _ in range(self.pop_size - 1) for d in range(self.num_demes)]
@@ -300,8 +296,3 @@ class GeneticSearch(Strategy):
             if migrant is not None:
                 target = self._demes[(source + 1) % self.num_demes]
                 target.immigrate(migrant._replace(point=dict(migrant.point)))
-
-
-def _uid(trial: Trial) -> Any:
-    info = trial.candidate.info if trial.candidate is not None else trial.info
-    return info.get("uid")

@@ -13,35 +13,46 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._trial import Candidate
+from .._core._checks import count
+from .._core._config import Config, setting
+from .._core._trial import Candidate
 from ._base import Strategy
-from ._checks import check_count
 
 if TYPE_CHECKING:
     from .._space import Params
 
-__all__ = ["GridSearch"]
+__all__ = ["GridConfig", "GridSearch"]
 
 # the grid is deterministic; the seed only feeds space.fix for the baseline
 _SEED = 20_240_905
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridConfig(Config):
+    """Grid search's settings (crayai's names and defaults)."""
+
+    #: points per range (value lists give up to this many of their values)
+    grid_size: int = setting(5, count(1))
+
+    def strategy(self, space: Params, *, seed: int | None = None) -> GridSearch:
+        return GridSearch(space, self)
 
 
 class GridSearch(Strategy):
     """``grid_size`` points per range, every value list's ``Choice.grid(grid_size)``.
 
     When every parameter has a default, the baseline is asked first (and not
-    again if it is also a grid point). ``chunk_size`` bounds how many candidates
-    may be outstanding: ``ask`` returns None while that many are unfinished.
-    ``info["index"]`` is the position of the point in the full product.
+    again if it is also a grid point). ``info["index"]`` is the position of the
+    point in the full product. The grid is deterministic: it takes no seed.
     """
 
-    def __init__(self, space: Params, *, grid_size: int, chunk_size: int | None = None) -> None:
-        self.grid_size = check_count("grid_size", grid_size)
-        self.chunk_size = None if chunk_size is None else check_count("chunk_size", chunk_size)
+    def __init__(self, space: Params, config: GridConfig | None = None) -> None:
         super().__init__(space, seed=_SEED)
-        self.grids = [param.grid(self.grid_size) for param in space.parameters]
+        self.config = config or GridConfig()
+        self.grids = [param.grid(self.config.grid_size) for param in space.parameters]
         self._points: Iterator[tuple[int, tuple[Any, ...]]] = enumerate(
             itertools.product(*self.grids)
         )
@@ -58,9 +69,12 @@ class GridSearch(Strategy):
             size *= len(grid)
         return size
 
-    def _ask(self) -> Candidate | None:
-        if self.chunk_size is not None and self.outstanding >= self.chunk_size:
-            return None
+    @property
+    def budget(self) -> int:
+        """At most the product's size plus the baseline (duplicates are skipped)."""
+        return self.size + int(self.space.has_all_defaults)
+
+    def _ask(self, trial_id: int) -> Candidate | None:
         candidate = self._peek()
         self._next = None
         return candidate

@@ -16,13 +16,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._parameters import Choice, Range
+from .._space import Choice, Range
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .._parameters import Parameter
-    from .._space import Params
+    from .._space import Parameter, Params
 
 __all__ = [
     "Bounds",

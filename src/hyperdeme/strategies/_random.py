@@ -1,17 +1,30 @@
-"""Random search: ``num_iters`` uniform draws of the space, the baseline first."""
+"""Random search: ``num_iters`` draws of the space, the baseline first."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._trial import Candidate
+from .._core._checks import count
+from .._core._config import Config, setting
+from .._core._trial import Candidate
 from ._base import Strategy
-from ._checks import check_count
 
 if TYPE_CHECKING:
     from .._space import Params
 
-__all__ = ["RandomSearch"]
+__all__ = ["RandomConfig", "RandomSearch"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomConfig(Config):
+    """Random search's settings (crayai's names and defaults)."""
+
+    #: evaluations in all, the baseline included
+    num_iters: int = setting(10, count(1))
+
+    def strategy(self, space: Params, *, seed: int | None = None) -> RandomSearch:
+        return RandomSearch(space, self, seed=seed)
 
 
 class RandomSearch(Strategy):
@@ -22,13 +35,19 @@ class RandomSearch(Strategy):
     seed (kept in ``self.seed``); any other value makes the run reproducible.
     """
 
-    def __init__(self, space: Params, *, num_iters: int, seed: int | None = None) -> None:
-        self.num_iters = check_count("num_iters", num_iters)
+    def __init__(
+        self, space: Params, config: RandomConfig | None = None, *, seed: int | None = None
+    ) -> None:
         super().__init__(space, seed=seed)
-        self.asked: int = 0
+        self.config = config or RandomConfig()
+        self.asked = 0
 
-    def _ask(self) -> Candidate | None:
-        if self.asked >= self.num_iters:
+    @property
+    def budget(self) -> int:
+        return self.config.num_iters
+
+    def _ask(self, trial_id: int) -> Candidate | None:
+        if self.asked >= self.config.num_iters:
             return None
         first = self.asked == 0
         self.asked += 1
@@ -39,4 +58,4 @@ class RandomSearch(Strategy):
         return Candidate(point, {"strategy": "random"})
 
     def _exhausted(self) -> bool:
-        return self.asked >= self.num_iters
+        return self.asked >= self.config.num_iters

@@ -1,0 +1,4 @@
+"""The bottom layer: errors, argument checks, logging, the trial record, config plumbing.
+
+Nothing here imports the rest of hyperdeme.
+"""

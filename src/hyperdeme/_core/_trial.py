@@ -1,0 +1,112 @@
+"""What flows through a run: a strategy's :class:`Candidate`, a finished :class:`Trial`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Candidate", "Status", "Trial"]
+
+
+class Status(StrEnum):
+    """How one attempt, and so one trial, ended."""
+
+    OK = "ok"
+    FAILED = "failed"  # non-zero exit, or the launcher gave up
+    NO_METRIC = "no_metric"  # exit 0, but a metric was missing or NaN
+    TIMEOUT = "timeout"  # eval_timeout hit; the process group was killed
+    CANCELLED = "cancelled"  # the run stopped (time budget, caller cancelled)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A point a strategy wants evaluated.
+
+    ``params`` holds every gene, active or not (a genetic child keeps the genes
+    of parameters its conditions switch off, so they can come back); the
+    evaluator passes only the active ones. ``info`` carries strategy fields
+    (``deme``, ``generation``, ``parents``) into the journal unchanged.
+    """
+
+    params: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, repr=False)
+class Trial:
+    """One finished evaluation of a candidate, as written to the journal."""
+
+    id: int
+    params: dict[str, Any]  # active parameters only, flag -> typed value
+    fom: float = math.inf
+    metrics: dict[str, float] = field(default_factory=dict)
+    status: Status = Status.OK
+    attempts: int = 0
+    returncode: int | None = None
+    started: float = 0.0  # wall clock (time.time())
+    ended: float = 0.0
+    duration: float = 0.0  # seconds, monotonic
+    info: dict[str, Any] = field(default_factory=dict)  # deme, generation, parents ...
+    error: str = ""  # stderr tail or message of the last failed attempt
+    command: str = ""
+    nodes: int = 0
+    candidate: Candidate | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK and math.isfinite(self.fom)
+
+    def __repr__(self) -> str:
+        return (
+            f"Trial(id={self.id}, status={self.status.value!r}, fom={self.fom!r}, "
+            f"params={self.params!r})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The journal record: JSON-able, without the candidate's hidden genes."""
+        return {
+            "id": self.id,
+            "params": self.params,
+            "fom": _json_float(self.fom),
+            "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "returncode": self.returncode,
+            "started": self.started,
+            "ended": self.ended,
+            "duration": self.duration,
+            "info": self.info,
+            "error": self.error,
+            "command": self.command,
+            "nodes": self.nodes,
+        }
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Trial:
+        return cls(
+            id=int(record["id"]),
+            params=dict(record["params"]),
+            fom=_float(record["fom"]),
+            metrics={k: _float(v) for k, v in record.get("metrics", {}).items()},
+            status=Status(record["status"]),
+            attempts=int(record.get("attempts", 0)),
+            returncode=record.get("returncode"),
+            started=float(record.get("started", 0.0)),
+            ended=float(record.get("ended", 0.0)),
+            duration=float(record.get("duration", 0.0)),
+            info=dict(record.get("info", {})),
+            error=str(record.get("error", "")),
+            command=str(record.get("command", "")),
+            nodes=int(record.get("nodes", 0)),
+        )
+
+
+def _json_float(value: float) -> float | str:
+    # JSON has no inf/nan; keep them readable and round-trippable.
+    return value if math.isfinite(value) else repr(float(value))
+
+
+def _float(value: float | str) -> float:
+    return float(value)

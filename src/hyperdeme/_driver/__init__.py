@@ -1,0 +1,1 @@
+"""The driver: optimizers, running an experiment, the result, the blocking and async APIs."""

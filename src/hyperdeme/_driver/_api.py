@@ -1,0 +1,85 @@
+"""The async entry points: ``await optimize(opt, params)`` and ``async with stream(...)``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import NoReturn
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from .._core._errors import unwrap
+from .._core._trial import Trial
+from .._space import Params
+from ._optimizer import Optimizer
+from ._result import Result
+
+__all__ = ["optimize", "stream"]
+
+
+async def optimize(optimizer: Optimizer, params: Params) -> Result:
+    """Run ``optimizer`` over ``params`` inside the caller's event loop; return the result.
+
+    Cancelling the caller's scope stops every evaluation (processes killed,
+    allocations released) and leaves a consistent journal.
+    """
+    return await optimizer.run(params)
+
+
+def stream(optimizer: Optimizer, params: Params) -> _Stream:
+    """Each finished trial as it arrives::
+
+        async with hyperdeme.stream(opt, params) as trials:
+            async for trial in trials:
+                ...
+
+    Leaving the block early stops the run. ``opt.result`` holds the result after it.
+    """
+    return _Stream(optimizer, params)
+
+
+class _Stream:
+    def __init__(self, optimizer: Optimizer, params: Params) -> None:
+        self._context = _open_stream(optimizer, params)
+
+    async def __aenter__(self) -> MemoryObjectReceiveStream[Trial]:
+        return await self._context.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return await self._context.__aexit__(exc_type, exc, tb)
+
+    def __aiter__(self) -> NoReturn:
+        raise TypeError(
+            "hyperdeme.stream() is an async context manager (a run holds a task group, "
+            "which must not live inside an async generator); write\n"
+            "    async with hyperdeme.stream(opt, params) as trials:\n"
+            "        async for trial in trials: ..."
+        )
+
+
+@asynccontextmanager
+async def _open_stream(
+    optimizer: Optimizer, params: Params
+) -> AsyncIterator[MemoryObjectReceiveStream[Trial]]:
+    send, receive = anyio.create_memory_object_stream[Trial](math.inf)
+
+    async def produce() -> None:
+        async with send:
+            await optimizer.run(params, send.send)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(produce)
+            async with receive:
+                yield receive
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        unwrap(group)

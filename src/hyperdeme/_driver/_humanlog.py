@@ -1,0 +1,47 @@
+"""crayai's ``log_fn``: a human-readable log of the run, global plus one per deme."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO
+
+from .._core._closing import Closing
+from .._core._trial import Trial
+
+__all__ = ["HumanLog"]
+
+
+class HumanLog(Closing):
+    """One line per finished trial in ``<run dir>/<log_fn>``; genetic trials also
+    in ``<stem>.deme<N><suffix>`` beside it. Disabled when ``log_fn`` is empty."""
+
+    def __init__(self, directory: Path, log_fn: str) -> None:
+        self.path = directory / log_fn if log_fn else None
+        self._files: dict[Path, IO[str]] = {}
+
+    def write(self, trial: Trial) -> None:
+        if self.path is None:
+            return
+        line = (
+            f"trial {trial.id} {trial.status.value} fom={trial.fom:.6g} "
+            f"attempts={trial.attempts} duration={trial.duration:.2f}s "
+            f"params={json.dumps(trial.params)}"
+        )
+        deme = trial.info.get("deme")
+        if deme is not None:
+            line = f"deme {deme} gen {trial.info.get('generation', '?')} {line}"
+            name = f"{self.path.stem}.deme{deme}{self.path.suffix}"
+            self._file(self.path.with_name(name)).write(line + "\n")
+        self._file(self.path).write(line + "\n")
+
+    def _file(self, path: Path) -> IO[str]:
+        handle = self._files.get(path)
+        if handle is None:
+            handle = self._files[path] = path.open("a", buffering=1)
+        return handle
+
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()

@@ -1,0 +1,147 @@
+"""``Optimizer``: an evaluator plus a strategy config, crayai.hpo's user-facing object.
+
+``opt.optimize(params)`` blocks (it runs its own event loop);
+``await hyperdeme.optimize(opt, params)`` runs inside the caller's loop.
+Either way ``opt.result``, ``opt.best_fom`` and ``opt.best_params`` are set
+afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from .._core._checks import boolean, one_of, text
+from .._core._checks import seed as check_seed
+from .._core._config import Config
+from .._core._errors import ConfigError
+from .._core._trial import Trial
+from .._engine._evaluator import Evaluator
+from .._space import Params
+from ..strategies import Strategy
+from ._blocking import run_blocking
+from ._experiment import Experiment, run_experiment
+from ._result import Result
+
+__all__ = ["Backend", "Optimizer"]
+
+Backend = Literal["asyncio", "trio"]
+Emit = Callable[[Trial], Awaitable[None]]
+
+#: names the engine gives its own files in the run directory
+_RESERVED = re.compile(r"^(trials\.jsonl|\d+|checkpoints|\..*)$")
+
+
+def _experiment_name(name: str, value: Any) -> str:
+    experiment: str = text(name, value)
+    if "/" in experiment or experiment in (".", ".."):
+        raise ConfigError(
+            f"{name} names the experiment's directory under run_path: a plain name "
+            f"without '/' (and not '.' or '..'), got {value!r}."
+        )
+    return experiment
+
+
+def _log_name(name: str, value: Any) -> str:
+    file: str = text(name, "" if value is None else value)
+    if "/" in file or (file and _RESERVED.match(file)):
+        raise ConfigError(
+            f"{name} must be a file name in the run directory, without '/', and not one of "
+            f"the engine's own (trials.jsonl, trial directories, checkpoints, dot files); "
+            f"got {value!r}."
+        )
+    return file
+
+
+class Optimizer(ABC):
+    """Base of the optimizers: holds the evaluator, builds a strategy, keeps the result.
+
+    Subclasses give a typed constructor (crayai's keywords) that builds their
+    strategy config, and :meth:`make_strategy`.
+    """
+
+    def __init__(
+        self,
+        evaluator: Evaluator | None,
+        config: Config,
+        *,
+        seed: int | None = 0,
+        name: str = "",
+        verbose: bool | int = False,
+        log_fn: str | None = "",
+        backend: Backend = "asyncio",
+    ) -> None:
+        if evaluator is not None and not isinstance(evaluator, Evaluator):
+            raise ConfigError(
+                f"evaluator must be a hyperdeme.Evaluator, got {type(evaluator).__name__}."
+            )
+        self.evaluator = evaluator
+        self.config = config
+        self.seed: int = check_seed("seed", seed)
+        self.name: str = _experiment_name("name", name)
+        self.verbose: bool = boolean("verbose", verbose)
+        self.log_fn: str = _log_name("log_fn", log_fn)
+        self.backend: Backend = one_of(("asyncio", "trio"))("backend", backend)
+        self.result: Result | None = None
+        self._experiment = ""
+
+    @abstractmethod
+    def make_strategy(self, params: Params) -> Strategy:
+        """A fresh strategy over ``params`` configured by this optimizer."""
+
+    def __repr__(self) -> str:
+        settings = [f"{key}={value!r}" for key, value in vars(self.config).items()]
+        if self.seed:
+            settings.append(f"seed={self.seed}")
+        if self.name:
+            settings.append(f"name={self.name!r}")
+        return f"{type(self).__name__}({', '.join(settings)})"
+
+    @property
+    def experiment(self) -> str:
+        """The run directory's name: ``name``, or a timestamped default chosen once."""
+        if not self._experiment:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+            self._experiment = self.name or f"{type(self).__name__.lower()}-{stamp}"
+        return self._experiment
+
+    @property
+    def best_fom(self) -> float | None:
+        return self.result.best_fom if self.result is not None else None
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        return self.result.best_params if self.result is not None else None
+
+    def optimize(self, params: Params) -> Result:
+        """Run to completion in a new event loop (see :mod:`._blocking`)."""
+        return run_blocking(
+            lambda: self.run(params),
+            backend=self.backend,
+            what=f"{type(self).__name__}.optimize()",
+        )
+
+    async def run(self, params: Params, emit: Emit | None = None) -> Result:
+        """Run inside the caller's event loop; ``emit`` is awaited with each finished trial."""
+        if self.evaluator is None:
+            raise ConfigError(
+                f"{type(self).__name__} has no evaluator; pass one: "
+                f"{type(self).__name__}(hyperdeme.Evaluator('python3 train.py'), ...)."
+            )
+        if not isinstance(params, Params):
+            raise ConfigError(f"params must be a hyperdeme.Params, got {type(params).__name__}.")
+        result = Result()
+        self.result = result
+        experiment = Experiment(
+            evaluator=self.evaluator,
+            params=params,
+            strategy=self.make_strategy(params),
+            name=self.experiment,
+            verbose=self.verbose,
+            log_fn=self.log_fn,
+        )
+        await run_experiment(experiment, result, emit)
+        return result

@@ -1,0 +1,164 @@
+"""``EvaluatorConfig``: the Evaluator's settings (crayai.hpo's keywords), checked once.
+
+One frozen dataclass; each field carries its check (see
+:mod:`hyperdeme._core._config`). The settings about where evaluations run
+form a :class:`~hyperdeme.launchers.LauncherOptions` of their own, which is
+what a launcher is built from; the backend a run names checks them
+(``Launcher.check_options``) before anything starts.
+
+``timeout`` is minutes for the whole run (crayai); ``eval_timeout`` is
+seconds per attempt; 0 means no limit for both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .._core._checks import boolean, count, number, one_of, string_mapping, text
+from .._core._config import UNSET, Config, Unset, setting
+from .._core._errors import ConfigError, ConfigTypeError
+from ..launchers import LauncherOptions, check, registered
+
+__all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
+
+DEFAULT_RUN_PATH = "run"
+_FLAG_KEYS = ("nodes_per_evaluation",)
+#: crayai's "wlm" means "through the workload manager", like "auto"
+_CHOOSE = ("auto", "wlm")
+
+
+def _launcher_names() -> tuple[str, ...]:
+    return (*_CHOOSE, *registered())
+
+
+def _manager_names() -> tuple[str, ...]:
+    return ("auto", *registered())
+
+
+def _metric(name: str, value: Any) -> str | dict[str, float]:
+    if isinstance(value, str):
+        if not value or "\n" in value:
+            raise ConfigError(
+                f"{name} must be a non-empty one-line prefix such as 'FoM: ', got {value!r}."
+            )
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigTypeError(
+            f"{name} must be a prefix string or a dict name -> weight, got {value!r}."
+        )
+    if not value:
+        raise ConfigError(f"{name} dict must name at least one metric and its weight.")
+    weights: dict[str, float] = {}
+    for key, weight in value.items():
+        if not isinstance(key, str) or not key or "\n" in key:
+            raise ConfigError(f"{name} names must be non-empty one-line strings, got {key!r}.")
+        weights[key] = number(-math.inf)(f"{name}[{key!r}] (its weight)", weight)
+    return weights
+
+
+def _flag(name: str, value: Any) -> dict[str, str]:
+    flags: dict[str, str] = string_mapping(what="a dict like {'nodes_per_evaluation': '--N'}")(
+        name, value
+    )
+    for key, flag in flags.items():
+        if key not in _FLAG_KEYS:
+            raise ConfigError(
+                f"{name} key {key!r} is not supported; allowed: {', '.join(_FLAG_KEYS)}."
+            )
+        if not flag.strip() or any(c in flag for c in "=\n\0"):
+            raise ConfigError(f"{name}[{key!r}] must be a flag such as '--N', got {flag!r}.")
+    return flags
+
+
+def _environment(name: str, value: Any) -> dict[str, str]:
+    env: dict[str, str] = string_mapping()(name, value)
+    for key, item in env.items():
+        if not key or any(c in key for c in "=\0"):
+            raise ConfigError(
+                f"{name} key {key!r} is not a valid environment variable name "
+                "(non-empty, without '=' or NUL)."
+            )
+        if "\0" in item:
+            raise ConfigError(f"{name}[{key!r}] must not contain a NUL character.")
+    return env
+
+
+def _strict_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigTypeError(f"{name} must be True or False, got {value!r}.")
+    return value
+
+
+def _launch(name: str, value: Any) -> LauncherOptions:
+    if not isinstance(value, LauncherOptions):
+        raise ConfigTypeError(f"{name} must be a LauncherOptions, got {value!r}.")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluatorConfig(Config):
+    """The Evaluator's settings; see :class:`hyperdeme.Evaluator` for each one."""
+
+    src_path: str = setting("", text)
+    #: UNSET: not given (crayai warns when run_path is given without src_path)
+    run_path: str | Unset = setting(UNSET, text)
+    metric: str | Mapping[str, float] = setting("FoM: ", _metric)
+    checkpoint: str = setting("", text)
+    num_parallel_evals: int = setting(0, count(0))
+    workload_manager: str = setting("auto", one_of(_manager_names))
+    launcher: str = setting("auto", one_of(_launcher_names))
+    #: minutes for the whole run (0: no limit)
+    timeout: float = setting(0.0, number(0.0, infinite=True, unit="minutes"))
+    flag: Mapping[str, str] = setting({}, _flag, factory=dict)
+    verbose: bool = setting(False, boolean)
+    num_retries: int = setting(0, count(0))
+    env: Mapping[str, str] = setting({}, _environment, factory=dict)
+    #: seconds before the second attempt; it doubles up to a minute
+    retry_delay: float = setting(1.0, number(0.0, unit="seconds"))
+    fsync: bool = setting(True, _strict_bool)
+    launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
+
+    def _validate(self) -> None:
+        if self.workload_manager == "local" and self.launch.nodes > 1:
+            raise ConfigError(
+                f"nodes={self.launch.nodes} needs a workload manager; workload_manager='local' "
+                "runs on this machine only (use nodes=0 or 1, or 'slurm'/'pbs'/'k8s')."
+            )
+        named = self.named_launcher
+        if named is not None:
+            check(named, self.launch)
+
+    @property
+    def named_launcher(self) -> str | None:
+        """The launcher the settings name, if they name one (else it is detected)."""
+        if self.launcher not in _CHOOSE:
+            return self.launcher
+        if self.workload_manager != "auto":
+            return self.workload_manager
+        return None
+
+    @property
+    def run_root(self) -> str:
+        """``run_path``, or its default when not given."""
+        return (
+            self.run_path if isinstance(self.run_path, str) and self.run_path else DEFAULT_RUN_PATH
+        )
+
+    @property
+    def nodes_per_eval_flag(self) -> str | None:
+        return self.flag.get("nodes_per_evaluation")
+
+    @property
+    def time_budget(self) -> float:
+        """The whole run's limit in seconds (inf: none)."""
+        return self.timeout * 60 if self.timeout else math.inf
+
+    def slots(self, total_nodes: int | None = None) -> int:
+        """Evaluation slots: ``num_parallel_evals``, else nodes // nodes_per_eval, >= 1."""
+        if self.num_parallel_evals:
+            return self.num_parallel_evals
+        nodes = total_nodes or self.launch.nodes
+        return max(1, nodes // max(1, self.launch.nodes_per_eval))

@@ -1,0 +1,183 @@
+"""``Evaluator``: what to run for one set of hyperparameters, and where."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from .._core._checks import boolean, is_integer
+from .._core._config import UNSET, Unset, checked_keywords
+from .._core._errors import ConfigError, HyperdemeWarning
+from ..launchers import LauncherOptions
+from ._command import build_command
+from ._config import EvaluatorConfig
+from ._metrics import MetricSpec
+
+__all__ = ["EvalFunction", "Evaluator"]
+
+EvalFunction = Callable[[dict[str, Any]], Awaitable[Any] | Any]
+
+_E = EvaluatorConfig()
+_L = LauncherOptions()
+
+
+class Evaluator:
+    """Runs a training program (or a Python function) for one set of hyperparameters.
+
+    ``cmd`` is a shell command without hyperparameter flags
+    (``"python3 train.py --epochs 3"``): each active hyperparameter is appended
+    as one quoted argument ``flag=value``. Or ``cmd`` is a function of the
+    parameter dict returning the FoM or a dict of metrics: a coroutine
+    function is awaited on the event loop, a plain one runs in a worker thread.
+
+    The keywords are crayai.hpo's, with its defaults:
+
+    - ``src_path``: a directory whose entries are linked into each trial's own
+      working directory (without it, programs run in the current directory);
+    - ``run_path``: where the journal and logs go (``run/<experiment>/``);
+    - ``metric``: the prefix of the FoM in the output (``"FoM: "``), or a dict
+      of metric names to weights, the FoM being the weighted sum;
+    - ``checkpoint``: the directory ``@checkpoint`` in ``cmd`` stands for;
+    - ``nodes``, ``nodes_per_eval``, ``num_parallel_evals``: nodes to use, per
+      evaluation, and evaluations at once (0: ``nodes // nodes_per_eval``);
+    - ``workload_manager``, ``launcher``: ``"auto"`` detects (crayai's
+      ``launcher="wlm"`` too), or name one: ``local``, ``slurm``, ``pbs``,
+      ``k8s``, ``urika``, or one registered with ``register_launcher``;
+    - ``workload_image``, ``launch_args``, ``urika_args``, ``alloc_jobid``,
+      ``alloc_timeout`` (minutes), ``alloc_args``: passed to the launcher;
+    - ``timeout``: minutes for the whole run (0: none); ``flag``: e.g.
+      ``{"nodes_per_evaluation": "--N"}``; ``verbose``; ``num_retries``.
+
+    hyperdeme adds ``eval_timeout`` (seconds per attempt, 0: none), ``env``
+    (extra environment variables), ``retry_delay`` (seconds before the second
+    attempt, doubling up to a minute), ``fsync`` (journal durability) and
+    ``launcher_options`` (backend extras such as a Kubernetes namespace).
+    Every setting is checked here: a bad one raises
+    :class:`~hyperdeme.ConfigError` before anything runs.
+    """
+
+    @checked_keywords
+    def __init__(
+        self,
+        cmd: str | EvalFunction,
+        *,
+        src_path: str = _E.src_path,
+        run_path: str | Unset = UNSET,
+        metric: str | Mapping[str, float] = "FoM: ",
+        checkpoint: str = _E.checkpoint,
+        nodes: int = _L.nodes,
+        nodes_per_eval: int = _L.nodes_per_eval,
+        num_parallel_evals: int = _E.num_parallel_evals,
+        workload_manager: str = _E.workload_manager,
+        launcher: str = _E.launcher,
+        workload_image: str = _L.workload_image,
+        launch_args: str = _L.launch_args,
+        urika_args: str = _L.urika_args,
+        alloc_jobid: int | None = _L.alloc_jobid,
+        alloc_timeout: int = _L.alloc_timeout,
+        alloc_args: str = _L.alloc_args,
+        timeout: float = _E.timeout,
+        flag: Mapping[str, str] | None = None,
+        verbose: bool | int = _E.verbose,
+        num_retries: int = _E.num_retries,
+        eval_timeout: float = _L.eval_timeout,
+        env: Mapping[str, str] | None = None,
+        retry_delay: float = _E.retry_delay,
+        fsync: bool = _E.fsync,
+        launcher_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.function: EvalFunction | None = None
+        if callable(cmd):
+            self.function = cmd
+            self.cmd = getattr(cmd, "__qualname__", None) or repr(cmd)
+        elif isinstance(cmd, str) and cmd.strip() and "\0" not in cmd:
+            self.cmd = cmd
+        else:
+            raise ConfigError(
+                "cmd must be a shell command such as 'python3 train.py' or a function, "
+                f"got {cmd!r}."
+            )
+        self.config = EvaluatorConfig(
+            src_path=src_path,
+            run_path=run_path,
+            metric=metric,
+            checkpoint=checkpoint,
+            num_parallel_evals=num_parallel_evals,
+            workload_manager=workload_manager,
+            launcher=launcher,
+            timeout=timeout,
+            flag=flag or {},
+            verbose=boolean("verbose", verbose),  # crayai scripts pass argparse counts
+            num_retries=num_retries,
+            env=env or {},
+            retry_delay=retry_delay,
+            fsync=fsync,
+            launch=LauncherOptions(
+                nodes=nodes,
+                nodes_per_eval=nodes_per_eval,
+                alloc_jobid=alloc_jobid,
+                alloc_timeout=alloc_timeout,
+                alloc_args=alloc_args,
+                launch_args=launch_args,
+                urika_args=urika_args,
+                workload_image=workload_image,
+                eval_timeout=eval_timeout,
+                extra=launcher_options or {},
+            ),
+        )
+        if run_path is not UNSET and not src_path and self.function is None:
+            warnings.warn(
+                "run_path is set but src_path is not: evaluations run in the current "
+                "directory and only their logs go under run_path; set src_path to give "
+                "each trial its own working directory.",
+                HyperdemeWarning,
+                stacklevel=3,
+            )
+        self.metric = MetricSpec(self.config.metric)
+
+    def __repr__(self) -> str:
+        settings = [repr(self.cmd)]
+        for name, value in self.config.changes().items():
+            if name == "launch":
+                settings += [f"{k}={v!r}" for k, v in value.changes().items()]
+            else:
+                settings.append(f"{name}={value!r}")
+        return f"Evaluator({', '.join(settings)})"
+
+    @property
+    def is_callable(self) -> bool:
+        return self.function is not None
+
+    @property
+    def is_async_callable(self) -> bool:
+        return self.function is not None and inspect.iscoroutinefunction(self.function)
+
+    def nodes_for(self, params: Mapping[str, Any]) -> int:
+        """Nodes one evaluation needs: a hyperparameter named by ``flag``, else nodes_per_eval."""
+        flag = self.config.nodes_per_eval_flag
+        if flag is not None and flag in params:
+            value = params[flag]
+            if not is_integer(value) or value < 1:
+                raise ConfigError(
+                    f"the nodes-per-evaluation parameter {flag} must take integers >= 1, "
+                    f"got {value!r}."
+                )
+            return int(value)
+        return max(1, self.config.launch.nodes_per_eval)
+
+    def command_for(
+        self, params: Mapping[str, Any], *, nodes: int, checkpoint_dir: str | None = None
+    ) -> str:
+        """The command of one evaluation: the shell line (see :func:`build_command`), or
+        for a function, the call it makes (``train({'--lr': 0.1})``)."""
+        if self.function is not None:
+            return f"{self.cmd}({dict(params)!r})"
+        return build_command(
+            self.cmd,
+            params,
+            nodes_flag=self.config.nodes_per_eval_flag,
+            nodes=nodes,
+            checkpoint_dir=checkpoint_dir,
+        )

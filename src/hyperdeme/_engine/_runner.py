@@ -1,0 +1,245 @@
+"""Run one trial: prepare it, run attempts through the launcher, classify, retry.
+
+Each attempt ends ``ok``, ``failed`` (non-zero exit, launcher error),
+``no_metric`` (exit 0 but a metric missing or NaN), ``timeout``
+(``eval_timeout`` hit) or ``cancelled``. Failed, no-metric and timed-out
+attempts are retried up to ``num_retries`` times; a
+:class:`~hyperdeme.TransientLauncherError` (node failure, step creation
+refused) is retried on its own small budget, whatever ``num_retries`` says.
+The pause before attempt ``n + 1`` is ``retry_delay * 2**(n - 1)`` seconds,
+at most a minute (:class:`RetryPolicy`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._logging import get_logger, log_context
+from .._core._pool import HostPool
+from .._core._trial import Candidate, Status, Trial
+from .._space import Params
+from ..launchers import Job, Launcher
+from ._evaluator import Evaluator
+from ._sinks import LogSink
+from ._workspace import Workspace
+
+__all__ = ["MAX_TRANSIENT_RETRIES", "RetryPolicy", "TrialRunner"]
+
+log = get_logger("hyperdeme.trial")
+
+#: attempts a launcher's passing failures (node failure, busy queue) may take
+MAX_TRANSIENT_RETRIES = 5
+#: attempts ending so are tried again while retries are left
+_RETRIED = (Status.FAILED, Status.NO_METRIC, Status.TIMEOUT)
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """When to try a failed attempt again, and after how long."""
+
+    num_retries: int
+    retry_delay: float
+    max_transient: int = MAX_TRANSIENT_RETRIES
+    max_delay: float = 60.0
+    failures: int = 0
+    transient: int = 0
+
+    def next_delay(self, *, transient: bool) -> float | None:
+        """Count one failed attempt; the pause before the next, or None when none is left."""
+        if transient:
+            self.transient += 1
+        else:
+            self.failures += 1
+        if self.failures > self.num_retries or self.transient > self.max_transient:
+            return None
+        retries = self.failures + self.transient
+        return min(self.retry_delay * 2.0 ** (retries - 1), self.max_delay)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    status: Status
+    fom: float = math.inf
+    metrics: dict[str, float] | None = None
+    returncode: int | None = None
+    error: str = ""
+
+
+class TrialRunner:
+    """Turns a candidate into a finished :class:`Trial` (never raises for a failed run)."""
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        space: Params,
+        launcher: Launcher,
+        workspace: Workspace,
+        nodes: HostPool[int] | None = None,
+        experiment: str = "",
+    ) -> None:
+        self.evaluator = evaluator
+        self.space = space
+        self.launcher = launcher
+        self.workspace = workspace
+        self.nodes = nodes
+        self.experiment = experiment
+        self.config = evaluator.config
+
+    def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
+        params = self.space.active(candidate.params)
+        return Trial(
+            id=trial_id,
+            params=params,
+            info=dict(candidate.info),
+            candidate=candidate,
+            nodes=self.evaluator.nodes_for(params),
+        )
+
+    async def run(self, trial: Trial) -> Trial:
+        """Run ``trial`` to its end, filling it in; on cancellation it is left ``cancelled``."""
+        trial.started = time.time()
+        start = time.monotonic()
+        with log_context(trial=trial.id):
+            try:
+                await self._attempts(trial)
+            except anyio.get_cancelled_exc_class():
+                trial.status = Status.CANCELLED
+                trial.fom = math.inf
+                raise
+            finally:
+                trial.ended = time.time()
+                trial.duration = time.monotonic() - start
+                log.info(
+                    "trial.finished",
+                    status=trial.status.value,
+                    fom=trial.fom,
+                    attempts=trial.attempts,
+                    duration=round(trial.duration, 3),
+                )
+        return trial
+
+    async def _attempts(self, trial: Trial) -> None:
+        directory, cwd = (None, Path.cwd())
+        checkpoint = None
+        if not self.evaluator.is_callable:
+            directory, cwd = self.workspace.prepare(trial.id, trial.params)
+            if "@checkpoint" in self.evaluator.cmd:
+                checkpoint = str(
+                    await anyio.to_thread.run_sync(self.workspace.checkpoint_dir, trial.id)
+                )
+        trial.command = self.evaluator.command_for(
+            trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
+        )
+        log.info("trial.started", params=trial.params, nodes=trial.nodes)
+        if self.nodes is not None and trial.nodes > self.nodes.in_service:
+            # no attempt can ever get these nodes: a failed trial, not a crash of the run
+            error = (
+                f"this trial needs {trial.nodes} nodes but the allocation has only "
+                f"{self.nodes.in_service}; lower nodes_per_eval (or the {trial.nodes}-node "
+                "values of the nodes parameter) or request more nodes."
+            )
+            self._record(trial, _Attempt(Status.FAILED, error=error))
+            return
+        policy = RetryPolicy(self.config.num_retries, self.config.retry_delay)
+        while True:
+            transient = False
+            try:
+                result = await self._attempt(trial, directory, cwd)
+            except TransientLauncherError as error:
+                transient = True
+                result = _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+            self._record(trial, result)
+            if result.status not in _RETRIED:
+                return
+            delay = policy.next_delay(transient=transient)
+            if delay is None:
+                return
+            log.info("trial.retry", attempt=trial.attempts, delay=delay, reason=result.error[-300:])
+            await anyio.sleep(delay)
+
+    def _record(self, trial: Trial, result: _Attempt) -> None:
+        trial.status = result.status
+        trial.fom = result.fom
+        trial.metrics = result.metrics or {}
+        trial.returncode = result.returncode
+        trial.error = result.error
+        if result.status is not Status.OK:
+            log.info(
+                "trial.attempt_failed",
+                status=result.status.value,
+                returncode=result.returncode,
+                error=result.error[-300:],
+            )
+
+    async def _attempt(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
+        trial.attempts += 1
+        if self.nodes is None:
+            return await self._launch(trial, directory, cwd)
+        async with self.nodes.hold(trial.nodes):
+            return await self._launch(trial, directory, cwd)
+
+    async def _launch(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
+        spec = self.evaluator.metric
+        scanner = spec.scanner()
+        out_path, err_path = _log_paths(directory, trial.attempts)
+        with LogSink(out_path, scanner=scanner) as stdout, LogSink(err_path) as stderr:
+            job = Job(
+                trial_id=trial.id,
+                attempt=trial.attempts,
+                command=trial.command,
+                cwd=cwd,
+                env=self.config.env,
+                nodes=trial.nodes,
+                stdout=stdout,
+                stderr=stderr,
+                params=trial.params,
+                name=f"{self.experiment}-{trial.id}",
+                directory=directory,
+                experiment=self.experiment,
+                function=self.evaluator.function,
+            )
+            eval_timeout = self.config.launch.time_limit or math.inf
+            try:
+                with anyio.move_on_after(eval_timeout) as scope:
+                    exit_ = await self.launcher.run(job)
+            except TransientLauncherError:
+                raise
+            except LauncherError as error:
+                return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+            if scope.cancelled_caught:
+                return _Attempt(Status.TIMEOUT, error=f"killed after eval_timeout={eval_timeout} s")
+            if exit_.returncode != 0:
+                return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
+            try:
+                metrics = (
+                    scanner.close() if exit_.result is None else spec.from_result(exit_.result)
+                )
+            except ConfigError as error:
+                return _Attempt(Status.FAILED, returncode=0, error=str(error))
+            fom = spec.fom(metrics)
+            if fom is None or math.isnan(fom):
+                missing = [n for n in spec.names if math.isnan(metrics.get(n, math.nan))]
+                return _Attempt(
+                    Status.NO_METRIC,
+                    metrics=metrics,
+                    returncode=0,
+                    error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
+                )
+            return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
+
+
+def _log_paths(directory: Path | None, attempt: int) -> tuple[Path | None, Path | None]:
+    if directory is None:  # in-process: the result and traceback are in the journal
+        return None, None
+    out, err = directory / "stdout.log", directory / "stderr.log"
+    if attempt > 1:  # keep the earlier attempt's logs beside the new ones
+        for path in (out, err):
+            if path.exists():
+                path.rename(path.with_suffix(f".attempt{attempt - 1}.log"))
+    return out, err

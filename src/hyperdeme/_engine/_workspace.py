@@ -1,0 +1,82 @@
+"""Per-trial directories: logs, parameters, and (with ``src_path``) a private work tree."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._core._errors import ConfigError
+
+__all__ = ["Workspace"]
+
+#: files the engine writes in a trial directory: never linked to ``src_path``'s
+#: namesakes (writing the log would truncate the user's file through the link)
+TRIAL_FILES = frozenset({"stdout.log", "stderr.log", "params.json"})
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """Where a run's files live: ``run_path/<experiment>/``.
+
+    Each trial gets ``<trial id>/`` with ``stdout.log``, ``stderr.log`` and
+    ``params.json``. With ``src_path``, that directory is also where the
+    program runs: its top-level entries are symlinks to ``src_path``'s (except
+    those three names), so the command works as if run from ``src_path``
+    while output files land per trial. Without it, programs run in ``cwd``.
+    """
+
+    root: Path  # run_path/<experiment>
+    src_path: Path | None
+    cwd: Path
+    checkpoint_root: Path | None
+
+    @classmethod
+    def create(
+        cls, run_path: str, experiment: str, src_path: str = "", checkpoint: str = ""
+    ) -> Workspace:
+        source = Path(src_path).absolute() if src_path else None
+        if source is not None and not source.is_dir():
+            # found now, not by every evaluation (as an error of the run's task group)
+            raise ConfigError(
+                f"src_path={src_path!r} is not a directory; give the directory holding the "
+                "training program (its entries are linked into each trial's directory)."
+            )
+        root = Path(run_path or "run").absolute() / experiment
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(
+            root=root,
+            src_path=source,
+            cwd=Path.cwd(),
+            checkpoint_root=Path(checkpoint).absolute() / experiment if checkpoint else None,
+        )
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "trials.jsonl"
+
+    def trial_dir(self, trial_id: int) -> Path:
+        return self.root / f"{trial_id:05d}"
+
+    def prepare(self, trial_id: int, params: dict[str, Any]) -> tuple[Path, Path]:
+        """Create the trial directory; return (its path, the program's cwd)."""
+        directory = self.trial_dir(trial_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "params.json").write_text(json.dumps(params, indent=1) + "\n")
+        if self.src_path is None:
+            return directory, self.cwd
+        for entry in os.scandir(self.src_path):
+            if entry.name in TRIAL_FILES:
+                continue
+            link = directory / entry.name
+            if not link.exists() and not link.is_symlink():
+                link.symlink_to(entry.path)
+        return directory, directory
+
+    def checkpoint_dir(self, trial_id: int) -> Path:
+        base = self.checkpoint_root or self.root / "checkpoints"
+        path = base / f"{trial_id:05d}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,20 @@
+"""The search space, a pure model: parameters, conditions between them, their graph."""
+
+from ._conditions import Condition, equals, greater_than, inside, less_than, not_equals
+from ._parameters import Choice, Parameter, Range, plain, same_value
+from ._params import Params
+
+__all__ = [
+    "Choice",
+    "Condition",
+    "Parameter",
+    "Params",
+    "Range",
+    "equals",
+    "greater_than",
+    "inside",
+    "less_than",
+    "not_equals",
+    "plain",
+    "same_value",
+]

@@ -1,0 +1,292 @@
+"""One hyperparameter's domain: a numeric :class:`Range` or a :class:`Choice` list.
+
+Both are immutable and check themselves when built. Every value they hand out
+(``sample``, ``grid``, ``clip``) is a plain Python object, never a numpy
+scalar, because values end up in JSON and on command lines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._core._checks import is_number
+from .._core._errors import ConfigError, ConfigTypeError
+
+__all__ = ["Choice", "Parameter", "Range", "parse_parameter", "plain", "same_value"]
+
+# integer log ranges are drawn over [low - 0.5, high + 0.5] so rounding gives every
+# integer its full share of the log scale
+_HALF = 0.5
+#: numpy draws integers as int64
+_INT64 = 2**63
+
+
+def same_value(a: object, b: object) -> bool:
+    """Equality that keeps bools apart from numbers (``True == 1`` in Python)."""
+    if isinstance(a, bool | np.bool_) != isinstance(b, bool | np.bool_):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python object it stands for; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A numeric interval ``[low, high]``; integer when both bounds are ints.
+
+    ``log`` draws and grids on a log scale (both bounds must then be > 0).
+    ``has_default`` tells a missing default from a default of ``None``.
+    """
+
+    flag: str
+    low: int | float
+    high: int | float
+    integer: bool
+    log: bool = False
+    default: int | float | None = None
+    has_default: bool = False
+
+    def __post_init__(self) -> None:
+        for name, bound in (("lower", self.low), ("upper", self.high)):
+            if not is_number(bound):
+                raise ConfigTypeError(
+                    f"{self.flag}: the {name} bound must be a number, got {bound!r}"
+                )
+            if not math.isfinite(bound):
+                raise ConfigError(f"{self.flag}: the {name} bound must be finite, got {bound!r}")
+        if self.integer and not all(isinstance(b, numbers.Integral) for b in (self.low, self.high)):
+            raise ConfigTypeError(
+                f"{self.flag}: an integer range needs int bounds, got ({self.low!r}, {self.high!r})"
+            )
+        if self.low >= self.high:
+            raise ConfigError(
+                f"{self.flag}: the lower bound must be below the upper bound, "
+                f"got ({self.low!r}, {self.high!r})"
+            )
+        if self.log and self.low <= 0:
+            raise ConfigError(
+                f"{self.flag}: a log-scale range needs bounds > 0, "
+                f"got ({self.low!r}, {self.high!r})"
+            )
+        if self.integer and not (self.low >= -_INT64 and self.high < _INT64):
+            raise ConfigError(
+                f"{self.flag}: integer bounds must lie within +-2**63 so they can be drawn, "
+                f"got ({self.low!r}, {self.high!r})"
+            )
+        if not self.integer and not math.isfinite(self.high - self.low):
+            raise ConfigError(
+                f"{self.flag}: the range ({self.low!r}, {self.high!r}) is too wide to draw from "
+                "(its width overflows a float); narrow it or use a log scale"
+            )
+        if self.has_default and not self.contains(self.default):
+            kind = "an integer" if self.integer else "a number"
+            raise ConfigError(
+                f"{self.flag}: the default must be {kind} in [{self.low!r}, {self.high!r}], "
+                f"got {self.default!r}"
+            )
+
+    def sample(self, rng: np.random.Generator) -> int | float:
+        """A uniform draw (log-uniform if ``log``); ints cover ``[low, high]`` inclusive."""
+        if self.integer:
+            if not self.log:
+                return int(rng.integers(int(self.low), int(self.high), endpoint=True))
+            u = rng.uniform(math.log(self.low - _HALF), math.log(self.high + _HALF))
+            return self.clip(math.exp(u))
+        if self.log:
+            return self.clip(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return self.clip(float(rng.uniform(self.low, self.high)))
+
+    def grid(self, k: int) -> list[int | float]:
+        """``k`` points including both ends (log-spaced if ``log``).
+
+        Integer ranges are rounded, deduplicated and sorted, so they may give
+        fewer than ``k`` points. ``k == 1`` gives the default, or the
+        (geometric, if ``log``) midpoint.
+        """
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ConfigError(f"{self.flag}: the number of grid points must be >= 1, got {k!r}")
+        if k == 1:
+            if self.has_default and self.default is not None:
+                return [self.default]
+            if self.log:
+                return [self.clip(math.sqrt(self.low * self.high))]
+            return [self.clip((self.low + self.high) / 2)]
+        space = np.geomspace if self.log else np.linspace
+        points = [self.clip(float(x)) for x in space(self.low, self.high, int(k))]
+        points[0], points[-1] = self.low, self.high
+        return sorted(set(points))
+
+    def clip(self, value: float) -> int | float:
+        """``value`` moved into ``[low, high]``, rounded to an int for integer ranges."""
+        if not is_number(value) or math.isnan(value):
+            raise ConfigError(f"{self.flag}: cannot clip {value!r}, a number is needed")
+        clipped = min(max(float(value), float(self.low)), float(self.high))
+        if self.integer:
+            return min(max(math.floor(clipped + _HALF), int(self.low)), int(self.high))
+        return clipped
+
+    def contains(self, value: object) -> bool:
+        """True if ``value`` belongs to this range (an int, for integer ranges)."""
+        if not is_number(value):
+            return False
+        if self.integer and not isinstance(value, numbers.Integral):
+            return False
+        return bool(self.low <= value <= self.high)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An ordered list of values (any JSON-able type); the order matters to mutation."""
+
+    flag: str
+    values: tuple[Any, ...]
+    default: Any | None = None
+    has_default: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ConfigError(f"{self.flag}: the value list must not be empty")
+        for i, value in enumerate(self.values):
+            try:
+                json.dumps(value, allow_nan=False)
+            except ValueError:
+                raise ConfigError(f"{self.flag}: values must be finite, got {value!r}") from None
+            except TypeError:
+                raise ConfigTypeError(
+                    f"{self.flag}: values must be JSON-able (str, int, float, bool, None, "
+                    f"list, dict), got {value!r} of type {type(value).__name__}"
+                ) from None
+            if any(same_value(value, other) for other in self.values[:i]):
+                raise ConfigError(f"{self.flag}: the value list has {value!r} twice")
+        if self.has_default:
+            if not self.contains(self.default):
+                raise ConfigError(
+                    f"{self.flag}: the default {self.default!r} is not in the value list "
+                    f"{list(self.values)!r}"
+                )
+            # the list's own value: a default of 1 for [1.0, 2.0] is 1.0
+            object.__setattr__(self, "default", self.values[self.index(self.default)])
+
+    @property
+    def numeric(self) -> bool:
+        """True if every value is a number (so ``greater_than`` makes sense)."""
+        return all(is_number(v) for v in self.values)
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """A value drawn uniformly from the list."""
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def index(self, value: Any) -> int:
+        """The position of ``value`` in the list."""
+        for i, candidate in enumerate(self.values):
+            if same_value(candidate, value):
+                return i
+        raise ConfigError(f"{self.flag}: {value!r} is not in the value list {list(self.values)!r}")
+
+    def grid(self, k: int) -> list[Any]:
+        """All values if there are at most ``k``, else ``k`` evenly spaced by index.
+
+        The first and last values are included when ``k >= 2``; ``k == 1``
+        gives the default, or the middle value.
+        """
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ConfigError(f"{self.flag}: the number of grid points must be >= 1, got {k!r}")
+        n = len(self.values)
+        if n <= k:
+            return list(self.values)
+        if k == 1:
+            return [self.default if self.has_default else self.values[(n - 1) // 2]]
+        indices = sorted({round(float(i)) for i in np.linspace(0, n - 1, int(k))})
+        return [self.values[i] for i in indices]
+
+    def contains(self, value: object) -> bool:
+        """True if ``value`` is in the list (bools and numbers kept apart)."""
+        return any(same_value(candidate, value) for candidate in self.values)
+
+
+Parameter = Range | Choice
+
+
+_OPTIONS = ("log",)
+
+
+def parse_parameter(entry: object, position: int) -> Parameter:
+    """One crayai spec entry, ``[flag, (default,) domain (, options)]``, as a Parameter."""
+    if not isinstance(entry, list | tuple):
+        raise ConfigTypeError(
+            f"parameter {position} must be a list like [flag, default, domain], got {entry!r}"
+        )
+    items = list(entry)
+    options: dict[Any, Any] = items.pop() if items and isinstance(items[-1], dict) else {}
+    if not items:
+        raise ConfigError(f"parameter {position} is empty; expected [flag, default, domain]")
+    flag = items[0]
+    if not isinstance(flag, str):
+        raise ConfigTypeError(f"parameter {position}: the flag must be a string, got {flag!r}")
+    if not flag.strip():
+        raise ConfigError(f"parameter {position}: the flag must not be empty, got {flag!r}")
+    bad = [c for c in ("=", "\n", "\r", "\0") if c in flag]
+    if bad:
+        raise ConfigError(
+            f"parameter {position}: the flag {flag!r} contains {bad[0]!r}; a flag is passed as "
+            "one 'flag=value' argument, so it may not contain '=', line breaks or NUL"
+        )
+    if len(items) not in (2, 3):
+        raise ConfigError(
+            f"{flag}: expected [flag, domain] or [flag, default, domain] (optionally followed "
+            f"by an options dict), got {len(items)} elements: {items!r}"
+        )
+    for key in options:
+        if key not in _OPTIONS:
+            raise ConfigError(f"{flag}: unknown option {key!r}; allowed: {', '.join(_OPTIONS)}")
+    log = options.get("log", False)
+    if not isinstance(log, bool):
+        raise ConfigTypeError(f"{flag}: the log option must be True or False, got {log!r}")
+    has_default = len(items) == 3
+    default = plain(items[1]) if has_default else None
+    domain = items[-1]
+    if isinstance(domain, tuple):
+        return _parse_range(flag, domain, default, has_default, log)
+    if isinstance(domain, list):
+        if log:
+            raise ConfigError(
+                f"{flag}: the log option applies to ranges (low, high), not to a value list"
+            )
+        return Choice(flag, tuple(plain(v) for v in domain), default, has_default)
+    raise ConfigTypeError(
+        f"{flag}: the domain must be a tuple (low, high) or a list of values, got {domain!r}"
+    )
+
+
+def _parse_range(
+    flag: str, domain: tuple[Any, ...], default: Any, has_default: bool, log: bool
+) -> Range:
+    if len(domain) != 2:
+        raise ConfigError(f"{flag}: a range must be (low, high), got {domain!r}")
+    low, high = (plain(b) for b in domain)
+    for name, bound in (("lower", low), ("upper", high)):
+        if not is_number(bound):
+            raise ConfigTypeError(
+                f"{flag}: the {name} bound must be a number (not a bool), got {bound!r}"
+            )
+    integer = isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral)
+    convert = int if integer else float
+    if (
+        has_default
+        and is_number(default)
+        and (not integer or isinstance(default, numbers.Integral))
+    ):
+        default = convert(default)
+    return Range(flag, convert(low), convert(high), integer, log, default, has_default)

@@ -1,0 +1,175 @@
+"""Finding figures of merit in a program's output, chunk by chunk."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hyperdeme import ConfigError
+from hyperdeme._engine._metrics import MetricSpec
+
+
+def scan(metric: str | dict[str, float], chunks: Iterable[bytes]) -> dict[str, float]:
+    scanner = MetricSpec(metric).scanner()
+    for chunk in chunks:
+        scanner.feed(chunk)
+    return scanner.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("FoM: 3\n", 3.0),
+        ("FoM: -12\n", -12.0),
+        ("FoM: +0.5\n", 0.5),
+        ("FoM: 0.125\n", 0.125),
+        ("FoM: .5\n", 0.5),
+        ("FoM: 2.\n", 2.0),
+        ("FoM: 1e-3\n", 1e-3),
+        ("FoM: 1e-3,\n", 1e-3),
+        ("FoM:  -inf\n", -math.inf),
+        ("FoM: 6.02E+23\n", 6.02e23),
+        ("FoM: -2.5e10 (epoch 3)\n", -2.5e10),
+        ("FoM: inf\n", math.inf),
+        ("FoM: -Infinity\n", -math.inf),
+        ("FoM: 7", 7.0),  # no newline at the end of the output
+        ("epoch 1\nFoM:   42  \n", 42.0),
+    ],
+)
+def test_numbers_in_every_common_form(text: str, value: float) -> None:
+    assert scan("FoM: ", [text.encode()]) == {"FoM": value}
+
+
+def test_nan_is_read_but_is_no_figure_of_merit() -> None:
+    spec = MetricSpec("FoM: ")
+    metrics = scan("FoM: ", [b"FoM: nan\n"])
+    assert math.isnan(metrics["FoM"])
+    assert spec.fom(metrics) is None
+
+
+def test_the_last_occurrence_wins() -> None:
+    output = b"FoM: 9\nFoM: 5\nother 1\nFoM: 3\nFoM: not a number\n"
+    assert scan("FoM: ", [output]) == {"FoM": 3.0}
+
+
+def test_the_last_occurrence_wins_across_chunks() -> None:
+    assert scan("FoM: ", [b"FoM: 9\n", b"noise\n", b"FoM: 4\nmore noise\n"]) == {"FoM": 4.0}
+
+
+def test_missing_metric_gives_no_value() -> None:
+    spec = MetricSpec("FoM: ")
+    metrics = scan("FoM: ", [b"training...\nloss 3\n"])
+    assert metrics == {}
+    assert spec.fom(metrics) is None
+
+
+def test_a_custom_prefix_names_the_metric() -> None:
+    assert scan("accuracy=", [b"accuracy=0.93\n"]) == {"accuracy": 0.93}
+
+
+def test_weighted_metrics_are_summed() -> None:
+    spec = MetricSpec({"loss": 0.7, "time": 0.3})
+    metrics = scan({"loss": 0.7, "time": 0.3}, [b"loss: 2.0\ntime=10\nloss 1.0\n"])
+    assert metrics == {"loss": 1.0, "time": 10.0}
+    assert spec.fom(metrics) == pytest.approx(0.7 * 1.0 + 0.3 * 10.0)
+
+
+def test_a_negative_weight_maximizes_that_metric() -> None:
+    spec = MetricSpec({"accuracy": -1.0, "time": 0.01})
+    better = spec.fom({"accuracy": 0.9, "time": 10.0})
+    worse = spec.fom({"accuracy": 0.5, "time": 10.0})
+    assert better is not None
+    assert worse is not None
+    assert better < worse
+
+
+def test_a_name_must_be_a_whole_word() -> None:
+    metrics = scan({"loss": 1.0}, [b"val_loss: 9\nloss_avg: 8\nloss: 1.5\nmyloss 7\n"])
+    assert metrics == {"loss": 1.5}
+
+
+def test_a_name_is_not_the_start_of_a_longer_name() -> None:
+    """``acc`` is not read from ``acc5: 0.93`` (as 5) when both are printed."""
+    assert scan({"acc": 1.0}, [b"acc: 0.71 acc5: 0.93\n"]) == {"acc": 0.71}
+    assert scan({"loss": 1.0}, [b"loss: 0.5\nloss2= 3\n"]) == {"loss": 0.5}
+
+
+def test_carriage_returns_end_lines_for_progress_bars() -> None:
+    """A FoM followed by a long ``\r``-redrawn progress bar without a newline is kept."""
+    chunks = [b"FoM: 0.5\r", *[b"[=====>    ] 50% eta 3s\r"] * 20_000]
+    assert scan("FoM: ", chunks) == {"FoM": 0.5}
+    assert scan({"loss": 1.0}, [b"1/10 loss: 0.9\r2/10 loss: 0.7\r"]) == {"loss": 0.7}
+
+
+@pytest.mark.parametrize("text", ["FoM: information\n", "FoM: nanny\n", "FoM: infinityx\n"])
+def test_words_starting_like_inf_or_nan_are_no_numbers(text: str) -> None:
+    assert scan("FoM: ", [text.encode()]) == {}
+
+
+def test_weighted_sum_needs_every_metric() -> None:
+    spec = MetricSpec({"loss": 1.0, "time": 1.0})
+    assert spec.fom(scan({"loss": 1.0, "time": 1.0}, [b"loss: 1\n"])) is None
+
+
+def test_output_without_newlines_keeps_memory_bounded() -> None:
+    scanner = MetricSpec("FoM: ").scanner()
+    for _ in range(64):
+        scanner.feed(b"x" * (1 << 16))
+    assert len(scanner._carry) <= 1 << 17
+    scanner.feed(b"FoM: 1.5")
+    assert scanner.close() == {"FoM": 1.5}
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    bounds = [0, *points, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False).map(lambda v: f"FoM: {v!r}"),
+            st.integers(-(10**12), 10**12).map(lambda v: f"FoM: {v}"),
+            st.text(alphabet="abc FoM:\t.-e", max_size=20),
+        ),
+        max_size=12,
+    ),
+    cuts=st.lists(st.integers(0, 10_000), max_size=30),
+)
+def test_chunking_never_changes_the_result(lines: list[str], cuts: list[int]) -> None:
+    data = "\n".join(lines).encode()
+    whole = scan("FoM: ", [data])
+    assert scan("FoM: ", chunked(data, cuts)) == whole
+    assert scan("FoM: ", [data[i : i + 1] for i in range(len(data))]) == whole
+
+
+@given(value=st.floats(allow_nan=False), noise=st.text(alphabet="xyz \n", max_size=40))
+def test_a_prefix_split_byte_by_byte_is_still_found(value: float, noise: str) -> None:
+    data = f"{noise}\nFoM: {value!r}\n{noise.replace('F', '')}".encode()
+    assert scan("FoM: ", [data[i : i + 1] for i in range(len(data))]) == {"FoM": value}
+
+
+def test_callable_results_become_metrics() -> None:
+    spec = MetricSpec({"loss": 0.5, "time": 0.5})
+    assert spec.from_result({"loss": 1, "time": 3.0}) == {"loss": 1.0, "time": 3.0}
+    assert MetricSpec("FoM: ").from_result(2) == {"FoM": 2.0}
+    assert MetricSpec("FoM: ").from_result(2.5) == {"FoM": 2.5}
+
+
+def test_numpy_results_are_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    assert MetricSpec("FoM: ").from_result(np.float32(0.5)) == {"FoM": 0.5}
+    assert MetricSpec("FoM: ").from_result({"FoM": np.int64(3)}) == {"FoM": 3.0}
+
+
+@pytest.mark.parametrize("result", [None, "1.0", True, [1.0], {"loss": "abc"}, {"loss": None}])
+def test_a_result_that_is_not_a_number_is_a_clear_error(result: Any) -> None:
+    with pytest.raises(ConfigError, match="must return a number"):
+        MetricSpec({"loss": 1.0}).from_result(result)
