@@ -1,0 +1,263 @@
+"""What every benchmark shares: interleaved timing, medians, machine info, JSON and tables.
+
+Ratios are only ever formed between numbers measured in the same run, by
+:func:`interleave`: repeat ``r`` runs every runner once, in an order rotated by
+``r`` (ABC BCA CAB ...), so drift of a shared, noisy machine hits all of them
+alike; the reported figure is the median over the repeats.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PACKAGES = (
+    "hyperdeme",
+    "anyio",
+    "trio",
+    "numpy",
+    "optuna",
+    "cmaes",
+    "nevergrad",
+    "deap",
+    "scikit-learn",
+    "psutil",
+    "py-spy",
+    "pyinstrument",
+)
+
+
+# ----------------------------------------------------------------------------- statistics
+def interleave(runners: Mapping[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Each runner ``repeats`` times, rotated ABC BCA CAB ...; the values each returned."""
+    names = list(runners)
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            values[name].append(runners[name]())
+    return values
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile), inclusive method; one value: all three."""
+    finite = sorted(values)
+    if not finite:
+        return math.nan, math.nan, math.nan
+    if len(finite) == 1:
+        return finite[0], finite[0], finite[0]
+    q1, q2, q3 = statistics.quantiles(finite, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of ``ys`` against ``xs`` (nan with fewer than two points)."""
+    if len(xs) < 2:
+        return math.nan
+    return statistics.linear_regression(xs, ys).slope
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_info(command: str) -> dict[str, Any]:
+    """Cores, CPU model, Python, package versions, date, git commit and the exact command."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "date": now(),
+        "command": command,
+        "cpu_model": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "git": _git_state(),
+    }
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def command_line() -> str:
+    """What the user typed: ``scripts/bench`` exports it, else this interpreter's argv."""
+    return os.environ.get("BENCH_COMMAND") or shlex.join([sys.executable, *sys.argv])
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_state() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory on the real disk (the system temp dir unless it is tmpfs)."""
+    base = Path(tempfile.gettempdir())
+    if filesystem(base) == "tmpfs":
+        base = ROOT / ".bench-scratch"
+        base.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=base) as path:
+        yield Path(path)
+
+
+@contextmanager
+def fresh_cwd(root: Path) -> Iterator[Path]:
+    """A new empty working directory under ``root``, entered, removed afterwards."""
+    directory = root / f"m{time.monotonic_ns()}"
+    directory.mkdir()
+    previous = Path.cwd()
+    os.chdir(directory)
+    try:
+        yield directory
+    finally:
+        os.chdir(previous)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def filesystem(path: Path) -> str:
+    """The file system type holding ``path`` (from /proc/mounts; '' if unknown)."""
+    try:
+        mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return ""
+    resolved, best, kind = str(path.resolve()), "", ""
+    for fields in mounts:
+        point = fields[1]
+        if (resolved == point or resolved.startswith(point.rstrip("/") + "/")) and len(point) > len(
+            best
+        ):
+            best, kind = point, fields[2]
+    return kind
+
+
+# ----------------------------------------------------------------------------- output
+@dataclass
+class Table:
+    """A Markdown table, also readable as plain text."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([cell if isinstance(cell, str) else fmt(cell) for cell in cells])
+
+    def render(self) -> str:
+        widths = [len(c) for c in self.columns]
+        for row in self.rows:
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+        def line(cells: Sequence[str]) -> str:
+            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+        out = [f"### {self.title}", "", line(self.columns)]
+        out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        out += [line(row) for row in self.rows]
+        out += [""] + [f"- {note}" for note in self.notes] if self.notes else []
+        return "\n".join(out) + "\n"
+
+
+def fmt(value: object, digits: int = 3) -> str:
+    """Numbers with ``digits`` significant digits, nan/None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "-" if math.isnan(value) else str(value)
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e6):
+        return str(int(value))
+    magnitude = math.floor(math.log10(abs(value))) if value else 0
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:.{decimals}f}"
+
+
+def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
+    """'yes'/'NO' for a target, '-' when not measured."""
+    if math.isnan(value):
+        return "-"
+    ok = value >= target if higher_is_better else value <= target
+    return "yes" if ok else "NO"
+
+
+def result_path(name: str, quick: bool) -> Path:
+    return RESULTS / (f"{name}-quick.json" if quick else f"{name}.json")
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def save(path: Path, data: Mapping[str, Any], tables: Sequence[Table] = ()) -> None:
+    """Write ``data`` as JSON (atomically) and, with tables, ``<name>.md`` beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(_finite(data), indent=1, default=_json_default) + "\n")
+    temporary.replace(path)
+    if tables:
+        header = f"<!-- {data.get('machine', {}).get('command', '')} -->\n\n"
+        path.with_suffix(".md").write_text(header + "\n".join(t.render() for t in tables))
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no inf/nan: such floats become the strings 'inf', '-inf', 'nan'."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | tuple):
+        return list(value)
+    raise TypeError(f"not JSON-able: {value!r}")

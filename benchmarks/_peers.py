@@ -1,0 +1,270 @@
+"""The optimizers of the quality benchmark: one registry, hyperdeme and its peers alike.
+
+An :class:`Entry` runs one cell: ``run(problem, budget, seed)`` returns the FoM
+of each evaluation in the order they were made, exactly ``budget`` of them.
+``missing()`` says why an entry cannot run here ("" when it can): entries for
+hyperdeme features that do not exist yet (GA defaults for a budget, PBT, ASHA
+early stopping) are listed now and reported "n/a (not available)" until
+``hasattr(hyperdeme, ...)`` finds them; enabling one means writing its ``run``
+function here, nothing else.
+
+hyperdeme has no public "stop after N evaluations" for the genetic search:
+its generations are sized to cover the budget and the harness leaves
+``hyperdeme.stream`` after ``budget`` finished trials, which stops the run;
+only those trials count. Every run is in-process (``async def`` objective,
+one slot, journal without fsync) and seeded; peers are never imported by the
+library, only here, and only when their entry runs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import anyio
+
+import hyperdeme
+
+from ._problems import Problem
+
+Run = Callable[[Problem, int, int], list[float]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    family: str  # the package it comes from: its version keys the result cache
+    run: Run
+    missing: Callable[[], str] = lambda: ""
+    applies: Callable[[Problem], bool] = lambda problem: True
+    note: str = ""
+
+    def version(self) -> str:
+        try:
+            return metadata.version(self.family)
+        except metadata.PackageNotFoundError:
+            return ""
+
+
+# ----------------------------------------------------------------------------- hyperdeme
+MakeOptimizer = Callable[[hyperdeme.Evaluator, int, int], Any]
+
+
+def _hyperdeme(make: MakeOptimizer) -> Run:
+    def run(problem: Problem, budget: int, seed: int) -> list[float]:
+        return anyio.run(_capped, make, problem, budget, seed)
+
+    return run
+
+
+async def _capped(make: MakeOptimizer, problem: Problem, budget: int, seed: int) -> list[float]:
+    objective = problem.objective
+
+    async def evaluate(params: dict[str, Any]) -> float:  # on the loop: no thread hop
+        return objective(params)
+
+    foms: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="hd-quality-") as run_path:
+        evaluator = hyperdeme.Evaluator(evaluate, run_path=run_path, fsync=False)
+        optimizer = make(evaluator, budget, seed)
+        async with hyperdeme.stream(optimizer, problem.space.to_hyperdeme()) as trials:
+            async for trial in trials:
+                foms.append(trial.fom)
+                if len(foms) >= budget:
+                    break  # leaving the block stops the run
+    return foms
+
+
+def _ga(demes: int, pop: int, **options: Any) -> MakeOptimizer:
+    def make(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
+        if options.get("mode") == "generational":  # each generation after the first: pop - 1
+            generations = 1 + max(0, math.ceil((budget / demes - pop) / (pop - 1)))
+        else:
+            generations = max(1, math.ceil(budget / (demes * pop)))
+        return hyperdeme.GeneticOptimizer(
+            evaluator,
+            generations=generations,
+            num_demes=demes,
+            pop_size=pop,
+            seed=seed,
+            **options,
+        )
+
+    return make
+
+
+def _crayai_defaults(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
+    # 4 demes x 64, 1000 generations = 256,000 evaluations: the stream cap ends it
+    return hyperdeme.GeneticOptimizer(evaluator, seed=seed)
+
+
+def _random(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
+    return hyperdeme.RandomOptimizer(evaluator, num_iters=budget, seed=seed)
+
+
+def _not_wired(feature: str) -> Run:
+    def run(problem: Problem, budget: int, seed: int) -> list[float]:
+        raise NotImplementedError(
+            f"hyperdeme.{feature} exists now: write this entry's run function in "
+            "benchmarks/_peers.py (see the other hyperdeme entries)."
+        )
+
+    return run
+
+
+def _lacks(owner: Any, name: str) -> Callable[[], str]:
+    label = "hyperdeme." + (f"{owner.__name__}.{name}" if owner is not hyperdeme else name)
+    return lambda: "" if hasattr(owner, name) else f"{label} does not exist yet"
+
+
+def _has_epochs(problem: Problem) -> bool:
+    return problem.epochs > 0
+
+
+# ----------------------------------------------------------------------------- Optuna
+def _optuna(sampler: str) -> Run:
+    def run(problem: Problem, budget: int, seed: int) -> list[float]:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        samplers = {"tpe": optuna.samplers.TPESampler, "cmaes": optuna.samplers.CmaEsSampler}
+        foms: list[float] = []
+
+        def objective(trial: Any) -> float:
+            foms.append(problem.objective(problem.space.suggest(trial)))
+            return foms[-1]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # CMA-ES: "falls back to independent sampling"
+            study = optuna.create_study(sampler=samplers[sampler](seed=seed))
+            study.optimize(objective, n_trials=budget)
+        return foms
+
+    return run
+
+
+# ----------------------------------------------------------------------------- Nevergrad
+def _nevergrad(name: str) -> Run:
+    def run(problem: Problem, budget: int, seed: int) -> list[float]:
+        import nevergrad as ng
+        import numpy as np
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            np.random.seed(seed)  # some Nevergrad optimizers still draw from the global state
+            parametrization = problem.space.to_nevergrad()
+            parametrization.random_state.seed(seed)
+            optimizer = ng.optimizers.registry[name](
+                parametrization=parametrization, budget=budget, num_workers=1
+            )
+            foms = []
+            for _ in range(budget):
+                candidate = optimizer.ask()
+                foms.append(problem.objective(problem.space.from_nevergrad(candidate.value)))
+                optimizer.tell(candidate, foms[-1])
+        return foms
+
+    return run
+
+
+# ----------------------------------------------------------------------------- DEAP
+def _deap_easimple(problem: Problem, budget: int, seed: int) -> list[float]:
+    """``algorithms.eaSimple`` step by step (select, varAnd, evaluate the changed), stopped
+    after exactly ``budget`` evaluations: population 20, blend crossover (alpha 0.5, cxpb
+    0.5), Gaussian mutation (sigma 0.1 of each range, indpb 0.1, mutpb 0.2), tournament 3,
+    on the [0, 1]^d encoding of ``_spaces``."""
+    from deap import algorithms, base, creator, tools
+
+    if not hasattr(creator, "BenchFitness"):
+        creator.create("BenchFitness", base.Fitness, weights=(-1.0,))
+        creator.create("BenchIndividual", list, fitness=creator.BenchFitness)
+    random.seed(seed)  # DEAP draws from the global random module
+    dims = len(problem.space.dims)
+    toolbox = base.Toolbox()
+    toolbox.register("mate", tools.cxBlend, alpha=0.5)
+    toolbox.register("mutate", tools.mutGaussian, mu=0.0, sigma=0.1, indpb=0.1)
+    toolbox.register("select", tools.selTournament, tournsize=3)
+    foms: list[float] = []
+
+    def evaluate(individual: Any) -> None:
+        individual[:] = [min(1.0, max(0.0, gene)) for gene in individual]
+        foms.append(problem.objective(problem.space.decode(individual)))
+        individual.fitness.values = (foms[-1],)
+
+    population = [creator.BenchIndividual(random.random() for _ in range(dims)) for _ in range(20)]
+    while True:
+        for individual in population:
+            if not individual.fitness.valid:
+                if len(foms) == budget:
+                    return foms
+                evaluate(individual)
+        offspring = toolbox.select(population, len(population))
+        population = algorithms.varAnd(offspring, toolbox, cxpb=0.5, mutpb=0.2)
+
+
+# ----------------------------------------------------------------------------- the registry
+ENTRIES: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry("hyperdeme-random", "hyperdeme", _hyperdeme(_random)),
+        Entry(
+            "hyperdeme-ga-2x20",
+            "hyperdeme",
+            _hyperdeme(_ga(2, 20, mutation_rate=0.3)),
+            note="2 demes x 20, mutation_rate 0.3, steady (issue #13's hand-picked setting)",
+        ),
+        Entry(
+            "hyperdeme-ga-2x20-generational",
+            "hyperdeme",
+            _hyperdeme(_ga(2, 20, mutation_rate=0.3, mode="generational")),
+            note="as 2x20, crayai's synchronous generations",
+        ),
+        Entry(
+            "hyperdeme-ga-crayai",
+            "hyperdeme",
+            _hyperdeme(_crayai_defaults),
+            note="GeneticOptimizer() defaults: 4 demes x 64, mutation_rate 0.05",
+        ),
+        Entry(
+            "hyperdeme-ga-budget",
+            "hyperdeme",
+            _not_wired("GeneticOptimizer.for_budget"),
+            missing=_lacks(hyperdeme.GeneticOptimizer, "for_budget"),
+            note="GA defaults chosen for the budget",
+        ),
+        Entry(
+            "hyperdeme-pbt",
+            "hyperdeme",
+            _not_wired("PBTOptimizer"),
+            missing=_lacks(hyperdeme, "PBTOptimizer"),
+            applies=_has_epochs,
+        ),
+        Entry(
+            "hyperdeme-random+asha",
+            "hyperdeme",
+            _not_wired("ASHA"),
+            missing=_lacks(hyperdeme, "ASHA"),
+            applies=_has_epochs,
+            note="budget in full-evaluation equivalents (27 epochs each)",
+        ),
+        Entry(
+            "hyperdeme-ga+asha",
+            "hyperdeme",
+            _not_wired("ASHA"),
+            missing=_lacks(hyperdeme, "ASHA"),
+            applies=_has_epochs,
+        ),
+        Entry("optuna-tpe", "optuna", _optuna("tpe")),
+        Entry("optuna-cmaes", "optuna", _optuna("cmaes")),
+        Entry("deap-easimple", "deap", _deap_easimple, note="pop 20, cxBlend, mutGaussian"),
+        Entry("nevergrad-ngopt", "nevergrad", _nevergrad("NGOpt")),
+        Entry("nevergrad-cma", "nevergrad", _nevergrad("CMA")),
+        Entry("nevergrad-twopointsde", "nevergrad", _nevergrad("TwoPointsDE")),
+    )
+}

@@ -1,0 +1,164 @@
+"""Trivial processes through each runner at 1, 4, 8, 16 and 64 slots (issue #11).
+
+Every runner starts the same ``/bin/sh -c "printf 'FoM: 1\\n' # --x=<value>"``
+``trials`` times with ``slots`` at once, in a fresh directory on the real disk
+(not tmpfs), and the wall time of the whole batch is measured:
+
+- ``xargs``: ``xargs -P<slots> -I{} sh -c ...``, output discarded: the OS's spawn floor.
+- ``bare-asyncio`` / ``bare-trio``: ``anyio.run_process`` under a ``CapacityLimiter``,
+  output captured: the floor of an anyio program.
+- ``optuna``: ``study.optimize(objective, n_jobs=slots)`` whose objective calls
+  ``subprocess.run`` and parses the FoM.
+- ``hyperdeme-asyncio`` / ``hyperdeme-trio``: ``RandomOptimizer`` with
+  ``Evaluator(cmd, workload_manager="local", num_parallel_evals=slots)`` and
+  default settings otherwise (trial directory, logs, fsynced journal, run
+  path ``run/`` in the working directory).
+
+Issue #11's targets at 8 slots: hyperdeme >= 1.2x Optuna and >= 0.6x xargs
+(speed ratios: the other's time over hyperdeme's).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+import hyperdeme
+
+from . import _harness as h
+
+COMMAND = "printf 'FoM: 1\\n' #"
+SPACE = hyperdeme.Params([["--x", (0.0, 1.0)]])
+RUNNERS = ("xargs", "bare-asyncio", "bare-trio", "optuna", "hyperdeme-asyncio", "hyperdeme-trio")
+
+
+def _xargs(trials: int, slots: int) -> None:
+    values = "".join(f"{i / trials}\n" for i in range(trials))
+    subprocess.run(
+        ["xargs", "-P", str(slots), "-I{}", "/bin/sh", "-c", f"{COMMAND} --x={{}}"],
+        input=values,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+
+
+async def _bare(trials: int, slots: int) -> None:
+    limiter = anyio.CapacityLimiter(slots)
+
+    async def one(i: int) -> None:
+        async with limiter:
+            await anyio.run_process(
+                ["/bin/sh", "-c", f"{COMMAND} --x={i / trials}"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+
+    async with anyio.create_task_group() as tg:
+        for i in range(trials):
+            tg.start_soon(one, i)
+
+
+def _optuna(trials: int, slots: int) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def objective(trial: Any) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        done = subprocess.run(
+            ["/bin/sh", "-c", f"{COMMAND} --x={x}"], capture_output=True, text=True, check=True
+        )
+        return float(done.stdout.rsplit("FoM:", 1)[1].split()[0])
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    study.optimize(objective, n_trials=trials, n_jobs=slots)
+
+
+async def _hyperdeme(trials: int, slots: int) -> None:
+    evaluator = hyperdeme.Evaluator(COMMAND, workload_manager="local", num_parallel_evals=slots)
+    result = await hyperdeme.optimize(
+        hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=1), SPACE
+    )
+    if result.n_failed:
+        raise RuntimeError(f"{result.n_failed} trivial trials failed: {result.trials[0].error}")
+
+
+def _runner(name: str, trials: int, slots: int, root: Path) -> Callable[[], float]:
+    def measure() -> float:
+        with h.fresh_cwd(root):
+            start = time.perf_counter()
+            if name == "xargs":
+                _xargs(trials, slots)
+            elif name == "optuna":
+                _optuna(trials, slots)
+            else:
+                kind, backend = name.split("-")
+                anyio.run(_bare if kind == "bare" else _hyperdeme, trials, slots, backend=backend)
+            return time.perf_counter() - start
+
+    return measure
+
+
+def main(quick: bool, args: Any) -> list[h.Table]:
+    trials = args.trials or (200 if quick else 400)
+    slot_counts = (
+        [int(s) for s in args.slots.split(",")]
+        if args.slots
+        else ([1, 8] if quick else [1, 4, 8, 16, 64])
+    )
+    repeats = args.repeats or (3 if quick else 5)
+    times = h.Table(
+        f"trivial processes: ms per trial (median of {repeats}, {trials} trials, interleaved)",
+        ["slots", *RUNNERS],
+    )
+    ratios = h.Table(
+        "speed ratios (other's time / hyperdeme's; targets at 8 slots: "
+        ">= 1.2 vs optuna, >= 0.6 vs xargs)",
+        ["slots", "backend", "vs optuna", ">= 1.2", "vs xargs", ">= 0.6", "vs bare anyio"],
+    )
+    data: dict[str, Any] = {}
+    with h.scratch_dir("hd-processes-") as root:
+        fs = h.filesystem(root)
+        for slots in slot_counts:
+            print(f"[processes] {slots} slots ...", flush=True)
+            runners = {name: _runner(name, trials, slots, root) for name in RUNNERS}
+            values = h.interleave(runners, repeats)
+            med = {name: h.median(v) for name, v in values.items()}
+            data[str(slots)] = {"seconds": values, "median": med}
+            times.add(slots, *[med[n] / trials * 1e3 for n in RUNNERS])
+            for backend in ("asyncio", "trio"):
+                ours = med[f"hyperdeme-{backend}"]
+                vs_optuna, vs_xargs = med["optuna"] / ours, med["xargs"] / ours
+                ratios.add(
+                    slots,
+                    backend,
+                    vs_optuna,
+                    h.verdict(vs_optuna, 1.2),
+                    vs_xargs,
+                    h.verdict(vs_xargs, 0.6),
+                    med[f"bare-{backend}"] / ours,
+                )
+    times.notes.append(f"run path on {fs} ({h.machine_info('')['logical_cores']} cores)")
+    h.save(
+        h.result_path("processes", quick),
+        {
+            "benchmark": "processes",
+            "machine": h.machine_info(h.command_line()),
+            "settings": {
+                "trials": trials,
+                "slots": slot_counts,
+                "repeats": repeats,
+                "command": COMMAND,
+                "filesystem": fs,
+            },
+            "results": data,
+        },
+        [times, ratios],
+    )
+    return [times, ratios]

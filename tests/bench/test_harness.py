@@ -1,0 +1,164 @@
+"""The benchmark harness's helpers: fast, no timing assertions, no peers needed."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+from benchmarks import _harness as h
+from benchmarks import learning_curve
+from benchmarks.__main__ import selected
+from benchmarks._peers import ENTRIES
+from benchmarks._problems import PROBLEMS, SHIFTS
+from benchmarks._spaces import Cond, Dim, Space
+
+
+def test_interleave_rotates_the_order_each_repeat() -> None:
+    calls: list[str] = []
+
+    def runner(name: str) -> object:
+        return lambda: calls.append(name) or float(len(calls))
+
+    values = h.interleave({n: runner(n) for n in "ABC"}, repeats=3)  # type: ignore[misc]
+    assert "".join(calls) == "ABCBCACAB"
+    assert {n: len(v) for n, v in values.items()} == {"A": 3, "B": 3, "C": 3}
+    assert values["A"] == [1.0, 6.0, 8.0]
+
+
+def test_median_and_quartiles() -> None:
+    assert h.median([3.0, 1.0, 2.0]) == 2.0
+    assert math.isnan(h.median([]))
+    assert h.quartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == (2.0, 3.0, 4.0)
+    assert h.quartiles([7.0]) == (7.0, 7.0, 7.0)
+
+
+def test_slope_of_a_line() -> None:
+    assert h.slope([0, 1, 2, 3], [5, 7, 9, 11]) == pytest.approx(2.0)
+    assert math.isnan(h.slope([1], [1]))
+
+
+def test_fmt_and_verdict() -> None:
+    assert h.fmt(0.123456) == "0.123"
+    assert h.fmt(1234.5) == "1234"  # no decimals past 3 significant digits
+    assert h.fmt(42.0) == "42"
+    assert h.fmt(None) == "-"
+    assert h.fmt(math.nan) == "-"
+    assert h.verdict(1.3, 1.2) == "yes"
+    assert h.verdict(0.9, 1.0, higher_is_better=False) == "yes"
+    assert h.verdict(math.nan, 1.0) == "-"
+
+
+def test_table_renders_markdown() -> None:
+    table = h.Table("t", ["a", "bb"], notes=["n"])
+    table.add("x", 1.5)
+    lines = table.render().splitlines()
+    assert lines[0] == "### t"
+    assert lines[2:5] == ["| a | bb   |", "|---|------|", "| x | 1.50 |"]
+    assert lines[-1] == "- n"
+
+
+def test_save_writes_json_without_infinities(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    h.save(path, {"a": math.inf, "b": [1.0, math.nan]}, [h.Table("t", ["c"])])
+    assert json.loads(path.read_text()) == {"a": "inf", "b": [1.0, "nan"]}
+    assert path.with_suffix(".md").exists()
+
+
+def test_selected_groups_and_names() -> None:
+    assert selected("quality") == ["issue13-table", "quality"]
+    assert selected("memory,throughput")[0] == "memory"
+    with pytest.raises(SystemExit):
+        selected("nonsense")
+
+
+SPACE = Space(
+    (
+        Dim("--opt", "choice", values=("sgd", "adam")),
+        Dim("--momentum", "float", 0.0, 1.0),
+        Dim("--lr", "float", 1e-4, 1.0, log=True),
+        Dim("--layers", "int", 1, 4),
+    ),
+    (Cond("--momentum", "--opt", ("sgd",)),),
+)
+
+
+def test_active_drops_inactive_dependents() -> None:
+    values = {"--opt": "adam", "--momentum": 0.5, "--lr": 0.1, "--layers": 2}
+    assert "--momentum" not in SPACE.active(values)
+    assert SPACE.active(values | {"--opt": "sgd"})["--momentum"] == 0.5
+
+
+def test_decode_covers_the_ranges() -> None:
+    rng = random.Random(0)
+    seen = set()
+    for _ in range(500):
+        values = SPACE.decode([rng.random() for _ in SPACE.dims])
+        assert 1e-4 <= values["--lr"] <= 1.0
+        assert ("--momentum" in values) == (values["--opt"] == "sgd")
+        seen.add(values["--layers"])
+    assert seen == {1, 2, 3, 4}
+    assert SPACE.decode([1.0, 1.0, 1.0, 1.0])["--layers"] == 4
+
+
+def test_hyperdeme_space_agrees_on_what_is_active() -> None:
+    params = SPACE.to_hyperdeme()
+    for opt in ("sgd", "adam"):
+        values = {"--opt": opt, "--momentum": 0.5, "--lr": 0.1, "--layers": 2}
+        assert params.active(values) == SPACE.active(values)
+
+
+class _FakeTrial:
+    def suggest_categorical(self, name: str, values: list[object]) -> object:
+        return values[0]
+
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        return low
+
+    def suggest_int(self, name: str, low: int, high: int) -> int:
+        return high
+
+
+def test_optuna_define_by_run_suggests_only_active() -> None:
+    assert SPACE.suggest(_FakeTrial()) == {
+        "--opt": "sgd", "--momentum": 0.0, "--lr": 1e-4, "--layers": 4
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_problems_evaluate_at_a_decoded_point(name: str) -> None:
+    problem = PROBLEMS[name]
+    if name == "sgd-digits":
+        pytest.importorskip("sklearn", reason="needs the bench extra")
+    value = problem.objective(problem.space.decode([0.3] * len(problem.space.dims)))
+    assert math.isfinite(value)
+    assert value >= -1e-9
+
+
+@pytest.mark.parametrize("name", sorted(SHIFTS))
+def test_shifted_optimum_is_zero_and_off_centre(name: str) -> None:
+    problem = PROBLEMS[name]
+    optimum = {f"--x{i}": s for i, s in enumerate(SHIFTS[name])}
+    assert problem.objective(optimum) == pytest.approx(0.0, abs=1e-9)
+    centre = {d.name: (d.low + d.high) / 2 for d in problem.space.dims}
+    assert problem.objective(centre) > 1.0
+
+
+def test_learning_curve_falls_to_its_final_loss() -> None:
+    best = {"--lr": 3e-3, "--width": 64, "--wd": 1e-4, "--batch": 64}
+    losses = learning_curve.curve(best)
+    assert len(losses) == learning_curve.EPOCHS
+    assert losses[0] > losses[-1]
+    assert losses[-1] == pytest.approx(0.05, abs=0.01)
+
+
+def test_future_entries_report_not_available() -> None:
+    for name in ("hyperdeme-pbt", "hyperdeme-random+asha", "hyperdeme-ga-budget"):
+        assert ENTRIES[name].missing()  # until the lead adds them
+
+
+def test_a_hyperdeme_cell_makes_exactly_the_budget() -> None:
+    foms = ENTRIES["hyperdeme-ga-crayai"].run(PROBLEMS["branin"], 30, 1)
+    assert len(foms) == 30
