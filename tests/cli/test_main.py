@@ -15,7 +15,7 @@ def test_python_m_hyperdeme_and_the_console_script_show_the_help() -> None:
     script = Path(sys.executable).with_name("hyperdeme")
     for argv in ([sys.executable, "-m", "hyperdeme", "--help"], [str(script), "--help"]):
         shown = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-        for command in ("run", "status", "best", "export"):
+        for command in ("run", "status", "best", "export", "report"):
             assert f"\n    {command} " in shown
         assert "exit codes: 0 success, 1 the run failed, 2 usage or configuration error" in shown
 

@@ -32,6 +32,7 @@ examples:
   hyperdeme best run/mnist                 the best flags (--lr=0.003 --optimizer=adam), to paste
                                            after the command
   hyperdeme export run/mnist --csv -o trials.csv
+  hyperdeme report run/mnist               report.html and PNG plots in run/mnist
 
 exit codes: 0 success, 1 the run failed, 2 usage or configuration error.
 """
@@ -139,6 +140,17 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout"
     )
 
+    report = _command(
+        commands, "report", _report, "report.html and PNG plots (needs hyperdeme[plot])"
+    )
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="where to write them (default: RUN_DIR)",
+    )
     return parser
 
 
@@ -202,4 +214,15 @@ def _export(arguments: argparse.Namespace, out: TextIO) -> int:
             write_csv(view.trials, handle)
     except OSError as error:
         raise UsageProblem(f"cannot write {arguments.output}: {error.strerror}.") from None
+    return EXIT_OK
+
+
+def _report(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._journal_view import read_run
+    from ._report import write_report
+
+    report = write_report(read_run(arguments.run_dir), directory=arguments.output_dir)
+    print(f"report: {report.html}", file=out)
+    for image in report.images:
+        print(f"plot: {image}", file=out)
     return EXIT_OK
