@@ -1,0 +1,67 @@
+"""The command's errors, each carrying its exit code.
+
+::
+
+    CommandError          exit code set per error
+     └── UsageProblem     2: bad usage or configuration (ExperimentError too)
+          └── ExperimentError   names the TOML file and the key
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CommandError",
+    "ExperimentError",
+    "UsageProblem",
+    "blame",
+]
+
+EXIT_OK = 0
+#: the run (or the command's work) failed
+EXIT_FAILED = 1
+#: bad usage or configuration
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure the command reports as one message and an exit code."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageProblem(CommandError):
+    """The command line, an input file or the installation does not fit."""
+
+    exit_code = EXIT_USAGE
+
+
+class ExperimentError(UsageProblem):
+    """A mistake in an experiment file: ``FILE: key 'table.key': what is wrong``."""
+
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        super().__init__(f"{path}: key {key!r}: {problem}")
+        self.path = path
+        self.key = key
+        self.problem = problem
+
+
+def blame(message: str, keys: Iterable[str]) -> str | None:
+    """The key a library error message is about: of ``keys``, the one it mentions first.
+
+    hyperdeme's messages start with the argument they are about
+    (``pop_size must be an integer >= 2, got 1``; an unknown keyword comes
+    before the list of allowed ones), so the earliest mention is the culprit.
+    """
+    found: tuple[int, str] | None = None
+    for key in keys:
+        match = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", message)
+        if match is not None and (found is None or match.start() < found[0]):
+            found = (match.start(), key)
+    return None if found is None else found[1]

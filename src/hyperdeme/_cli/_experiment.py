@@ -1,0 +1,155 @@
+"""An experiment file (TOML) as the objects that run it: Params, Evaluator, optimizer.
+
+::
+
+    command = "python3 train.py --epochs 3"   # required: the program, without its flags
+    name = "mnist"                            # the run directory's name (optional)
+    [evaluator]                               # any hyperdeme.Evaluator keyword
+    src_path = "src"
+    [optimizer]
+    type = "genetic"                          # random | grid | genetic
+    generations = 10                          # any keyword of that optimizer
+    [params."--lr"]                           # see _search_space
+    range = [1e-5, 1.0]
+
+Relative ``src_path``, ``run_path`` and ``checkpoint`` are relative to the
+file's directory. Unknown keys are errors; every error is an
+:class:`ExperimentError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hyperdeme
+
+from ._errors import ExperimentError, UsageProblem, blame
+from ._search_space import build_params
+
+__all__ = ["OPTIMIZERS", "Experiment", "load_experiment"]
+
+TOP_KEYS = ("command", "name", "evaluator", "optimizer", "params", "conditions")
+#: optimizer ``type`` -> class (PBT joins here when it exists)
+OPTIMIZERS: dict[str, type[hyperdeme.Optimizer]] = {
+    "random": hyperdeme.RandomOptimizer,
+    "grid": hyperdeme.GridOptimizer,
+    "genetic": hyperdeme.GeneticOptimizer,
+}
+#: evaluator keywords holding paths, resolved against the file's directory
+PATH_KEYS = ("src_path", "run_path", "checkpoint")
+#: hyperdeme.Evaluator's run_path when none is given
+DEFAULT_RUN_PATH = "run"
+_LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A loaded experiment file, ready to run."""
+
+    path: Path
+    params: hyperdeme.Params
+    evaluator: hyperdeme.Evaluator
+    optimizer: hyperdeme.Optimizer
+    #: where the journal and the trials' files go: ``run_path/<experiment>``
+    run_dir: Path
+
+
+def load_experiment(path: Path, *, run_path: str | None = None) -> Experiment:
+    """Read and check ``path``; ``run_path`` (relative to the current directory) overrides
+    the file's ``evaluator.run_path``."""
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise UsageProblem(f"{path}: cannot read the experiment file: {error.strerror}.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageProblem(f"{path}: not valid TOML: {error}.") from None
+    for key in document:
+        if key not in TOP_KEYS:
+            raise ExperimentError(path, key, f"unknown key; allowed: {', '.join(TOP_KEYS)}.")
+    command = document.get("command")
+    if not isinstance(command, str) or not command.strip():
+        problem = "missing" if command is None else f"got {command!r}"
+        raise ExperimentError(
+            path,
+            "command",
+            f"{problem}; give the training program's command line without its "
+            'hyperparameter flags, e.g. command = "python3 train.py --epochs 3".',
+        )
+    name = document.get("name", "")
+    if not isinstance(name, str):
+        raise ExperimentError(path, "name", f"must be a string, got {name!r}.")
+    params = build_params(path, document.get("params"), document.get("conditions"))
+    settings = _evaluator_settings(path, document.get("evaluator", {}), run_path)
+    evaluator = _evaluator(path, command, settings)
+    optimizer = _optimizer(path, document.get("optimizer"), evaluator, name)
+    run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
+    return Experiment(path, params, evaluator, optimizer, run_root / optimizer.experiment)
+
+
+def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ExperimentError(path, key, f"must be a table [{key}], got {value!r}.")
+    return dict(value)
+
+
+def _evaluator_settings(path: Path, table: Any, run_path: str | None) -> dict[str, Any]:
+    settings = _table(path, "evaluator", table)
+    base = path.parent.absolute()
+    for key in PATH_KEYS:
+        value = settings.get(key)
+        if isinstance(value, str) and value:
+            settings[key] = str(base / value)  # an absolute value stays as it is
+    if run_path is not None:
+        settings["run_path"] = str(Path(run_path).absolute())
+    source = settings.get("src_path")
+    if isinstance(source, str) and source and not Path(source).is_dir():
+        raise ExperimentError(
+            path,
+            "evaluator.src_path",
+            f"{source} is not a directory; give the directory holding the training program "
+            "(relative to the experiment file).",
+        )
+    return settings
+
+
+def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.Evaluator:
+    try:
+        return hyperdeme.Evaluator(command, **settings)
+    except _LIBRARY_ERRORS as error:
+        key = blame(str(error), settings)
+        culprit = f"evaluator.{key}" if key is not None else "evaluator"
+        raise ExperimentError(path, culprit, str(error)) from None
+
+
+def _optimizer(
+    path: Path, table: Any, evaluator: hyperdeme.Evaluator, name: str
+) -> hyperdeme.Optimizer:
+    if table is None:
+        raise ExperimentError(
+            path, "optimizer", f"missing; add [optimizer] with type = {' | '.join(OPTIMIZERS)}."
+        )
+    arguments = _table(path, "optimizer", table)
+    kind = arguments.pop("type", None)
+    if kind not in OPTIMIZERS:
+        problem = "missing" if kind is None else f"got {kind!r}"
+        raise ExperimentError(
+            path, "optimizer.type", f"{problem}; allowed: {', '.join(OPTIMIZERS)}."
+        )
+    for reserved, where in (
+        ("name", "name = ... at the top of the file"),
+        ("evaluator", "[evaluator]"),
+    ):
+        if reserved in arguments:
+            raise ExperimentError(path, f"optimizer.{reserved}", f"not allowed here; use {where}.")
+    try:
+        return OPTIMIZERS[kind](evaluator, name=name, **arguments)
+    except _LIBRARY_ERRORS as error:
+        key = blame(str(error), [*arguments, "name"])
+        if key == "name":
+            raise ExperimentError(path, "name", str(error)) from None
+        culprit = f"optimizer.{key}" if key is not None else "optimizer"
+        raise ExperimentError(path, culprit, str(error)) from None

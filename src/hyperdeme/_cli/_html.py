@@ -1,0 +1,137 @@
+"""The report page: one self-contained HTML file (inline CSS, images as data URIs).
+
+The table of trials sorts when a header is clicked. After the page loads, a
+small script records every image's decoded width on ``<body
+data-image-widths="...">``, so a headless browser's DOM shows that the
+images rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+import hyperdeme
+
+from ._compat import format_value
+
+__all__ = ["render_html"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
+pre { background: #f4f4f4; padding: 0.8em; white-space: pre-wrap; overflow-wrap: anywhere; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 1em; }
+figure { margin: 0; } figure img { width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9em; color: #555; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+th { background: #eee; cursor: pointer; position: sticky; top: 0; }
+tr.best td { font-weight: bold; background: #eef8ee; }
+tr.failed td { color: #a00; }
+"""
+
+_SCRIPT = """
+document.querySelectorAll("#trials th").forEach((th, column) => {
+  th.addEventListener("click", () => {
+    const body = th.closest("table").tBodies[0];
+    const ascending = th.dataset.order !== "asc";
+    th.dataset.order = ascending ? "asc" : "desc";
+    const key = (row) => {
+      const text = row.cells[column].textContent;
+      const number = parseFloat(text);
+      return Number.isNaN(number) && text !== "nan" ? text : number;
+    };
+    const rows = Array.from(body.rows).sort((a, b) => {
+      const x = key(a), y = key(b);
+      const order = x < y ? -1 : x > y ? 1 : 0;
+      return ascending ? order : -order;
+    });
+    rows.forEach((row) => body.appendChild(row));
+  });
+});
+window.addEventListener("load", () => {
+  document.body.dataset.imageWidths =
+    Array.from(document.images).map((image) => image.naturalWidth).join(",");
+});
+"""
+
+
+def render_html(
+    *,
+    title: str,
+    summary: Sequence[str],
+    images: Mapping[str, tuple[str, bytes]],
+    trials: Sequence[hyperdeme.Trial],
+) -> str:
+    """The page: ``summary`` lines, ``images`` (name -> (caption, PNG bytes)), the trials."""
+    figures = "\n".join(
+        f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        for name, (caption, png) in images.items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+<pre id="summary">{html.escape(chr(10).join(summary))}</pre>
+<h2>Plots</h2>
+<div class="plots">
+{figures}
+</div>
+<h2>Trials</h2>
+{_table(trials)}
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def _table(trials: Sequence[hyperdeme.Trial]) -> str:
+    flags = list(dict.fromkeys(flag for t in trials for flag in t.params))
+    metrics = list(dict.fromkeys(name for t in trials for name in t.metrics))
+    best = min((t for t in trials if t.ok), key=lambda t: (t.fom, t.id), default=None)
+    head = ["id", "status", "FoM", *(f"metric {m}" for m in metrics), *flags]
+    head += ["attempts", "deme", "duration (s)"]
+    rows = []
+    for t in trials:
+        cells = [
+            str(t.id),
+            t.status.value,
+            _number(t.fom),
+            *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
+            *(_value(t.params[f]) if f in t.params else "" for f in flags),
+            str(t.attempts),
+            str(t.info.get("deme", "")),
+            f"{t.duration:.2f}",
+        ]
+        kind = "best" if t is best else "ok" if t.ok else "failed"
+        rows.append(
+            f'<tr class="{kind}" data-trial="{t.id}">'
+            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            + "</tr>"
+        )
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "\n".join(rows)
+    return (
+        f'<table id="trials">\n<thead><tr>{header}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table>"
+    )
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return _number(value)
+    return format_value(value)
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}" if math.isfinite(value) else str(value)

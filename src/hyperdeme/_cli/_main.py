@@ -1,0 +1,228 @@
+"""The ``hyperdeme`` command: argument parsing, dispatch, messages and exit codes.
+
+Exit codes: 0 success, 1 the run (or the command's work) failed, 2 usage or
+configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import hyperdeme
+
+from ._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, UsageProblem
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+Tune the hyperparameters of a training program: run it many times with
+different command-line flags and minimize the `FoM: <number>` it prints.
+"""
+
+_EPILOG = """\
+examples:
+  hyperdeme run experiment.toml            run the experiment the file describes
+  hyperdeme run experiment.toml --dry-run  check the file, show the first command lines
+  hyperdeme status run/mnist               trials done, failed, running; the best so far
+  hyperdeme best run/mnist                 the best flags (--lr=0.003 --optimizer=adam), to paste
+                                           after the command
+  hyperdeme export run/mnist --csv -o trials.csv
+  hyperdeme report run/mnist               report.html and PNG plots in run/mnist
+
+exit codes: 0 success, 1 the run failed, 2 usage or configuration error.
+"""
+
+_RUN_EPILOG = """\
+The experiment file (TOML):
+
+  command = "python3 train.py --epochs 3"  # the program, without its hyperparameter flags
+  name = "mnist"                           # run directory: <run_path>/mnist (optional)
+  [evaluator]                              # any hyperdeme.Evaluator keyword
+  src_path = "src"                         # relative paths: relative to this file
+  num_parallel_evals = 4
+  [optimizer]
+  type = "genetic"                         # random | grid | genetic
+  generations = 10                         # any keyword of that optimizer
+  pop_size = 16
+  [params."--lr"]                          # one table per flag, in order
+  default = 0.01
+  range = [1e-5, 1.0]                      # two ints: an integer range
+  log = true
+  [params."--optimizer"]
+  values = ["sgd", "adam"]
+  [[conditions]]                           # equals | not_equals | greater_than | less_than | inside
+  type = "equals"
+  dependent = "--momentum"
+  parent = "--optimizer"
+  value = "sgd"
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version, or a usage error (2, said on stderr)
+        return exit.code if isinstance(exit.code, int) else EXIT_USAGE
+    command: Callable[[argparse.Namespace, TextIO], int] = arguments.command
+    try:
+        return command(arguments, sys.stdout)
+    except CommandError as error:
+        print(f"hyperdeme {arguments.name}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except BrokenPipeError:  # `hyperdeme export ... | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is quiet
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"hyperdeme {arguments.name}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hyperdeme",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=hyperdeme.__version__)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    run = _command(
+        commands,
+        "run",
+        _run,
+        "run an experiment described in a TOML file",
+        epilog=_RUN_EPILOG,
+    )
+    run.add_argument(
+        "experiment", type=Path, metavar="EXPERIMENT.toml", help="the experiment file (below)"
+    )
+    run.add_argument(
+        "--run-path",
+        metavar="DIR",
+        help="where run directories go (overrides the file's evaluator.run_path)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue in an existing run directory (trial numbering continues)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the file and print the first command lines, run nothing",
+    )
+    run.add_argument(
+        "--quiet", action="store_true", help="no progress display and no summary, only errors"
+    )
+
+    for name, handler, text in (
+        ("status", _status, "trials done, failed and running; the best FoM and its flags"),
+        ("best", _best, "the best parameters as flags, to paste after the command"),
+    ):
+        _command(commands, name, handler, text).add_argument(
+            "run_dir", type=Path, metavar="RUN_DIR", help="a run directory (holds trials.jsonl)"
+        )
+
+    export = _command(commands, "export", _export, "the trials as a table, one row per trial")
+    export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    formats = export.add_mutually_exclusive_group(required=True)
+    formats.add_argument("--csv", action="store_true", help="comma-separated values, header first")
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout"
+    )
+
+    report = _command(
+        commands, "report", _report, "report.html and PNG plots (needs hyperdeme[plot])"
+    )
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    report.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="where to write them (default: RUN_DIR)",
+    )
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[[argparse.Namespace, TextIO], int],
+    text: str,
+    *,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=text,
+        description=text[0].upper() + text[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(command=handler, name=name)
+    return parser
+
+
+def _run(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._experiment import load_experiment
+    from ._run import dry_run, run_experiment
+
+    experiment = load_experiment(arguments.experiment, run_path=arguments.run_path)
+    if arguments.dry_run:
+        dry_run(experiment, out=out)
+        return EXIT_OK
+    run_experiment(experiment, resume=arguments.resume, quiet=arguments.quiet, out=out)
+    return EXIT_OK
+
+
+def _status(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._journal_view import read_run
+    from ._status import status_lines
+
+    print("\n".join(status_lines(read_run(arguments.run_dir))), file=out)
+    return EXIT_OK
+
+
+def _best(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._best import best_flags
+    from ._journal_view import read_run
+
+    print(best_flags(read_run(arguments.run_dir)), file=out)
+    return EXIT_OK
+
+
+def _export(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._export import write_csv
+    from ._journal_view import read_run
+
+    view = read_run(arguments.run_dir)
+    if arguments.output is None:
+        write_csv(view.trials, out)
+        return EXIT_OK
+    try:
+        with arguments.output.open("w", newline="", encoding="utf-8") as handle:
+            write_csv(view.trials, handle)
+    except OSError as error:
+        raise UsageProblem(f"cannot write {arguments.output}: {error.strerror}.") from None
+    return EXIT_OK
+
+
+def _report(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._journal_view import read_run
+    from ._report import write_report
+
+    report = write_report(read_run(arguments.run_dir), directory=arguments.output_dir)
+    print(f"report: {report.html}", file=out)
+    for image in report.images:
+        print(f"plot: {image}", file=out)
+    return EXIT_OK

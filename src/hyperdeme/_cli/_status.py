@@ -1,0 +1,35 @@
+"""``hyperdeme status``: how a run stands, finished or still going."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from ._best import flags
+from ._journal_view import RunView
+
+__all__ = ["status_lines"]
+
+
+def status_lines(view: RunView, *, now: float | None = None) -> list[str]:
+    """A few human lines: counts by status, running trials, the best FoM and its flags."""
+    now = time.time() if now is None else now
+    counts = Counter(t.status.value for t in view.trials)
+    by_status = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    running = ", ".join(str(i) for i in view.running)
+    lines = [
+        f"run: {view.directory}",
+        f"done: {len(view.trials)}" + (f" ({by_status})" if by_status else ""),
+        f"failed: {len(view.failed)}",
+        f"running: {len(view.running)}" + (f" (trials {running})" if running else ""),
+    ]
+    best = view.best
+    if best is None:
+        lines.append("best FoM: none yet")
+    else:
+        lines.append(f"best FoM: {best.fom:.10g} (trial {best.id})")
+        lines.append(f"best flags: {flags(best.params)}")
+    if view.trials:
+        last = max(t.ended for t in view.trials)
+        lines.append(f"last trial finished {max(0.0, now - last):.0f} s ago")
+    return lines

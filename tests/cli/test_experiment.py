@@ -1,0 +1,183 @@
+"""Experiment files: TOML to Params, Evaluator, optimizer; each mistake exits 2 naming the key."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import hyperdeme
+from hyperdeme import condition
+from hyperdeme._cli._experiment import load_experiment
+
+from .conftest import EXPERIMENT, HERE, invoke, write
+
+MINIMAL = f"""
+command = "{sys.executable} train.py"
+[optimizer]
+type = "random"
+num_iters = 3
+[params."--lr"]
+range = [0.001, 1.0]
+"""
+
+
+def test_the_file_becomes_params_evaluator_and_optimizer(tmp_path: Path) -> None:
+    experiment = load_experiment(write(tmp_path, EXPERIMENT))
+    params = experiment.params
+    assert params.flags == ("--lr", "--optimizer", "--momentum", "--layers")  # file order
+    assert params["--layers"].integer
+    assert (params["--layers"].low, params["--layers"].high) == (1, 6)
+    assert isinstance(params["--layers"].low, int)
+    assert params["--lr"].log
+    assert params.get_params()["--optimizer"] == "sgd"
+    assert params.conditions == (condition.equals("--momentum", "--optimizer", "sgd"),)
+    optimizer = experiment.optimizer
+    assert isinstance(optimizer, hyperdeme.GeneticOptimizer)
+    assert (optimizer.generations, optimizer.num_demes, optimizer.pop_size) == (2, 2, 4)
+    assert optimizer.seed == 5
+    assert optimizer.evaluator is experiment.evaluator
+    assert experiment.evaluator.cmd == f"{sys.executable} train.py"
+    # relative paths are relative to the file, not to the current directory
+    assert experiment.run_dir == tmp_path / "run" / "small"
+
+
+def test_relative_paths_resolve_against_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "exp" / "src").mkdir(parents=True)
+    text = MINIMAL + '[evaluator]\nsrc_path = "src"\nrun_path = "out"\ncheckpoint = "ckpt"\n'
+    path = write(tmp_path / "exp", text)
+    monkeypatch.chdir(tmp_path)
+    experiment = load_experiment(Path("exp/experiment.toml"))
+    assert experiment.run_dir.parent == tmp_path / "exp" / "out"
+    # --run-path is relative to the current directory
+    override = load_experiment(path, run_path="elsewhere")
+    assert override.run_dir.parent == tmp_path / "elsewhere"
+
+
+def test_without_name_or_run_path_the_run_goes_to_run_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    experiment = load_experiment(write(tmp_path, MINIMAL))
+    assert experiment.run_dir.parent == tmp_path / "run"
+    assert experiment.run_dir.name.startswith("randomoptimizer-")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "hint"),
+    [
+        ("nmae = 'x'\n" + MINIMAL, "nmae", "allowed: command, name, evaluator"),
+        (MINIMAL.replace("command = ", "# "), "command", "missing"),
+        (MINIMAL.replace('command = "', 'command = 3 # "'), "command", "got 3"),
+        ("name = 7\n" + MINIMAL, "name", "must be a string"),
+        (
+            MINIMAL + "[evaluator]\nnum_paralel_evals = 2\n",
+            "evaluator.num_paralel_evals",
+            "allowed",
+        ),
+        (
+            MINIMAL + "[evaluator]\nnum_parallel_evals = '4'\n",
+            "evaluator.num_parallel_evals",
+            "integer",
+        ),
+        (MINIMAL + "[evaluator]\nsrc_path = 'nowhere'\n", "evaluator.src_path", "not a directory"),
+        (
+            MINIMAL + "[evaluator]\nworkload_manager = 'lsf'\n",
+            "evaluator.workload_manager",
+            "slurm",
+        ),
+        (MINIMAL.replace('"random"', '"annealing"'), "optimizer.type", "random, grid, genetic"),
+        (MINIMAL.replace("num_iters = 3", "num_iter = 3"), "optimizer.num_iter", "num_iters"),
+        (MINIMAL.replace("num_iters = 3", "name = 'x'"), "optimizer.name", "top of the file"),
+        (
+            MINIMAL.replace('"random"\nnum_iters = 3', '"genetic"\npop_size = 1'),
+            "optimizer.pop_size",
+            "pop_size",
+        ),
+        (MINIMAL.replace('[optimizer]\ntype = "random"\nnum_iters = 3\n', ""), "optimizer", "type"),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "range = [1.0, 0.001]"),
+            'params."--lr".range',
+            "below",
+        ),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "range = [0.1]"),
+            'params."--lr".range',
+            "two numbers",
+        ),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "range = ['a', 'b']"),
+            'params."--lr".range',
+            "numbers",
+        ),
+        (MINIMAL + "default = 5.0\n", 'params."--lr".default', "[0.001, 1.0]"),
+        (MINIMAL + "log = 'yes'\n", 'params."--lr".log', "true or false"),
+        (MINIMAL + "values = [1, 2]\n", 'params."--lr"', "exactly one of range"),
+        (MINIMAL + "step = 2\n", 'params."--lr".step', "allowed: default, range, values, log"),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "values = []"),
+            'params."--lr".values',
+            "non-empty",
+        ),
+        (MINIMAL.replace('[params."--lr"]\nrange = [0.001, 1.0]', ""), "params", "at least one"),
+        (
+            MINIMAL
+            + "[[conditions]]\ntype = 'equal'\ndependent = '--lr'\nparent = '--x'\nvalue = 1\n",
+            "conditions[0].type",
+            "equals, not_equals",
+        ),
+        (
+            MINIMAL + "[[conditions]]\ntype = 'equals'\ndependent = '--lr'\nparent = '--x'\n",
+            "conditions[0].value",
+            "missing",
+        ),
+        (
+            MINIMAL + "[[conditions]]\ntype = 'equals'\ndependent = '--lr'\nparent = '--x'\n"
+            "value = 1\n",
+            "conditions[0]",
+            "--x",
+        ),
+    ],
+)
+def test_each_mistake_exits_2_naming_the_file_and_the_key(
+    tmp_path: Path, text: str, key: str, hint: str
+) -> None:
+    path = write(tmp_path, text)
+    outcome = invoke("run", path, "--dry-run")
+    assert outcome.code == 2
+    assert f"{path}: key {key!r}: " in outcome.err
+    assert hint in outcome.err
+    assert not (tmp_path / "run").exists()
+
+
+def test_invalid_toml_and_a_missing_file_exit_2(tmp_path: Path) -> None:
+    broken = write(tmp_path, "command = 'x\n")
+    outcome = invoke("run", broken)
+    assert outcome.code == 2
+    assert f"{broken}: not valid TOML" in outcome.err
+    missing = invoke("run", tmp_path / "missing.toml")
+    assert missing.code == 2
+    assert "cannot read the experiment file" in missing.err
+
+
+def test_dry_run_prints_the_first_command_lines_and_runs_nothing(tmp_path: Path) -> None:
+    outcome = invoke("run", write(tmp_path, EXPERIMENT), "--dry-run")
+    assert outcome.code == 0, outcome.err
+    commands = [line.strip() for line in outcome.out.splitlines() if line.startswith("  ")]
+    assert len(commands) == 5
+    # the baseline first: every default, --momentum active because --optimizer is sgd
+    assert commands[0] == (
+        f"{sys.executable} train.py --lr=0.1 --optimizer=sgd --momentum=0.5 --layers=1"
+    )
+    assert "16 trials" in outcome.out
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_bundled_example_is_valid() -> None:
+    example = HERE.parents[1] / "examples" / "sin_poly" / "experiment.toml"
+    outcome = invoke("run", example, "--dry-run")
+    assert outcome.code == 0, outcome.err
+    assert "--c0=0.0 --c1=0.0" in outcome.out

@@ -1,0 +1,100 @@
+"""Reading a run directory: finished trials and running ids, while the run goes."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import hyperdeme
+from hyperdeme._cli._journal_view import read_run
+
+from .conftest import HERE, invoke, write
+
+
+def record(trial_id: int, fom: float = 1.0, **extra: Any) -> dict[str, Any]:
+    trial = hyperdeme.Trial(id=trial_id, params={"--x": trial_id / 10}, fom=fom, ended=100.0)
+    return {**trial.to_json(), **extra}
+
+
+def write_journal(directory: Path, records: list[dict[str, Any]], tail: str = "") -> None:
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    (directory / "trials.jsonl").write_text(lines + tail)
+
+
+def test_finished_started_unknown_and_partial_lines(tmp_path: Path) -> None:
+    write_journal(
+        tmp_path,
+        [
+            {"type": "started", "id": 1, "params": {"--x": 0.1}, "started": 1.0},
+            {"type": "started", "id": 2, "params": {"--x": 0.2}, "started": 1.0},
+            record(1, fom=0.5),  # today's form: no type
+            {"type": "started", "id": 3, "params": {"--x": 0.3}, "started": 2.0},
+            {"type": "run_paused", "reason": "a type this reader does not know"},
+            record(3, fom=0.25, type="trial", schema=2),
+            {"type": "started", "id": 4, "params": {"--x": 0.4}, "started": 3.0},
+        ],
+        tail='{"id": 4, "params": {"--x": 0.4}, "fo',  # being written right now
+    )
+    view = read_run(tmp_path)
+    assert [t.id for t in view.trials] == [1, 3]
+    assert view.running == [2, 4]
+    assert view.best is not None
+    assert view.best.id == 3
+
+
+def test_a_later_record_of_an_id_replaces_the_earlier_one(tmp_path: Path) -> None:
+    write_journal(tmp_path, [record(1, fom=math.inf, status="cancelled"), record(1, fom=0.5)])
+    view = read_run(tmp_path)
+    assert [(t.id, t.fom) for t in view.trials] == [(1, 0.5)]
+
+
+def test_without_started_lines_trial_directories_stand_for_started_trials(
+    tmp_path: Path,
+) -> None:
+    write_journal(tmp_path, [record(1)])
+    for trial_id in (1, 2):
+        (tmp_path / f"{trial_id:05d}").mkdir()
+        (tmp_path / f"{trial_id:05d}" / "params.json").write_text("{}")
+    (tmp_path / "00003").mkdir()  # no params.json: not a trial's directory
+    (tmp_path / "checkpoints").mkdir()
+    assert read_run(tmp_path).running == [2]
+
+
+def test_a_directory_without_a_journal_exits_2(tmp_path: Path) -> None:
+    outcome = invoke("status", tmp_path)
+    assert outcome.code == 2
+    assert f"{tmp_path} holds no trials.jsonl" in outcome.err
+
+
+def test_status_while_the_run_is_going(tmp_path: Path) -> None:
+    """Each trial runs `hyperdeme status` on its own run: it sees itself running."""
+    text = f"""
+command = "{sys.executable} train.py --show-status"
+name = "live"
+[evaluator]
+src_path = "{HERE}"
+run_path = "run"
+num_parallel_evals = 1
+[optimizer]
+type = "random"
+num_iters = 2
+seed = 3
+[params."--lr"]
+default = 0.1
+range = [0.001, 1.0]
+"""
+    outcome = invoke("run", write(tmp_path, text))
+    assert outcome.code == 0, outcome.err
+    run_dir = tmp_path / "run" / "live"
+    second = (run_dir / "00002" / "stdout.log").read_text()
+    assert "done: 1 (ok 1)" in second
+    assert "running: 1 (trials 2)" in second
+    first = hyperdeme.read_journal(run_dir)[0]
+    assert f"best FoM: {first.fom:.10g} (trial 1)" in second
+    # and once it is over, nothing is running
+    after = invoke("status", run_dir)
+    assert "done: 2 (ok 2)" in after.out
+    assert "running: 0" in after.out

@@ -1,0 +1,203 @@
+"""report: the plotted data matches the journal, the PNGs decode, the page renders in chromium."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hyperdeme
+from hyperdeme._cli import _plots
+from hyperdeme._cli._journal_view import read_run
+
+from .conftest import invoke
+
+matplotlib_image = pytest.importorskip("matplotlib.image")
+
+
+@pytest.fixture(scope="module")
+def trials(finished_run: Path) -> list[hyperdeme.Trial]:
+    return hyperdeme.read_journal(finished_run)
+
+
+def running_best(trials: list[hyperdeme.Trial]) -> list[float]:
+    best, values = math.inf, []
+    for trial in trials:
+        if trial.ok:
+            best = min(best, trial.fom)
+        if math.isfinite(best):
+            values.append(best)
+    return values
+
+
+def test_best_so_far_over_trials(trials: list[hyperdeme.Trial]) -> None:
+    (line,) = _plots.best_over_trials(trials).axes[0].get_lines()
+    expected = running_best(trials)
+    assert list(line.get_ydata()) == expected
+    first_ok = next(n for n, t in enumerate(trials, 1) if t.ok)
+    assert list(line.get_xdata()) == list(range(first_ok, len(trials) + 1))
+    assert line.get_ydata()[-1] == min(t.fom for t in trials if t.ok)
+
+
+def test_best_so_far_over_time(trials: list[hyperdeme.Trial]) -> None:
+    (line,) = _plots.best_over_time(trials).axes[0].get_lines()
+    by_end = sorted(trials, key=lambda t: t.ended)
+    start = min(t.started for t in trials)
+    expected_x = [t.ended - start for t in by_end][len(by_end) - len(running_best(by_end)) :]
+    assert list(line.get_xdata()) == expected_x
+    assert list(line.get_ydata()) == running_best(by_end)
+    assert all(x > 0 for x in line.get_xdata())
+
+
+def test_fom_of_every_trial_by_deme_and_failures_by_status(
+    trials: list[hyperdeme.Trial],
+) -> None:
+    ax = _plots.fom_per_trial(trials).axes[0]
+    plotted = {c.get_label(): c.get_offsets().tolist() for c in ax.collections}
+    demes = sorted({t.info["deme"] for t in trials})
+    assert list(plotted) == [f"deme {d}" for d in demes]
+    for deme in demes:
+        expected = [
+            [t.id, t.fom]
+            for t in sorted(trials, key=lambda t: t.id)
+            if t.ok and t.info["deme"] == deme
+        ]
+        assert plotted[f"deme {deme}"] == expected
+    (failed_line,) = ax.get_lines()
+    assert failed_line.get_label() == "failed (no FoM)"
+    assert list(failed_line.get_xdata()) == [t.id for t in trials if not t.ok]
+
+
+def test_fom_of_every_trial_by_status_without_demes() -> None:
+    trials = [
+        hyperdeme.Trial(id=1, params={"--x": 1}, fom=2.0),
+        hyperdeme.Trial(id=2, params={"--x": 2}, status=hyperdeme.Status.TIMEOUT),
+        hyperdeme.Trial(id=3, params={"--x": 3}, fom=1.0),
+    ]
+    ax = _plots.fom_per_trial(trials).axes[0]
+    assert [(c.get_label(), c.get_offsets().tolist()) for c in ax.collections] == [
+        ("ok", [[1, 2.0], [3, 1.0]])
+    ]
+    assert [(line.get_label(), list(line.get_xdata())) for line in ax.get_lines()] == [
+        ("timeout (no FoM)", [2])
+    ]
+
+
+def test_parallel_coordinates_of_the_best_trials(trials: list[hyperdeme.Trial]) -> None:
+    ok = sorted((t for t in trials if t.ok), key=lambda t: (t.fom, t.id))
+    top = ok[: _plots.PARALLEL_TOP]
+    assert any("--momentum" in t.params for t in top)
+    assert any("--momentum" not in t.params for t in top)
+    figure = _plots.parallel_coordinates(trials)
+    ax = figure.axes[0]
+    lines = [line for line in ax.get_lines() if line.get_label().startswith("trial ")]
+    assert [line.get_label() for line in reversed(lines)] == [f"trial {t.id}" for t in top]
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert labels[0] == "--lr"
+    # --lr scaled linearly between the smallest and largest value of these trials
+    lrs = [t.params["--lr"] for t in top]
+    for line, trial in zip(reversed(lines), top, strict=True):
+        expected = (trial.params["--lr"] - min(lrs)) / (max(lrs) - min(lrs))
+        assert line.get_ydata()[0] == pytest.approx(expected)
+        momentum = line.get_ydata()[labels.index("--momentum")]
+        assert math.isnan(momentum) == ("--momentum" not in trial.params)
+
+
+def test_parallel_axes_of_value_lists_follow_first_seen_order() -> None:
+    trials = [
+        hyperdeme.Trial(id=i, params={"--opt": opt, "--n": n}, fom=fom)
+        for i, (opt, n, fom) in enumerate([("adam", 2, 0.1), ("sgd", 2, 0.2), ("rms", 2, 0.3)], 1)
+    ]
+    data = _plots.parallel_axes(trials)
+    assert data.flags == ["--opt", "--n"]
+    assert data.rows == [[0.0, 0.5], [0.5, 0.5], [1.0, 0.5]]
+    assert data.ends == [("adam", "rms"), ("2", "2")]
+
+
+def test_report_writes_pngs_that_decode_and_a_self_contained_page(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    outcome = invoke("report", finished_run, "-o", tmp_path)
+    assert outcome.code == 0, outcome.err
+    assert f"report: {tmp_path / 'report.html'}" in outcome.out
+    names = ["best_over_time", "best_over_trials", "fom_per_trial", "parallel_coordinates"]
+    for name in names:
+        image = matplotlib_image.imread(tmp_path / f"{name}.png")
+        assert image.shape[0] > 100
+        assert image.shape[1] > 100
+        assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 10  # not blank
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 4
+    assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing fetched
+    trials = hyperdeme.read_journal(finished_run)
+    assert page.count("<tr class=") == len(trials)
+
+
+def test_report_defaults_to_the_run_directory(finished_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy, symlinks=True)
+    assert invoke("report", copy).code == 0
+    assert (copy / "report.html").is_file()
+    assert len(list(copy.glob("*.png"))) == 4
+
+
+def test_without_matplotlib_the_message_names_the_extra(
+    finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, module, None)
+    outcome = invoke("report", finished_run, "-o", tmp_path)
+    assert outcome.code == 2
+    assert "pip install 'hyperdeme[plot]'" in outcome.err
+    assert not (tmp_path / "report.html").exists()
+
+
+def chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser test, but chromium is not installed")
+        pytest.skip("chromium is not installed (scripts/test installs it as root)")
+    return found
+
+
+def test_the_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    assert invoke("report", finished_run, "-o", tmp_path / "report").code == 0
+    page = tmp_path / "report" / "report.html"
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    # every image decoded (the page's script wrote their natural widths after load)
+    widths = re.search(r'data-image-widths="([^"]*)"', dom)
+    assert widths is not None, dom[:500]
+    assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 4
+    # the table: one row per trial, the best one marked
+    trials = read_run(finished_run).trials
+    assert len(re.findall(r'<tr class="\w+" data-trial="\d+">', dom)) == len(trials)
+    best = min((t for t in trials if t.ok), key=lambda t: (t.fom, t.id))
+    assert f'<tr class="best" data-trial="{best.id}">' in dom

@@ -1,0 +1,239 @@
+"""hyperdeme run: real runs, exit codes, resume, SIGTERM, live progress and the trial budget."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+import hyperdeme
+from hyperdeme._cli import _run
+from hyperdeme._cli._budget import trial_budget
+from hyperdeme._cli._experiment import load_experiment
+from hyperdeme._cli._progress import Progress
+
+from .conftest import EXPERIMENT, HERE, invoke, write
+
+
+def random_experiment(command: str, *, num_iters: int = 3, extra: str = "") -> str:
+    return f"""
+command = "{command}"
+name = "r"
+[evaluator]
+src_path = "{HERE}"
+run_path = "run"
+num_parallel_evals = 2
+[optimizer]
+type = "random"
+num_iters = {num_iters}
+seed = 2
+{extra}
+[params."--lr"]
+default = 0.1
+range = [0.001, 1.0]
+[params."--layers"]
+values = [1, 2, 3]
+"""
+
+
+TRAIN_COMMAND = f"{sys.executable} train.py"
+
+
+def test_a_run_prints_its_directory_and_a_summary(tmp_path: Path) -> None:
+    outcome = invoke("run", write(tmp_path, random_experiment(TRAIN_COMMAND)))
+    assert outcome.code == 0, outcome.err
+    run_dir = tmp_path / "run" / "r"
+    trials = hyperdeme.read_journal(run_dir)
+    best = min(trials, key=lambda t: t.fom)
+    assert outcome.out.splitlines()[0] == f"run directory: {run_dir}"
+    assert "trials: 3 in " in outcome.out
+    assert f"best FoM: {best.fom:.10g} (trial {best.id})" in outcome.out
+    assert outcome.err == ""  # no progress when stderr is not a terminal
+
+
+def test_quiet_prints_nothing(tmp_path: Path) -> None:
+    outcome = invoke("run", write(tmp_path, random_experiment(TRAIN_COMMAND)), "--quiet")
+    assert (outcome.code, outcome.out, outcome.err) == (0, "", "")
+    assert len(hyperdeme.read_journal(tmp_path / "run" / "r")) == 3
+
+
+def test_a_run_on_trio(tmp_path: Path) -> None:
+    text = random_experiment(TRAIN_COMMAND, extra='backend = "trio"')
+    assert invoke("run", write(tmp_path, text)).code == 0
+    assert len(hyperdeme.read_journal(tmp_path / "run" / "r")) == 3
+
+
+def test_a_broken_command_exits_1(tmp_path: Path) -> None:
+    failing = f"{sys.executable} -c 'import sys; sys.exit(3)'"
+    outcome = invoke("run", write(tmp_path, random_experiment(failing, num_iters=5)))
+    assert outcome.code == 1
+    assert "the run failed: the first 3 trials all failed" in outcome.err
+    assert "exit code 3" in outcome.err
+
+
+def test_a_run_where_no_trial_succeeded_exits_1(tmp_path: Path) -> None:
+    failing = f"{sys.executable} -c 'import sys; sys.exit(3)'"
+    outcome = invoke("run", write(tmp_path, random_experiment(failing, num_iters=2)))
+    assert outcome.code == 1
+    assert "no trial succeeded (2 finished)" in outcome.err
+
+
+def test_an_existing_run_needs_resume_which_continues_the_numbering(tmp_path: Path) -> None:
+    path = write(tmp_path, random_experiment(TRAIN_COMMAND))
+    assert invoke("run", path).code == 0
+    again = invoke("run", path)
+    assert again.code == 2
+    assert "already holds a run (trials.jsonl); pass --resume" in again.err
+    assert invoke("run", path, "--resume").code == 0
+    ids = [t.id for t in hyperdeme.read_journal(tmp_path / "run" / "r")]
+    assert sorted(ids) == [1, 2, 3, 4, 5, 6]  # today a resumed run starts its search afresh
+
+
+def test_run_path_on_the_command_line_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, random_experiment(TRAIN_COMMAND))
+    assert invoke("run", path, "--run-path", tmp_path / "other").code == 0
+    assert (tmp_path / "other" / "r" / "trials.jsonl").is_file()
+    assert not (tmp_path / "run").exists()
+
+
+def test_sigterm_stops_the_run_cleanly_and_exits_143(tmp_path: Path) -> None:
+    # the trial's shell is the driver's child: it sends the driver SIGTERM, then waits
+    command = "kill -TERM $PPID; exec sleep 60 #"
+    path = write(tmp_path, random_experiment(command, num_iters=1))
+    driver = subprocess.run(
+        [sys.executable, "-m", "hyperdeme", "run", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert driver.returncode == 143, driver.stderr
+    (trial,) = hyperdeme.read_journal(tmp_path / "run" / "r")
+    assert trial.status is hyperdeme.Status.CANCELLED
+
+
+class RecordingProgress(Progress):
+    seen: list[int]
+
+    def set_in_flight(self, count: int) -> None:
+        type(self).seen.append(count)
+        super().set_in_flight(count)
+
+
+def test_live_progress_on_a_terminal_stays_out_of_the_trials_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    RecordingProgress.seen = []
+    monkeypatch.setattr(_run, "Progress", RecordingProgress)
+    experiment = load_experiment(write(tmp_path, EXPERIMENT))
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=150)
+    result = _run.run_experiment(experiment, out=io.StringIO(), console=console)
+    n = len(result.trials)
+    failed = result.n_failed
+    shown = screen.getvalue()
+    assert f"{n}/16 trials · 0 running · {failed} failed · best FoM {result.best_fom:.6g}" in shown
+    # the running count came from the engine's events: within the slots, ending at 0
+    seen = RecordingProgress.seen
+    assert len(seen) == 2 * n
+    assert max(seen) in (1, 2)
+    assert min(seen) >= 0
+    assert seen[-1] == 0
+    for log in experiment.run_dir.glob("*/std*.log"):
+        assert "trials ·" not in log.read_text()
+
+
+def progress_on(screen: io.StringIO, **kwargs: Any) -> Progress:
+    return Progress(console=Console(file=screen, force_terminal=True, width=150), **kwargs)
+
+
+def test_progress_state_and_its_line() -> None:
+    now = [100.0]
+    screen = io.StringIO()
+    progress = progress_on(screen, budget=4, clock=lambda: now[0])
+    with progress:
+        progress.set_in_flight(2)
+        now[0] = 110.0
+        progress.trial_finished(hyperdeme.Trial(id=1, params={}, fom=0.5))
+        now[0] = 120.0
+        progress.trial_finished(hyperdeme.Trial(id=2, params={}, status=hyperdeme.Status.FAILED))
+        progress.trial_finished(hyperdeme.Trial(id=3, params={}, status=hyperdeme.Status.CANCELLED))
+        progress.set_in_flight(1)
+        state = progress.state
+    assert (state.done, state.budget, state.running, state.failed) == (3, 4, 1, 1)
+    assert state.best_fom == 0.5
+    assert state.elapsed == 20.0
+    assert state.remaining == pytest.approx(20.0 / 3)
+    line = "3/4 trials · 1 running · 1 failed · best FoM 0.5 · 0:00:20 elapsed · ~0:00:07 left"
+    assert state.describe() == line
+    assert line in screen.getvalue()
+
+
+def test_progress_without_a_budget_or_a_result() -> None:
+    progress = Progress(budget=None, console=Console(file=io.StringIO()), clock=lambda: 0.0)
+    assert progress.state.describe() == (
+        "0 trials · 0 running · 0 failed · best FoM - · 0:00:00 elapsed"
+    )
+
+
+def test_progress_draws_nothing_when_not_on_a_terminal() -> None:
+    screen = io.StringIO()
+    progress = Progress(budget=2, console=Console(file=screen))
+    assert not progress.enabled
+    with progress:
+        progress.set_in_flight(1)
+        progress.trial_finished(hyperdeme.Trial(id=1, params={}, fom=0.5))
+    assert screen.getvalue() == ""
+    assert progress.state.done == 1
+
+
+def quadratic(params: dict[str, Any]) -> float:
+    return float((params["--x"] - 0.3) ** 2 + params.get("--n", 0))
+
+
+@pytest.mark.parametrize(
+    ("make", "spec"),
+    [
+        (lambda e: hyperdeme.RandomOptimizer(e, num_iters=7, seed=1), None),
+        (
+            lambda e: hyperdeme.GeneticOptimizer(e, generations=3, num_demes=2, pop_size=3, seed=1),
+            None,
+        ),
+        (
+            lambda e: hyperdeme.GeneticOptimizer(
+                e, generations=3, num_demes=2, pop_size=3, mode="generational", seed=1
+            ),
+            None,
+        ),
+        # the baseline (0.9, 1) is not a grid point: 3 x 3 + 1
+        (lambda e: hyperdeme.GridOptimizer(e, grid_size=3), None),
+        # the baseline (0.0, 1) is a grid point: asked once
+        (
+            lambda e: hyperdeme.GridOptimizer(e, grid_size=3),
+            [["--x", 0.0, (0.0, 1.0)], ["--n", 1, [1, 2, 3]]],
+        ),
+        # no defaults, no baseline
+        (lambda e: hyperdeme.GridOptimizer(e, grid_size=3), [["--x", (0.0, 1.0)], ["--n", [1, 2]]]),
+    ],
+)
+async def test_the_budget_is_the_number_of_trials_run(
+    tmp_path: Path, make: Any, spec: list[Any] | None
+) -> None:
+    params = hyperdeme.Params(spec or [["--x", 0.9, (0.0, 1.0)], ["--n", 1, [1, 2, 3]]])
+    optimizer = make(hyperdeme.Evaluator(quadratic, run_path=str(tmp_path)))
+    budget = trial_budget(optimizer, params)
+    result = await hyperdeme.optimize(optimizer, params)
+    assert budget == len(result.trials)
+
+
+def test_a_grid_with_conditions_has_no_known_budget() -> None:
+    params = hyperdeme.Params(
+        [["--x", 0.9, (0.0, 1.0)], ["--n", 1, [1, 2, 3]]],
+        conditions=[hyperdeme.condition.greater_than("--x", "--n", 1)],
+    )
+    assert trial_budget(hyperdeme.GridOptimizer(None, grid_size=3), params) is None
