@@ -35,7 +35,8 @@ def test_the_file_becomes_params_evaluator_and_optimizer(tmp_path: Path) -> None
     assert params.conditions == (condition.equals("--momentum", "--optimizer", "sgd"),)
     optimizer = experiment.optimizer
     assert isinstance(optimizer, hyperdeme.GeneticOptimizer)
-    assert (optimizer.generations, optimizer.num_demes, optimizer.pop_size) == (2, 2, 4)
+    config = optimizer.config
+    assert (config.generations, config.num_demes, config.pop_size) == (2, 2, 4)
     assert optimizer.seed == 5
     assert optimizer.evaluator is experiment.evaluator
     assert experiment.evaluator.cmd == f"{sys.executable} train.py"

@@ -6,7 +6,7 @@ only. When the package is restructured, repoint these imports here.
 
 from __future__ import annotations
 
-from .._command import format_value as format_value
-from .._command import hyperparameter_args as hyperparameter_args
+from .._engine._command import format_value as format_value
+from .._engine._command import hyperparameter_args as hyperparameter_args
 
 __all__ = ["format_value", "hyperparameter_args"]

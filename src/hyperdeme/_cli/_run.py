@@ -182,8 +182,8 @@ def dry_run(experiment: Experiment, *, out: TextIO, count: int = DRY_RUN_COMMAND
             file=out,
         )
     evaluator = experiment.evaluator
-    for _ in range(count):
-        candidate = strategy.ask()
+    for trial_id in range(1, count + 1):
+        candidate = strategy.ask(trial_id)
         if candidate is None:
             break
         active = experiment.params.active(candidate.params)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .._core._checks import count
 from .._core._config import Config, setting
 from .._core._trial import Candidate
+from .._space import same_value
 from ._base import Strategy
 
 if TYPE_CHECKING:
@@ -70,9 +71,19 @@ class GridSearch(Strategy):
         return size
 
     @property
-    def budget(self) -> int:
-        """At most the product's size plus the baseline (duplicates are skipped)."""
-        return self.size + int(self.space.has_all_defaults)
+    def budget(self) -> int | None:
+        """The points of the product, plus the baseline unless it is a grid point; None
+        with conditions (duplicate and forbidden points are skipped as the walk finds them)."""
+        if self.space.conditions:
+            return None
+        if not self.space.has_all_defaults:
+            return self.size
+        baseline = self.space.defaults()
+        on_grid = all(
+            any(same_value(baseline[flag], point) for point in grid)
+            for flag, grid in zip(self.space.flags, self.grids, strict=True)
+        )
+        return self.size + (0 if on_grid else 1)
 
     def _ask(self, trial_id: int) -> Candidate | None:
         candidate = self._peek()
