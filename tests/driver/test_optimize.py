@@ -334,3 +334,28 @@ def test_blocking_optimize_raises_deliberate_errors_unwrapped(
     with pytest.raises(hyperdeme.EvaluationError, match="exit code 3") as caught:
         opt.optimize(space)
     assert caught.value.command == "exit 3 --x=0.9 --n=1"
+
+
+@pytest.mark.parametrize("form", ["await", "stream", "blocking"])
+async def test_os_errors_reach_the_caller_as_themselves(
+    tmp_path: Path, space: hyperdeme.Params, form: str
+) -> None:
+    """Never wrapped in an ExceptionGroup, whichever form runs the optimization."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    ev = hyperdeme.Evaluator(quadratic, run_path=str(blocker / "run"))
+    opt = hyperdeme.RandomOptimizer(ev, num_iters=2, seed=1)
+
+    async def run() -> None:
+        if form == "await":
+            await hyperdeme.optimize(opt, space)
+        elif form == "stream":
+            async with hyperdeme.stream(opt, space) as trials:
+                async for _ in trials:
+                    pass
+        else:
+            await anyio.to_thread.run_sync(opt.optimize, space)
+
+    with pytest.raises(NotADirectoryError) as caught:
+        await run()
+    assert type(caught.value) is NotADirectoryError

@@ -127,7 +127,10 @@ class Scheduler:
     ) -> EvaluationError | None:
         in_flight = 0
         while True:
-            while in_flight < self.slots and (candidate := strategy.ask(self._next_id)):
+            while in_flight < self.slots:
+                candidate = strategy.ask(self._next_id)
+                if candidate is None:
+                    break
                 trial = self.runner.new_trial(self._next_id, candidate)
                 self._next_id += 1
                 self._issued[trial.id] = trial
