@@ -27,6 +27,7 @@ from ._core._public import publish
 from ._core._trial import Candidate as Candidate
 from ._core._trial import Status as Status
 from ._core._trial import Trial as Trial
+from ._core._version import __version__ as __version__
 from ._driver._api import optimize as optimize
 from ._driver._api import stream as stream
 from ._driver._builtin import GeneticOptimizer as GeneticOptimizer
@@ -46,8 +47,6 @@ from .strategies import GeneticSearch as GeneticSearch
 from .strategies import GridSearch as GridSearch
 from .strategies import RandomSearch as RandomSearch
 from .strategies import Strategy as Strategy
-
-__version__ = "0.2.0"
 
 __all__ = [
     "Candidate",

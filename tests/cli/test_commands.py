@@ -70,14 +70,19 @@ def test_best_without_a_successful_trial_exits_1(tmp_path: Path) -> None:
     assert "has succeeded yet" in outcome.err
 
 
-def test_export_csv_has_a_header_and_one_row_per_record(finished_run: Path, tmp_path: Path) -> None:
+def test_export_csv_has_a_header_and_one_row_per_trial_record(
+    finished_run: Path, tmp_path: Path
+) -> None:
     target = tmp_path / "trials.csv"
     outcome = invoke("export", finished_run, "--csv", "-o", target)
     assert outcome.code == 0, outcome.err
-    journal_lines = (finished_run / "trials.jsonl").read_text().splitlines()
+    records = [
+        json.loads(line) for line in (finished_run / "trials.jsonl").read_text().splitlines()
+    ]
+    trial_records = [r for r in records if r["type"] == "trial"]
     trials = hyperdeme.read_journal(finished_run)
     text = target.read_text()
-    assert len(text.splitlines()) == 1 + len(journal_lines)
+    assert len(text.splitlines()) == 1 + len(trial_records)
     rows = list(csv.DictReader(io.StringIO(text)))
     header = text.splitlines()[0].split(",")
     assert header[:3] == ["id", "status", "fom"]

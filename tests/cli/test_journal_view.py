@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import hyperdeme
 from hyperdeme._cli._journal_view import read_run
@@ -24,23 +29,38 @@ def write_journal(directory: Path, records: list[dict[str, Any]], tail: str = ""
     (directory / "trials.jsonl").write_text(lines + tail)
 
 
+def started(trial_id: int) -> dict[str, Any]:
+    return {"schema": 2, "type": "started", "id": trial_id, "genes": {"--x": trial_id / 10}}
+
+
+def hold_the_lock(directory: Path) -> None:
+    """As a live driver on this host does (this test process stands for it)."""
+    holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": "2026-11-27T10:00:00"}
+    (directory / ".lock").write_text(json.dumps(holder))
+
+
 def test_finished_started_unknown_and_partial_lines(tmp_path: Path) -> None:
     write_journal(
         tmp_path,
         [
-            {"type": "started", "id": 1, "params": {"--x": 0.1}, "started": 1.0},
-            {"type": "started", "id": 2, "params": {"--x": 0.2}, "started": 1.0},
-            record(1, fom=0.5),  # today's form: no type
-            {"type": "started", "id": 3, "params": {"--x": 0.3}, "started": 2.0},
-            {"type": "run_paused", "reason": "a type this reader does not know"},
+            started(1),
+            started(2),
+            record(1, fom=0.5),  # hyperdeme 0.1's form: no type
+            started(3),
+            {"schema": 2, "type": "run_paused", "reason": "a type this reader does not know"},
             record(3, fom=0.25, type="trial", schema=2),
-            {"type": "started", "id": 4, "params": {"--x": 0.4}, "started": 3.0},
+            started(4),
         ],
         tail='{"id": 4, "params": {"--x": 0.4}, "fo',  # being written right now
     )
-    view = read_run(tmp_path)
+    hold_the_lock(tmp_path)
+    with pytest.warns(hyperdeme.HyperdemeWarning, match="line 8: unfinished"):
+        view = read_run(tmp_path)
     assert [t.id for t in view.trials] == [1, 3]
     assert view.running == [2, 4]
+    assert view.interrupted == []
+    assert view.driver is not None
+    assert view.driver["pid"] == os.getpid()
     assert view.best is not None
     assert view.best.id == 3
 
@@ -51,16 +71,17 @@ def test_a_later_record_of_an_id_replaces_the_earlier_one(tmp_path: Path) -> Non
     assert [(t.id, t.fom) for t in view.trials] == [(1, 0.5)]
 
 
-def test_without_started_lines_trial_directories_stand_for_started_trials(
-    tmp_path: Path,
-) -> None:
-    write_journal(tmp_path, [record(1)])
-    for trial_id in (1, 2):
-        (tmp_path / f"{trial_id:05d}").mkdir()
-        (tmp_path / f"{trial_id:05d}" / "params.json").write_text("{}")
-    (tmp_path / "00003").mkdir()  # no params.json: not a trial's directory
-    (tmp_path / "checkpoints").mkdir()
-    assert read_run(tmp_path).running == [2]
+def test_unfinished_trials_of_a_dead_driver_are_interrupted_not_running(tmp_path: Path) -> None:
+    write_journal(tmp_path, [started(1), record(1), started(2)])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    holder = {"host": socket.gethostname(), "pid": int(dead.stdout), "since": "then"}
+    (tmp_path / ".lock").write_text(json.dumps(holder))  # left by a SIGKILLed driver
+    view = read_run(tmp_path)
+    assert (view.running, view.interrupted, view.driver) == ([], [2], None)
+    outcome = invoke("status", tmp_path)
+    assert "interrupted: 1 (trials 2; their driver is gone" in outcome.out
+    assert "driver: none" in outcome.out
 
 
 def test_a_directory_without_a_journal_exits_2(tmp_path: Path) -> None:

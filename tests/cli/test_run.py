@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from rich.console import Console
@@ -15,7 +15,8 @@ import hyperdeme
 from hyperdeme._cli import _run
 from hyperdeme._cli._budget import trial_budget
 from hyperdeme._cli._experiment import load_experiment
-from hyperdeme._cli._progress import Progress
+from hyperdeme._driver import _progress
+from hyperdeme._driver._progress import Progress
 
 from .conftest import EXPERIMENT, HERE, invoke, write
 
@@ -83,15 +84,16 @@ def test_a_run_where_no_trial_succeeded_exits_1(tmp_path: Path) -> None:
     assert "no trial succeeded (2 finished)" in outcome.err
 
 
-def test_an_existing_run_needs_resume_which_continues_the_numbering(tmp_path: Path) -> None:
+def test_an_existing_run_needs_resume_which_runs_nothing_again(tmp_path: Path) -> None:
     path = write(tmp_path, random_experiment(TRAIN_COMMAND))
     assert invoke("run", path).code == 0
+    first = hyperdeme.read_journal(tmp_path / "run" / "r")
     again = invoke("run", path)
     assert again.code == 2
-    assert "already holds a run (trials.jsonl); pass --resume" in again.err
+    assert "already holds trials; resume it (resume=True, or hyperdeme run --resume" in again.err
     assert invoke("run", path, "--resume").code == 0
-    ids = [t.id for t in hyperdeme.read_journal(tmp_path / "run" / "r")]
-    assert sorted(ids) == [1, 2, 3, 4, 5, 6]  # today a resumed run starts its search afresh
+    # the budget was used up: resuming a finished experiment runs nothing again
+    assert hyperdeme.read_journal(tmp_path / "run" / "r") == first
 
 
 def test_run_path_on_the_command_line_wins(tmp_path: Path) -> None:
@@ -118,27 +120,33 @@ def test_sigterm_stops_the_run_cleanly_and_exits_143(tmp_path: Path) -> None:
 
 
 class RecordingProgress(Progress):
-    seen: list[int]
+    """Draws on a terminal it pretends to have; records the running count at each change."""
 
-    def set_in_flight(self, count: int) -> None:
-        type(self).seen.append(count)
-        super().set_in_flight(count)
+    seen: ClassVar[list[int]] = []
+    screen: ClassVar[io.StringIO] = io.StringIO()
+
+    def __init__(self, **kwargs: Any) -> None:
+        console = Console(file=type(self).screen, force_terminal=True, width=150)
+        super().__init__(console=console, **kwargs)
+
+    def _refresh(self) -> None:
+        type(self).seen.append(self.state.running)
+        super()._refresh()
 
 
 def test_live_progress_on_a_terminal_stays_out_of_the_trials_logs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     RecordingProgress.seen = []
-    monkeypatch.setattr(_run, "Progress", RecordingProgress)
+    RecordingProgress.screen = io.StringIO()
+    monkeypatch.setattr(_progress, "Progress", RecordingProgress)
     experiment = load_experiment(write(tmp_path, EXPERIMENT))
-    screen = io.StringIO()
-    console = Console(file=screen, force_terminal=True, width=150)
-    result = _run.run_experiment(experiment, out=io.StringIO(), console=console)
+    result = _run.run_experiment(experiment, out=io.StringIO())
     n = len(result.trials)
     failed = result.n_failed
-    shown = screen.getvalue()
+    shown = RecordingProgress.screen.getvalue()
     assert f"{n}/16 trials · 0 running · {failed} failed · best FoM {result.best_fom:.6g}" in shown
-    # the running count came from the engine's events: within the slots, ending at 0
+    # one change when each trial starts and when it finishes: within the slots, ending at 0
     seen = RecordingProgress.seen
     assert len(seen) == 2 * n
     assert max(seen) in (1, 2)
@@ -146,50 +154,6 @@ def test_live_progress_on_a_terminal_stays_out_of_the_trials_logs(
     assert seen[-1] == 0
     for log in experiment.run_dir.glob("*/std*.log"):
         assert "trials ·" not in log.read_text()
-
-
-def progress_on(screen: io.StringIO, **kwargs: Any) -> Progress:
-    return Progress(console=Console(file=screen, force_terminal=True, width=150), **kwargs)
-
-
-def test_progress_state_and_its_line() -> None:
-    now = [100.0]
-    screen = io.StringIO()
-    progress = progress_on(screen, budget=4, clock=lambda: now[0])
-    with progress:
-        progress.set_in_flight(2)
-        now[0] = 110.0
-        progress.trial_finished(hyperdeme.Trial(id=1, params={}, fom=0.5))
-        now[0] = 120.0
-        progress.trial_finished(hyperdeme.Trial(id=2, params={}, status=hyperdeme.Status.FAILED))
-        progress.trial_finished(hyperdeme.Trial(id=3, params={}, status=hyperdeme.Status.CANCELLED))
-        progress.set_in_flight(1)
-        state = progress.state
-    assert (state.done, state.budget, state.running, state.failed) == (3, 4, 1, 1)
-    assert state.best_fom == 0.5
-    assert state.elapsed == 20.0
-    assert state.remaining == pytest.approx(20.0 / 3)
-    line = "3/4 trials · 1 running · 1 failed · best FoM 0.5 · 0:00:20 elapsed · ~0:00:07 left"
-    assert state.describe() == line
-    assert line in screen.getvalue()
-
-
-def test_progress_without_a_budget_or_a_result() -> None:
-    progress = Progress(budget=None, console=Console(file=io.StringIO()), clock=lambda: 0.0)
-    assert progress.state.describe() == (
-        "0 trials · 0 running · 0 failed · best FoM - · 0:00:00 elapsed"
-    )
-
-
-def test_progress_draws_nothing_when_not_on_a_terminal() -> None:
-    screen = io.StringIO()
-    progress = Progress(budget=2, console=Console(file=screen))
-    assert not progress.enabled
-    with progress:
-        progress.set_in_flight(1)
-        progress.trial_finished(hyperdeme.Trial(id=1, params={}, fom=0.5))
-    assert screen.getvalue() == ""
-    assert progress.state.done == 1
 
 
 def quadratic(params: dict[str, Any]) -> float:

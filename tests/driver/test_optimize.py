@@ -202,7 +202,7 @@ def test_unknown_keywords_name_the_optimizers_own_keywords() -> None:
 def test_log_fn_none_means_no_log(tmp_path: Path, space: hyperdeme.Params) -> None:
     opt = hyperdeme.RandomOptimizer(evaluator(tmp_path), num_iters=2, name="r", log_fn=None)
     opt.optimize(space)
-    assert sorted(p.name for p in (tmp_path / "run" / "r").iterdir()) == ["trials.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "run" / "r").iterdir()) == [".lock", "trials.jsonl"]
 
 
 async def test_genetic_fills_every_slot_of_an_allocation_found_at_run_time(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hyperdeme import Status, Trial, read_journal
+from hyperdeme import Candidate, HyperdemeWarning, Status, Trial, read_journal
 from hyperdeme._engine._journal import Journal
 from processes import kill_marked, new_marker
 
@@ -35,7 +35,7 @@ def test_trials_round_trip(tmp_path: Path) -> None:
     ]
     with Journal(path) as journal:
         for t in written:
-            journal.append(t)
+            journal.trial(t)
     read = read_journal(path)
     assert [t.id for t in read] == [1, 2, 3, 4]
     assert [t.to_json() for t in read] == [t.to_json() for t in written]
@@ -49,8 +49,8 @@ def test_trials_round_trip(tmp_path: Path) -> None:
 def test_each_trial_is_one_line_of_json(tmp_path: Path) -> None:
     path = tmp_path / "trials.jsonl"
     with Journal(path, fsync=False) as journal:
-        journal.append(trial(1, fom=1.0))
-        journal.append(trial(2, status=Status.FAILED))
+        journal.trial(trial(1, fom=1.0))
+        journal.trial(trial(2, status=Status.FAILED))
     lines = path.read_bytes().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [1, 2]
     assert json.loads(lines[1])["fom"] == "inf"  # JSON has no infinity
@@ -59,30 +59,125 @@ def test_each_trial_is_one_line_of_json(tmp_path: Path) -> None:
 def test_a_reopened_journal_appends(tmp_path: Path) -> None:
     path = tmp_path / "trials.jsonl"
     with Journal(path) as journal:
-        journal.append(trial(1))
+        journal.trial(trial(1))
     with Journal(path) as journal:
-        journal.append(trial(2))
+        journal.trial(trial(2))
     assert [t.id for t in read_journal(path)] == [1, 2]
 
 
-def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
+def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "trials.jsonl"
     with Journal(path) as journal:
-        journal.append(trial(1))
+        journal.trial(trial(1))
     with path.open("ab") as handle:
         handle.write(b'{"id": 2, "params": {"--')  # the driver died mid-write
-    assert [t.id for t in read_journal(path)] == [1]
+    with pytest.warns(HyperdemeWarning, match=r"skipped 1 line.*line 2: unfinished"):
+        assert [t.id for t in read_journal(path)] == [1]
 
 
-def test_appending_after_a_torn_line_keeps_every_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "torn",
+    [b'{"id": 2, "par', b'{"schema":2,"type":"trial","id":2,"params":{},"fom":1,"status":"ok"}'],
+    ids=["partial", "complete-but-for-its-newline"],
+)
+def test_reopening_removes_an_unfinished_record_so_it_never_comes_back(
+    tmp_path: Path, torn: bytes
+) -> None:
+    """A record without its newline was never acknowledged; terminating it instead would
+    resurrect it (and duplicate trial 2 once it runs again)."""
     path = tmp_path / "trials.jsonl"
     with Journal(path) as journal:
-        journal.append(trial(1))
+        journal.trial(trial(1))
+    size = path.stat().st_size
     with path.open("ab") as handle:
-        handle.write(b'{"id": 2, "par')
-    with Journal(path) as journal:  # a resumed run
-        journal.append(trial(3))
-    assert [t.id for t in read_journal(path)] == [1, 3]
+        handle.write(torn)
+    with pytest.warns(HyperdemeWarning, match="ended in an unfinished record"):
+        journal = Journal(path)
+    with journal:  # a resumed run
+        assert path.stat().st_size == size
+        journal.trial(trial(2, fom=0.5))
+        journal.trial(trial(3))
+    trials = read_journal(path)
+    assert [t.id for t in trials] == [1, 2, 3]
+    assert trials[1].fom == 0.5
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (b"\n", "blank"),
+        (b"\0\0\0\0\n", "not JSON"),
+        (b"garbage{\n", "not JSON"),
+        (b"[1, 2]\n", "not a JSON object"),
+        (b'{"schema": 99, "type": "trial", "id": 9}\n', "schema 99"),
+        (b'{"schema": 2, "type": "trial", "id": "x"}\n', "a trial record without an integer id"),
+    ],
+)
+def test_bad_lines_are_skipped_with_a_warning_never_an_error(
+    tmp_path: Path, line: bytes, why: str
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    with path.open("ab") as handle:
+        handle.write(line)
+    with Journal(path) as journal:
+        journal.trial(trial(2))
+    with pytest.warns(HyperdemeWarning, match=rf"line 2: {why}"):
+        assert [t.id for t in read_journal(path)] == [1, 2]
+
+
+def test_a_foreign_valid_json_object_is_not_a_trial_and_does_not_stop_reading(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    with path.open("ab") as handle:
+        handle.write(b'{"note": "written by hand"}\n{"schema": 2, "type": "party"}\n')
+    with Journal(path) as journal:
+        journal.trial(trial(2))
+    with pytest.warns(HyperdemeWarning, match="line 2: a trial record without an integer id"):
+        assert [t.id for t in read_journal(path)] == [1, 2]
+
+
+def test_records_carry_the_schema_version_and_their_type(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.experiment({"seed": 1}, version="0.2.0")
+        started = trial(1)
+        started.candidate = Candidate({"--x": 0.5, "--act": "relu", "--off": 3}, {"deme": 0})
+        journal.started(started)
+        journal.trial(trial(1, fom=1.0))
+        journal.interrupted(2)
+    records = [json.loads(line) for line in path.read_bytes().splitlines()]
+    assert [r["schema"] for r in records] == [2, 2, 2, 2]
+    assert [r["type"] for r in records] == ["experiment", "started", "trial", "interrupted"]
+    assert records[1]["genes"] == {"--x": 0.5, "--act": "relu", "--off": 3}
+    (read,) = read_journal(path)
+    assert read.candidate is not None
+    assert read.candidate.params["--off"] == 3  # every gene, inactive ones too
+
+
+def test_the_last_record_of_a_trial_wins(tmp_path: Path) -> None:
+    """A trial cancelled by a stopped run and finished by the resumed one appears once."""
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1, fom=1.0))
+        journal.trial(trial(2, status=Status.CANCELLED))
+        journal.trial(trial(3, fom=3.0))
+        journal.trial(trial(2, fom=2.0))
+    trials = read_journal(path)
+    assert [(t.id, t.status) for t in trials] == [(1, Status.OK), (3, Status.OK), (2, Status.OK)]
+
+
+def test_journals_of_hyperdeme_0_1_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    path.write_text(
+        '{"id":1,"params":{"--x":0.5},"fom":0.25,"metrics":{},"status":"ok","attempts":1}\n'
+    )
+    (read,) = read_journal(path)
+    assert (read.id, read.fom, read.status) == (1, 0.25, Status.OK)
 
 
 @pytest.fixture
@@ -103,7 +198,7 @@ def test_the_journal_survives_a_sigkilled_driver(tmp_path: Path, marker: str) ->
     try:
         deadline = time.monotonic() + 30
         # waiting for another process: a bounded poll of the file it writes
-        while not (journal.exists() and journal.read_bytes().count(b"\n") >= 3):
+        while not (journal.exists() and journal.read_bytes().count(b'"type":"trial"') >= 3):
             assert driver.poll() is None, driver.stderr.read() if driver.stderr else ""
             assert time.monotonic() < deadline, "the driver journalled nothing in 30 s"
             time.sleep(0.02)
@@ -117,10 +212,10 @@ def test_the_journal_survives_a_sigkilled_driver(tmp_path: Path, marker: str) ->
     kill_marked(marker)  # the kernels run in their own sessions: they outlive the driver
     raw = journal.read_bytes()
     assert raw.endswith(b"\n")
-    lines = raw.splitlines()
-    assert len(lines) >= 3
-    records = [json.loads(line) for line in lines]
+    records = [json.loads(line) for line in raw.splitlines()]
+    finished = [r for r in records if r["type"] == "trial"]
+    assert len(finished) >= 3
     trials = read_journal(journal)
-    assert [t.id for t in trials] == [r["id"] for r in records]
+    assert [t.id for t in trials] == [r["id"] for r in finished]
     assert len({t.id for t in trials}) == len(trials)
     assert all(t.status is Status.OK and t.attempts == 1 for t in trials)

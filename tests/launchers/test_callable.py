@@ -105,4 +105,4 @@ async def test_callables_leave_no_trial_directories(tmp_path: Path) -> None:
         return 1.0
 
     await run(tmp_path, evaluate, num_iters=2)
-    assert sorted(p.name for p in (tmp_path / "run" / "exp").iterdir()) == ["trials.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "run" / "exp").iterdir()) == [".lock", "trials.jsonl"]

@@ -1,34 +1,26 @@
-"""A run directory as the command sees it: finished trials and the ids still running.
+"""A run directory as the command sees it: finished trials, the ids still running,
+and those whose driver died under them.
 
-Every journal line is a JSON object. A finished trial's line is what
-``Trial.to_json()`` writes, with or without ``"type": "trial"`` (and a
-``"schema"``); a ``"type": "started"`` line (``id``, ``params``, ``started``)
-marks a trial that began. A trial with a started line and no finished line is
-running. Lines of another type are ignored, and so is a line being written
-(no newline yet) or torn by a crash: the journal is read while the run goes.
-
-Journals written before started lines existed have none; there a trial
-directory (``<run dir>/<digits>/params.json``, made when a trial starts) without
-a finished line stands for a started trial. A run killed with SIGKILL leaves
-such trials behind; they look running until the journal can tell a live run
-from a dead one (issue #9).
+The journal is read with the engine's reader (bad lines are skipped with a
+warning; a line being written right now has no newline yet and is skipped
+too), while the run goes on. A trial with a ``started`` record and no finished
+one is *running* while a driver holds the experiment (its lock file names
+it), and *interrupted* once none does (the driver died; ``--resume`` runs it
+again).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import hyperdeme
 
+from ._compat import JOURNAL_NAME, driver_of, read_records
 from ._errors import UsageProblem
 
 __all__ = ["JOURNAL_NAME", "RunView", "read_run"]
-
-JOURNAL_NAME = "trials.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +30,12 @@ class RunView:
     directory: Path
     #: finished trials in journal order (a later record of an id replaces an earlier one)
     trials: list[hyperdeme.Trial]
-    #: ids of trials started but not finished, ascending
+    #: ids of trials started but not finished while their driver runs, ascending
     running: list[int]
+    #: ids of trials started but not finished whose driver is gone, ascending
+    interrupted: list[int]
+    #: the driver running the experiment (host, pid, since), None when none does
+    driver: dict[str, object] | None
 
     @property
     def best(self) -> hyperdeme.Trial | None:
@@ -68,43 +64,23 @@ def read_run(directory: str | os.PathLike[str]) -> RunView:
         )
     finished: dict[int, hyperdeme.Trial] = {}
     started: set[int] = set()
-    with journal.open("rb") as handle:
-        for line in handle:
-            record = _record(line)
-            if record is None:
-                continue
-            kind = record.get("type", "trial")
+    for record in read_records(journal):
+        kind = record.get("type")
+        if kind == "started":
+            started.add(record["id"])
+        elif kind == "trial":
             try:
-                if kind == "trial":
-                    trial = hyperdeme.Trial.from_json(record)
-                    finished.pop(trial.id, None)  # keep journal order of the latest record
-                    finished[trial.id] = trial
-                elif kind == "started":
-                    started.add(int(record["id"]))
-            except (KeyError, TypeError, ValueError) as error:
-                raise UsageProblem(
-                    f"{journal}: a {kind!r} record is malformed ({error!r}): {line[:200]!r}"
-                ) from None
-    if not started:
-        started = _trial_directories(journal.parent)
-    return RunView(journal.parent, list(finished.values()), sorted(started - finished.keys()))
-
-
-def _record(line: bytes) -> dict[str, Any] | None:
-    """The JSON object of one complete line; None for a partial, torn or non-object line."""
-    if not line.endswith(b"\n"):
-        return None  # being written right now, or torn by a crash
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _trial_directories(run_dir: Path) -> set[int]:
-    """Ids of the trial directories (journals without started lines; see the module doc)."""
-    ids: set[int] = set()
-    for entry in os.scandir(run_dir):
-        if entry.name.isdigit() and os.path.exists(os.path.join(entry.path, "params.json")):
-            ids.add(int(entry.name))
-    return ids
+                trial = hyperdeme.Trial.from_json(record)
+            except (KeyError, TypeError, ValueError):
+                continue  # a record with bad fields; read_journal warns about those
+            finished.pop(trial.id, None)  # keep journal order of the latest record
+            finished[trial.id] = trial
+    unfinished = sorted(started - finished.keys())
+    driver = driver_of(journal.parent)
+    return RunView(
+        directory=journal.parent,
+        trials=list(finished.values()),
+        running=unfinished if driver is not None else [],
+        interrupted=[] if driver is not None else unfinished,
+        driver=driver,
+    )

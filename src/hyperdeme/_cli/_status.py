@@ -17,12 +17,23 @@ def status_lines(view: RunView, *, now: float | None = None) -> list[str]:
     counts = Counter(t.status.value for t in view.trials)
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
     running = ", ".join(str(i) for i in view.running)
+    driver = view.driver
     lines = [
         f"run: {view.directory}",
+        "driver: "
+        + (
+            f"pid {driver['pid']} on {driver['host']} since {driver['since']}" if driver else "none"
+        ),
         f"done: {len(view.trials)}" + (f" ({by_status})" if by_status else ""),
         f"failed: {len(view.failed)}",
         f"running: {len(view.running)}" + (f" (trials {running})" if running else ""),
     ]
+    if view.interrupted:
+        ids = ", ".join(str(i) for i in view.interrupted)
+        lines.append(
+            f"interrupted: {len(view.interrupted)} (trials {ids}; their driver is gone: "
+            "hyperdeme run --resume runs them again)"
+        )
     best = view.best
     if best is None:
         lines.append("best FoM: none yet")

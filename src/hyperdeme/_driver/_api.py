@@ -20,16 +20,22 @@ from ._result import Result
 __all__ = ["optimize", "stream"]
 
 
-async def optimize(optimizer: Optimizer, params: Params) -> Result:
+async def optimize(
+    optimizer: Optimizer, params: Params, *, resume: bool = False, progress: bool = False
+) -> Result:
     """Run ``optimizer`` over ``params`` inside the caller's event loop; return the result.
 
     Cancelling the caller's scope stops every evaluation (processes killed,
-    allocations released) and leaves a consistent journal.
+    allocations released) and leaves a consistent journal. ``resume=True``
+    continues the experiment; ``progress=True`` shows live progress on a terminal
+    (see :meth:`hyperdeme.Optimizer.optimize`).
     """
-    return await optimizer.run(params)
+    return await optimizer.run(params, resume=resume, progress=progress)
 
 
-def stream(optimizer: Optimizer, params: Params) -> _Stream:
+def stream(
+    optimizer: Optimizer, params: Params, *, resume: bool = False, progress: bool = False
+) -> _Stream:
     """Each finished trial as it arrives::
 
         async with hyperdeme.stream(opt, params) as trials:
@@ -37,13 +43,16 @@ def stream(optimizer: Optimizer, params: Params) -> _Stream:
                 ...
 
     Leaving the block early stops the run. ``opt.result`` holds the result after it.
+    ``resume=True`` continues the experiment; only trials of this run are streamed.
     """
-    return _Stream(optimizer, params)
+    return _Stream(optimizer, params, resume=resume, progress=progress)
 
 
 class _Stream:
-    def __init__(self, optimizer: Optimizer, params: Params) -> None:
-        self._context = _open_stream(optimizer, params)
+    def __init__(
+        self, optimizer: Optimizer, params: Params, *, resume: bool, progress: bool
+    ) -> None:
+        self._context = _open_stream(optimizer, params, resume=resume, progress=progress)
 
     async def __aenter__(self) -> MemoryObjectReceiveStream[Trial]:
         return await self._context.__aenter__()
@@ -67,13 +76,13 @@ class _Stream:
 
 @asynccontextmanager
 async def _open_stream(
-    optimizer: Optimizer, params: Params
+    optimizer: Optimizer, params: Params, *, resume: bool, progress: bool
 ) -> AsyncIterator[MemoryObjectReceiveStream[Trial]]:
     send, receive = anyio.create_memory_object_stream[Trial](math.inf)
 
     async def produce() -> None:
         async with send:
-            await optimizer.run(params, send.send)
+            await optimizer.run(params, send.send, resume=resume, progress=progress)
 
     try:
         async with anyio.create_task_group() as tg:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._core._checks import count
-from .._core._config import checked_keywords
+from .._core._config import UNSET, Unset, checked_keywords
 from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import (
@@ -63,8 +63,8 @@ class RandomOptimizer(Optimizer):
             backend=backend,
         )
 
-    def make_strategy(self, params: Params) -> Strategy:
-        return RandomSearch(params, self.config, seed=self.seed or None)
+    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+        return RandomSearch(params, self.config, seed=self._seed(seed))
 
 
 class GridOptimizer(Optimizer):
@@ -100,7 +100,7 @@ class GridOptimizer(Optimizer):
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", chunk_size={self.chunk_size})"
 
-    def make_strategy(self, params: Params) -> Strategy:
+    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
         grid = GridSearch(params, self.config)
         return ConcurrencyLimiter(grid, max_concurrent=self.chunk_size)
 
@@ -153,5 +153,5 @@ class GeneticOptimizer(Optimizer):
             backend=backend,
         )
 
-    def make_strategy(self, params: Params) -> Strategy:
-        return GeneticSearch(params, self.config, seed=self.seed or None)
+    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+        return GeneticSearch(params, self.config, seed=self._seed(seed))

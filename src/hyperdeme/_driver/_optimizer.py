@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
 from .._core._checks import seed as check_seed
-from .._core._config import Config
+from .._core._config import UNSET, Config, Unset
 from .._core._errors import ConfigError
 from .._core._trial import Trial
 from .._engine._evaluator import Evaluator
@@ -89,8 +89,16 @@ class Optimizer(ABC):
         self._experiment = ""
 
     @abstractmethod
-    def make_strategy(self, params: Params) -> Strategy:
-        """A fresh strategy over ``params`` configured by this optimizer."""
+    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+        """A fresh strategy over ``params`` configured by this optimizer.
+
+        ``seed``: the strategy's seed (None: a fresh one); by default this optimizer's.
+        """
+
+    def _seed(self, seed: int | Unset | None) -> int | None:
+        if seed is UNSET:
+            return self.seed or None
+        return seed
 
     def __repr__(self) -> str:
         settings = [f"{key}={value!r}" for key, value in vars(self.config).items()]
@@ -116,16 +124,36 @@ class Optimizer(ABC):
     def best_params(self) -> dict[str, Any] | None:
         return self.result.best_params if self.result is not None else None
 
-    def optimize(self, params: Params) -> Result:
-        """Run to completion in a new event loop (see :mod:`._blocking`)."""
+    def optimize(self, params: Params, *, resume: bool = False, progress: bool = False) -> Result:
+        """Run to completion in a new event loop (see :mod:`._blocking`).
+
+        ``resume=True`` continues the experiment named ``name`` under run_path (without
+        a name, the newest one there that matches this search): its finished trials are
+        not run again, they rebuild the strategy and count against the budget; trials
+        its driver left unfinished run again. A changed search space, strategy or seed
+        is refused. Nothing to resume: it starts fresh, and says so.
+
+        ``progress=True`` shows live progress (trials done of the budget, running,
+        failed, best FoM, elapsed, remaining) on stderr when it is a terminal.
+        """
         return run_blocking(
-            lambda: self.run(params),
+            lambda: self.run(params, resume=resume, progress=progress),
             backend=self.backend,
             what=f"{type(self).__name__}.optimize()",
         )
 
-    async def run(self, params: Params, emit: Emit | None = None) -> Result:
-        """Run inside the caller's event loop; ``emit`` is awaited with each finished trial."""
+    async def run(
+        self,
+        params: Params,
+        emit: Emit | None = None,
+        *,
+        resume: bool = False,
+        progress: bool = False,
+    ) -> Result:
+        """Run inside the caller's event loop; ``emit`` is awaited with each finished trial.
+
+        ``resume``, ``progress``: see :meth:`optimize`.
+        """
         if self.evaluator is None:
             raise ConfigError(
                 f"{type(self).__name__} has no evaluator; pass one: "
@@ -138,10 +166,13 @@ class Optimizer(ABC):
         experiment = Experiment(
             evaluator=self.evaluator,
             params=params,
-            strategy=self.make_strategy(params),
-            name=self.experiment,
+            make_strategy=lambda seed: self.make_strategy(params, seed=seed),
+            seed=self.seed,
+            name=self.name or None,
+            default_name=self.experiment,
             verbose=self.verbose,
             log_fn=self.log_fn,
+            progress=progress,
         )
-        await run_experiment(experiment, result, emit)
+        self._experiment = await run_experiment(experiment, result, emit, resume=resume)
         return result

@@ -1,45 +1,148 @@
-"""The journal: every finished trial, one JSON line, flushed and fsynced.
+"""The journal: the experiment's history, one JSON record per line, append-only.
 
-Appending is the only write, so a driver killed with SIGKILL loses at most
-the trials still running. A torn last line (killed mid-write) is skipped by
-:func:`read_journal`; a resumed run first ends it with a newline, so its own
-records stay intact.
+Every record carries ``"schema": 2`` and a ``"type"``:
+
+``experiment``  first line: the fingerprint of the search space, strategy and seed
+``started``     a trial was asked for: its id, every gene of its candidate, its info
+``trial``       a trial finished: :meth:`hyperdeme.Trial.to_json` (status, FoM ...)
+``interrupted`` a trial was running when its driver died (written on resume)
+``resumed``     a driver took the experiment over
+
+Records appear in the order the strategy saw asks and results, so replaying
+``started`` as asks and ``trial`` as tells rebuilds a strategy exactly (resume).
+Lines of hyperdeme 0.1 (no ``schema``) are finished trials.
+
+Durability. A record is one ``write`` of a whole line, completed if the
+kernel writes it in pieces; a ``trial`` record is written, then fsynced, before
+the strategy or the caller hears of the trial. So a driver killed with
+SIGKILL loses no finished trial, and a power cut loses at most the trials not
+yet fsynced. When a record cannot be written (disk full, I/O error), the file
+is cut back to the end of the previous record and :class:`~hyperdeme.JournalError`
+names the file and the cause: every record before stays readable, and no
+partial record is left to be mistaken for a result. A line without its final
+newline was never acknowledged: reopening the journal removes it, and readers
+skip it.
+
+Why JSON lines in one file, not SQLite: the journal must be appendable on the
+parallel and network file systems of clusters (where SQLite's locking is
+unreliable), readable with ``tail`` and ``jq`` while a run goes on, and cheap
+to append (one write per record).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import warnings
+from collections.abc import Generator, Mapping
 from pathlib import Path
+from typing import Any
 
 from .._core._closing import Closing
-from .._core._logging import get_logger
-from .._core._trial import Trial
+from .._core._errors import HyperdemeWarning, JournalError
+from .._core._trial import Candidate, Trial
 
-__all__ = ["Journal", "read_journal"]
+__all__ = ["SCHEMA", "Journal", "Record", "read_journal", "read_records"]
 
-log = get_logger("hyperdeme.journal")
+SCHEMA = 2
+JOURNAL_NAME = "trials.jsonl"
+
+Record = dict[str, Any]
 
 
 class Journal(Closing):
-    """Append-only writer of ``trials.jsonl``."""
+    """The append-only writer of one experiment's journal (one writer: see :mod:`._lock`)."""
 
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         self.path = path
         self._fsync = fsync
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            # a record torn by a crash: end its line, or the next one would be glued to it
-            os.write(self._fd, b"\n")
+        self._size = os.fstat(self._fd).st_size
+        self._broken: JournalError | None = None
+        self._cut_torn_tail()
 
-    def append(self, trial: Trial) -> None:
-        """Write one trial durably: a single ``write`` of a whole line, then fsync."""
-        line = json.dumps(trial.to_json(), separators=(",", ":"), default=str) + "\n"
-        os.write(self._fd, line.encode())
-        if self._fsync:
-            os.fsync(self._fd)
+    @property
+    def empty(self) -> bool:
+        return self._size == 0
+
+    def experiment(self, fingerprint: Mapping[str, Any], *, version: str) -> None:
+        self._append({"type": "experiment", "fingerprint": fingerprint, "hyperdeme": version})
+
+    def resumed(self, *, finished: int, interrupted: list[int]) -> None:
+        self._append(
+            {"type": "resumed", "finished": finished, "interrupted": interrupted, **_driver()}
+        )
+
+    def started(self, trial: Trial) -> None:
+        """A trial was asked for. Not fsynced: the next ``trial`` record's fsync covers it,
+        and a lost one only means the trial is asked again, identically, on resume."""
+        genes = trial.candidate.params if trial.candidate is not None else trial.params
+        self._append(
+            {"type": "started", "id": trial.id, "genes": genes, "info": trial.info},
+            sync=False,
+        )
+
+    def interrupted(self, trial_id: int) -> None:
+        self._append({"type": "interrupted", "id": trial_id})
+
+    def trial(self, trial: Trial) -> None:
+        """A trial finished: written and fsynced before anyone is told."""
+        self._append({"type": "trial", **trial.to_json()})
+
+    def _append(self, record: Record, *, sync: bool = True) -> None:
+        if self._broken is not None:
+            raise self._broken
+        line = json.dumps({"schema": SCHEMA, **record}, separators=(",", ":"), default=str)
+        data = (line + "\n").encode()
+        start = self._size
+        try:
+            written = 0
+            while written < len(data):  # the kernel may write a line in pieces
+                written += os.write(self._fd, data[written:])
+            if sync and self._fsync:
+                os.fsync(self._fd)
+        except OSError as error:
+            self._broken = self._fail(error, start)
+            raise self._broken from error
+        self._size = start + len(data)
+
+    def _fail(self, error: OSError, start: int) -> JournalError:
+        """Cut the file back to ``start`` (no partial record survives) and describe why."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, start)
+        cause = errno.errorcode.get(error.errno or 0, "error")
+        remedy = "free some space" if error.errno == errno.ENOSPC else "fix that"
+        message = (
+            f"cannot write the journal {self.path}: {error.strerror or error} ({cause}); "
+            f"the run stops here with every earlier record intact: {remedy}, then resume."
+        )
+        journal_error = JournalError(message)
+        journal_error.errno = error.errno
+        journal_error.filename = str(self.path)
+        return journal_error
+
+    def _cut_torn_tail(self) -> None:
+        """Remove a last line without its newline: its writer died before acknowledging it."""
+        if not self._size:
+            return
+        tail = os.pread(self._fd, min(self._size, 1 << 20), max(0, self._size - (1 << 20)))
+        if tail.endswith(b"\n"):
+            return
+        end = tail.rfind(b"\n")
+        keep = self._size - len(tail) + end + 1 if end >= 0 else 0
+        if end < 0 and self._size > len(tail):  # a torn line longer than 1 MiB: find its start
+            keep = _last_line_start(self._fd, self._size)
+        warnings.warn(
+            f"the journal {self.path} ended in an unfinished record ({self._size - keep} "
+            "bytes, written by a driver that died); it was removed.",
+            HyperdemeWarning,
+            stacklevel=3,
+        )
+        os.ftruncate(self._fd, keep)
+        self._size = keep
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -47,20 +150,109 @@ class Journal(Closing):
             self._fd = -1
 
 
-def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
-    """The trials recorded in a journal file (or a run directory holding one), in order."""
+def _last_line_start(fd: int, size: int) -> int:
+    position = size
+    while position > 0:
+        step = min(position, 1 << 20)
+        chunk = os.pread(fd, step, position - step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return position - step + newline + 1
+        position -= step
+    return 0
+
+
+def _driver() -> Record:
+    import socket
+
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def journal_file(path: str | os.PathLike[str]) -> Path:
+    """The journal of a run directory, or ``path`` itself if it is a file."""
     file = Path(path)
-    if file.is_dir():
-        file = file / "trials.jsonl"
-    trials: list[Trial] = []
+    return file / JOURNAL_NAME if file.is_dir() else file
+
+
+def read_records(path: str | os.PathLike[str]) -> Generator[Record, None, None]:
+    """Every well-formed record of a journal, in order (see the module docstring).
+
+    Bad lines (torn, blank, NUL bytes, not JSON, not an object, an unknown
+    schema) are skipped with one :class:`~hyperdeme.HyperdemeWarning` naming
+    them; records of an unknown type are passed on for the caller to ignore.
+    """
+    file = journal_file(path)
+    skipped: list[tuple[int, str]] = []
     with file.open("rb") as handle:
         for number, line in enumerate(handle, 1):
-            try:
-                record = json.loads(line) if line.endswith(b"\n") else None
-            except ValueError:
-                record = None
-            if record is None:  # torn by a crash (and ended by the resumed run)
-                log.warning("journal.torn_line", path=str(file), line=number)
+            record, problem = _parse(line)
+            if record is None:
+                skipped.append((number, problem))
                 continue
-            trials.append(Trial.from_json(record))
-    return trials
+            yield record
+    if skipped:
+        shown = "; ".join(f"line {n}: {why}" for n, why in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        warnings.warn(
+            f"{file}: skipped {len(skipped)} line(s) that are not journal records ({shown}{more}).",
+            HyperdemeWarning,
+            stacklevel=2,
+        )
+
+
+def _parse(line: bytes) -> tuple[Record | None, str]:
+    if not line.endswith(b"\n"):
+        return None, "unfinished (its writer died)"
+    if not line.strip():
+        return None, "blank"
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None, "not JSON"
+    if not isinstance(record, dict):
+        return None, "not a JSON object"
+    schema = record.get("schema", 1)
+    if schema not in (1, SCHEMA):
+        return None, f"schema {schema!r} is newer than this hyperdeme understands"
+    if schema == 1:
+        record = {"type": "trial", **record}
+    if record.get("type") in ("trial", "started", "interrupted") and not isinstance(
+        record.get("id"), int
+    ):
+        return None, "a trial record without an integer id"
+    return record, ""
+
+
+def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
+    """The finished trials of a journal file (or of a run directory holding one).
+
+    One trial per id: the last record of each (a trial cancelled and run again
+    on resume appears once, finished), in the order those records were
+    written. Never raises for a bad line: it warns and skips (see
+    :func:`read_records`). Each trial's ``candidate`` holds every gene.
+    """
+    genes: dict[int, Candidate] = {}
+    finished: dict[int, Trial] = {}
+    skipped = 0
+    for record in read_records(path):
+        kind = record.get("type")
+        if kind == "started":
+            genes[record["id"]] = Candidate(
+                dict(record.get("genes", {})), dict(record.get("info", {}))
+            )
+        elif kind == "trial":
+            try:
+                trial = Trial.from_json(record)
+            except (KeyError, TypeError, ValueError):
+                skipped += 1
+                continue
+            trial.candidate = genes.get(trial.id) or Candidate(dict(trial.params), dict(trial.info))
+            finished.pop(trial.id, None)  # re-inserted last: the order of final records
+            finished[trial.id] = trial
+    if skipped:
+        warnings.warn(
+            f"{journal_file(path)}: skipped {skipped} trial record(s) with missing or bad fields.",
+            HyperdemeWarning,
+            stacklevel=2,
+        )
+    return list(finished.values())

@@ -1,28 +1,39 @@
 """The slot scheduler: keep ``slots`` evaluations running, feed results back at once.
 
-One task group, ``slots`` workers reading candidates from a 0-buffer memory
-stream; the driver (the task that called :meth:`Scheduler.run`) asks the
-strategy for a candidate whenever fewer than ``slots`` are in flight and
-tells it each result the moment it arrives, so a steady-state strategy never
-makes a slot wait for another slot's evaluation::
+The driver (the task that called :meth:`Scheduler.run`) asks the strategy for
+a candidate whenever fewer than ``slots`` trials are in flight, journals it as
+``started`` and hands it to a worker through a 0-buffer memory stream (so
+trials start in id order); each worker runs its trial and hands the finished
+trial back; the driver journals it as ``trial`` and then tells the strategy
+and the caller, at once, so a steady-state strategy never makes a slot wait
+for another slot's evaluation::
 
-    driver --(id, candidate)--> [0-buffer] --> worker x slots --> launcher
-      ^                                           |
-      +------------ finished Trial <--------------+  (journal written first)
+    driver --ask--> journal "started" --[0-buffer]--> worker --> runner --> launcher
+      ^                                                  |
+      +-- tell <-- journal "trial" <-- finished Trial ---+
+
+Workers are started only when a trial finds none idle, so a run costs what
+its trials cost whatever ``slots`` says (10**5 slots for 3 trials: 3
+workers). Only the driver writes the journal, so the journal's order is the
+order in which the strategy saw asks and results: replaying it rebuilds the
+strategy exactly (resume).
 
 The time budget is a cancel scope around the whole thing: when it expires no
 new evaluation starts, running ones are cancelled and journalled as
 ``cancelled``, and ``run`` returns normally. Cancelling the caller's scope
-does the same and re-raises.
+does the same and re-raises. Every trial that was asked for ends in the
+journal, whatever stopped the run.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._core._errors import EvaluationError
@@ -62,107 +73,131 @@ class Scheduler:
         self._seen_ok = False
         self._first_failure: Trial | None = None
         self.expired = False
-        #: handed to the workers but not yet taken up by one
-        self._issued: dict[int, Trial] = {}
+        #: started by the driver, not yet taken up by their task
+        self._pending: dict[int, Trial] = {}
+        #: cancelled while running (the run stopped)
+        self._cancelled: list[Trial] = []
+        self._on_start: Callable[[Trial], None] | None = None
 
-    async def run(self, strategy: Strategy, emit: Emit) -> None:
-        cancelled: list[Trial] = []
-        send_work, receive_work = anyio.create_memory_object_stream[tuple[Trial, Candidate]](0)
-        # room for every trial in flight: a worker never waits to hand in a result
-        send_done, receive_done = anyio.create_memory_object_stream[Trial](self.slots)
-        try:
-            unseen = await self._run(
-                strategy, emit, cancelled, send_work, receive_work, send_done, receive_done
-            )
-        finally:
-            # asked for but never started (the run stopped first): cancelled, journalled
-            for trial in self._issued.values():
-                trial.status = Status.CANCELLED
-                self.journal.append(trial)
-                cancelled.append(trial)
-            self._issued.clear()
-        if self.expired:
-            log.info("run.time_budget_expired", cancelled=len(cancelled))
-        for trial in [*unseen, *sorted(cancelled, key=lambda t: t.id)]:
-            strategy.tell(trial)
-            await emit(trial)
-
-    async def _run(
+    async def run(
         self,
         strategy: Strategy,
         emit: Emit,
-        cancelled: list[Trial],
-        send_work: MemoryObjectSendStream[tuple[Trial, Candidate]],
-        receive_work: MemoryObjectReceiveStream[tuple[Trial, Candidate]],
-        send_done: MemoryObjectSendStream[Trial],
-        receive_done: MemoryObjectReceiveStream[Trial],
-    ) -> list[Trial]:
-        """The task group; returns results handed in but not taken when time ran out."""
+        *,
+        rerun: Sequence[tuple[int, Candidate]] = (),
+        on_start: Callable[[Trial], None] | None = None,
+    ) -> None:
+        """Run ``strategy`` to its end (or the time budget's).
+
+        ``emit`` is awaited with each finished trial, ``on_start`` called with each
+        trial handed to a worker. ``rerun``: trials the strategy has outstanding
+        from an earlier driver (asked, never finished: resume); they run again
+        first, under their ids.
+        """
+        self._on_start = on_start
+        send, receive = anyio.create_memory_object_stream[Trial](math.inf)
+        work_send, work_receive = anyio.create_memory_object_stream[Trial](0)
         failure: EvaluationError | None = None
-        with receive_done:
-            with anyio.move_on_after(self.time_budget) as budget:
-                async with anyio.create_task_group() as tg:
-                    for _ in range(self.slots):
-                        tg.start_soon(
-                            self._worker, receive_work.clone(), send_done.clone(), cancelled
+        with send, receive, work_send, work_receive:
+            try:
+                with anyio.move_on_after(self.time_budget) as budget:
+                    async with anyio.create_task_group() as tg:
+                        workers = _Workers(tg, self._work, work_receive, send)
+                        failure = await self._drive(
+                            strategy, emit, workers, work_send, receive, rerun
                         )
-                    receive_work.close()
-                    send_done.close()
-                    async with send_work:
-                        failure = await self._drive(strategy, emit, send_work, receive_done)
-                    if failure is not None:
-                        tg.cancel_scope.cancel()
-            if failure is not None:
-                raise failure
-            self.expired = budget.cancelled_caught
-            # results handed in but not yet taken by the driver when the budget expired
-            return _drain(receive_done)
+                        if failure is not None:
+                            tg.cancel_scope.cancel()
+                        work_send.close()
+            finally:
+                # whatever stopped the run: finished results not yet told, then the
+                # trials it cancelled, are journalled (synchronous: safe while cancelled)
+                unseen = _drain(receive)
+                cancelled = self._leftovers()
+                for trial in [*unseen, *cancelled]:
+                    self.journal.trial(trial)
+        if failure is not None:
+            raise failure
+        self.expired = budget.cancelled_caught
+        if self.expired:
+            log.info("run.time_budget_expired", cancelled=len(cancelled))
+        for trial in [*unseen, *cancelled]:
+            strategy.tell(trial)
+            await emit(trial)
+
+    def _leftovers(self) -> list[Trial]:
+        """The trials the stop cancelled: running ones, and ones not yet taken up."""
+        for trial in self._pending.values():
+            trial.status = Status.CANCELLED
+            self._cancelled.append(trial)
+        self._pending.clear()
+        cancelled = sorted(self._cancelled, key=lambda t: t.id)
+        self._cancelled = []
+        return cancelled
 
     async def _drive(
         self,
         strategy: Strategy,
         emit: Emit,
-        send_work: ObjectSendStream[tuple[Trial, Candidate]],
-        receive_done: ObjectReceiveStream[Trial],
+        workers: _Workers,
+        work: MemoryObjectSendStream[Trial],
+        done: MemoryObjectReceiveStream[Trial],
+        rerun: Sequence[tuple[int, Candidate]],
     ) -> EvaluationError | None:
+        again = deque(rerun)
         in_flight = 0
         while True:
             while in_flight < self.slots:
-                candidate = strategy.ask(self._next_id)
-                if candidate is None:
-                    break
-                trial = self.runner.new_trial(self._next_id, candidate)
-                self._next_id += 1
-                self._issued[trial.id] = trial
-                await send_work.send((trial, candidate))
+                if again:
+                    trial = self.runner.new_trial(*again.popleft())
+                else:
+                    candidate = strategy.ask(self._next_id)
+                    if candidate is None:
+                        break
+                    trial = self.runner.new_trial(self._next_id, candidate)
+                    self._next_id += 1
+                    self.journal.started(trial)
+                self._pending[trial.id] = trial
+                workers.ensure_one_idle()
+                await work.send(trial)
                 in_flight += 1
+                if self._on_start is not None:
+                    self._on_start(trial)
             if in_flight == 0:
                 return None
-            trial = await receive_done.receive()
+            trial = await done.receive()
             in_flight -= 1
-            strategy.tell(trial)
+            self._record(strategy, trial)
             await emit(trial)
             failure = self._check_fail_fast(trial)
             if failure is not None:
                 return failure
 
-    async def _worker(
+    def _record(self, strategy: Strategy, trial: Trial) -> None:
+        self.journal.trial(trial)  # before anyone hears of it
+        strategy.tell(trial)
+
+    async def _work(
         self,
-        receive: ObjectReceiveStream[tuple[Trial, Candidate]],
+        receive: MemoryObjectReceiveStream[Trial],
         send: MemoryObjectSendStream[Trial],
-        cancelled: list[Trial],
+        idle: _Idle,
     ) -> None:
-        async with receive, send:
-            async for trial, _candidate in receive:
-                del self._issued[trial.id]  # no checkpoint since the receive: taken up
-                try:
-                    await self.runner.run(trial)
-                except anyio.get_cancelled_exc_class():
-                    self.journal.append(trial)  # synchronous: safe while cancelled
-                    cancelled.append(trial)
-                    raise
-                self.journal.append(trial)
-                send.send_nowait(trial)  # no checkpoint: a cancellation cannot lose it
+        """A worker: run the trials handed to it, one at a time, hand each back finished."""
+        while True:  # counted idle by whoever started it, and after each trial
+            try:
+                trial = await receive.receive()
+            except anyio.EndOfStream:
+                return
+            idle.count -= 1
+            del self._pending[trial.id]  # no checkpoint since the receive: taken up
+            try:
+                await self.runner.run(trial)
+            except anyio.get_cancelled_exc_class():
+                self._cancelled.append(trial)
+                raise
+            send.send_nowait(trial)  # no checkpoint: a cancellation cannot lose it
+            idle.count += 1
 
     def _check_fail_fast(self, trial: Trial) -> EvaluationError | None:
         if self._seen_ok or trial.status is Status.CANCELLED:
@@ -190,10 +225,44 @@ class Scheduler:
         )
 
 
+class _Idle:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class _Workers:
+    """Starts a worker only when a trial would otherwise wait for one."""
+
+    def __init__(
+        self,
+        tg: TaskGroup,
+        work: Callable[
+            [MemoryObjectReceiveStream[Trial], MemoryObjectSendStream[Trial], _Idle],
+            Coroutine[Any, Any, None],
+        ],
+        receive: MemoryObjectReceiveStream[Trial],
+        send: MemoryObjectSendStream[Trial],
+    ) -> None:
+        self._tg = tg
+        self._work = work
+        self._receive = receive
+        self._send = send
+        self.idle = _Idle()
+        self.started = 0
+
+    def ensure_one_idle(self) -> None:
+        if self.idle.count == 0:
+            self._tg.start_soon(self._work, self._receive, self._send, self.idle)
+            self.started += 1
+            self.idle.count += 1  # it will wait for work: counted now, so one is enough
+
+
 def _drain(receive: MemoryObjectReceiveStream[Trial]) -> list[Trial]:
     trials: list[Trial] = []
     while True:
         try:
             trials.append(receive.receive_nowait())
-        except (anyio.WouldBlock, anyio.EndOfStream):
+        except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
             return trials

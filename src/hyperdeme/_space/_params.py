@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from .._core._errors import ConditionError, ConfigError, ConfigTypeError
 from ._conditions import Condition, check_condition
 from ._graph import Graph, check_acyclic, find_cycle, serialize, to_networkx
-from ._parameters import Parameter, Range, parse_parameter, same_value
+from ._parameters import Choice, Parameter, Range, parse_parameter, same_value
 
 __all__ = ["Params"]
 
@@ -87,6 +88,17 @@ class Params:
 
     def __repr__(self) -> str:
         return f"Params({list(self.parameters)!r}, conditions={list(self.conditions)!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        """The space as JSON-able data: every parameter's domain, default and options, and
+        the conditions (what an experiment's fingerprint records)."""
+        parameters = []
+        for parameter in self.parameters:
+            described = dataclasses.asdict(parameter)
+            if isinstance(parameter, Choice):
+                described["values"] = list(parameter.values)
+            parameters.append(described)
+        return {"parameters": parameters, "conditions": [c.to_dict() for c in self._conditions]}
 
     @property
     def has_all_defaults(self) -> bool:

@@ -27,9 +27,10 @@ strategy's business: wrap it in :class:`~hyperdeme.strategies.ConcurrencyLimiter
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._core._checks import seed as check_seed
 from .._core._errors import UsageError
@@ -100,6 +101,17 @@ class Strategy(ABC):
     def budget(self) -> int | None:
         """How many evaluations this strategy plans in all, when it knows."""
         return None
+
+    def describe(self) -> dict[str, Any]:
+        """What this strategy is: its type and settings (not its state, not its seed),
+        as JSON-able data. An experiment records it to refuse resuming with another."""
+        config = getattr(self, "config", None)
+        settings = (
+            dataclasses.asdict(config)
+            if dataclasses.is_dataclass(config) and not isinstance(config, type)
+            else {}
+        )
+        return {"type": type(self).__name__, "settings": settings}
 
     @abstractmethod
     def _ask(self, trial_id: int) -> Candidate | None:

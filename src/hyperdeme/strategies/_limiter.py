@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._core._checks import count
 from ._base import Strategy
@@ -28,6 +28,10 @@ class ConcurrencyLimiter(Strategy):
     @property
     def budget(self) -> int | None:
         return self.strategy.budget
+
+    def describe(self) -> dict[str, Any]:
+        """The wrapped strategy's: how many run at once does not change what is asked."""
+        return self.strategy.describe()
 
     def _ask(self, trial_id: int) -> Candidate | None:
         if self.outstanding >= self.max_concurrent:

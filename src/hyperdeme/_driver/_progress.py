@@ -2,7 +2,8 @@
 best FoM so far, elapsed and estimated remaining time.
 
 :class:`Progress` consumes events and knows nothing about where they come from
-(the command line, or the driver for ``optimize(params, progress=True)``)::
+(the driver feeds it for ``opt.optimize(params, progress=True)``, which the
+``hyperdeme run`` command uses on a terminal)::
 
     progress = Progress(budget=64)      # None: the budget is unknown
     with progress:                      # draws on stderr, only if stderr is a terminal
@@ -12,6 +13,8 @@ best FoM so far, elapsed and estimated remaining time.
 
 It only ever writes to its console (stderr by default), never to stdout or to
 the trials' log files; when the console is not a terminal it draws nothing.
+rich is imported only by this module, which the driver imports only when
+progress is asked for.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-import hyperdeme
+from .._core._trial import Status, Trial
 
 __all__ = ["Progress", "ProgressState"]
 
@@ -97,12 +100,18 @@ class Progress:
         self._in_flight = max(0, count)
         self._refresh()
 
-    def trial_finished(self, trial: hyperdeme.Trial) -> None:
-        """Count a finished trial (cancelled trials count as done, not failed)."""
+    def trial_started(self, trial: Trial) -> None:
+        """One more evaluation is running."""
+        self.set_in_flight(self._in_flight + 1)
+
+    def trial_finished(self, trial: Trial) -> None:
+        """Count a finished trial (cancelled trials count as done, not failed); an
+        evaluation that was running stops."""
+        self._in_flight = max(0, self._in_flight - 1)
         self._done += 1
         if trial.ok:
             self._best = min(self._best, trial.fom)
-        elif trial.status is not hyperdeme.Status.CANCELLED:
+        elif trial.status is not Status.CANCELLED:
             self._failed += 1
         self._refresh()
 

@@ -1,0 +1,140 @@
+"""Resuming an experiment exactly once: its fingerprint, and replaying its journal.
+
+An experiment's first journal record is its fingerprint: the search space,
+the strategy (type and settings) and the seed actually used. Resuming with
+anything else is refused with an error naming the differences, because the
+journal's trials would not be what this search would have asked for.
+
+Replaying the journal rebuilds the strategy exactly: each ``started`` record
+is asked again under its trial id, and the strategy must ask for the very
+candidate recorded (a second, implicit check that nothing changed), and each
+finished ``trial`` record is told, in the journal's order, which is the order
+the strategy saw them. So random search continues its sequence, grid search
+skips the points done, genetic search rebuilds its demes, and finished trials
+count against the budget and are never run again. Trials that were asked but
+never finished (the driver died) or were cancelled (the run was stopped) stay
+outstanding: they run again, first, under their ids and with their candidates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core._errors import ConfigError
+from .._core._trial import Candidate, Status, Trial
+from .._engine._journal import Record
+from .._space import Params
+from ..strategies import Strategy
+
+__all__ = ["Replayed", "check_fingerprint", "fingerprint", "replay"]
+
+#: what must not change for an experiment to be resumed
+_KEYS = ("space", "strategy", "seed")
+
+
+def fingerprint(params: Params, strategy: Strategy, command: str) -> dict[str, Any]:
+    """The experiment's identity, as recorded in its journal's first record."""
+    data = {
+        "space": params.to_json(),
+        "strategy": strategy.describe(),
+        "seed": strategy.seed,
+        "command": command,
+    }
+    plain: dict[str, Any] = _plain(data)
+    return plain
+
+
+def check_fingerprint(recorded: Mapping[str, Any], current: Mapping[str, Any], where: str) -> None:
+    """Raise ConfigError naming what differs between ``recorded`` and ``current``."""
+    differences: list[str] = []
+    for key in _KEYS:
+        differences += _diff(key, recorded.get(key), current.get(key))
+    if differences:
+        shown = "; ".join(differences[:6]) + (" ..." if len(differences) > 6 else "")
+        raise ConfigError(
+            f"cannot resume {where}: it was started with another search (recorded -> now: "
+            f"{shown}). Resume with the settings it was started with, or start a new "
+            "experiment under another name."
+        )
+
+
+def matches(recorded: Mapping[str, Any], current: Mapping[str, Any], *, seed: bool) -> bool:
+    """Whether an experiment recorded so could be resumed (ignoring the seed unless ``seed``)."""
+    keys = _KEYS if seed else _KEYS[:2]
+    return all(not _diff(key, recorded.get(key), current.get(key)) for key in keys)
+
+
+def _diff(path: str, old: Any, new: Any) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        found: list[str] = []
+        for key in dict.fromkeys([*old, *new]):
+            found += _diff(f"{path}.{key}", old.get(key), new.get(key))
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        found = []
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            found += _diff(f"{path}[{index}]", a, b)
+        return found
+    return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from the journal (tuples as lists, numbers as JSON has them)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass(slots=True)
+class Replayed:
+    """What replaying a journal left: results, and asks to run again."""
+
+    finished: list[Trial] = field(default_factory=list)
+    rerun: list[tuple[int, Candidate]] = field(default_factory=list)
+    #: asked, never finished nor cancelled: their driver died while they ran
+    interrupted: list[int] = field(default_factory=list)
+    next_id: int = 1
+
+
+def replay(strategy: Strategy, records: Iterable[Record], where: str) -> Replayed:
+    """Replay ``records`` into a fresh ``strategy`` (see the module docstring)."""
+    asked: dict[int, Candidate] = {}
+    told: set[int] = set()
+    cancelled: set[int] = set()
+    finished: dict[int, Trial] = {}
+    for record in records:
+        kind = record.get("type")
+        if kind == "started":
+            trial_id = record["id"]
+            candidate = strategy.ask(trial_id)
+            recorded = record.get("genes")
+            if candidate is None or _plain(candidate.params) != recorded:
+                asked_for = None if candidate is None else _plain(candidate.params)
+                raise ConfigError(
+                    f"cannot resume {where}: replaying its journal, the strategy asks for "
+                    f"{asked_for!r} as trial {trial_id} where the journal has {recorded!r}; the "
+                    "strategy, its settings, the seed or the search space must have changed "
+                    "(or hyperdeme's own strategies did, between versions)."
+                )
+            asked[trial_id] = candidate
+        elif kind == "trial":
+            trial = Trial.from_json(record)
+            if trial.id not in asked or trial.id in told:
+                continue  # a record of a journal written before 0.2, or a duplicate
+            if trial.status is Status.CANCELLED:
+                cancelled.add(trial.id)
+                continue
+            trial.candidate = asked[trial.id]
+            strategy.tell(trial)
+            told.add(trial.id)
+            cancelled.discard(trial.id)
+            finished.pop(trial.id, None)
+            finished[trial.id] = trial
+    outstanding = sorted(set(asked) - told)
+    return Replayed(
+        finished=list(finished.values()),
+        rerun=[(trial_id, asked[trial_id]) for trial_id in outstanding],
+        interrupted=[trial_id for trial_id in outstanding if trial_id not in cancelled],
+        next_id=max(asked, default=0) + 1,
+    )

@@ -1,0 +1,155 @@
+"""Resuming an experiment: finished trials never run again, the budget is exact, the
+search continues exactly where it stopped, and a changed search is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from structlog.testing import capture_logs
+
+import hyperdeme
+from hyperdeme import Status
+
+SPACE = hyperdeme.Params(
+    [["--x", 0.9, (0.0, 1.0)], ["--n", 1, (1, 10)], ["--act", "relu", ["relu", "tanh"]]]
+)
+WIDER = [["--x", 0.9, (0.0, 2.0)], ["--n", 1, (1, 10)], ["--act", "relu", ["relu", "tanh"]]]
+evaluated: list[dict[str, Any]] = []
+
+
+def quadratic(params: dict[str, Any]) -> float:
+    evaluated.append(dict(params))
+    return float((params["--x"] - 0.3) ** 2 + 0.1 * (params["--n"] - 5) ** 2)
+
+
+def make(kind: str, tmp_path: Path, name: str = "exp", seed: int = 7) -> hyperdeme.Optimizer:
+    evaluator = hyperdeme.Evaluator(quadratic, run_path=str(tmp_path / "run"))
+    if kind == "random":
+        return hyperdeme.RandomOptimizer(evaluator, num_iters=12, seed=seed, name=name)
+    if kind == "grid":
+        return hyperdeme.GridOptimizer(evaluator, grid_size=3, chunk_size=1, name=name)
+    return hyperdeme.GeneticOptimizer(
+        evaluator, generations=3, num_demes=2, pop_size=3, seed=seed, name=name
+    )
+
+
+async def stop_after(optimizer: hyperdeme.Optimizer, count: int) -> list[hyperdeme.Trial]:
+    """Run until ``count`` trials finished, then leave: the rest is cancelled."""
+    seen: list[hyperdeme.Trial] = []
+    async with hyperdeme.stream(optimizer, SPACE) as trials:
+        async for trial in trials:
+            seen.append(trial)
+            if len(seen) == count:
+                break
+    return seen
+
+
+@pytest.mark.parametrize("kind", ["random", "grid", "genetic"])
+async def test_a_stopped_run_resumes_to_exactly_what_an_uninterrupted_run_does(
+    tmp_path: Path, kind: str
+) -> None:
+    """One slot, a deterministic objective: the resumed experiment's trials (ids, points,
+    results) are those of a run that never stopped; none ran twice, the budget is exact."""
+    evaluated.clear()
+    whole = await hyperdeme.optimize(make(kind, tmp_path / "whole"), SPACE)
+    expected = [(t.id, t.params, t.fom) for t in whole.trials]
+    evaluated.clear()
+    await stop_after(make(kind, tmp_path / "parts"), 5)
+    first_part = list(evaluated)
+    result = await hyperdeme.optimize(make(kind, tmp_path / "parts"), SPACE, resume=True)
+    journalled = hyperdeme.read_journal(result.journal_path or "")
+    assert [(t.id, t.params, t.fom) for t in journalled] == expected
+    assert [(t.id, t.params, t.fom) for t in result.trials] == expected
+    # the 5 finished trials were not evaluated again: the resumed run evaluated the rest
+    assert len(evaluated) - len(first_part) == len(expected) - 5
+    assert len(first_part) in (5, 6)  # and perhaps the trial its stop cancelled
+
+
+async def test_resuming_a_finished_experiment_runs_nothing(tmp_path: Path) -> None:
+    first = await hyperdeme.optimize(make("random", tmp_path), SPACE)
+    evaluated.clear()
+    again = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert evaluated == []
+    assert [t.id for t in again.trials] == [t.id for t in first.trials]
+    assert again.best_fom == first.best_fom
+
+
+async def test_a_fresh_seed_is_remembered_and_reused_on_resume(tmp_path: Path) -> None:
+    evaluated.clear()
+    await stop_after(make("random", tmp_path, seed=0), 3)
+    drawn = hyperdeme.read_journal(tmp_path / "run" / "exp")
+    result = await hyperdeme.optimize(make("random", tmp_path, seed=0), SPACE, resume=True)
+    assert result.seed is not None
+    assert len(result.trials) == 12
+    assert [t.params for t in result.trials[:3]] == [t.params for t in drawn[:3]]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"space": WIDER}, "space.parameters[0].high: 1.0 -> 2.0"),
+        ({"seed": 8}, "seed: 7 -> 8"),
+        ({"kind": "genetic"}, "strategy.type: 'RandomSearch' -> 'GeneticSearch'"),
+    ],
+)  # fmt: skip
+async def test_a_changed_search_is_refused_naming_the_difference(
+    tmp_path: Path, change: dict[str, Any], named: str
+) -> None:
+    await stop_after(make("random", tmp_path), 2)
+    optimizer = make(change.get("kind", "random"), tmp_path, seed=change.get("seed", 7))
+    space = hyperdeme.Params(change["space"]) if "space" in change else SPACE
+    with pytest.raises(hyperdeme.ConfigError, match="cannot resume the experiment") as caught:
+        await hyperdeme.optimize(optimizer, space, resume=True)
+    assert named in str(caught.value)
+
+
+async def test_without_a_name_the_newest_matching_experiment_is_resumed(tmp_path: Path) -> None:
+    older = make("random", tmp_path, name="")
+    await stop_after(older, 2)
+    other = make("genetic", tmp_path, name="")  # does not match a random search
+    await stop_after(other, 1)
+    with capture_logs() as logs:
+        result = await hyperdeme.optimize(make("random", tmp_path, name=""), SPACE, resume=True)
+    assert result.journal_path is not None
+    assert result.journal_path.parent.name == older.experiment
+    assert len(result.trials) == 12
+    said = [e for e in logs if e["event"] == "run.resuming"]
+    assert said
+    assert older.experiment in said[0]["message"]
+
+
+async def test_nothing_to_resume_starts_fresh_and_says_so(tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        result = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert len(result.trials) == 12
+    assert any(e["event"] == "run.nothing_to_resume" for e in logs)
+
+
+async def test_an_existing_experiment_is_not_run_again_without_resume(tmp_path: Path) -> None:
+    await stop_after(make("random", tmp_path), 2)
+    with pytest.raises(hyperdeme.ConfigError, match="already holds trials; resume it"):
+        await hyperdeme.optimize(make("random", tmp_path), SPACE)
+
+
+async def test_a_second_driver_is_refused_at_once_naming_the_holder(tmp_path: Path) -> None:
+    started = anyio.Event()
+    release = anyio.Event()
+
+    async def slow(params: dict[str, Any]) -> float:
+        started.set()
+        await release.wait()
+        return 1.0
+
+    evaluator = hyperdeme.Evaluator(slow, run_path=str(tmp_path / "run"))
+    first = hyperdeme.RandomOptimizer(evaluator, num_iters=2, seed=1, name="shared")
+    second = hyperdeme.RandomOptimizer(evaluator, num_iters=2, seed=1, name="shared")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(hyperdeme.optimize, first, SPACE)
+        await started.wait()
+        with pytest.raises(hyperdeme.JournalError, match=r"being run by another driver \(pid \d+"):
+            await hyperdeme.optimize(second, SPACE, resume=True)
+        release.set()
+    assert [t.status for t in first.result.trials] == [Status.OK, Status.OK]  # type: ignore[union-attr]
