@@ -11,9 +11,8 @@ to the caller.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,19 +22,15 @@ from .._core._errors import ConfigError
 from .._core._logging import get_logger, verbose_output
 from .._core._pool import HostPool
 from .._core._trial import Trial
-from .._core._version import __version__
 from .._engine._evaluator import Evaluator
-from .._engine._journal import JOURNAL_NAME, Journal, read_records
-from .._engine._lock import ExperimentLock
 from .._engine._runner import TrialRunner
 from .._engine._scheduler import Scheduler
-from .._engine._workspace import Workspace
 from .._space import Choice, Params
 from ..launchers import CallableLauncher, Launcher, create, resolve
-from ..strategies import Strategy
-from ._humanlog import HumanLog
+from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
+from ._definition import Experiment
+from ._opening import Opened, opened
 from ._result import Result
-from ._resume import Replayed, check_fingerprint, fingerprint, matches, replay
 
 if TYPE_CHECKING:
     from ._progress import Progress
@@ -45,59 +40,6 @@ __all__ = ["Experiment", "run_experiment"]
 log = get_logger("hyperdeme.run")
 
 Emit = Callable[[Trial], Awaitable[None]]
-StrategyFactory = Callable[[int | None], Strategy]
-
-
-@dataclass(frozen=True, slots=True)
-class Experiment:
-    """What one run needs: the evaluator, the space, how to build the strategy, where."""
-
-    evaluator: Evaluator
-    params: Params
-    #: builds the strategy for a seed (None: a fresh one)
-    make_strategy: StrategyFactory
-    #: the optimizer's seed (0: fresh, or the recorded one when resuming)
-    seed: int
-    #: the experiment's name, None when not given (see ``default_name``)
-    name: str | None
-    default_name: str
-    verbose: bool = False
-    log_fn: str = ""
-    #: live progress on stderr when it is a terminal
-    progress: bool = False
-
-
-@dataclass(slots=True)
-class _Opened:
-    """An experiment ready to run: its directory locked, its journal open and replayed."""
-
-    name: str
-    workspace: Workspace
-    journal: Journal
-    human: HumanLog
-    strategy: Strategy
-    replayed: Replayed
-
-
-@contextmanager
-def _opened(experiment: Experiment, *, resume: bool) -> Iterator[_Opened]:
-    """Choose the experiment, lock it, open (and when resuming replay) its journal.
-
-    Synchronous file work, done once before any evaluation starts.
-    """
-    evaluator = experiment.evaluator
-    config = evaluator.config
-    probe = experiment.make_strategy(experiment.seed or 1)
-    current = fingerprint(experiment.params, probe, evaluator.cmd)
-    name = _choose(experiment, Path(config.run_root).absolute(), current, resume=resume)
-    workspace = Workspace.create(config.run_root, name, config.src_path, config.checkpoint)
-    with (
-        ExperimentLock(workspace.root),
-        Journal(workspace.journal_path, fsync=config.fsync) as journal,
-        HumanLog(workspace.root, experiment.log_fn) as human,
-    ):
-        strategy, replayed = _open(experiment, journal, current, resume=resume)
-        yield _Opened(name, workspace, journal, human, strategy, replayed)
 
 
 async def run_experiment(
@@ -110,11 +52,12 @@ async def run_experiment(
     started = time.monotonic()
     with (
         verbose_output(config.verbose or experiment.verbose),
-        _opened(experiment, resume=resume) as run,
+        opened(experiment, resume=resume) as run,
     ):
         result.journal_path = run.workspace.journal_path
         result.seed = run.strategy.seed
         result.trials.extend(run.replayed.finished)
+        watchdog = await _watchdog(evaluator, run.workspace.root)
         launcher = await _launcher(evaluator)
         log.info(
             "run.started",
@@ -136,7 +79,7 @@ async def run_experiment(
             if emit is not None:
                 await emit(trial)
 
-        async with launcher:
+        async with _watching(watchdog), launcher:
             total_nodes = launcher.total_nodes
             runner = TrialRunner(
                 evaluator,
@@ -174,7 +117,27 @@ async def run_experiment(
     return run.name
 
 
-def _progress(experiment: Experiment, run: _Opened) -> Progress | None:
+async def _watchdog(evaluator: Evaluator, directory: Path) -> Watchdog | None:
+    """A watchdog for runs that start processes (see :mod:`hyperdeme.launchers._watchdog`)."""
+    if evaluator.function is not None:
+        return None
+    return await anyio.to_thread.run_sync(lambda: Watchdog(record=directory / WATCHDOG_FILE))
+
+
+@asynccontextmanager
+async def _watching(watchdog: Watchdog | None) -> AsyncIterator[None]:
+    if watchdog is None:
+        yield
+        return
+    try:
+        with watchdog.active():
+            yield
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(watchdog.close)
+
+
+def _progress(experiment: Experiment, run: Opened) -> Progress | None:
     if not experiment.progress:
         return None
     from ._progress import Progress  # rich loads only when progress is shown
@@ -185,118 +148,11 @@ def _progress(experiment: Experiment, run: _Opened) -> Progress | None:
     return display
 
 
-def _choose(experiment: Experiment, root: Path, current: dict[str, object], *, resume: bool) -> str:
-    """The experiment's name; without one, when resuming, the newest that matches."""
-    name = experiment.name or experiment.default_name
-    if resume and experiment.name is None:
-        found = _newest_matching(root, current, seed=bool(experiment.seed))
-        if found is None:
-            log.warning(
-                "run.nothing_to_resume",
-                run_path=str(root),
-                message=f"no experiment under {root} matches this search; starting {name}",
-            )
-            return name
-        log.warning(
-            "run.resuming",
-            experiment=found,
-            message=f"resuming {root / found}, the newest experiment there that matches",
-        )
-        return found
-    journal = root / name / JOURNAL_NAME
-    if resume and not _has_records(journal):
-        log.warning(
-            "run.nothing_to_resume",
-            experiment=name,
-            message=f"{root / name} holds no journal to resume; starting it",
-        )
-    if not resume and _has_records(journal):
-        raise ConfigError(
-            f"the experiment {root / name} already holds trials; resume it (resume=True, or "
-            "hyperdeme run --resume: finished trials are not run again), or choose another name."
-        )
-    return name
-
-
-def _open(
-    experiment: Experiment, journal: Journal, current: dict[str, object], *, resume: bool
-) -> tuple[Strategy, Replayed]:
-    """The strategy, rebuilt from the journal when resuming; the journal's header written."""
-    if not (resume and not journal.empty):
-        strategy = experiment.make_strategy(experiment.seed or None)
-        journal.experiment(
-            fingerprint(experiment.params, strategy, experiment.evaluator.cmd),
-            version=__version__,
-        )
-        return strategy, Replayed()
-    records = list(read_records(journal.path))
-    header = next((r for r in records if r.get("type") == "experiment"), None)
-    where = f"the experiment {journal.path.parent}"
-    if header is None or not isinstance(header.get("fingerprint"), dict):
-        raise ConfigError(
-            f"cannot resume {where}: its journal has no fingerprint (it was written by "
-            "hyperdeme 0.1, which could not resume); start a new experiment."
-        )
-    recorded = header["fingerprint"]
-    if experiment.seed:
-        check_fingerprint(recorded, current, where)
-    else:  # seed 0: the seed the experiment was started with
-        check_fingerprint(recorded, {**current, "seed": recorded.get("seed")}, where)
-    if recorded.get("command") != current.get("command"):
-        log.warning(
-            "run.command_changed",
-            recorded=recorded.get("command"),
-            now=current.get("command"),
-        )
-    strategy = experiment.make_strategy(int(recorded["seed"]))
-    replayed = replay(strategy, records, where)
-    for trial_id in replayed.interrupted:
-        journal.interrupted(trial_id)
-    journal.resumed(finished=len(replayed.finished), interrupted=replayed.interrupted)
-    log.info(
-        "run.resumed",
-        finished=len(replayed.finished),
-        interrupted=replayed.interrupted,
-        rerun=[trial_id for trial_id, _ in replayed.rerun],
-    )
-    return strategy, replayed
-
-
-def _newest_matching(root: Path, current: dict[str, object], *, seed: bool) -> str | None:
-    if not root.is_dir():
-        return None
-    journals = sorted(
-        (path for path in root.glob(f"*/{JOURNAL_NAME}") if path.is_file()),
-        key=lambda path: path.stat().st_mtime,
-        reverse=True,
-    )
-    for path in journals:
-        header = next(iter(_first_records(path)), None)
-        if header and header.get("type") == "experiment":
-            recorded = header.get("fingerprint")
-            if isinstance(recorded, dict) and matches(recorded, current, seed=seed):
-                return path.parent.name
-    return None
-
-
-def _first_records(path: Path) -> list[dict[str, object]]:
-    records = read_records(path)
-    try:
-        return [next(records)]
-    except StopIteration:
-        return []
-    finally:
-        records.close()
-
-
-def _has_records(journal: Path) -> bool:
-    return journal.is_file() and journal.stat().st_size > 0
-
-
 async def _launcher(evaluator: Evaluator) -> Launcher:
-    if evaluator.function is not None:
-        return CallableLauncher()
     config = evaluator.config
+    if evaluator.function is not None:
+        process = config.function_runs_in == "process"
+        return CallableLauncher(runs_in="process" if process else "thread")
     # detection may ask `qsub --version`: keep the event loop free meanwhile
     name, reason = await anyio.to_thread.run_sync(
         lambda: resolve(

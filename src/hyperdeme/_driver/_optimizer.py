@@ -23,7 +23,8 @@ from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import Strategy
 from ._blocking import run_blocking
-from ._experiment import Experiment, run_experiment
+from ._definition import Experiment
+from ._experiment import run_experiment
 from ._result import Result
 
 __all__ = ["Backend", "Optimizer"]

@@ -119,6 +119,8 @@ class EvaluatorConfig(Config):
     #: seconds before the second attempt; it doubles up to a minute
     retry_delay: float = setting(1.0, number(0.0, unit="seconds"))
     fsync: bool = setting(True, _strict_bool)
+    #: where a plain evaluation function runs: "thread" or "process" (killable)
+    function_runs_in: str = setting("thread", one_of(("thread", "process")))
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
 
     def _validate(self) -> None:

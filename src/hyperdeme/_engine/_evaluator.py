@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from .._core._checks import boolean, is_integer
 from .._core._config import UNSET, Unset, checked_keywords
@@ -53,7 +53,10 @@ class Evaluator:
     hyperdeme adds ``eval_timeout`` (seconds per attempt, 0: none), ``env``
     (extra environment variables), ``retry_delay`` (seconds before the second
     attempt, doubling up to a minute), ``fsync`` (journal durability) and
-    ``launcher_options`` (backend extras such as a Kubernetes namespace).
+    ``launcher_options`` (backend extras such as a Kubernetes namespace) and
+    ``function_runs_in`` (a plain function's worker: ``"thread"``, or ``"process"``
+    so that an evaluation that overruns ``eval_timeout`` can be killed; the
+    function must then be picklable, i.e. defined at module level).
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """
@@ -87,6 +90,7 @@ class Evaluator:
         retry_delay: float = _E.retry_delay,
         fsync: bool = _E.fsync,
         launcher_options: Mapping[str, Any] | None = None,
+        function_runs_in: Literal["thread", "process"] = "thread",
     ) -> None:
         self.function: EvalFunction | None = None
         if callable(cmd):
@@ -114,6 +118,7 @@ class Evaluator:
             env=env or {},
             retry_delay=retry_delay,
             fsync=fsync,
+            function_runs_in=function_runs_in,
             launch=LauncherOptions(
                 nodes=nodes,
                 nodes_per_eval=nodes_per_eval,
@@ -136,6 +141,13 @@ class Evaluator:
                 stacklevel=3,
             )
         self.metric = MetricSpec(self.config.metric)
+        if function_runs_in == "process" and (
+            self.function is None or inspect.iscoroutinefunction(self.function)
+        ):
+            raise ConfigError(
+                "function_runs_in='process' runs a plain Python function in worker processes; "
+                f"got {'a command' if self.function is None else 'a coroutine function'}."
+            )
 
     def __repr__(self) -> str:
         settings = [repr(self.cmd)]

@@ -62,6 +62,14 @@ class RetryPolicy:
         return min(self.retry_delay * 2.0 ** (retries - 1), self.max_delay)
 
 
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a trial runs: its own directory (None in-process) and the program's cwd."""
+
+    directory: Path | None
+    cwd: Path
+
+
 @dataclass(slots=True)
 class _Attempt:
     status: Status
@@ -125,17 +133,6 @@ class TrialRunner:
         return trial
 
     async def _attempts(self, trial: Trial) -> None:
-        directory, cwd = (None, Path.cwd())
-        checkpoint = None
-        if not self.evaluator.is_callable:
-            directory, cwd = self.workspace.prepare(trial.id, trial.params)
-            if "@checkpoint" in self.evaluator.cmd:
-                checkpoint = str(
-                    await anyio.to_thread.run_sync(self.workspace.checkpoint_dir, trial.id)
-                )
-        trial.command = self.evaluator.command_for(
-            trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
-        )
         log.info("trial.started", params=trial.params, nodes=trial.nodes)
         if self.nodes is not None and trial.nodes > self.nodes.in_service:
             # no attempt can ever get these nodes: a failed trial, not a crash of the run
@@ -147,13 +144,23 @@ class TrialRunner:
             self._record(trial, _Attempt(Status.FAILED, error=error))
             return
         policy = RetryPolicy(self.config.num_retries, self.config.retry_delay)
+        place: _Place | None = None
         while True:
+            trial.attempts += 1
             transient = False
             try:
-                result = await self._attempt(trial, directory, cwd)
+                if place is None:
+                    place = await self._prepare(trial)
+                result = await self._attempt(trial, place)
             except TransientLauncherError as error:
                 transient = True
                 result = _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+            except Exception as error:
+                # it could not even start (too many open files, an argument list too long,
+                # a file in the way ...): a failed attempt, recorded, not a crashed run
+                result = _Attempt(
+                    Status.FAILED, error=f"the evaluation could not start: {_describe(error)}"
+                )
             self._record(trial, result)
             if result.status not in _RETRIED:
                 return
@@ -162,6 +169,21 @@ class TrialRunner:
                 return
             log.info("trial.retry", attempt=trial.attempts, delay=delay, reason=result.error[-300:])
             await anyio.sleep(delay)
+
+    async def _prepare(self, trial: Trial) -> _Place:
+        """The trial's directory and working directory, and its command line."""
+        directory, cwd = (None, Path.cwd())
+        checkpoint = None
+        if not self.evaluator.is_callable:
+            directory, cwd = self.workspace.prepare(trial.id, trial.params)
+            if "@checkpoint" in self.evaluator.cmd:
+                checkpoint = str(
+                    await anyio.to_thread.run_sync(self.workspace.checkpoint_dir, trial.id)
+                )
+        trial.command = self.evaluator.command_for(
+            trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
+        )
+        return _Place(directory, cwd)
 
     def _record(self, trial: Trial, result: _Attempt) -> None:
         trial.status = result.status
@@ -177,16 +199,16 @@ class TrialRunner:
                 error=result.error[-300:],
             )
 
-    async def _attempt(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
-        trial.attempts += 1
+    async def _attempt(self, trial: Trial, place: _Place) -> _Attempt:
         if self.nodes is None:
-            return await self._launch(trial, directory, cwd)
+            return await self._launch(trial, place)
         async with self.nodes.hold(trial.nodes):
-            return await self._launch(trial, directory, cwd)
+            return await self._launch(trial, place)
 
-    async def _launch(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
+    async def _launch(self, trial: Trial, place: _Place) -> _Attempt:
         spec = self.evaluator.metric
         scanner = spec.scanner()
+        directory, cwd = place.directory, place.cwd
         out_path, err_path = _log_paths(directory, trial.attempts)
         with LogSink(out_path, scanner=scanner) as stdout, LogSink(err_path) as stderr:
             job = Job(
@@ -232,6 +254,11 @@ class TrialRunner:
                     error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
                 )
             return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _log_paths(directory: Path | None, attempt: int) -> tuple[Path | None, Path | None]:

@@ -1,42 +1,72 @@
-"""Run each evaluation in-process: a Python function of the parameters."""
+"""Run each evaluation in-process: a Python function of the parameters.
+
+A coroutine function is awaited on the event loop (no thread hop). A plain
+function runs in a worker thread (``runs_in="thread"``, the default: cheap,
+shares the driver's memory, but a thread cannot be killed, so a function
+that overruns ``eval_timeout`` is abandoned and keeps running in its thread
+(on asyncio the interpreter then waits for it at exit), or in a worker
+process (``runs_in="process"``: the function and its arguments are pickled,
+each call costs a round trip to a process that is reused, and a timed-out or
+cancelled evaluation is killed with its process).
+
+Whatever the function raises, ``SystemExit`` and ``KeyboardInterrupt`` of a
+plain function included, is a failed attempt with its traceback in the
+trial's stderr; only the run's own cancellation goes through (and a
+``KeyboardInterrupt`` inside a coroutine function, which on trio may be the
+user's Ctrl-C).
+"""
 
 from __future__ import annotations
 
 import inspect
+import math
 import traceback
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
 from .._core._errors import ConfigError
 from ._base import Exit, Job, Launcher
 
-__all__ = ["CallableLauncher"]
+__all__ = ["CallableLauncher", "RunsIn"]
+
+RunsIn = Literal["thread", "process"]
 
 
 class CallableLauncher(Launcher):
-    """``await f(params)`` for a coroutine function; a plain one runs in a worker thread.
-
-    The function returns a number (the FoM) or a dict of metrics. An exception
-    is a failed attempt: its traceback goes to the trial's ``stderr.log``.
-    A thread cannot be killed: on cancellation the result is abandoned.
-    """
+    """Calls ``job.function(params)``; see the module docstring."""
 
     name = "callable"
+
+    def __init__(self, *, runs_in: RunsIn = "thread") -> None:
+        self.runs_in = runs_in
+        self._processes: anyio.CapacityLimiter | None = None
 
     async def run(self, job: Job) -> Exit:
         function = job.function
         if function is None:
             raise ConfigError("the callable launcher needs an evaluation function.")
         params: dict[str, Any] = dict(job.params)
+        coroutine = inspect.iscoroutinefunction(function)
         try:
-            if inspect.iscoroutinefunction(function):
+            if coroutine:
                 result = await function(params)
+            elif self.runs_in == "process":
+                if self._processes is None:  # the scheduler bounds how many run at once
+                    self._processes = anyio.CapacityLimiter(math.inf)
+                result = await anyio.to_process.run_sync(
+                    function, params, cancellable=True, limiter=self._processes
+                )
             else:
                 result = await anyio.to_thread.run_sync(function, params, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             raise
-        except Exception:
+        except KeyboardInterrupt:
+            if coroutine:
+                raise
+            job.stderr.write(traceback.format_exc().encode())
+            return Exit(1)
+        except BaseException:
             job.stderr.write(traceback.format_exc().encode())
             return Exit(1)
         job.stdout.write(f"{result!r}\n".encode())

@@ -48,6 +48,7 @@ from ._poll import QueryFailed, poll_interval, query
 from ._process import run_process
 from ._registry import register
 from ._tail import Tail, tail_of
+from ._watchdog import guarded
 
 __all__ = ["K8sLauncher", "job_outcome", "pod_exit_code", "pod_problem"]
 
@@ -90,20 +91,21 @@ class K8sLauncher(Launcher):
         await directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.json"
         await path.write_text(json.dumps(job_manifest(job, self.options), indent=1) + "\n")
-        await self._create(name, str(path))
-        log.info("k8s.created", job=name, trial=job.trial_id, attempt=job.attempt)
-        try:
-            outcome, reason = await self._wait(name)
-            await self._copy_logs(name, job)
-            returncode = await self._returncode(name, outcome, reason)
-            log.info(
-                "k8s.finished", job=name, outcome=outcome, reason=reason, returncode=returncode
-            )
-            return Exit(returncode)
-        finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(_DELETE_LIMIT):
-                code, _, stderr = await capture(delete_argv(name, self.namespace))
-                log.info("k8s.deleted", job=name, returncode=code, stderr=stderr.strip()[-200:])
+        with guarded(delete_argv(name, self.namespace)):  # should the driver die meanwhile
+            await self._create(name, str(path))
+            log.info("k8s.created", job=name, trial=job.trial_id, attempt=job.attempt)
+            try:
+                outcome, reason = await self._wait(name)
+                await self._copy_logs(name, job)
+                returncode = await self._returncode(name, outcome, reason)
+                log.info(
+                    "k8s.finished", job=name, outcome=outcome, reason=reason, returncode=returncode
+                )
+                return Exit(returncode)
+            finally:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(_DELETE_LIMIT):
+                    code, _, stderr = await capture(delete_argv(name, self.namespace))
+                    log.info("k8s.deleted", job=name, returncode=code, stderr=stderr.strip()[-200:])
 
     async def _create(self, name: str, path: str) -> None:
         """``kubectl create``, shielded: once it is sent, the Job must be deleted."""

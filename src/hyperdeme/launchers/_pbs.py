@@ -69,6 +69,7 @@ from ._poll import QueryFailed, poll_interval, query
 from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
 from ._tail import Tail
+from ._watchdog import guarded
 
 __all__ = ["HOSTS_VARIABLE", "PbsLauncher"]
 
@@ -212,12 +213,13 @@ class PbsLauncher(Launcher):
         await anyio.Path(files.script).write_text(script)
         jobid = await self._submit(files.script, job.cwd)
         log.info("pbs.submitted", jobid=jobid, trial=job.trial_id, attempt=job.attempt)
-        try:
-            exit_status = await self._wait(jobid, flavour)
-        except BaseException:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(self.grace + 10):
-                await self._qdel(jobid)
-            raise
+        with guarded(qdel_argv(jobid)):  # should the driver die while the job runs
+            try:
+                exit_status = await self._wait(jobid, flavour)
+            except BaseException:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(self.grace + 10):
+                    await self._qdel(jobid)
+                raise
         ran = exit_status is None or not is_exec_failure(exit_status)
         stderr = Tail(job.stderr)
         await _copy(files.stdout, job.stdout, wait=ran)

@@ -9,7 +9,10 @@ everything it spawns share one process group, which is what gets signalled:
 * cancellation (timeout, run stopped): an optional launcher-specific
   ``stop`` (``scancel`` a step ...) runs first, then SIGTERM to the group,
   ``grace`` seconds, SIGKILL; all shielded and bounded, then the
-  cancellation is re-raised.
+  cancellation is re-raised. The start itself is shielded, so a process is
+  never left running by a cancellation that arrives while it starts;
+* the driver dying: the run's watchdog (:mod:`._watchdog`) holds every group
+  started here while it runs, and stops them if the driver vanishes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from anyio.abc import ByteReceiveStream, Process
 
 from .._core._logging import get_logger
 from ._base import OutputSink
+from ._watchdog import current as current_watchdog
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
 
@@ -51,13 +55,34 @@ async def run_process(
 
     Negative exit codes mean "killed by that signal", as in ``subprocess``.
     """
-    process = await anyio.open_process(
-        list(argv),
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    # Started shielded: a cancellation arriving while the process starts waits for it,
+    # then the clean-up below stops its whole group (never a program left running).
+    with anyio.CancelScope(shield=True):
+        process = await anyio.open_process(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    watchdog = current_watchdog()
+    held = watchdog.hold_group(process.pid) if watchdog is not None else None
+    try:
+        return await _follow(process, stdout=stdout, stderr=stderr, stop=stop, grace=grace)
+    finally:
+        if watchdog is not None and held is not None:
+            watchdog.release(held)
+
+
+async def _follow(
+    process: Process,
+    *,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    stop: Callable[[], Awaitable[None]] | None,
+    grace: float,
+) -> int:
+    """Stream the output of a started process until it ends; stop its group if cancelled."""
     assert process.stdout is not None
     assert process.stderr is not None
     # The pumps are shielded: while the program is being stopped they keep

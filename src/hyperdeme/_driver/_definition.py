@@ -1,0 +1,33 @@
+"""``Experiment``: everything one run needs, as the optimizer hands it to the driver."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .._engine._evaluator import Evaluator
+from .._space import Params
+from ..strategies import Strategy
+
+__all__ = ["Experiment", "StrategyFactory"]
+
+StrategyFactory = Callable[[int | None], Strategy]
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """What one run needs: the evaluator, the space, how to build the strategy, where."""
+
+    evaluator: Evaluator
+    params: Params
+    #: builds the strategy for a seed (None: a fresh one)
+    make_strategy: StrategyFactory
+    #: the optimizer's seed (0: fresh, or the recorded one when resuming)
+    seed: int
+    #: the experiment's name, None when not given (see ``default_name``)
+    name: str | None
+    default_name: str
+    verbose: bool = False
+    log_fn: str = ""
+    #: live progress on stderr when it is a terminal
+    progress: bool = False

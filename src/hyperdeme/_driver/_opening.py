@@ -1,0 +1,174 @@
+"""Opening an experiment: choosing it, locking it, opening and replaying its journal.
+
+Synchronous file work, done once before any evaluation starts: the experiment
+directory under run_path (when resuming without a name, the newest one there
+that matches this search), its lock (one driver per experiment), what a dead
+driver left running (stopped), its journal (the fingerprint written for a new
+experiment, checked and replayed into the strategy for a resumed one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._core._errors import ConfigError
+from .._core._logging import get_logger
+from .._core._version import __version__
+from .._engine._journal import JOURNAL_NAME, Journal, read_records
+from .._engine._lock import ExperimentLock
+from .._engine._workspace import Workspace
+from ..launchers._watchdog import reap
+from ..strategies import Strategy
+from ._definition import Experiment
+from ._humanlog import HumanLog
+from ._resume import Replayed, check_fingerprint, fingerprint, matches, replay
+
+__all__ = ["Opened", "opened"]
+
+log = get_logger("hyperdeme.run")
+
+
+@dataclass(slots=True)
+class Opened:
+    """An experiment ready to run: its directory locked, its journal open and replayed."""
+
+    name: str
+    workspace: Workspace
+    journal: Journal
+    human: HumanLog
+    strategy: Strategy
+    replayed: Replayed
+
+
+@contextmanager
+def opened(experiment: Experiment, *, resume: bool) -> Iterator[Opened]:
+    """Choose the experiment, lock it, open (and when resuming replay) its journal.
+
+    Synchronous file work, done once before any evaluation starts.
+    """
+    evaluator = experiment.evaluator
+    config = evaluator.config
+    probe = experiment.make_strategy(experiment.seed or 1)
+    current = fingerprint(experiment.params, probe, evaluator.cmd)
+    name = _choose(experiment, Path(config.run_root).absolute(), current, resume=resume)
+    workspace = Workspace.create(config.run_root, name, config.src_path, config.checkpoint)
+    with (
+        ExperimentLock(workspace.root),
+        Journal(workspace.journal_path, fsync=config.fsync) as journal,
+        HumanLog(workspace.root, experiment.log_fn) as human,
+    ):
+        # what a driver that died with its watchdog left running stops before anything new
+        reap(workspace.root)
+        strategy, replayed = _open(experiment, journal, current, resume=resume)
+        yield Opened(name, workspace, journal, human, strategy, replayed)
+
+
+def _choose(experiment: Experiment, root: Path, current: dict[str, object], *, resume: bool) -> str:
+    """The experiment's name; without one, when resuming, the newest that matches."""
+    name = experiment.name or experiment.default_name
+    if resume and experiment.name is None:
+        found = _newest_matching(root, current, seed=bool(experiment.seed))
+        if found is None:
+            log.warning(
+                "run.nothing_to_resume",
+                run_path=str(root),
+                message=f"no experiment under {root} matches this search; starting {name}",
+            )
+            return name
+        log.warning(
+            "run.resuming",
+            experiment=found,
+            message=f"resuming {root / found}, the newest experiment there that matches",
+        )
+        return found
+    journal = root / name / JOURNAL_NAME
+    if resume and not _has_records(journal):
+        log.warning(
+            "run.nothing_to_resume",
+            experiment=name,
+            message=f"{root / name} holds no journal to resume; starting it",
+        )
+    if not resume and _has_records(journal):
+        raise ConfigError(
+            f"the experiment {root / name} already holds trials; resume it (resume=True, or "
+            "hyperdeme run --resume: finished trials are not run again), or choose another name."
+        )
+    return name
+
+
+def _open(
+    experiment: Experiment, journal: Journal, current: dict[str, object], *, resume: bool
+) -> tuple[Strategy, Replayed]:
+    """The strategy, rebuilt from the journal when resuming; the journal's header written."""
+    if not (resume and not journal.empty):
+        strategy = experiment.make_strategy(experiment.seed or None)
+        journal.experiment(
+            fingerprint(experiment.params, strategy, experiment.evaluator.cmd),
+            version=__version__,
+        )
+        return strategy, Replayed()
+    records = list(read_records(journal.path))
+    header = next((r for r in records if r.get("type") == "experiment"), None)
+    where = f"the experiment {journal.path.parent}"
+    if header is None or not isinstance(header.get("fingerprint"), dict):
+        raise ConfigError(
+            f"cannot resume {where}: its journal has no fingerprint (it was written by "
+            "hyperdeme 0.1, which could not resume); start a new experiment."
+        )
+    recorded = header["fingerprint"]
+    if experiment.seed:
+        check_fingerprint(recorded, current, where)
+    else:  # seed 0: the seed the experiment was started with
+        check_fingerprint(recorded, {**current, "seed": recorded.get("seed")}, where)
+    if recorded.get("command") != current.get("command"):
+        log.warning(
+            "run.command_changed",
+            recorded=recorded.get("command"),
+            now=current.get("command"),
+        )
+    strategy = experiment.make_strategy(int(recorded["seed"]))
+    replayed = replay(strategy, records, where)
+    for trial_id in replayed.interrupted:
+        journal.interrupted(trial_id)
+    journal.resumed(finished=len(replayed.finished), interrupted=replayed.interrupted)
+    log.info(
+        "run.resumed",
+        finished=len(replayed.finished),
+        interrupted=replayed.interrupted,
+        rerun=[trial_id for trial_id, _ in replayed.rerun],
+    )
+    return strategy, replayed
+
+
+def _newest_matching(root: Path, current: dict[str, object], *, seed: bool) -> str | None:
+    if not root.is_dir():
+        return None
+    journals = sorted(
+        (path for path in root.glob(f"*/{JOURNAL_NAME}") if path.is_file()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for path in journals:
+        header = next(iter(_first_records(path)), None)
+        if header and header.get("type") == "experiment":
+            recorded = header.get("fingerprint")
+            if isinstance(recorded, dict) and matches(recorded, current, seed=seed):
+                return path.parent.name
+    return None
+
+
+def _first_records(path: Path) -> list[dict[str, object]]:
+    records = read_records(path)
+    try:
+        return [next(records)]
+    except StopIteration:
+        return []
+    finally:
+        records.close()
+
+
+def _has_records(journal: Path) -> bool:
+    return journal.is_file() and journal.stat().st_size > 0

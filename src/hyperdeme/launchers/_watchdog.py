@@ -1,0 +1,247 @@
+"""Nothing outlives its driver: a watchdog process that stops what the driver started.
+
+A run starts one small helper process (in its own session, so a Ctrl-C or a
+signal to the driver's process group does not reach it) and keeps a pipe to
+it open. Every process group the run starts (:func:`run_process` registers
+them) and every clean-up command a launcher needs if the driver vanishes
+(``scancel`` of an allocation it made, ``qdel`` of a submitted job,
+``kubectl delete`` of a created Job) is announced on the pipe, and withdrawn
+when done. If the driver dies, SIGKILL included, the pipe closes: the
+watchdog sends SIGTERM to every group still registered, runs the clean-up
+commands, waits ``grace`` seconds, sends SIGKILL to what is left, and exits.
+A clean end of the run closes it with nothing registered.
+
+The watchdog also keeps what is registered in a file in the experiment
+directory. If it was killed too (both at once: the OOM killer, a node
+reboot), resuming the experiment reads that file and stops what is listed
+before anything new starts (:func:`reap`). Process groups are identified by
+their leader's pid and start time, so a pid reused since is never signalled.
+
+Hand-written because no library does this: it is a hundred lines of
+``os``/``signal``/``subprocess`` running in a bare interpreter (``python -I -S``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from .._core._logging import get_logger
+
+__all__ = ["WATCHDOG_FILE", "Watchdog", "current", "guarded", "reap"]
+
+log = get_logger("hyperdeme.launchers")
+
+WATCHDOG_FILE = ".watchdog.json"
+_CURRENT: contextvars.ContextVar[Watchdog | None] = contextvars.ContextVar(
+    "hyperdeme_watchdog", default=None
+)
+
+#: the watchdog itself: stdlib only, reads JSON lines on stdin
+_PROGRAM = r"""
+import json, os, signal, subprocess, sys, time
+
+grace, record = float(sys.argv[1]), sys.argv[2]
+held = {}
+
+def start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+def save():
+    if not record:
+        return
+    tmp = record + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(list(held.values()), f)
+    os.replace(tmp, record)
+
+def stop(entries):
+    groups = []
+    for e in entries:
+        if "pgid" in e:
+            now = start_time(e["pgid"])
+            if now is None or e.get("start") in (None, now):
+                groups.append(e["pgid"])
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except OSError:
+            pass
+    commands = []
+    for e in entries:
+        if "argv" in e:
+            try:
+                commands.append(subprocess.Popen(e["argv"], env=e.get("env") or None,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            except OSError:
+                pass
+    deadline = time.monotonic() + grace
+    while groups and time.monotonic() < deadline:
+        alive = []
+        for pgid in groups:
+            try:
+                os.killpg(pgid, 0)
+                alive.append(pgid)
+            except OSError:
+                pass
+        groups = alive
+        time.sleep(0.05)
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+    for c in commands:
+        try:
+            c.wait(timeout=max(1.0, deadline - time.monotonic() + 10))
+        except subprocess.TimeoutExpired:
+            c.kill()
+
+for line in sys.stdin:
+    message = json.loads(line)
+    op = message.pop("op")
+    if op == "hold":
+        key = message.pop("key")
+        if "pgid" in message:
+            message.setdefault("start", start_time(message["pgid"]))
+        held[key] = message
+    elif op == "release":
+        held.pop(message["key"], None)
+    elif op == "exit":
+        break
+    save()
+stop(list(held.values()))
+held.clear()
+if record:
+    try:
+        os.unlink(record)
+    except OSError:
+        pass
+"""
+
+
+class Watchdog:
+    """The driver's side of the watchdog (see the module docstring)."""
+
+    def __init__(self, *, record: Path | None = None, grace: float = 2.0) -> None:
+        self.record = record
+        self._next = 0
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _PROGRAM, str(grace), str(record or "")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        assert self._process.stdin is not None
+        self._fd = self._process.stdin.fileno()
+        self._broken = False
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[Watchdog]:
+        """While active, :func:`current` returns this watchdog (in tasks started inside too)."""
+        token = _CURRENT.set(self)
+        try:
+            yield self
+        finally:
+            _CURRENT.reset(token)
+
+    def hold_group(self, pgid: int) -> int:
+        """Stop process group ``pgid`` if the driver dies before :meth:`release`."""
+        return self._send({"op": "hold", "pgid": pgid})
+
+    def hold_command(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
+        """Run ``argv`` (a clean-up command) if the driver dies before :meth:`release`."""
+        return self._send({"op": "hold", "argv": list(argv), "env": dict(env) if env else None})
+
+    def release(self, key: int) -> None:
+        self._write({"op": "release", "key": key})
+
+    def close(self) -> None:
+        """The run is over: the watchdog exits (stopping anything still registered)."""
+        if self._process.poll() is None:
+            self._write({"op": "exit"})
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def _send(self, message: dict[str, object]) -> int:
+        self._next += 1
+        self._write({**message, "key": self._next})
+        return self._next
+
+    def _write(self, message: Mapping[str, object]) -> None:
+        if self._broken:
+            return
+        data = (json.dumps(message) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError as error:
+            self._broken = True  # the watchdog is gone: runs go on without it
+            log.warning("watchdog.gone", error=str(error))
+
+
+def current() -> Watchdog | None:
+    """The watchdog of the run this task belongs to, if any."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def guarded(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Iterator[None]:
+    """While inside, ``argv`` runs should the driver die (``qdel`` of a submitted job ...).
+
+    A no-op outside a run with a watchdog.
+    """
+    watchdog = current()
+    key = watchdog.hold_command(argv, env=env) if watchdog is not None else None
+    try:
+        yield
+    finally:
+        if watchdog is not None and key is not None:
+            watchdog.release(key)
+
+
+def reap(directory: Path) -> int:
+    """Stop what a dead driver's watchdog file in ``directory`` lists; how many entries.
+
+    For a driver whose watchdog died with it. Runs the watchdog's own stopping
+    code synchronously.
+    """
+    record = directory / WATCHDOG_FILE
+    try:
+        entries = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(entries, list) or not entries:
+        record.unlink(missing_ok=True)
+        return 0
+    replay = "".join(
+        json.dumps({"op": "hold", "key": i, **entry}) + "\n" for i, entry in enumerate(entries)
+    )
+    # the entries keep their recorded start times: the watchdog's own code stops them
+    subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _PROGRAM, "2.0", ""],
+        input=replay.encode(),
+        check=False,
+        timeout=120,
+    )
+    record.unlink(missing_ok=True)
+    log.warning("run.reaped", directory=str(directory), entries=len(entries))
+    return len(entries)
