@@ -23,7 +23,7 @@ BENCHMARKS = {
     "utilization": ("throughput", "utilization"),
     "memory": ("throughput", "memory"),
     "issue13-table": ("quality", "quality"),
-    "quality": ("quality", "quality"),
+    "quality-grid": ("quality", "quality"),
 }
 
 

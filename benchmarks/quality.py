@@ -9,7 +9,7 @@ same fingerprint is not run again, so a long run resumes where it stopped, and
 
 Configurations:
 
-- ``quality``: every problem at 100, 400 and 2,000 evaluations, 10 seeds
+- ``quality-grid``: every problem at 100, 400 and 2,000 evaluations, 10 seeds
   (quick: 4 problems at 100 and 400, 3 seeds); medians and quartiles; a list of
   where a peer beats every hyperdeme entry (a finding, not a failure).
 - ``issue13-table``: issue #13's reference table exactly: shifted Rastrigin-10D
