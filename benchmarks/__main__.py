@@ -23,7 +23,7 @@ BENCHMARKS = {
     "utilization": ("throughput", "utilization"),
     "memory": ("throughput", "memory"),
     "issue13-table": ("quality", "quality"),
-    "quality": ("quality", "quality"),
+    "quality-grid": ("quality", "quality"),
 }
 
 
@@ -50,6 +50,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add("--optimizers", default="", help="quality optimizers (comma list)")
     add("--jobs", type=int, default=1, help="quality cells run in N processes")
     add("--fresh", action="store_true", help="recompute cached quality cells")
+    add("--dry-run", action="store_true", help="quality: count the cells to run, estimate, stop")
     return parser.parse_args(argv)
 
 
@@ -111,7 +112,8 @@ def main() -> None:
         f"{machine['logical_cores']} cores, Python {machine['python']}, "
         f"load {machine['load_average']}\n\n"
     )
-    summary.write_text(header + "\n".join(t.render() for t in tables))
+    if tables:
+        summary.write_text(header + "\n".join(t.render() for t in tables))
     print(f"results in {h.RESULTS}")
 
 

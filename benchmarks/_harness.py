@@ -154,6 +154,29 @@ def fresh_cwd(root: Path) -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def disk_latency(directory: Path, count: int = 30) -> dict[str, float]:
+    """Median milliseconds, in ``directory``, of what a process trial costs the disk:
+    ``fsync_ms`` appends a journal-sized line and fsyncs it; ``trial_dir_ms`` makes a
+    directory with three small files (params.json, stdout.log, stderr.log)."""
+    fsyncs, trial_dirs = [], []
+    probe = directory / "disk-probe"
+    probe.mkdir()
+    with open(probe / "journal", "ab") as file:
+        for i in range(count):
+            start = time.perf_counter()
+            file.write(b"x" * 300 + b"\n")
+            file.flush()
+            os.fsync(file.fileno())
+            fsyncs.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            (probe / str(i)).mkdir()
+            for name in ("params.json", "stdout.log", "stderr.log"):
+                (probe / str(i) / name).write_bytes(b"{}")
+            trial_dirs.append(time.perf_counter() - start)
+    shutil.rmtree(probe)
+    return {"fsync_ms": median(fsyncs) * 1e3, "trial_dir_ms": median(trial_dirs) * 1e3}
+
+
 def filesystem(path: Path) -> str:
     """The file system type holding ``path`` (from /proc/mounts; '' if unknown)."""
     try:
@@ -208,6 +231,8 @@ def fmt(value: object, digits: int = 3) -> str:
         return "-" if math.isnan(value) else str(value)
     if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e6):
         return str(int(value))
+    if value and abs(value) < 1e-3:
+        return f"{value:.{digits - 1}e}"
     magnitude = math.floor(math.log10(abs(value))) if value else 0
     decimals = max(0, digits - 1 - magnitude)
     return f"{value:.{decimals}f}"

@@ -20,11 +20,11 @@ def summarize(cfg: Any, cells: dict[str, dict[str, Any]]) -> dict[str, Any]:
         e = ENTRIES[entry]
         out[entry] = {}
         for problem in cfg.problems:
-            if e.missing():
-                out[entry][problem] = NOT_AVAILABLE
-                continue
             if not e.applies(PROBLEMS[problem]):
                 out[entry][problem] = NOT_APPLICABLE
+                continue
+            if e.missing():
+                out[entry][problem] = NOT_AVAILABLE
                 continue
             out[entry][problem] = {}
             for budget in cfg.budgets:
@@ -71,29 +71,41 @@ def tables(cfg: Any, summary: dict[str, Any]) -> list[h.Table]:
 
 
 def findings(cfg: Any, summary: dict[str, Any]) -> list[str]:
-    """Each (problem, budget) where a peer's median beats every hyperdeme entry's."""
+    """Each (problem, budget) where a peer's median beats every hyperdeme entry's; "clear"
+    when the quartile ranges do not overlap (the peer's third below our first), and
+    every cell that failed."""
     lines = []
     for problem in cfg.problems:
         for budget in map(str, cfg.budgets):
-            medians = {
-                entry: stats[budget]["median"]
+            stats = {
+                entry: s[budget]
                 for entry, by_problem in summary.items()
-                if isinstance(stats := by_problem[problem], dict) and stats[budget]["n"]
+                if isinstance(s := by_problem[problem], dict) and s[budget]["n"]
             }
-            ours = {e: m for e, m in medians.items() if ENTRIES[e].family == "hyperdeme"}
-            peers = {e: m for e, m in medians.items() if ENTRIES[e].family != "hyperdeme"}
+            ours = [e for e in stats if ENTRIES[e].family == "hyperdeme"]
+            peers = [e for e in stats if ENTRIES[e].family != "hyperdeme"]
             if not ours or not peers:
                 continue
-            best_ours = min(ours, key=ours.__getitem__)
-            winners = sorted((m, e) for e, m in peers.items() if m < ours[best_ours])
+            best = min(ours, key=lambda e: stats[e]["median"])
+            winners = sorted(
+                (e for e in peers if stats[e]["median"] < stats[best]["median"]),
+                key=lambda e: stats[e]["median"],
+            )
             if winners:
-                m, e = winners[0]
-                factor = ours[best_ours] / m if m > 0 else math.inf
+                top, mine = stats[winners[0]], stats[best]
+                ratio = mine["median"] / top["median"] if top["median"] > 0 else math.inf
+                clear = "clear" if top["q3"] < mine["q1"] else "within the spread"
                 lines.append(
-                    f"{problem} @ {budget}: {e} {h.fmt(m)} beats hyperdeme's best "
-                    f"({best_ours}) {h.fmt(ours[best_ours])}, x{h.fmt(factor, 2)}; "
+                    f"{problem} @ {budget}: {winners[0]} {h.fmt(top['median'])} beats hyperdeme's "
+                    f"best ({best}) {h.fmt(mine['median'])}, "
+                    f"{'x' + h.fmt(ratio, 2) if ratio < 1000 else 'by > 1000x'} ({clear}); "
                     f"{len(winners)} peer(s) ahead"
                 )
+    for entry, by_problem in summary.items():
+        for problem, by_budget in by_problem.items():
+            for budget, s in by_budget.items() if isinstance(by_budget, dict) else ():
+                for error in s["errors"]:
+                    lines.append(f"{problem} @ {budget}: {entry} failed: {error[:160]}")
     return lines
 
 

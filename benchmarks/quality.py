@@ -9,7 +9,7 @@ same fingerprint is not run again, so a long run resumes where it stopped, and
 
 Configurations:
 
-- ``quality``: every problem at 100, 400 and 2,000 evaluations, 10 seeds
+- ``quality-grid``: every problem at 100, 400 and 2,000 evaluations, 10 seeds
   (quick: 4 problems at 100 and 400, 3 seeds); medians and quartiles; a list of
   where a peer beats every hyperdeme entry (a finding, not a failure).
 - ``issue13-table``: issue #13's reference table exactly: shifted Rastrigin-10D
@@ -50,7 +50,7 @@ ISSUE13 = {
     "hyperdeme-ga-budget": None,
 }
 #: rough seconds per evaluation, for the first estimate (refined as cells finish)
-_PRIOR = {"optuna-tpe": 4e-3, "optuna-cmaes": 1.5e-3, "nevergrad-ngopt": 3e-3}
+_PRIOR = {"optuna-cmaes": 1.5e-3, "nevergrad-ngopt": 3e-3}
 _PRIOR_PROBLEM = {"sgd-digits": 0.04}
 
 
@@ -121,10 +121,14 @@ def compute(entry_name: str, problem_name: str, budget: int, seed: int) -> dict[
 
 def _prior(entry: str, problem: str, budget: int) -> float:
     per_eval = _PRIOR.get(entry, 5e-4) + _PRIOR_PROBLEM.get(problem, 2e-5)
-    return budget * per_eval * (1 + budget / 4000 if entry == "optuna-tpe" else 1)
+    if entry == "optuna-tpe":  # each trial looks at all before it: ~25 ms each at 2,000
+        per_eval += 1e-3 + budget * 1.2e-5
+    return budget * per_eval
 
 
-def run_cells(cfg: Config, jobs: int, fresh: bool) -> dict[str, dict[str, Any]]:
+def run_cells(
+    cfg: Config, jobs: int, fresh: bool, dry_run: bool = False
+) -> dict[str, dict[str, Any]]:
     """Every cell of ``cfg`` (cached or computed now), keyed by :func:`key`."""
     cache = h.load(CACHE).get("cells", {})
     prints = {name: fingerprint(ENTRIES[name]) for name in cfg.entries if name in ENTRIES}
@@ -148,6 +152,8 @@ def run_cells(cfg: Config, jobs: int, fresh: bool) -> dict[str, dict[str, Any]]:
         f"estimate ~{total / max(1, jobs) / 60:.1f} min with --jobs {jobs}",
         flush=True,
     )
+    if dry_run:
+        return wanted
     count, cells, done_prior = len(wanted), len(wanted) + len(todo), 0.0
     started = last_print = time.perf_counter()
 
@@ -186,7 +192,9 @@ def main(name: str, quick: bool, args: Any) -> list[h.Table]:
     ]
     if unknown:
         raise SystemExit(f"unknown optimizer or problem: {', '.join(unknown)}; see --list")
-    cells = run_cells(cfg, args.jobs, args.fresh)
+    cells = run_cells(cfg, args.jobs, args.fresh, args.dry_run)
+    if args.dry_run:
+        return []
     summary = report.summarize(cfg, cells)
     if name == "issue13-table":
         tables = [report.issue13_table(cfg, summary, ISSUE13)]

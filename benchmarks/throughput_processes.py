@@ -12,7 +12,15 @@ Every runner starts the same ``/bin/sh -c "printf 'FoM: 1\\n' # --x=<value>"``
 - ``hyperdeme-asyncio`` / ``hyperdeme-trio``: ``RandomOptimizer`` with
   ``Evaluator(cmd, workload_manager="local", num_parallel_evals=slots)`` and
   default settings otherwise (trial directory, logs, fsynced journal, run
-  path ``run/`` in the working directory).
+  path ``run/`` in the working directory);
+- ``hyperdeme-asyncio-nofsync``: the same with ``fsync=False``, to show what the
+  journal's fsync (one per trial, on the event loop) costs on this disk; the
+  fsync latency measured beside the table is noted under it;
+- ``hyperdeme-asyncio-tmpfs``: defaults, but run in /dev/shm: the engine
+  without the disk (trial directory, three files and the journal line per
+  trial are written synchronously on the event loop: on a busy disk they
+  serialize the slots). The disk's latencies, probed before and after, are
+  noted under the table.
 
 Issue #11's targets at 8 slots: hyperdeme >= 1.2x Optuna and >= 0.6x xargs
 (speed ratios: the other's time over hyperdeme's).
@@ -34,7 +42,17 @@ from . import _harness as h
 
 COMMAND = "printf 'FoM: 1\\n' #"
 SPACE = hyperdeme.Params([["--x", (0.0, 1.0)]])
-RUNNERS = ("xargs", "bare-asyncio", "bare-trio", "optuna", "hyperdeme-asyncio", "hyperdeme-trio")
+RUNNERS = (
+    "xargs",
+    "bare-asyncio",
+    "bare-trio",
+    "optuna",
+    "hyperdeme-asyncio",
+    "hyperdeme-trio",
+    "hyperdeme-asyncio-nofsync",
+    "hyperdeme-asyncio-tmpfs",
+)
+TMPFS = Path("/dev/shm")
 
 
 def _xargs(trials: int, slots: int) -> None:
@@ -80,8 +98,10 @@ def _optuna(trials: int, slots: int) -> None:
     study.optimize(objective, n_trials=trials, n_jobs=slots)
 
 
-async def _hyperdeme(trials: int, slots: int) -> None:
-    evaluator = hyperdeme.Evaluator(COMMAND, workload_manager="local", num_parallel_evals=slots)
+async def _hyperdeme(trials: int, slots: int, fsync: bool) -> None:
+    evaluator = hyperdeme.Evaluator(
+        COMMAND, workload_manager="local", num_parallel_evals=slots, fsync=fsync
+    )
     result = await hyperdeme.optimize(
         hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=1), SPACE
     )
@@ -91,15 +111,17 @@ async def _hyperdeme(trials: int, slots: int) -> None:
 
 def _runner(name: str, trials: int, slots: int, root: Path) -> Callable[[], float]:
     def measure() -> float:
-        with h.fresh_cwd(root):
+        with h.fresh_cwd(TMPFS if name.endswith("tmpfs") and TMPFS.is_dir() else root):
             start = time.perf_counter()
             if name == "xargs":
                 _xargs(trials, slots)
             elif name == "optuna":
                 _optuna(trials, slots)
+            elif name.startswith("bare"):
+                anyio.run(_bare, trials, slots, backend=name.split("-")[1])
             else:
-                kind, backend = name.split("-")
-                anyio.run(_bare if kind == "bare" else _hyperdeme, trials, slots, backend=backend)
+                fsync = not name.endswith("nofsync")
+                anyio.run(_hyperdeme, trials, slots, fsync, backend=name.split("-")[1])
             return time.perf_counter() - start
 
     return measure
@@ -120,11 +142,12 @@ def main(quick: bool, args: Any) -> list[h.Table]:
     ratios = h.Table(
         "speed ratios (other's time / hyperdeme's; targets at 8 slots: "
         ">= 1.2 vs optuna, >= 0.6 vs xargs)",
-        ["slots", "backend", "vs optuna", ">= 1.2", "vs xargs", ">= 0.6", "vs bare anyio"],
+        ["slots", "hyperdeme", "vs optuna", ">= 1.2", "vs xargs", ">= 0.6", "vs bare anyio"],
     )
     data: dict[str, Any] = {}
     with h.scratch_dir("hd-processes-") as root:
         fs = h.filesystem(root)
+        disk = {"before": h.disk_latency(root)}
         for slots in slot_counts:
             print(f"[processes] {slots} slots ...", flush=True)
             runners = {name: _runner(name, trials, slots, root) for name in RUNNERS}
@@ -132,19 +155,25 @@ def main(quick: bool, args: Any) -> list[h.Table]:
             med = {name: h.median(v) for name, v in values.items()}
             data[str(slots)] = {"seconds": values, "median": med}
             times.add(slots, *[med[n] / trials * 1e3 for n in RUNNERS])
-            for backend in ("asyncio", "trio"):
-                ours = med[f"hyperdeme-{backend}"]
+            for variant in ("asyncio", "trio", "asyncio-nofsync", "asyncio-tmpfs"):
+                backend = variant.split("-")[0]
+                ours = med[f"hyperdeme-{variant}"]
                 vs_optuna, vs_xargs = med["optuna"] / ours, med["xargs"] / ours
                 ratios.add(
                     slots,
-                    backend,
+                    variant,
                     vs_optuna,
                     h.verdict(vs_optuna, 1.2),
                     vs_xargs,
                     h.verdict(vs_xargs, 0.6),
                     med[f"bare-{backend}"] / ours,
                 )
-    times.notes.append(f"run path on {fs} ({h.machine_info('')['logical_cores']} cores)")
+        disk["after"] = h.disk_latency(root)
+    times.notes.append(
+        f"run path on {fs}; disk latency before/after (median of 30): fsync of a journal line "
+        f"{disk['before']['fsync_ms']:.2f}/{disk['after']['fsync_ms']:.2f} ms, a directory with "
+        f"3 files {disk['before']['trial_dir_ms']:.2f}/{disk['after']['trial_dir_ms']:.2f} ms"
+    )
     h.save(
         h.result_path("processes", quick),
         {
@@ -156,6 +185,7 @@ def main(quick: bool, args: Any) -> list[h.Table]:
                 "repeats": repeats,
                 "command": COMMAND,
                 "filesystem": fs,
+                "disk_latency_ms": disk,
             },
             "results": data,
         },
