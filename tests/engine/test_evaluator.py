@@ -77,11 +77,17 @@ def test_retry_delay_must_be_a_non_negative_number(value: Any) -> None:
         Evaluator("prog", retry_delay=value)
 
 
-@pytest.mark.parametrize("value", ["no", 0, None])
-def test_fsync_must_be_a_bool(value: Any) -> None:
+@pytest.mark.parametrize(
+    ("value", "error"), [("no", ConfigError), (0, ConfigTypeError), (None, ConfigTypeError)]
+)
+def test_fsync_is_a_durability_or_a_bool(value: Any, error: type[Exception]) -> None:
     """``fsync="no"`` must not silently mean True."""
-    with pytest.raises(ConfigTypeError, match=f"fsync must be True or False, got {value!r}"):
+    message = f"fsync must be 'batch', 'always' or 'never' \\(or True/False\\), got {value!r}"
+    with pytest.raises(error, match=message):
         Evaluator("prog", fsync=value)
+    assert Evaluator("prog").config.fsync == "batch"
+    assert Evaluator("prog", fsync=True).config.fsync == "always"
+    assert Evaluator("prog", fsync=False).config.fsync == "never"
 
 
 def test_unknown_workload_manager() -> None:

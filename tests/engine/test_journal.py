@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hyperdeme import Candidate, HyperdemeWarning, Status, Trial, read_journal
-from hyperdeme._engine._journal import Journal
+from hyperdeme._engine._journal import Durability, Journal
 from processes import kill_marked, new_marker
 
 KERNELS = Path(__file__).parents[1] / "kernels"
@@ -48,7 +48,7 @@ def test_trials_round_trip(tmp_path: Path) -> None:
 
 def test_each_trial_is_one_line_of_json(tmp_path: Path) -> None:
     path = tmp_path / "trials.jsonl"
-    with Journal(path, fsync=False) as journal:
+    with Journal(path, fsync="never") as journal:
         journal.trial(trial(1, fom=1.0))
         journal.trial(trial(2, status=Status.FAILED))
     lines = path.read_bytes().splitlines()
@@ -157,6 +157,20 @@ def test_records_carry_the_schema_version_and_their_type(tmp_path: Path) -> None
     (read,) = read_journal(path)
     assert read.candidate is not None
     assert read.candidate.params["--off"] == 3  # every gene, inactive ones too
+
+
+@pytest.mark.parametrize("fsync", ["batch", "always", "never"])
+def test_every_durability_writes_each_record_before_append_returns(
+    tmp_path: Path, fsync: Durability
+) -> None:
+    """What a SIGKILLed driver relies on: the record is in the file (the kernel's page
+    cache) when ``trial`` returns, whatever fsync says; closing syncs what waits."""
+    path = tmp_path / "trials.jsonl"
+    with Journal(path, fsync=fsync) as journal:
+        for trial_id in range(1, 51):
+            journal.trial(trial(trial_id))
+            assert path.read_bytes().count(b"\n") == trial_id
+    assert [t.id for t in read_journal(path)] == list(range(1, 51))
 
 
 def test_the_last_record_of_a_trial_wins(tmp_path: Path) -> None:

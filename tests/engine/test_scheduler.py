@@ -47,7 +47,7 @@ class Run:
         self.workspace = Workspace.create(str(tmp_path / "run"), "exp")
         self.launcher = FakeLauncher(handler)
         runner = TrialRunner(evaluator, SPACE, self.launcher, self.workspace, experiment="exp")
-        self.journal = Journal(self.workspace.journal_path, fsync=False)
+        self.journal = Journal(self.workspace.journal_path, fsync="never")
         self.scheduler = Scheduler(runner, self.journal, slots=slots, time_budget=budget)
         self.emitted: list[Trial] = []
 

@@ -21,6 +21,7 @@ from .._core._checks import boolean, count, number, one_of, string_mapping, text
 from .._core._config import UNSET, Config, Unset, setting
 from .._core._errors import ConfigError, ConfigTypeError
 from ..launchers import LauncherOptions, check, registered
+from ._journal import Durability
 
 __all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
 
@@ -86,10 +87,14 @@ def _environment(name: str, value: Any) -> dict[str, str]:
     return env
 
 
-def _strict_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigTypeError(f"{name} must be True or False, got {value!r}.")
-    return value
+def _durability(name: str, value: Any) -> str:
+    """``"batch"``, ``"always"`` or ``"never"``; True and False mean always and never."""
+    if isinstance(value, bool):
+        return "always" if value else "never"
+    if value not in ("batch", "always", "never"):
+        error = ConfigError if isinstance(value, str) else ConfigTypeError
+        raise error(f"{name} must be 'batch', 'always' or 'never' (or True/False), got {value!r}.")
+    return str(value)
 
 
 def _launch(name: str, value: Any) -> LauncherOptions:
@@ -118,7 +123,8 @@ class EvaluatorConfig(Config):
     env: Mapping[str, str] = setting({}, _environment, factory=dict)
     #: seconds before the second attempt; it doubles up to a minute
     retry_delay: float = setting(1.0, number(0.0, unit="seconds"))
-    fsync: bool = setting(True, _strict_bool)
+    #: journal durability against OS crashes: "batch" (group commit), "always", "never"
+    fsync: Durability = setting("batch", _durability)
     #: where a plain evaluation function runs: "thread" or "process" (killable)
     function_runs_in: str = setting("thread", one_of(("thread", "process")))
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)

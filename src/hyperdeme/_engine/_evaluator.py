@@ -13,6 +13,7 @@ from .._core._errors import ConfigError, HyperdemeWarning
 from ..launchers import LauncherOptions
 from ._command import build_command
 from ._config import EvaluatorConfig
+from ._journal import Durability
 from ._metrics import MetricSpec
 
 __all__ = ["EvalFunction", "Evaluator"]
@@ -52,7 +53,11 @@ class Evaluator:
 
     hyperdeme adds ``eval_timeout`` (seconds per attempt, 0: none), ``env``
     (extra environment variables), ``retry_delay`` (seconds before the second
-    attempt, doubling up to a minute), ``fsync`` (journal durability) and
+    attempt, doubling up to a minute), ``fsync`` (journal durability against an
+    OS crash: ``"batch"``, the default, fsyncs off the event loop as records
+    wait; ``"always"`` (or True) each finished trial before it is reported;
+    ``"never"`` (or False) leaves it to the kernel; a SIGKILLed driver loses no
+    finished trial whatever it says) and
     ``launcher_options`` (backend extras such as a Kubernetes namespace) and
     ``function_runs_in`` (a plain function's worker: ``"thread"``, or ``"process"``
     so that an evaluation that overruns ``eval_timeout`` can be killed; the
@@ -88,7 +93,7 @@ class Evaluator:
         eval_timeout: float = _L.eval_timeout,
         env: Mapping[str, str] | None = None,
         retry_delay: float = _E.retry_delay,
-        fsync: bool = _E.fsync,
+        fsync: Durability | bool = _E.fsync,
         launcher_options: Mapping[str, Any] | None = None,
         function_runs_in: Literal["thread", "process"] = "thread",
     ) -> None:
@@ -117,7 +122,7 @@ class Evaluator:
             num_retries=num_retries,
             env=env or {},
             retry_delay=retry_delay,
-            fsync=fsync,
+            fsync=fsync,  # type: ignore[arg-type]  # the check maps True/False
             function_runs_in=function_runs_in,
             launch=LauncherOptions(
                 nodes=nodes,
