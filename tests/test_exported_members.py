@@ -5,6 +5,7 @@ from hyperdeme import condition, hpo
 
 EXPECTED = {
     "Candidate",
+    "CheckpointPlan",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",

@@ -25,6 +25,7 @@ from ._core._errors import TransientLauncherError as TransientLauncherError
 from ._core._errors import UsageError as UsageError
 from ._core._public import publish
 from ._core._trial import Candidate as Candidate
+from ._core._trial import CheckpointPlan as CheckpointPlan
 from ._core._trial import Status as Status
 from ._core._trial import Trial as Trial
 from ._driver._api import optimize as optimize
@@ -51,6 +52,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "Candidate",
+    "CheckpointPlan",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",

@@ -25,6 +25,7 @@ from .._core._pool import HostPool
 from .._core._trial import Candidate, Status, Trial
 from .._space import Params
 from ..launchers import Job, Launcher
+from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
 from ._sinks import LogSink
 from ._workspace import Workspace
@@ -90,6 +91,7 @@ class TrialRunner:
         self.nodes = nodes
         self.experiment = experiment
         self.config = evaluator.config
+        self.checkpoints = CheckpointStore.for_run(evaluator, workspace)
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -129,10 +131,7 @@ class TrialRunner:
         checkpoint = None
         if not self.evaluator.is_callable:
             directory, cwd = self.workspace.prepare(trial.id, trial.params)
-            if "@checkpoint" in self.evaluator.cmd:
-                checkpoint = str(
-                    await anyio.to_thread.run_sync(self.workspace.checkpoint_dir, trial.id)
-                )
+            checkpoint = await self.checkpoints.directory(trial)
         trial.command = self.evaluator.command_for(
             trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
         )
@@ -179,6 +178,19 @@ class TrialRunner:
 
     async def _attempt(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
         trial.attempts += 1
+        async with self.checkpoints.attempt(trial) as scratch:
+            if scratch.error:
+                return _Attempt(Status.FAILED, error=scratch.error)
+            if scratch.path is not None:  # this attempt's own copy of the checkpoint
+                trial.command = self.evaluator.command_for(
+                    trial.params, nodes=trial.nodes, checkpoint_dir=str(scratch.path)
+                )
+            result = await self._on_nodes(trial, directory, cwd)
+            if result.status is Status.OK and (error := await scratch.commit()):
+                return _Attempt(Status.FAILED, returncode=0, error=error)
+            return result
+
+    async def _on_nodes(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
         if self.nodes is None:
             return await self._launch(trial, directory, cwd)
         async with self.nodes.hold(trial.nodes):

@@ -138,6 +138,7 @@ class Scheduler:
             trial = await receive_done.receive()
             in_flight -= 1
             strategy.tell(trial)
+            await self.runner.checkpoints.release(strategy.released_checkpoints())
             await emit(trial)
             failure = self._check_fail_fast(trial)
             if failure is not None:
