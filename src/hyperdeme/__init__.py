@@ -32,6 +32,7 @@ from ._driver._api import optimize as optimize
 from ._driver._api import stream as stream
 from ._driver._builtin import GeneticOptimizer as GeneticOptimizer
 from ._driver._builtin import GridOptimizer as GridOptimizer
+from ._driver._builtin import PBTOptimizer as PBTOptimizer
 from ._driver._builtin import RandomOptimizer as RandomOptimizer
 from ._driver._optimizer import Optimizer as Optimizer
 from ._driver._result import Result as Result
@@ -45,6 +46,7 @@ from .launchers import LauncherOptions as LauncherOptions
 from .launchers import register as register_launcher
 from .strategies import GeneticSearch as GeneticSearch
 from .strategies import GridSearch as GridSearch
+from .strategies import PBTSearch as PBTSearch
 from .strategies import RandomSearch as RandomSearch
 from .strategies import Strategy as Strategy
 
@@ -71,6 +73,8 @@ __all__ = [
     "LauncherError",
     "LauncherOptions",
     "Optimizer",
+    "PBTOptimizer",
+    "PBTSearch",
     "Params",
     "RandomOptimizer",
     "RandomSearch",
