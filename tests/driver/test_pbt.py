@@ -1,13 +1,11 @@
 """Population-based training end to end: real programs resuming real checkpoints.
 
-Continuation is checked from what the programs themselves recorded (the
-history each loaded from and saved to its checkpoint, printed in its
-``stdout.log``), not from hyperdeme's bookkeeping.
+Continuation is checked from what the programs themselves recorded (see
+``tests/lineage.py``), not from hyperdeme's bookkeeping.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -21,6 +19,7 @@ import pytest
 import hyperdeme
 from fakes import FakeLauncher
 from hyperdeme import ConfigError, Exit, HyperdemeWarning, Job, Status, Trial, hpo
+from lineage import assert_continuations, recorded
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "examples" / "pbt"
@@ -50,24 +49,6 @@ def example_evaluator(tmp_path: Path, **settings: Any) -> hyperdeme.Evaluator:
         fsync=False,
         **settings,
     )
-
-
-def recorded(run_dir: Path, trial: Trial, what: str, log: str = "stdout.log") -> Any:
-    """The history the program printed as ``loaded:`` or ``saved:``."""
-    for line in (run_dir / f"{trial.id:05d}" / log).read_text().splitlines():
-        if line.startswith(f"{what}: "):
-            return json.loads(line[len(what) + 2 :])
-    raise AssertionError(f"trial {trial.id} printed no {what!r} line")
-
-
-def assert_continuations(run_dir: Path, trials: list[Trial]) -> None:
-    """Each program loaded exactly the history the trial it continued had saved."""
-    by_id = {trial.id: trial for trial in trials}
-    for trial in trials:
-        source = trial.info["checkpoint_from"]
-        loaded = recorded(run_dir, trial, "loaded")
-        expected = [] if source is None else recorded(run_dir, by_id[source], "saved")
-        assert loaded == expected, trial.id
 
 
 # ------------------------------------------------------------------ PBTOptimizer
