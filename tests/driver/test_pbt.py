@@ -247,7 +247,7 @@ def test_pbt_needs_a_command_with_a_checkpoint(tmp_path: Path) -> None:
         "its checkpoint from and saves it to (e.g. 'python3 train.py --epochs 1 "
         "--checkpoint-dir @checkpoint'); got 'python3 train.py'."
     )
-    with pytest.raises(ConfigError, match="must run a command containing @checkpoint"):
+    with pytest.raises(ConfigError, match=r"give the function '.*' a checkpoint parameter"):
         hyperdeme.PBTOptimizer(hyperdeme.Evaluator(lambda params: 1.0))
     late = hyperdeme.PBTOptimizer()
     late.evaluator = hyperdeme.Evaluator("python3 train.py")
@@ -330,3 +330,39 @@ def test_lineage_follows_checkpoint_from_and_schedules_need_pbt_trials() -> None
     assert result.lineage(4) == [4]
     assert result.lineage(99) == [99]
     assert result.schedules() == {}
+
+
+async def test_pbt_with_a_function_taking_a_checkpoint(tmp_path: Path) -> None:
+    """In-process: the function gets its attempt's checkpoint directory."""
+
+    async def train(params: dict[str, Any], checkpoint: str | None) -> float:
+        assert checkpoint is not None
+        state = anyio.Path(checkpoint, "state.txt")
+        history = (await state.read_text()).split() if await state.exists() else []
+        history.append(str(params["--x"]))
+        await state.write_text(" ".join(history))
+        return len(history) + params["--x"]
+
+    evaluator = hyperdeme.Evaluator(train, run_path=str(tmp_path), fsync=False)
+    opt = hyperdeme.PBTOptimizer(evaluator, population=3, steps=4, mode="sync", seed=2, name="f")
+    result = await hyperdeme.optimize(opt, hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))
+    assert all(t.ok for t in result.trials)
+    for trial in result.trials:
+        assert trial.fom == pytest.approx(trial.info["step"] + 1 + trial.params["--x"])
+    lineages = [result.lineage(steps[-1].trial_id) for steps in result.schedules().values()]
+    assert [len(lineage) for lineage in lineages] == [4, 4, 4]
+    left = sorted(p.name for p in (tmp_path / "f" / "checkpoints").iterdir() if "@" not in p.name)
+    assert len(left) == 3
+
+
+async def test_a_function_without_a_plan_gets_checkpoint_none(tmp_path: Path) -> None:
+    seen: list[str | None] = []
+
+    def train(params: dict[str, Any], *, checkpoint: str | None = "unset") -> float:
+        seen.append(checkpoint)
+        return 1.0
+
+    evaluator = hyperdeme.Evaluator(train, run_path=str(tmp_path))
+    await hyperdeme.optimize(hyperdeme.RandomOptimizer(evaluator, num_iters=2, seed=1),
+                             hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))  # fmt: skip
+    assert seen == [None, None]

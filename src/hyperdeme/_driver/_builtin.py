@@ -43,7 +43,11 @@ _PBT = PBTConfig()
 
 
 def _has_token(evaluator: Evaluator) -> bool:
-    return not evaluator.is_callable and CHECKPOINT_TOKEN in evaluator.cmd
+    """Can the evaluations resume a checkpoint: ``@checkpoint`` in the command, or a
+    function taking ``checkpoint``."""
+    if evaluator.is_callable:
+        return evaluator.takes_checkpoint
+    return CHECKPOINT_TOKEN in evaluator.cmd
 
 
 def _inherits(evaluator: Evaluator | None) -> bool:
@@ -219,7 +223,8 @@ class PBTOptimizer(Optimizer):
     copies the checkpoint and hyperparameters of a random top member and
     perturbs them. The settings are :class:`~hyperdeme.strategies.PBTConfig`'s;
     the command must contain ``@checkpoint`` (the directory the program loads
-    its checkpoint from and saves it to).
+    its checkpoint from and saves it to), or the function take a ``checkpoint``
+    argument.
     """
 
     config: PBTConfig
@@ -269,10 +274,11 @@ class PBTOptimizer(Optimizer):
 
 
 def _check_pbt_evaluator(evaluator: Evaluator) -> None:
-    if evaluator.is_callable:
+    if evaluator.is_callable and not evaluator.takes_checkpoint:
         raise ConfigError(
-            f"PBTOptimizer resumes each member from its checkpoint, so its evaluator must run "
-            f"a command containing @checkpoint; got the function {evaluator.cmd!r}."
+            f"PBTOptimizer resumes each member from its checkpoint: give the function "
+            f"{evaluator.cmd!r} a checkpoint parameter (def train(params, checkpoint): ...), "
+            "the directory to load the checkpoint from and save it to."
         )
     if not _has_token(evaluator):
         raise ConfigError(

@@ -117,8 +117,9 @@ class _ReadWriteLock:
 class CheckpointStore:
     """Carries out the strategies' checkpoint plans under ``root``; see the module docstring.
 
-    ``enabled`` is False when the command has no ``@checkpoint`` (or the
-    evaluator is a Python function): plans are then ignored.
+    ``enabled`` is False when nothing could use a checkpoint (a command
+    without ``@checkpoint``, a function without a ``checkpoint`` parameter):
+    plans are then ignored.
     """
 
     def __init__(self, root: Path, *, enabled: bool = True, fsync: bool = False) -> None:
@@ -130,7 +131,8 @@ class CheckpointStore:
 
     @classmethod
     def for_run(cls, evaluator: Evaluator, workspace: Workspace) -> CheckpointStore:
-        enabled = not evaluator.is_callable and CHECKPOINT_TOKEN in evaluator.cmd
+        command = not evaluator.is_callable and CHECKPOINT_TOKEN in evaluator.cmd
+        enabled = command or evaluator.takes_checkpoint
         return cls(workspace.checkpoint_base, enabled=enabled, fsync=evaluator.config.fsync)
 
     # ------------------------------------------------------------------ the runner's hooks

@@ -185,18 +185,22 @@ class TrialRunner:
                 trial.command = self.evaluator.command_for(
                     trial.params, nodes=trial.nodes, checkpoint_dir=str(scratch.path)
                 )
-            result = await self._on_nodes(trial, directory, cwd)
+            result = await self._on_nodes(trial, directory, cwd, scratch.path)
             if result.status is Status.OK and (error := await scratch.commit()):
                 return _Attempt(Status.FAILED, returncode=0, error=error)
             return result
 
-    async def _on_nodes(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
+    async def _on_nodes(
+        self, trial: Trial, directory: Path | None, cwd: Path, checkpoint: Path | None
+    ) -> _Attempt:
         if self.nodes is None:
-            return await self._launch(trial, directory, cwd)
+            return await self._launch(trial, directory, cwd, checkpoint)
         async with self.nodes.hold(trial.nodes):
-            return await self._launch(trial, directory, cwd)
+            return await self._launch(trial, directory, cwd, checkpoint)
 
-    async def _launch(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
+    async def _launch(
+        self, trial: Trial, directory: Path | None, cwd: Path, checkpoint: Path | None = None
+    ) -> _Attempt:
         spec = self.evaluator.metric
         scanner = spec.scanner()
         out_path, err_path = _log_paths(directory, trial.attempts)
@@ -215,6 +219,7 @@ class TrialRunner:
                 directory=directory,
                 experiment=self.experiment,
                 function=self.evaluator.function,
+                checkpoint=checkpoint,
             )
             eval_timeout = self.config.launch.time_limit or math.inf
             try:
