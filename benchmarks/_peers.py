@@ -242,7 +242,10 @@ ENTRIES: dict[str, Entry] = {
             "hyperdeme-pbt",
             "hyperdeme",
             _not_wired("PBTOptimizer"),
-            missing=_lacks(hyperdeme, "PBTOptimizer"),
+            missing=lambda: (
+                "hyperdeme.PBTOptimizer resumes checkpoints; the learning-curve problem is a "
+                "closed form of fixed hyperparameters, with nothing to resume yet"
+            ),
             applies=_has_epochs,
         ),
         Entry(

@@ -5,6 +5,7 @@ from hyperdeme import condition, hpo
 
 EXPECTED = {
     "Candidate",
+    "CheckpointPlan",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
@@ -23,6 +24,8 @@ EXPECTED = {
     "LauncherError",
     "LauncherOptions",
     "Optimizer",
+    "PBTOptimizer",
+    "PBTSearch",
     "Params",
     "RandomOptimizer",
     "RandomSearch",
@@ -65,6 +68,7 @@ def test_subpackage_names_report_their_subpackage() -> None:
 
     assert strategies.GeneticConfig.__module__ == "hyperdeme.strategies"
     assert strategies.ConcurrencyLimiter.__module__ == "hyperdeme.strategies"
+    assert strategies.PBTConfig.__module__ == "hyperdeme.strategies"
     assert launchers.LauncherOptions.__module__ == "hyperdeme"  # also exported at the root
     assert launchers.resolve.__module__ == "hyperdeme.launchers"
 
@@ -81,10 +85,12 @@ def test_hpo_is_a_crayai_drop_in() -> None:
     assert hpo.GeneticOptimizer is hyperdeme.GeneticOptimizer
     assert hpo.RandomOptimizer is hyperdeme.RandomOptimizer
     assert hpo.GridOptimizer is hyperdeme.GridOptimizer
+    assert hpo.PBTOptimizer is hyperdeme.PBTOptimizer
     assert hpo.condition is condition
     assert hpo.genetic.Optimizer is hyperdeme.GeneticOptimizer
     assert hpo.random.Optimizer is hyperdeme.RandomOptimizer
     assert hpo.grid.Optimizer is hyperdeme.GridOptimizer
+    assert hpo.pbt.Optimizer is hyperdeme.PBTOptimizer
 
 
 def test_errors_inherit_the_matching_builtin() -> None:

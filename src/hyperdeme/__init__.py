@@ -25,6 +25,7 @@ from ._core._errors import TransientLauncherError as TransientLauncherError
 from ._core._errors import UsageError as UsageError
 from ._core._public import publish
 from ._core._trial import Candidate as Candidate
+from ._core._trial import CheckpointPlan as CheckpointPlan
 from ._core._trial import Status as Status
 from ._core._trial import Trial as Trial
 from ._core._version import __version__ as __version__
@@ -32,6 +33,7 @@ from ._driver._api import optimize as optimize
 from ._driver._api import stream as stream
 from ._driver._builtin import GeneticOptimizer as GeneticOptimizer
 from ._driver._builtin import GridOptimizer as GridOptimizer
+from ._driver._builtin import PBTOptimizer as PBTOptimizer
 from ._driver._builtin import RandomOptimizer as RandomOptimizer
 from ._driver._optimizer import Optimizer as Optimizer
 from ._driver._result import Result as Result
@@ -45,11 +47,13 @@ from .launchers import LauncherOptions as LauncherOptions
 from .launchers import register as register_launcher
 from .strategies import GeneticSearch as GeneticSearch
 from .strategies import GridSearch as GridSearch
+from .strategies import PBTSearch as PBTSearch
 from .strategies import RandomSearch as RandomSearch
 from .strategies import Strategy as Strategy
 
 __all__ = [
     "Candidate",
+    "CheckpointPlan",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
@@ -68,6 +72,8 @@ __all__ = [
     "LauncherError",
     "LauncherOptions",
     "Optimizer",
+    "PBTOptimizer",
+    "PBTSearch",
     "Params",
     "RandomOptimizer",
     "RandomSearch",

@@ -44,6 +44,16 @@ def test_the_file_becomes_params_evaluator_and_optimizer(tmp_path: Path) -> None
     assert experiment.run_dir == tmp_path / "run" / "small"
 
 
+def test_a_pbt_experiment(tmp_path: Path) -> None:
+    text = MINIMAL.replace('train.py"', 'train.py --ckpt @checkpoint"').replace(
+        'type = "random"\nnum_iters = 3', 'type = "pbt"\npopulation = 4\nsteps = 3\nmode = "sync"'
+    )
+    optimizer = load_experiment(write(tmp_path, text)).optimizer
+    assert isinstance(optimizer, hyperdeme.PBTOptimizer)
+    assert (optimizer.config.population, optimizer.config.steps) == (4, 3)
+    assert optimizer.config.mode == "sync"
+
+
 def test_relative_paths_resolve_against_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

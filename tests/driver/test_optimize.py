@@ -176,8 +176,8 @@ def test_optimizer_arguments_are_checked_at_construction() -> None:
             hyperdeme.ConfigTypeError,
             "GeneticOptimizer got unknown keyword argument(s) 'mutation_rat' (did you mean "
             "'mutation_rate'?); allowed: add_mutation_bounds, backend, crossover_rate, "
-            "evaluator, generations, log_fn, migration_interval, mode, mul_mutation_bounds, "
-            "mutation_rate, name, num_demes, pop_size, seed, verbose.",
+            "evaluator, generations, gens_per_epoch, log_fn, migration_interval, mode, "
+            "mul_mutation_bounds, mutation_rate, name, num_demes, pop_size, seed, verbose.",
         ),
     ],
 )

@@ -142,3 +142,28 @@ async def search_through(tmp_path: Path, **settings: Any) -> hyperdeme.Result:
         assert trial.fom == pytest.approx((trial.params["--x"] - 0.3) ** 2)
     assert result.best_fom == min(trial.fom for trial in result.trials)
     return result
+
+
+CHECKPOINTER = Path(__file__).parent.parent / "kernels" / "checkpointer.py"
+
+
+async def pbt_through(tmp_path: Path, **settings: Any) -> hyperdeme.Result:
+    """A small PBT run whose every slice runs through the configured backend, resuming the
+    checkpoint hyperdeme copied: each program loaded what the slice it continued saved."""
+    from lineage import assert_continuations
+
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    evaluator = hyperdeme.Evaluator(
+        shlex.join([sys.executable, str(CHECKPOINTER)]) + " @checkpoint",
+        run_path=str(tmp_path / "run"), src_path=str(source), checkpoint=str(tmp_path / "ckpt"),
+        num_parallel_evals=2, **settings,
+    )  # fmt: skip
+    optimizer = hyperdeme.PBTOptimizer(
+        evaluator, population=2, steps=3, quantile=0.5, mode="sync", seed=3, name="pbt"
+    )
+    result = await hyperdeme.optimize(optimizer, hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))
+    assert [t.status for t in result.trials] == [hyperdeme.Status.OK] * 6
+    assert_continuations(tmp_path / "run" / "pbt", result.trials)
+    assert all(t.info["checkpoint_from"] is not None for t in result.trials if t.info["step"])
+    return result

@@ -38,6 +38,7 @@ from .conftest import (
     Evaluation,
     gone,
     kernel_command,
+    pbt_through,
     put_on_path,
     search_through,
     wait_for_file,
@@ -366,3 +367,10 @@ async def test_random_search_on_kubernetes(cluster: Path, tmp_path: Path) -> Non
     )
     assert jobs_in(cluster) == []
     assert len(list((cluster / "logs").glob("*.log"))) == 4
+
+
+async def test_pbt_on_kubernetes(cluster: Path, tmp_path: Path) -> None:
+    """Population-based training, every slice a (stand-in) Kubernetes Job; the checkpoint
+    directory must be mounted at the same path in the pods, as the stand-in's is."""
+    await pbt_through(tmp_path, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST)
+    assert jobs_in(cluster) == []

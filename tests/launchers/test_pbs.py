@@ -43,6 +43,7 @@ from .conftest import (
     Evaluation,
     gone,
     kernel_command,
+    pbt_through,
     put_on_path,
     running,
     search_through,
@@ -444,3 +445,10 @@ async def test_random_search_inside_a_pbs_job(
     await search_through(tmp_path, launcher_options=FAST)
     assert {spawn["host"] for spawn in spawns(pbs_server)} <= {"node-a", "node-b"}
     assert len(spawns(pbs_server)) == 4
+
+
+async def test_pbt_through_qsub(pbs_server: Path, tmp_path: Path) -> None:
+    """Population-based training, every slice a (stand-in) PBS batch job resuming the
+    checkpoint the driver copied."""
+    await pbt_through(tmp_path, workload_manager="pbs", launcher_options=FAST)
+    assert len(spool_jobs(pbs_server)) == 6

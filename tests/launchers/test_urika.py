@@ -22,6 +22,7 @@ from .conftest import (
     Evaluation,
     gone,
     kernel_command,
+    pbt_through,
     put_on_path,
     search_through,
     wait_for_file,
@@ -103,3 +104,9 @@ def test_crayais_urika_args_go_to_run_training() -> None:
     assert argv == [
         "run_training", "-n", "2", "--no-node-list", "-v", "/bin/sh", "-c", "c",
     ]  # fmt: skip
+
+
+async def test_pbt_through_run_training(urika: Path, tmp_path: Path) -> None:
+    """Population-based training, every slice through the stand-in run_training."""
+    await pbt_through(tmp_path, launcher="urika")
+    assert len((await anyio.Path(urika).read_text()).splitlines()) == 6

@@ -18,6 +18,8 @@ from hyperdeme.strategies import (
     GeneticSearch,
     GridConfig,
     GridSearch,
+    PBTConfig,
+    PBTSearch,
     RandomConfig,
     RandomSearch,
     Strategy,
@@ -52,7 +54,7 @@ SPACES = {"defaults": _space(True), "no_defaults": _space(False)}
 
 @dataclass(frozen=True)
 class Kind:
-    config: RandomConfig | GridConfig | GeneticConfig
+    config: RandomConfig | GridConfig | GeneticConfig | PBTConfig
     budget: int | None  # None: the grid, whose size depends on the space
     seeded: bool
     max_concurrent: int | None = None  # wrapped in a ConcurrencyLimiter
@@ -80,6 +82,15 @@ KINDS = {
         True,
         max_concurrent=3,
     ),
+    "genetic_pbt": Kind(
+        GeneticConfig(
+            generations=4, num_demes=2, pop_size=3, inherit_checkpoints=True, gens_per_epoch=2
+        ),
+        24,
+        True,
+    ),
+    "pbt_async": Kind(PBTConfig(population=5, steps=4), 20, True),
+    "pbt_sync": Kind(PBTConfig(population=4, steps=3, mode="sync", quantile=0.5), 12, True),
 }
 
 
@@ -119,7 +130,7 @@ def test_candidates_are_full_points_inside_the_space(
 def test_info_is_json_with_the_strategy_name(kind: Kind, space: Params) -> None:
     for candidate in drive(kind.make(space, 7), _fom, parallel=3):
         assert json.loads(json.dumps(candidate.info)) == candidate.info
-        assert candidate.info["strategy"] in ("random", "grid", "genetic")
+        assert candidate.info["strategy"] in ("random", "grid", "genetic", "pbt")
 
 
 def test_budget_is_never_exceeded_and_finished_after_it_is_told(kind: Kind, space: Params) -> None:
@@ -164,6 +175,33 @@ def test_same_seed_same_candidates(kind: Kind, space: Params, parallel: int, lif
     first = drive(kind.make(space, 12345), _fom, parallel=parallel, lifo=lifo)
     second = drive(kind.make(space, 12345), _fom, parallel=parallel, lifo=lifo)
     assert first == second
+
+
+def test_checkpoint_plans_start_from_committed_slots_never_released(
+    kind: Kind, space: Params
+) -> None:
+    """A start is a slot an earlier successful trial wrote; a released slot is never used."""
+    strategy = kind.make(space, 9)
+    driver = Driver(strategy)
+    committed: set[str] = set()
+    released: set[str] = set()
+    while not strategy.finished:
+        while len(driver.running) < 3 and (candidate := driver.ask()) is not None:
+            if candidate.checkpoint is not None:
+                assert candidate.checkpoint.slot not in committed
+                start = candidate.checkpoint.start_from
+                assert start is None or (start in committed and start not in released), start
+        trial_id = driver.running[0]
+        candidate = driver.candidate(trial_id)
+        fom = _fom(trial_id, candidate.params)
+        driver.tell(trial_id, fom)
+        if candidate.checkpoint is not None and math.isfinite(fom):
+            committed.add(candidate.checkpoint.slot)
+        now = strategy.released_checkpoints()
+        assert set(now) <= committed - released
+        released |= set(now)
+    planned = kind.config.__class__ is PBTConfig or getattr(kind.config, "inherit_checkpoints", 0)
+    assert bool(committed) == bool(planned)
 
 
 # ------------------------------------------------------------------ protocol misuse
@@ -273,6 +311,8 @@ CONFIG_ERRORS: list[tuple[Callable[[], object], str]] = [
     (lambda: RandomConfig(num_iters=0), "num_iters must be an integer >= 1, got 0."),
     (lambda: GridConfig(grid_size=0), "grid_size must be an integer >= 1, got 0."),
     (lambda: GeneticConfig(pop_size=1), "pop_size must be an integer >= 2, got 1."),
+    (lambda: GeneticConfig(gens_per_epoch=0), "gens_per_epoch must be an integer >= 1, got 0."),
+    (lambda: PBTConfig(population=1), "population must be an integer >= 2, got 1."),
 ]
 
 
@@ -298,6 +338,8 @@ def _built_directly(config: Any, space: Params, seed: int) -> Strategy:
         return RandomSearch(space, config, seed=seed)
     if isinstance(config, GridConfig):
         return GridSearch(space, config)  # deterministic: no seed
+    if isinstance(config, PBTConfig):
+        return PBTSearch(space, config, seed=seed)
     return GeneticSearch(space, config, seed=seed)
 
 

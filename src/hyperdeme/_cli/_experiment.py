@@ -7,7 +7,7 @@
     [evaluator]                               # any hyperdeme.Evaluator keyword
     src_path = "src"
     [optimizer]
-    type = "genetic"                          # random | grid | genetic
+    type = "genetic"                          # random | grid | genetic | pbt
     generations = 10                          # any keyword of that optimizer
     [params."--lr"]                           # see _search_space
     range = [1e-5, 1.0]
@@ -32,11 +32,12 @@ from ._search_space import build_params
 __all__ = ["OPTIMIZERS", "Experiment", "load_experiment"]
 
 TOP_KEYS = ("command", "name", "evaluator", "optimizer", "params", "conditions")
-#: optimizer ``type`` -> class (PBT joins here when it exists)
+#: optimizer ``type`` -> class
 OPTIMIZERS: dict[str, type[hyperdeme.Optimizer]] = {
     "random": hyperdeme.RandomOptimizer,
     "grid": hyperdeme.GridOptimizer,
     "genetic": hyperdeme.GeneticOptimizer,
+    "pbt": hyperdeme.PBTOptimizer,
 }
 #: evaluator keywords holding paths, resolved against the file's directory
 PATH_KEYS = ("src_path", "run_path", "checkpoint")

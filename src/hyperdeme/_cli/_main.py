@@ -46,7 +46,7 @@ The experiment file (TOML):
   src_path = "src"                         # relative paths: relative to this file
   num_parallel_evals = 4
   [optimizer]
-  type = "genetic"                         # random | grid | genetic
+  type = "genetic"                         # random | grid | genetic | pbt
   generations = 10                         # any keyword of that optimizer
   pop_size = 16
   [params."--lr"]                          # one table per flag, in order

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Candidate", "Status", "Trial"]
+from ._errors import ConfigError
+
+__all__ = ["Candidate", "CheckpointPlan", "Status", "Trial"]
+
+_SLOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 class Status(StrEnum):
@@ -21,6 +26,34 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointPlan:
+    """Which checkpoint a trial starts from and which one it writes (PBT, crayai's GA-PBT).
+
+    ``slot`` names the checkpoint the trial writes: ``@checkpoint`` in the
+    command points at a fresh scratch directory, committed atomically as
+    ``slot`` when the trial succeeds (replacing what the slot held), discarded
+    when it fails. ``start_from`` names a committed slot copied into the scratch
+    directory before the program starts (None, or a slot never committed: the
+    program starts from an empty directory). A slot is a plain name: letters,
+    digits, ``_`` and ``-``, not starting with ``_`` or ``-``.
+    """
+
+    slot: str
+    start_from: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("slot", "start_from"):
+            value = getattr(self, name)
+            if value is None and name == "start_from":
+                continue
+            if not isinstance(value, str) or not _SLOT.fullmatch(value):
+                raise ConfigError(
+                    f"CheckpointPlan.{name} must be a plain name (letters, digits, '_' and '-', "
+                    f"starting with a letter or digit), got {value!r}."
+                )
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A point a strategy wants evaluated.
 
@@ -28,10 +61,14 @@ class Candidate:
     of parameters its conditions switch off, so they can come back); the
     evaluator passes only the active ones. ``info`` carries strategy fields
     (``deme``, ``generation``, ``parents``) into the journal unchanged.
+    ``checkpoint`` says which checkpoint the trial starts from and writes
+    (see :class:`CheckpointPlan`); without one, ``@checkpoint`` is an empty
+    directory of the trial's own.
     """
 
     params: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
+    checkpoint: CheckpointPlan | None = None
 
 
 @dataclass(slots=True, repr=False)

@@ -1,4 +1,5 @@
-"""The built-in optimizers: random, grid and genetic search, crayai.hpo's names and defaults.
+"""The built-in optimizers: random, grid and genetic search, crayai.hpo's names and
+defaults, and population-based training.
 
 Each takes the evaluator, then typed keyword-only settings. The defaults of a
 strategy's settings are its config's (``GeneticConfig()`` ...), referenced
@@ -7,10 +8,14 @@ here, not repeated.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Sequence
 
 from .._core._checks import count
 from .._core._config import UNSET, Unset, checked_keywords
+from .._core._errors import ConfigError, HyperdemeWarning
+from .._engine._command import CHECKPOINT_TOKEN
 from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import (
@@ -19,18 +24,35 @@ from ..strategies import (
     GeneticSearch,
     GridConfig,
     GridSearch,
+    PBTConfig,
+    PBTSearch,
     RandomConfig,
     RandomSearch,
     Strategy,
 )
 from ..strategies._genetic import Mode
+from ..strategies._pbt import PBTMode
 from ._optimizer import Backend, Optimizer
 
-__all__ = ["GeneticOptimizer", "GridOptimizer", "RandomOptimizer"]
+__all__ = ["GeneticOptimizer", "GridOptimizer", "PBTOptimizer", "RandomOptimizer"]
 
 _RANDOM = RandomConfig()
 _GRID = GridConfig()
 _GENETIC = GeneticConfig()
+_PBT = PBTConfig()
+
+
+def _has_token(evaluator: Evaluator) -> bool:
+    """Can the evaluations resume a checkpoint: ``@checkpoint`` in the command, or a
+    function taking ``checkpoint``."""
+    if evaluator.is_callable:
+        return evaluator.takes_checkpoint
+    return CHECKPOINT_TOKEN in evaluator.cmd
+
+
+def _inherits(evaluator: Evaluator | None) -> bool:
+    """crayai's PBT switch: ``checkpoint`` set and ``@checkpoint`` in the command."""
+    return evaluator is not None and bool(evaluator.config.checkpoint) and _has_token(evaluator)
 
 
 class RandomOptimizer(Optimizer):
@@ -108,7 +130,13 @@ class GridOptimizer(Optimizer):
 class GeneticOptimizer(Optimizer):
     """Multi-deme genetic search; ``mode="steady"`` feeds each result to the next child.
 
-    The settings are :class:`~hyperdeme.strategies.GeneticConfig`'s.
+    The settings are :class:`~hyperdeme.strategies.GeneticConfig`'s. With
+    crayai's PBT switch, ``Evaluator(checkpoint=DIR)`` and ``@checkpoint`` in
+    the command, each child continues the checkpoint of its fitter parent, and
+    ``gens_per_epoch`` generations share one epoch of training (see
+    :mod:`hyperdeme.strategies._inheritance`). A setting that cannot take
+    effect (``gens_per_epoch`` other than 1 without that switch, or only half of
+    the switch) is a :class:`~hyperdeme.HyperdemeWarning`.
     """
 
     config: GeneticConfig
@@ -127,6 +155,7 @@ class GeneticOptimizer(Optimizer):
         mul_mutation_bounds: Sequence[float] = _GENETIC.mul_mutation_bounds,
         add_mutation_bounds: Sequence[float] = _GENETIC.add_mutation_bounds,
         mode: Mode = _GENETIC.mode,
+        gens_per_epoch: int = _GENETIC.gens_per_epoch,
         seed: int | None = 0,
         name: str = "",
         verbose: bool | int = False,
@@ -145,6 +174,7 @@ class GeneticOptimizer(Optimizer):
                 mul_mutation_bounds=mul_mutation_bounds,  # type: ignore[arg-type]
                 add_mutation_bounds=add_mutation_bounds,  # type: ignore[arg-type]
                 mode=mode,
+                gens_per_epoch=gens_per_epoch,
             ),
             seed=seed,
             name=name,
@@ -152,6 +182,107 @@ class GeneticOptimizer(Optimizer):
             log_fn=log_fn,
             backend=backend,
         )
+        if evaluator is not None:
+            for advice in self._checkpoint_advice(evaluator):
+                warnings.warn(advice, HyperdemeWarning, stacklevel=3)
+
+    def _checkpoint_advice(self, evaluator: Evaluator) -> list[str]:
+        advice = []
+        if evaluator.config.checkpoint and not _has_token(evaluator):
+            advice.append(
+                f"checkpoint={evaluator.config.checkpoint!r} is set but the command has no "
+                "@checkpoint, so no program is told where its checkpoint is and no child can "
+                "continue its parent's weights; put @checkpoint in the command (e.g. "
+                "'python3 train.py --checkpoint-dir @checkpoint')."
+            )
+        elif _has_token(evaluator) and not evaluator.config.checkpoint:
+            advice.append(
+                "the command has @checkpoint but checkpoint is not set, so each genetic trial "
+                "starts from an empty checkpoint directory of its own; set "
+                "Evaluator(checkpoint=DIR) to make each child continue its fitter parent's "
+                "checkpoint (crayai's PBT)."
+            )
+        if self.config.gens_per_epoch != 1 and not _inherits(evaluator):
+            advice.append(
+                f"gens_per_epoch={self.config.gens_per_epoch} has no effect: generations share "
+                "epochs of training only when children continue their parents' checkpoints, "
+                "which needs Evaluator(checkpoint=DIR) and @checkpoint in the command."
+            )
+        return advice
 
     def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
-        return GeneticSearch(params, self.config, seed=self._seed(seed))
+        config = dataclasses.replace(self.config, inherit_checkpoints=_inherits(self.evaluator))
+        return GeneticSearch(params, config, seed=self._seed(seed))
+
+
+class PBTOptimizer(Optimizer):
+    """Population-based training (Jaderberg et al. 2017, as Ray Tune does it).
+
+    ``population`` members each train ``steps`` slices, one evaluation each,
+    resuming from ``@checkpoint``; a ready member in the bottom ``quantile``
+    copies the checkpoint and hyperparameters of a random top member and
+    perturbs them. The settings are :class:`~hyperdeme.strategies.PBTConfig`'s;
+    the command must contain ``@checkpoint`` (the directory the program loads
+    its checkpoint from and saves it to), or the function take a ``checkpoint``
+    argument.
+    """
+
+    config: PBTConfig
+
+    @checked_keywords
+    def __init__(
+        self,
+        evaluator: Evaluator | None = None,
+        *,
+        population: int = _PBT.population,
+        steps: int = _PBT.steps,
+        quantile: float = _PBT.quantile,
+        perturb: Sequence[float] = _PBT.perturb,
+        resample_probability: float = _PBT.resample_probability,
+        ready_after: int = _PBT.ready_after,
+        mode: PBTMode = _PBT.mode,
+        seed: int | None = 0,
+        name: str = "",
+        verbose: bool | int = False,
+        log_fn: str | None = "",
+        backend: Backend = "asyncio",
+    ) -> None:
+        super().__init__(
+            evaluator,
+            PBTConfig(
+                population=population,
+                steps=steps,
+                quantile=quantile,
+                perturb=perturb,  # type: ignore[arg-type]
+                resample_probability=resample_probability,
+                ready_after=ready_after,
+                mode=mode,
+            ),
+            seed=seed,
+            name=name,
+            verbose=verbose,
+            log_fn=log_fn,
+            backend=backend,
+        )
+        if evaluator is not None:
+            _check_pbt_evaluator(evaluator)
+
+    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+        if self.evaluator is not None:
+            _check_pbt_evaluator(self.evaluator)
+        return PBTSearch(params, self.config, seed=self._seed(seed))
+
+
+def _check_pbt_evaluator(evaluator: Evaluator) -> None:
+    if evaluator.is_callable and not evaluator.takes_checkpoint:
+        raise ConfigError(
+            f"PBTOptimizer resumes each member from its checkpoint: give the function "
+            f"{evaluator.cmd!r} a checkpoint parameter (def train(params, checkpoint): ...), "
+            "the directory to load the checkpoint from and save it to."
+        )
+    if not _has_token(evaluator):
+        raise ConfigError(
+            f"PBTOptimizer needs @checkpoint in the command, the directory each evaluation "
+            f"loads its checkpoint from and saves it to (e.g. 'python3 train.py --epochs 1 "
+            f"--checkpoint-dir @checkpoint'); got {evaluator.cmd!r}."
+        )

@@ -14,7 +14,8 @@ __all__ = ["HumanLog"]
 
 class HumanLog(Closing):
     """One line per finished trial in ``<run dir>/<log_fn>``; genetic trials also
-    in ``<stem>.deme<N><suffix>`` beside it. Disabled when ``log_fn`` is empty."""
+    in ``<stem>.deme<N><suffix>`` beside it, PBT lines name the member and step.
+    Disabled when ``log_fn`` is empty."""
 
     def __init__(self, directory: Path, log_fn: str) -> None:
         self.path = directory / log_fn if log_fn else None
@@ -28,6 +29,11 @@ class HumanLog(Closing):
             f"attempts={trial.attempts} duration={trial.duration:.2f}s "
             f"params={json.dumps(trial.params)}"
         )
+        member = trial.info.get("member")
+        if member is not None:
+            exploited = trial.info.get("exploited_from")
+            taken = f" from member {exploited['member']}" if exploited else ""
+            line = f"member {member} step {trial.info.get('step', '?')}{taken} {line}"
         deme = trial.info.get("deme")
         if deme is not None:
             line = f"deme {deme} gen {trial.info.get('generation', '?')} {line}"

@@ -9,7 +9,25 @@ from typing import Any
 
 from .._core._trial import Status, Trial
 
-__all__ = ["Result"]
+__all__ = ["Result", "ScheduleStep"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleStep:
+    """One slice a PBT member trained: its trial, hyperparameters, result and lineage.
+
+    ``checkpoint_from`` is the trial whose checkpoint the slice continued (None:
+    it started afresh); ``exploited_from`` the member whose checkpoint and
+    hyperparameters it took over just before (None: it carried on its own).
+    """
+
+    step: int
+    trial_id: int
+    params: dict[str, Any]
+    fom: float
+    status: Status
+    checkpoint_from: int | None
+    exploited_from: int | None
 
 
 @dataclass(slots=True)
@@ -48,6 +66,49 @@ class Result:
     @property
     def n_cancelled(self) -> int:
         return sum(1 for t in self.trials if t.status is Status.CANCELLED)
+
+    def lineage(self, trial_id: int) -> list[int]:
+        """The trials whose checkpoints ``trial_id``'s weights descend from, oldest first.
+
+        Follows ``checkpoint_from`` (the trial whose committed checkpoint was
+        copied in before the program started) back to a trial that started
+        afresh; the list ends with ``trial_id``.
+        """
+        by_id = {trial.id: trial for trial in self.trials}
+        chain = [trial_id]
+        while (trial := by_id.get(chain[-1])) is not None:
+            source = trial.info.get("checkpoint_from")
+            if source is None or source in chain:
+                break
+            chain.append(int(source))
+        return chain[::-1]
+
+    def schedules(self) -> dict[int, list[ScheduleStep]]:
+        """Each PBT member's slices in order: its hyperparameter schedule and lineage.
+
+        Keyed by member; empty for runs of other strategies.
+        """
+        members: dict[int, list[ScheduleStep]] = {}
+        for trial in self.trials:
+            member = trial.info.get("member")
+            if trial.info.get("strategy") != "pbt" or member is None:
+                continue
+            exploited = trial.info.get("exploited_from")
+            members.setdefault(int(member), []).append(
+                ScheduleStep(
+                    step=int(trial.info.get("step", 0)),
+                    trial_id=trial.id,
+                    params=dict(trial.params),
+                    fom=trial.fom,
+                    status=trial.status,
+                    checkpoint_from=trial.info.get("checkpoint_from"),
+                    exploited_from=None if exploited is None else int(exploited["member"]),
+                )
+            )
+        return {
+            member: sorted(steps, key=lambda s: (s.step, s.trial_id))
+            for member, steps in sorted(members.items())
+        }
 
     def __repr__(self) -> str:
         return (

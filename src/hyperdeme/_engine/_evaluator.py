@@ -11,6 +11,7 @@ from .._core._checks import boolean, is_integer
 from .._core._config import UNSET, Unset, checked_keywords
 from .._core._errors import ConfigError, HyperdemeWarning
 from ..launchers import LauncherOptions
+from ..launchers._callable import takes_checkpoint
 from ._command import build_command
 from ._config import EvaluatorConfig
 from ._journal import Durability
@@ -32,6 +33,9 @@ class Evaluator:
     as one quoted argument ``flag=value``. Or ``cmd`` is a function of the
     parameter dict returning the FoM or a dict of metrics: a coroutine
     function is awaited on the event loop, a plain one runs in a worker thread.
+    A function with a ``checkpoint`` parameter is called as
+    ``f(params, checkpoint=directory)``, the directory ``@checkpoint`` would
+    name in a command (None when the strategy plans no checkpoint).
 
     The keywords are crayai.hpo's, with its defaults:
 
@@ -40,7 +44,10 @@ class Evaluator:
     - ``run_path``: where the journal and logs go (``run/<experiment>/``);
     - ``metric``: the prefix of the FoM in the output (``"FoM: "``), or a dict
       of metric names to weights, the FoM being the weighted sum;
-    - ``checkpoint``: the directory ``@checkpoint`` in ``cmd`` stands for;
+    - ``checkpoint``: where checkpoints go (``checkpoint/<experiment>/``, else
+      ``checkpoints/`` in the run directory); ``@checkpoint`` in ``cmd`` names
+      each evaluation's own directory there (see the guide's checkpoint
+      contract); with both, the genetic optimizer is crayai's PBT;
     - ``nodes``, ``nodes_per_eval``, ``num_parallel_evals``: nodes to use, per
       evaluation, and evaluations at once (0: ``nodes // nodes_per_eval``);
     - ``workload_manager``, ``launcher``: ``"auto"`` detects (crayai's
@@ -166,6 +173,11 @@ class Evaluator:
     @property
     def is_callable(self) -> bool:
         return self.function is not None
+
+    @property
+    def takes_checkpoint(self) -> bool:
+        """True for a function with a ``checkpoint`` parameter (see the class docstring)."""
+        return self.function is not None and takes_checkpoint(self.function)
 
     @property
     def is_async_callable(self) -> bool:

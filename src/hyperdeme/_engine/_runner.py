@@ -25,6 +25,7 @@ from .._core._pool import HostPool
 from .._core._trial import Candidate, Status, Trial
 from .._space import Params
 from ..launchers import Job, Launcher
+from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
 from ._sinks import LogSink
 from ._workspace import Workspace
@@ -98,6 +99,7 @@ class TrialRunner:
         self.nodes = nodes
         self.experiment = experiment
         self.config = evaluator.config
+        self.checkpoints = CheckpointStore.for_run(evaluator, workspace)
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -176,10 +178,7 @@ class TrialRunner:
         checkpoint = None
         if not self.evaluator.is_callable:
             directory, cwd = self.workspace.prepare(trial.id, trial.params)
-            if "@checkpoint" in self.evaluator.cmd:
-                checkpoint = str(
-                    await anyio.to_thread.run_sync(self.workspace.checkpoint_dir, trial.id)
-                )
+            checkpoint = await self.checkpoints.directory(trial)
         trial.command = self.evaluator.command_for(
             trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
         )
@@ -200,12 +199,25 @@ class TrialRunner:
             )
 
     async def _attempt(self, trial: Trial, place: _Place) -> _Attempt:
-        if self.nodes is None:
-            return await self._launch(trial, place)
-        async with self.nodes.hold(trial.nodes):
-            return await self._launch(trial, place)
+        async with self.checkpoints.attempt(trial) as scratch:
+            if scratch.error:
+                return _Attempt(Status.FAILED, error=scratch.error)
+            if scratch.path is not None:  # this attempt's own copy of the checkpoint
+                trial.command = self.evaluator.command_for(
+                    trial.params, nodes=trial.nodes, checkpoint_dir=str(scratch.path)
+                )
+            result = await self._on_nodes(trial, place, scratch.path)
+            if result.status is Status.OK and (error := await scratch.commit()):
+                return _Attempt(Status.FAILED, returncode=0, error=error)
+            return result
 
-    async def _launch(self, trial: Trial, place: _Place) -> _Attempt:
+    async def _on_nodes(self, trial: Trial, place: _Place, checkpoint: Path | None) -> _Attempt:
+        if self.nodes is None:
+            return await self._launch(trial, place, checkpoint)
+        async with self.nodes.hold(trial.nodes):
+            return await self._launch(trial, place, checkpoint)
+
+    async def _launch(self, trial: Trial, place: _Place, checkpoint: Path | None) -> _Attempt:
         spec = self.evaluator.metric
         scanner = spec.scanner()
         directory, cwd = place.directory, place.cwd
@@ -225,6 +237,7 @@ class TrialRunner:
                 directory=directory,
                 experiment=self.experiment,
                 function=self.evaluator.function,
+                checkpoint=checkpoint,
             )
             eval_timeout = self.config.launch.time_limit or math.inf
             try:

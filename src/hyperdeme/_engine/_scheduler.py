@@ -168,6 +168,7 @@ class Scheduler:
             trial = await done.receive()
             in_flight -= 1
             self._record(strategy, trial)
+            await self.runner.checkpoints.release(strategy.released_checkpoints())
             await emit(trial)
             failure = self._check_fail_fast(trial)
             if failure is not None:

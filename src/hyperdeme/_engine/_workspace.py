@@ -75,8 +75,12 @@ class Workspace:
                 link.symlink_to(entry.path)
         return directory, directory
 
+    @property
+    def checkpoint_base(self) -> Path:
+        """Where checkpoints go: ``checkpoint/<experiment>``, else ``checkpoints/`` in the run."""
+        return self.checkpoint_root or self.root / "checkpoints"
+
     def checkpoint_dir(self, trial_id: int) -> Path:
-        base = self.checkpoint_root or self.root / "checkpoints"
-        path = base / f"{trial_id:05d}"
+        path = self.checkpoint_base / f"{trial_id:05d}"
         path.mkdir(parents=True, exist_ok=True)
         return path

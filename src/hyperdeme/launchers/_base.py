@@ -66,6 +66,9 @@ class Job:
     directory: Path | None = None
     experiment: str = ""
     function: Callable[[dict[str, Any]], Awaitable[Any] | Any] | None = None
+    #: this attempt's own checkpoint directory when the strategy planned one (a command
+    #: names it with ``@checkpoint``; a function taking ``checkpoint`` is given it)
+    checkpoint: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

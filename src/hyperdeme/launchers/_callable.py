@@ -18,23 +18,29 @@ user's Ctrl-C).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import traceback
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 import anyio
 
 from .._core._errors import ConfigError
 from ._base import Exit, Job, Launcher
 
-__all__ = ["CallableLauncher", "RunsIn"]
+__all__ = ["CallableLauncher", "RunsIn", "takes_checkpoint"]
 
 RunsIn = Literal["thread", "process"]
 
 
 class CallableLauncher(Launcher):
-    """Calls ``job.function(params)``; see the module docstring."""
+    """Calls ``job.function(params)``; see the module docstring.
+
+    A function with a ``checkpoint`` parameter gets the attempt's checkpoint
+    directory (``str``, or None without a plan): ``f(params, checkpoint=...)``.
+    """
 
     name = "callable"
 
@@ -47,18 +53,22 @@ class CallableLauncher(Launcher):
         if function is None:
             raise ConfigError("the callable launcher needs an evaluation function.")
         params: dict[str, Any] = dict(job.params)
+        call: Callable[[dict[str, Any]], Any] = function
+        if takes_checkpoint(function):
+            checkpoint = None if job.checkpoint is None else str(job.checkpoint)
+            call = functools.partial(cast(Callable[..., Any], function), checkpoint=checkpoint)
         coroutine = inspect.iscoroutinefunction(function)
         try:
             if coroutine:
-                result = await function(params)
+                result = await call(params)
             elif self.runs_in == "process":
                 if self._processes is None:  # the scheduler bounds how many run at once
                     self._processes = anyio.CapacityLimiter(math.inf)
                 result = await anyio.to_process.run_sync(
-                    function, params, cancellable=True, limiter=self._processes
+                    call, params, cancellable=True, limiter=self._processes
                 )
             else:
-                result = await anyio.to_thread.run_sync(function, params, abandon_on_cancel=True)
+                result = await anyio.to_thread.run_sync(call, params, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             raise
         except KeyboardInterrupt:
@@ -71,3 +81,15 @@ class CallableLauncher(Launcher):
             return Exit(1)
         job.stdout.write(f"{result!r}\n".encode())
         return Exit(0, result=result)
+
+
+def takes_checkpoint(function: Callable[..., Any]) -> bool:
+    """True if ``function`` has a ``checkpoint`` parameter that can be passed by keyword."""
+    try:
+        parameter = inspect.signature(function).parameters.get("checkpoint")
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return parameter is not None and parameter.kind in (
+        parameter.POSITIONAL_OR_KEYWORD,
+        parameter.KEYWORD_ONLY,
+    )

@@ -9,6 +9,7 @@ from ._base import Strategy
 from ._genetic import GeneticConfig, GeneticSearch
 from ._grid import GridConfig, GridSearch
 from ._limiter import ConcurrencyLimiter
+from ._pbt import PBTConfig, PBTSearch
 from ._random import RandomConfig, RandomSearch
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "GeneticSearch",
     "GridConfig",
     "GridSearch",
+    "PBTConfig",
+    "PBTSearch",
     "RandomConfig",
     "RandomSearch",
     "Strategy",

@@ -9,11 +9,20 @@ it; call order::
         candidate = strategy.ask(trial_id)   # None: nothing to start right now
         ...                                  # evaluations run, many at once
         strategy.tell(trial)                 # once per asked trial.id, any order
+        strategy.released_checkpoints()      # slots the engine may delete now
 
 ``ask`` returning ``None`` while evaluations are outstanding means "wait for a
 result" (a generation barrier); returning ``None`` with nothing outstanding
 means the strategy is done (``finished``). A trial id is used by one
 successful ``ask`` only; an id whose ``ask`` returned None may be offered again.
+
+A candidate may carry a :class:`~hyperdeme.CheckpointPlan`: the checkpoint
+slot it writes and the committed slot it starts from (population-based
+training). Slots no later candidate will start from are handed back with
+``released_checkpoints()`` so the engine deletes them instead of keeping one
+checkpoint per trial; a slot an outstanding candidate starts from is never
+released.
+
 Randomness comes from ``self.rng``, a ``numpy.random.Generator`` created
 lazily from the explicit seed (an int >= 0; None or 0 draws a fresh one, kept
 in ``self.seed`` for replay).
@@ -112,6 +121,13 @@ class Strategy(ABC):
             else {}
         )
         return {"type": type(self).__name__, "settings": settings}
+
+    def released_checkpoints(self) -> list[str]:
+        """Committed checkpoint slots no candidate will start from any more, each given once.
+
+        The engine calls it after every ``tell`` and deletes those slots. None by default.
+        """
+        return []
 
     @abstractmethod
     def _ask(self, trial_id: int) -> Candidate | None:

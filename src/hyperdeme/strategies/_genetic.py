@@ -41,6 +41,12 @@ Two modes:
     children; migration happens between generations. Budget:
     ``num_demes * (pop_size + (generations - 1) * (pop_size - 1))``.
 
+With ``inherit_checkpoints`` (crayai's PBT mode: the GeneticOptimizer sets it
+when the Evaluator has ``checkpoint`` and the command ``@checkpoint``) each
+candidate carries a checkpoint plan: a child continues its fitter parent's
+weights, ``gens_per_epoch`` generations per epoch of training (see
+``_inheritance``). Without it ``gens_per_epoch`` does nothing.
+
 The same seed gives the same candidates for the same order of ``tell`` calls.
 """
 
@@ -51,12 +57,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._core._checks import count, numbers_sequence, one_of, rate
+from .._core._checks import boolean, count, numbers_sequence, one_of, rate
 from .._core._config import Config, setting
 from .._core._errors import ConfigError
 from .._core._trial import Candidate
 from ._base import Strategy
 from ._deme import Deme, Individual, tournament
+from ._inheritance import Inheritance
 from ._mutation import Bounds, crossover, mutate_point
 
 if TYPE_CHECKING:
@@ -93,6 +100,10 @@ class GeneticConfig(Config):
     mul_mutation_bounds: Bounds = setting((0.01, 0.1, 0.2), _bounds)
     add_mutation_bounds: Bounds = setting((0.03, 0.03, 0.13), _bounds)
     mode: Mode = setting("steady", one_of(("steady", "generational")))
+    #: children continue their fitter parent's checkpoint (crayai's PBT)
+    inherit_checkpoints: bool = setting(False, boolean)
+    #: generations that share one training epoch (with inherit_checkpoints)
+    gens_per_epoch: int = setting(1, count(1))
 
     @property
     def budget(self) -> int:
@@ -140,6 +151,9 @@ class GeneticSearch(Strategy):
         self._plan_position = 0
         self._plan_told = 0
         self._members: list[list[Individual]] = [[] for _ in range(config.num_demes)]
+        self._inheritance = (
+            Inheritance(config.gens_per_epoch) if config.inherit_checkpoints else None
+        )
 
     @property
     def budget(self) -> int:
@@ -205,7 +219,11 @@ class GeneticSearch(Strategy):
             "parents": parents,
             "origin": origin,
         }
-        return Candidate(self.space.fix(point, self.rng), info)
+        plan = None
+        if self._inheritance is not None:
+            plan = self._inheritance.plan(trial_id, generation, parents)
+            info["epoch"] = self._inheritance.epoch(generation)
+        return Candidate(self.space.fix(point, self.rng), info, checkpoint=plan)
 
     def _initial(self, deme: int) -> tuple[dict[str, Any], str, list[int]]:
         start = self.space.defaults(self.rng)
@@ -243,6 +261,8 @@ class GeneticSearch(Strategy):
     # ------------------------------------------------------------------ tell
     def _tell(self, trial: Trial) -> None:
         asked = self._pending.pop(trial.id)
+        if self._inheritance is not None:
+            self._inheritance.told(trial)
         if trial.candidate is not None:
             point = dict(trial.candidate.params)
         else:  # only the active genes are known: fill the others with the defaults
@@ -286,6 +306,13 @@ class GeneticSearch(Strategy):
             self._plan_told = 0
             # elitism: each deme's best is carried over with its result
             self._members = [[p.best] if p.best is not None else [] for p in self._demes]
+
+    def released_checkpoints(self) -> list[str]:
+        if self._inheritance is None:
+            return []
+        members = [m.trial_id for deme in self._demes for m in deme.members]
+        members += [m.trial_id for generation in self._members for m in generation]
+        return self._inheritance.released(members)
 
     def _migrate(self, sources: list[int]) -> None:
         """Copy the best of each source deme into the next deme, replacing its worst."""

@@ -41,6 +41,9 @@ class ConcurrencyLimiter(Strategy):
     def _tell(self, trial: Trial) -> None:
         self.strategy.tell(trial)
 
+    def released_checkpoints(self) -> list[str]:
+        return self.strategy.released_checkpoints()
+
     def _exhausted(self) -> bool:
         return self.strategy.finished
 

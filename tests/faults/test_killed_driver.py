@@ -1,0 +1,233 @@
+"""A driver killed at a random moment loses nothing, orphans nothing, resumes exactly once.
+
+Injected: SIGKILL, SIGINT (Ctrl-C) or SIGTERM (a batch system ending the job),
+sent to a real driver process (``kernels/fault_driver.py``: 30 evaluations of
+``faulty.sh``, 4 at a time, on asyncio or trio) at a moment a seeded
+``random.Random`` picks: while it starts up, or after the journal holds ``k``
+finished trials plus up to 50 ms. Each kernel leaves a grandchild in its process
+group (sometimes one that ignores SIGTERM), and logs every evaluation it
+completes, with its parameters, to a side file per phase. Then the experiment
+is resumed in the test's process (``resume=True``), and:
+
+* nothing lost: every trial the driver reported is in the journal, as reported;
+  every complete journal line is a record;
+* nothing orphaned: no kernel, grandchild or watchdog survives the driver
+  (SIGINT/SIGTERM: the driver stopped them itself before exiting; SIGKILL: its
+  watchdog does within a few seconds);
+* exactly once: the resumed experiment ends with trials 1..30, each finished
+  once; no trial journalled as finished before the kill is evaluated again, every
+  other one is (interrupted ones included), each once; the journal's
+  ``interrupted`` and ``resumed`` records name the interrupted trials.
+
+The seed of a failing case is in its assertion message; it reproduces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import pytest
+
+import hyperdeme
+from hyperdeme import HyperdemeWarning, Status
+from kernels.fault_driver import SPACE, optimizer
+
+from .support import (
+    DRIVER,
+    PYTHON,
+    Snapshot,
+    await_for,
+    reported,
+    side_log,
+    snapshot,
+    survivors,
+    trial_records,
+)
+
+NUM_ITERS, SLOTS = 30, 4
+REPEATS = 20
+EXIT_CODES = {
+    signal.SIGKILL: {-signal.SIGKILL},
+    # KeyboardInterrupt re-raised as the signal; a driver still starting up is killed
+    signal.SIGINT: {-signal.SIGINT, 128 + signal.SIGINT},
+    # SystemExit(143) from the blocking run; the default action before it is set up
+    signal.SIGTERM: {128 + signal.SIGTERM, -signal.SIGTERM},
+}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When the signal is sent: ``delay`` s after the driver starts (``after`` None), or
+    ``delay`` s after the journal holds ``after`` finished trials."""
+
+    after: int | None
+    delay: float
+
+    @classmethod
+    def draw(cls, rng: random.Random) -> Moment:
+        if rng.random() < 0.1:
+            return cls(None, rng.uniform(0.0, 0.8))
+        return cls(rng.randrange(0, NUM_ITERS - 3 * SLOTS), rng.uniform(0.0, 0.05))
+
+    def __str__(self) -> str:
+        if self.after is None:
+            return f"{self.delay:.3f} s after the driver started"
+        return f"{self.delay:.3f} s after the journal held {self.after} finished trials"
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("repeat", range(REPEATS))
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name
+)
+async def test_a_killed_driver_loses_nothing_orphans_nothing_and_resumes_exactly_once(
+    tmp_path: Path, src: Path, marker: str, anyio_backend: str, sig: signal.Signals, repeat: int
+) -> None:
+    seed = f"{sig.name}/{anyio_backend}/{repeat}"
+    rng = random.Random(seed)
+    moment = Moment.draw(rng)
+    # a grandchild that ignores SIGTERM makes the watchdog wait its grace: not always
+    stubborn = sig is not signal.SIGKILL or rng.random() < 0.25
+    kernel = "--stubborn" if stubborn else ""
+    case = f"seed {seed!r}: {sig.name} {moment}{', stubborn grandchildren' if stubborn else ''}"
+    run = tmp_path / "run"
+    journal = run / "exp" / "trials.jsonl"
+    side1, side2, report = tmp_path / "side1", tmp_path / "side2", tmp_path / "report"
+    argv = [
+        PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
+        f"--backend={anyio_backend}", f"--kernel={kernel}", f"--side-log={side1}",
+        f"--report={report}", f"--num-iters={NUM_ITERS}", f"--slots={SLOTS}",
+    ]  # fmt: skip
+    if sig is signal.SIGKILL:
+        argv.append("--stream")  # reports each trial as it arrives: nothing else survives
+    code = await _kill(argv, tmp_path / "stderr", sig, moment, journal)
+    stderr = (tmp_path / "stderr").read_text()[-3000:]
+    case += f" (driver exited {code})"
+    if code != 0:  # 0: the run ended before the moment came (rare); the rest still holds
+        assert code in EXIT_CODES[sig], f"{case}: unexpected exit\n{stderr}"
+
+    # nothing orphaned: kernels and grandchildren carry the marker, the watchdog's argv
+    # names its record in the experiment directory
+    within = 5.0 if sig is signal.SIGKILL else 1.5
+    left = await survivors(marker, str(run), within=within)
+    assert left == [], f"{case}: these survived the driver by {within} s: {left}\n{stderr}"
+    assert not (run / "exp" / ".watchdog.json").exists(), case
+
+    before = snapshot(journal)
+    _check_reported(before, reported(report), sig, case)
+    statuses = {t.status for t in before.finished.values()}
+    assert statuses <= {Status.OK}, f"{case}: {statuses}\n{stderr}"
+    completed = {entry[0] for entry in side_log(side1)}
+    assert set(before.finished) <= completed, f"{case}: journalled but never evaluated"
+
+    # resume in this process, on the same backend
+    resumed = optimizer(
+        run, marker=marker, src_path=src, kernel=kernel, side_log=side2,
+        num_iters=NUM_ITERS, slots=SLOTS, backend=anyio_backend,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HyperdemeWarning)
+        result = await hyperdeme.optimize(resumed, SPACE, resume=True)
+    if before.torn:  # SIGKILL in the middle of a write: the tail is cut, and said so
+        assert any("unfinished record" in str(w.message) for w in caught), case
+    else:
+        assert caught == [], f"{case}: {[str(w.message) for w in caught]}"
+    _check_exactly_once(before, snapshot(journal), side_log(side2), result, case)
+    left = await survivors(marker, str(run), within=1.5)
+    assert left == [], f"{case}: these survived the resumed run: {left}"
+
+
+async def _kill(
+    argv: list[str], stderr: Path, sig: signal.Signals, moment: Moment, journal: Path
+) -> int:
+    """Start the driver, signal it at ``moment``, return its exit code."""
+    with stderr.open("wb") as err:
+        driver = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        if moment.after is not None:
+            await await_for(
+                lambda: (
+                    trial_records(journal) >= (moment.after or 0) or driver.returncode is not None
+                ),
+                within=30,
+                what=f"the driver journalling {moment.after} trials",
+            )
+        await anyio.sleep(moment.delay)  # the moment itself, not a wait for something
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(driver.pid, sig)
+        with anyio.fail_after(30):
+            return await driver.wait()
+    finally:
+        if driver.returncode is None:
+            driver.kill()
+            with anyio.CancelScope(shield=True):
+                await driver.wait()
+
+
+def _check_reported(
+    before: Snapshot, said: list[dict[str, object]], sig: signal.Signals, case: str
+) -> None:
+    """Nothing lost: what the run reported is journalled, as it was reported."""
+    journalled = {**{i: "cancelled" for i in before.cancelled}}
+    journalled.update({i: t.status.value for i, t in before.finished.items()})
+    for entry in said:
+        trial_id = entry["id"]
+        assert isinstance(trial_id, int)
+        assert journalled.get(trial_id) == entry["status"], (
+            f"{case}: the run reported trial {trial_id} {entry['status']}, the journal "
+            f"has {journalled.get(trial_id)}"
+        )
+        if entry["status"] == "ok":
+            assert str(before.finished[trial_id].fom) == entry["fom"], case
+    ids = [entry["id"] for entry in said]
+    assert len(ids) == len(set(ids)), f"{case}: reported twice: {ids}"
+    # journalled but not reported: only results of the very moment the run was stopped
+    unreported = set(before.finished) - set(ids)
+    assert len(unreported) <= SLOTS, f"{case}: journalled, never reported: {unreported}"
+
+
+def _check_exactly_once(
+    before: Snapshot,
+    after: Snapshot,
+    evaluated: list[tuple[int, float, int]],
+    result: hyperdeme.Result,
+    case: str,
+) -> None:
+    everything = list(range(1, NUM_ITERS + 1))
+    ok = sorted(r["id"] for r in after.of_type("trial") if r["status"] == "ok")
+    assert ok == everything, f"{case}: finished trials in the journal: {ok}"
+    journal = hyperdeme.read_journal(result.journal_path or "")
+    assert sorted(t.id for t in journal) == everything, case
+    assert all(t.status is Status.OK for t in journal), case
+    assert sorted((t.id, t.fom) for t in result.trials) == sorted((t.id, t.fom) for t in journal)
+
+    again = [trial_id for trial_id, _, _ in evaluated]
+    assert len(again) == len(set(again)), f"{case}: evaluated twice after resuming: {again}"
+    twice = sorted(set(again) & set(before.finished))
+    assert twice == [], f"{case}: finished before the kill, evaluated again: {twice}"
+    assert sorted(again) == sorted(set(everything) - set(before.finished)), (
+        f"{case}: evaluated after resuming {sorted(again)}, finished before {sorted(before.finished)}"
+    )
+    for trial_id, x, n in evaluated:  # each with the parameters journalled for its id
+        assert after.started[trial_id] == {"--x": x, "--n": n}, case
+
+    interrupted = sorted(set(before.started) - set(before.finished) - before.cancelled)
+    recorded = [r["id"] for r in after.of_type("interrupted")]
+    assert recorded == interrupted, f"{case}: interrupted records {recorded}, not {interrupted}"
+    resumes = after.of_type("resumed")
+    if before.records:
+        assert len(resumes) == 1, case
+        assert resumes[0]["finished"] == len(before.finished), case
+        assert resumes[0]["interrupted"] == interrupted, case
+        assert resumes[0]["pid"] == os.getpid(), case
+    else:  # killed before its journal had a record: the resumed run started afresh
+        assert resumes == [], case
+    assert len(after.of_type("experiment")) == 1, case
