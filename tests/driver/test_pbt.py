@@ -366,3 +366,39 @@ async def test_a_function_without_a_plan_gets_checkpoint_none(tmp_path: Path) ->
     await hyperdeme.optimize(hyperdeme.RandomOptimizer(evaluator, num_iters=2, seed=1),
                              hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))  # fmt: skip
     assert seen == [None, None]
+
+
+@pytest.mark.parametrize("mode", ["async", "sync"])
+async def test_a_stopped_pbt_run_resumes_its_members_from_their_checkpoints(
+    tmp_path: Path, mode: str
+) -> None:
+    """Resume rebuilds every member (hyperparameters, lineage) by replaying the journal
+    and each continues its last committed checkpoint: the programs' own records show
+    every slice continuing the one before, across the restart, and nothing re-trained."""
+
+    def optimizer() -> hyperdeme.PBTOptimizer:
+        evaluator = example_evaluator(
+            tmp_path, checkpoint=str(tmp_path / "ckpt"), num_parallel_evals=1
+        )
+        return hyperdeme.PBTOptimizer(
+            evaluator, population=3, steps=3, quantile=0.5, mode=mode, seed=5, name="moons"
+        )
+
+    first = optimizer()
+    seen = 0
+    async with hyperdeme.stream(first, moons_params()) as trials:
+        async for _ in trials:
+            seen += 1
+            if seen == 4:
+                break
+    done_before = [t.id for t in hyperdeme.read_journal(tmp_path / "run" / "moons") if t.ok]
+    result = await hyperdeme.optimize(optimizer(), moons_params(), resume=True)
+    run_dir = tmp_path / "run" / "moons"
+    trials = hyperdeme.read_journal(run_dir)
+    assert sorted(t.id for t in trials) == list(range(1, 10))  # population x steps, once each
+    assert all(t.status is Status.OK for t in trials)
+    assert [t.id for t in result.trials][: len(done_before)] == done_before
+    assert_continuations(run_dir, trials)
+    for trial in trials:
+        history = recorded(run_dir, trial, "saved")
+        assert history[:-1] == recorded(run_dir, trial, "loaded")
