@@ -91,13 +91,22 @@ async def test_a_result_that_is_not_a_number_is_a_failed_trial(
     assert "must return a number" in trial.error
 
 
-@pytest.mark.parametrize("returned", [float("nan"), None])
-async def test_nan_or_nothing_is_no_metric(tmp_path: Path, returned: float | None) -> None:
-    async def evaluate(params: dict[str, Any]) -> float | None:
-        return returned
+async def test_nan_is_no_metric(tmp_path: Path) -> None:
+    async def evaluate(params: dict[str, Any]) -> float:
+        return float("nan")
 
     result = await run(tmp_path, evaluate)
     assert result.trials[0].status is Status.NO_METRIC
+
+
+async def test_returning_none_is_a_failure_that_says_what_to_return(tmp_path: Path) -> None:
+    async def evaluate(params: dict[str, Any]) -> None:
+        return None
+
+    result = await run(tmp_path, evaluate)
+    [trial] = result.trials
+    assert trial.status is Status.FAILED
+    assert "returned None; return the FoM (a number) or a dict of metrics" in trial.error
 
 
 async def test_callables_leave_no_trial_directories(tmp_path: Path) -> None:

@@ -219,8 +219,9 @@ class TrialRunner:
 
     async def _launch(self, trial: Trial, place: _Place, checkpoint: Path | None) -> _Attempt:
         spec = self.evaluator.metric
-        scanner = spec.scanner()
         directory, cwd = place.directory, place.cwd
+        # in-process, the function returns its metrics: no log files, nothing to scan
+        scanner = spec.scanner() if directory is not None else None
         out_path, err_path = _log_paths(directory, trial.attempts)
         with LogSink(out_path, scanner=scanner) as stdout, LogSink(err_path) as stderr:
             job = Job(
@@ -239,22 +240,33 @@ class TrialRunner:
                 function=self.evaluator.function,
                 checkpoint=checkpoint,
             )
-            eval_timeout = self.config.launch.time_limit or math.inf
+            limit = self.config.launch.time_limit
             try:
-                with anyio.move_on_after(eval_timeout) as scope:
+                if limit is None:  # no scope to enter and leave: the common, hot path
                     exit_ = await self.launcher.run(job)
+                else:
+                    with anyio.move_on_after(limit) as scope:
+                        exit_ = await self.launcher.run(job)
+                    if scope.cancelled_caught:
+                        return _Attempt(
+                            Status.TIMEOUT, error=f"killed after eval_timeout={limit} s"
+                        )
             except TransientLauncherError:
                 raise
             except LauncherError as error:
                 return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
-            if scope.cancelled_caught:
-                return _Attempt(Status.TIMEOUT, error=f"killed after eval_timeout={eval_timeout} s")
             if exit_.returncode != 0:
                 return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
             try:
-                metrics = (
-                    scanner.close() if exit_.result is None else spec.from_result(exit_.result)
-                )
+                if exit_.result is not None:
+                    metrics = spec.from_result(exit_.result)
+                elif scanner is not None:
+                    metrics = scanner.close()
+                else:
+                    raise ConfigError(
+                        f"the evaluation function {self.evaluator.cmd} returned None; return the "
+                        "FoM (a number) or a dict of metrics such as {'loss': 0.1}."
+                    )
             except ConfigError as error:
                 return _Attempt(Status.FAILED, returncode=0, error=str(error))
             fom = spec.fom(metrics)

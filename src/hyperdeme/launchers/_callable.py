@@ -47,17 +47,25 @@ class CallableLauncher(Launcher):
     def __init__(self, *, runs_in: RunsIn = "thread") -> None:
         self.runs_in = runs_in
         self._processes: anyio.CapacityLimiter | None = None
+        #: per function: (is a coroutine function, takes a checkpoint), asked once
+        self._kinds: dict[Callable[..., Any], tuple[bool, bool]] = {}
 
     async def run(self, job: Job) -> Exit:
         function = job.function
         if function is None:
             raise ConfigError("the callable launcher needs an evaluation function.")
         params: dict[str, Any] = dict(job.params)
+        kind = self._kinds.get(function)
+        if kind is None:
+            kind = self._kinds[function] = (
+                inspect.iscoroutinefunction(function),
+                takes_checkpoint(function),
+            )
+        coroutine, checkpointed = kind
         call: Callable[[dict[str, Any]], Any] = function
-        if takes_checkpoint(function):
+        if checkpointed:
             checkpoint = None if job.checkpoint is None else str(job.checkpoint)
             call = functools.partial(cast(Callable[..., Any], function), checkpoint=checkpoint)
-        coroutine = inspect.iscoroutinefunction(function)
         try:
             if coroutine:
                 result = await call(params)
@@ -79,7 +87,6 @@ class CallableLauncher(Launcher):
         except BaseException:
             job.stderr.write(traceback.format_exc().encode())
             return Exit(1)
-        job.stdout.write(f"{result!r}\n".encode())
         return Exit(0, result=result)
 
 
