@@ -74,6 +74,8 @@ class Journal(Closing):
         self._broken: JournalError | None = None
         self._cut_torn_tail()
         self._syncer = _GroupCommit(self._fd) if fsync == "batch" else None
+        #: ``started`` records written with the next record
+        self._waiting: list[str] = []
 
     @property
     def empty(self) -> bool:
@@ -88,13 +90,13 @@ class Journal(Closing):
         )
 
     def started(self, trial: Trial) -> None:
-        """A trial was asked for. Not fsynced: the next ``trial`` record's fsync covers it,
-        and a lost one only means the trial is asked again, identically, on resume."""
+        """A trial was asked for. Kept in memory and written with the next record (one
+        write for both): until a later record is written, its loss only means the trial is
+        asked again, identically, on resume; and the journal's order stays the strategy's."""
         genes = trial.candidate.params if trial.candidate is not None else trial.params
-        self._append(
-            {"type": "started", "id": trial.id, "genes": genes, "info": trial.info},
-            sync=False,
-        )
+        record = {"schema": SCHEMA, "type": "started", "id": trial.id, "genes": genes}
+        record["info"] = trial.info
+        self._waiting.append(json.dumps(record, separators=(",", ":"), default=str) + "\n")
 
     def interrupted(self, trial_id: int) -> None:
         self._append({"type": "interrupted", "id": trial_id})
@@ -104,14 +106,21 @@ class Journal(Closing):
         self._append({"type": "trial", **trial.to_json()})
 
     def _append(self, record: Record, *, sync: bool = True) -> None:
+        line = json.dumps({"schema": SCHEMA, **record}, separators=(",", ":"), default=str)
+        self._write(line + "\n", sync=sync)
+
+    def _write(self, lines: str, *, sync: bool) -> None:
+        """Write the waiting ``started`` lines and ``lines`` as one all-or-nothing piece."""
         if self._broken is not None:
             raise self._broken
         if self._syncer is not None and self._syncer.error is not None:
             # the records are written (readable) but their durability is unknown
             self._broken = self._fail(self._syncer.error, None)
             raise self._broken from self._syncer.error
-        line = json.dumps({"schema": SCHEMA, **record}, separators=(",", ":"), default=str)
-        data = (line + "\n").encode()
+        if self._waiting:
+            lines = "".join(self._waiting) + lines
+            self._waiting.clear()
+        data = lines.encode()
         start = self._size
         try:
             written = 0
@@ -164,6 +173,9 @@ class Journal(Closing):
 
     def close(self) -> None:
         if self._fd >= 0:
+            if self._waiting and self._broken is None:
+                with contextlib.suppress(JournalError):
+                    self._write("", sync=True)
             if self._syncer is not None:
                 self._syncer.stop()  # the last fsync, then the thread ends
             os.close(self._fd)
@@ -172,45 +184,47 @@ class Journal(Closing):
 
 class _GroupCommit:
     """A thread that fsyncs the journal as soon as records wait, one fsync for all of
-    them (see the module docstring). ``synced`` is the size known to be on disk."""
+    them (see the module docstring). ``synced`` is the size known to be on disk.
+
+    The driver only sets the wanted size and, if the thread sleeps, wakes it: the
+    event loop never waits for the disk, nor for the thread.
+    """
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._wanted = 0
-        self.synced = os.fstat(fd).st_size
+        self._wanted = self.synced = os.fstat(fd).st_size
         self.error: OSError | None = None
         self._stopping = False
-        self._changed = threading.Condition()
+        self._wake = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="hyperdeme journal fsync", daemon=True
         )
         self._thread.start()
 
     def request(self, size: int) -> None:
-        with self._changed:
-            self._wanted = size
-            self._changed.notify()
+        self._wanted = size
+        if not self._wake.is_set():
+            self._wake.set()
 
     def stop(self) -> None:
-        with self._changed:
-            self._stopping = True
-            self._changed.notify()
+        self._stopping = True
+        self._wake.set()
         self._thread.join()
 
     def _run(self) -> None:
         while True:
-            with self._changed:
-                while self._wanted <= self.synced and not self._stopping:
-                    self._changed.wait()
-                if self._wanted <= self.synced or self.error is not None:
-                    return  # stopping, nothing left to sync (or it cannot be)
-                wanted = self._wanted
-            try:
-                os.fsync(self._fd)
-            except OSError as error:
-                self.error = error
+            self._wake.wait()
+            self._wake.clear()  # before reading what is wanted: a later request wakes us again
+            wanted = self._wanted
+            if wanted > self.synced:
+                try:
+                    os.fsync(self._fd)
+                except OSError as error:
+                    self.error = error
+                    return
+                self.synced = wanted
+            if self._stopping and self._wanted <= self.synced:
                 return
-            self.synced = wanted
 
 
 def _last_line_start(fd: int, size: int) -> int:

@@ -99,6 +99,8 @@ class TrialRunner:
         self.nodes = nodes
         self.experiment = experiment
         self.config = evaluator.config
+        #: where programs run without src_path (and in-process trials "run")
+        self.cwd = Path.cwd()
         self.checkpoints = CheckpointStore.for_run(evaluator, workspace)
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
@@ -174,7 +176,7 @@ class TrialRunner:
 
     async def _prepare(self, trial: Trial) -> _Place:
         """The trial's directory and working directory, and its command line."""
-        directory, cwd = (None, Path.cwd())
+        directory, cwd = (None, self.cwd)
         checkpoint = None
         if not self.evaluator.is_callable:
             directory, cwd = self.workspace.prepare(trial.id, trial.params)
