@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._core._checks import count
-from .._core._config import checked_keywords
+from .._core._config import UNSET, Unset, checked_keywords
 from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import (
@@ -109,6 +109,9 @@ class GeneticOptimizer(Optimizer):
     """Multi-deme genetic search; ``mode="steady"`` feeds each result to the next child.
 
     The settings are :class:`~hyperdeme.strategies.GeneticConfig`'s.
+    ``max_evals=N`` ("I have N evaluations") stops the run after ``N`` and
+    chooses ``num_demes``, ``pop_size`` and ``generations`` for that budget,
+    each unless given; without it, those not given are crayai's (4, 64, 1000).
     """
 
     config: GeneticConfig
@@ -118,33 +121,35 @@ class GeneticOptimizer(Optimizer):
         self,
         evaluator: Evaluator | None = None,
         *,
-        generations: int = _GENETIC.generations,
-        num_demes: int = _GENETIC.num_demes,
-        pop_size: int = _GENETIC.pop_size,
+        generations: int | Unset = UNSET,
+        num_demes: int | Unset = UNSET,
+        pop_size: int | Unset = UNSET,
         mutation_rate: float = _GENETIC.mutation_rate,
         crossover_rate: float = _GENETIC.crossover_rate,
         migration_interval: int = _GENETIC.migration_interval,
         mul_mutation_bounds: Sequence[float] = _GENETIC.mul_mutation_bounds,
         add_mutation_bounds: Sequence[float] = _GENETIC.add_mutation_bounds,
         mode: Mode = _GENETIC.mode,
+        max_evals: int | None = _GENETIC.max_evals,
         seed: int | None = 0,
         name: str = "",
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
     ) -> None:
+        given = {"generations": generations, "num_demes": num_demes, "pop_size": pop_size}
+        sizes: dict[str, int] = {k: v for k, v in given.items() if not isinstance(v, Unset)}
         super().__init__(
             evaluator,
             GeneticConfig(
-                generations=generations,
-                num_demes=num_demes,
-                pop_size=pop_size,
+                **sizes,
                 mutation_rate=mutation_rate,
                 crossover_rate=crossover_rate,
                 migration_interval=migration_interval,
                 mul_mutation_bounds=mul_mutation_bounds,  # type: ignore[arg-type]
                 add_mutation_bounds=add_mutation_bounds,  # type: ignore[arg-type]
                 mode=mode,
+                max_evals=max_evals,
             ),
             seed=seed,
             name=name,
