@@ -12,10 +12,10 @@ below 8,000, 4 from there; ``pop_size = sqrt(N / num_demes) / 2.5`` within
 **Initial population.** Each deme starts from the baseline (the defaults) and
 mutants of it; parameters without a default are drawn uniformly for each
 initial individual. The initial mutants use a mutation rate of
-``max(mutation_rate, 0.5)`` at crayai's step sizes and change at least one
-active gene. When every parameter has a default, the baseline is evaluated once
-(deme 0) and its result joins every deme; otherwise each deme evaluates its own
-partly random "baseline".
+``max(mutation_rate, 0.5)`` at crayai's step sizes (30 % of them jump, as
+children do) and change at least one active gene. When every parameter has a
+default, the baseline is evaluated once (deme 0) and its result joins every
+deme; otherwise each deme evaluates its own partly random "baseline".
 
 **A child** has two parents from its deme. The first wins a tournament among
 ``pop_size`` members drawn with replacement (the deme's best about 63 % of the
@@ -27,26 +27,29 @@ genes. Crossover is uniform: each gene from the second parent with probability
 ``mul_mutation_bounds`` for ranges that keep one sign, additive within
 ``add_mutation_bounds`` of the range, log space for log ranges, a nearby index
 for value lists), its size multiplied by the deme's *step scale*; in a *jump
-child* one of the mutated genes is instead redrawn from its whole domain, the
-long move that leaves a local basin. A child whose active parameters equal a
+child* (30 % of children, ``_adaptation.JUMP_RATE``) one of the mutated genes
+is instead redrawn from its whole domain, the long move that leaves a local
+basin. A child whose active parameters equal a
 parent's gets one active gene mutated, so no evaluation is spent on a copy.
 Parents are the finite individuals of the deme, else of any deme; a failed
 trial is a parent only when no trial has succeeded yet. A child of a deme none
 of whose trials has finished is a mutant of the baseline. Every point is
 repaired with ``space.fix`` and keeps the genes of inactive parameters.
 
-**Adaptation** (``_adaptation``), per deme, from each told child: it succeeded
-if it beat its first parent. The step scale follows the 1/5 success rule (it
-starts at 1, crayai's sizes, grows while more than one local child in five
-succeeds and shrinks while fewer do): crayai's fixed steps are too coarse to
-finish descending a basin and too timid to cross a plateau, whatever the
-budget. The share of jump children follows their success relative to local
-children, between 5 % and 50 %: redraws pay on multimodal landscapes and early
-on, and are wasted once a basin is being refined. Uniform crossover was kept
-over blend and SBX crossover: it moves a selected value whole, where blending
-lands between two good values; neither did better on the benchmarks of
-``benchmarks/README.md`` ("Genetic search at small budgets"): equal within the
-noise on Rastrigin, Sphere and Ackley, worse on Rosenbrock.
+**Adaptation** (``_adaptation``), per deme, from each told local child: it
+succeeded if it beat its first parent. The step scale follows the 1/5 success
+rule: it starts at 1 (crayai's sizes), grows while more than one local child
+in five succeeds and shrinks while fewer do. crayai's fixed steps are too
+coarse to finish descending a basin and too timid to cross a wide slope,
+whatever the budget. The jump rate is constant: matched to the jumps' success
+it starved them once a basin was being refined (local children succeed one
+time in five by construction), and runs stalled there.
+
+Uniform crossover was kept over blend and SBX crossover: it moves a selected
+value whole, where blending lands between two good values; neither did better
+on the benchmarks of ``benchmarks/README.md`` ("Genetic search at small
+budgets"): equal within the noise on Rastrigin, Sphere and Ackley, worse on
+Rosenbrock.
 
 Two modes:
 

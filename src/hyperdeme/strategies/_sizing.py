@@ -1,7 +1,19 @@
 """How many demes, how large, and how many generations: crayai's, or chosen for a budget.
 
 ``sized_for(max_evals)`` is the table behind ``GeneticConfig(max_evals=N)``
-(see ``GeneticConfig`` for how it meets settings given explicitly).
+(see ``GeneticConfig`` for how it meets settings given explicitly)::
+
+    max_evals      100   400   1,000  2,000  5,000  20,000  256,000
+    demes x pop    1x8   1x8   2x9    2x13   2x20   4x28    4x64
+    generations    13    50    56     77     125    179     1,000
+
+Small budgets want few, small demes: the initial population is spent before
+selection starts, and a deme needs many generations to exploit what it finds
+(at 400 evaluations one deme of 8 beat demes of 12 and 16; 2 demes of 20 are
+two runs of 200). Once each deme gets about 500 evaluations, a second one pays
+(islands keep apart the basins a single greedy deme would drop). The size
+grows with the square root of a deme's evaluations, up to crayai's 64, which
+it reaches at crayai's own budget.
 """
 
 from __future__ import annotations
