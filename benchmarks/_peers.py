@@ -3,13 +3,13 @@
 An :class:`Entry` runs one cell: ``run(problem, budget, seed)`` returns the FoM
 of each evaluation in the order they were made, exactly ``budget`` of them.
 ``missing()`` says why an entry cannot run here ("" when it can): entries for
-hyperdeme features that do not exist yet (GA defaults for a budget, PBT, ASHA
-early stopping) are listed now and reported "n/a (not available)" until
-``hasattr(hyperdeme, ...)`` finds them; enabling one means writing its ``run``
-function here, nothing else.
+hyperdeme features that do not exist yet (PBT, ASHA early stopping) are listed
+now and reported "n/a (not available)" until ``hasattr(hyperdeme, ...)`` finds
+them; enabling one means writing its ``run`` function here, nothing else.
 
-hyperdeme has no public "stop after N evaluations" for the genetic search:
-its generations are sized to cover the budget and the harness leaves
+``hyperdeme-ga-budget`` is ``GeneticOptimizer(max_evals=budget)``: the GA
+sized for the budget, stopping by itself. The hand-sized GA entries have their
+generations sized to cover the budget, and every hyperdeme entry leaves
 ``hyperdeme.stream`` after ``budget`` finished trials, which stops the run;
 only those trials count. Every run is in-process (``async def`` objective,
 one slot, journal without fsync) and seeded; peers are never imported by the
@@ -102,6 +102,10 @@ def _ga(demes: int, pop: int, **options: Any) -> MakeOptimizer:
 def _crayai_defaults(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
     # 4 demes x 64, 1000 generations = 256,000 evaluations: the stream cap ends it
     return hyperdeme.GeneticOptimizer(evaluator, seed=seed)
+
+
+def _ga_for_budget(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
+    return hyperdeme.GeneticOptimizer(evaluator, max_evals=budget, seed=seed)
 
 
 def _random(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
@@ -234,9 +238,8 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "hyperdeme-ga-budget",
             "hyperdeme",
-            _not_wired("GeneticOptimizer.for_budget"),
-            missing=_lacks(hyperdeme.GeneticOptimizer, "for_budget"),
-            note="GA defaults chosen for the budget",
+            _hyperdeme(_ga_for_budget),
+            note="GeneticOptimizer(max_evals=budget): demes, pop_size, generations for the budget",
         ),
         Entry(
             "hyperdeme-pbt",

@@ -14,6 +14,7 @@ import pytest
 import hyperdeme
 from fakes import FakeLauncher
 from hyperdeme import Exit, Job
+from hyperdeme.strategies import GeneticConfig
 
 
 def quadratic(params: dict[str, Any]) -> float:
@@ -80,6 +81,27 @@ async def test_stream_yields_each_trial_as_it_finishes(
     assert opt.result is not None
     assert [t.id for t in seen] == [t.id for t in opt.result.trials]
     assert {t.info["deme"] for t in seen} == {0, 1}
+
+
+async def test_max_evals_sizes_the_genetic_search_and_ends_the_run(
+    tmp_path: Path, space: hyperdeme.Params
+) -> None:
+    opt = hyperdeme.GeneticOptimizer(
+        evaluator(tmp_path, num_parallel_evals=3), max_evals=25, seed=2
+    )
+    assert opt.config == GeneticConfig(max_evals=25)
+    assert (opt.config.num_demes, opt.config.pop_size, opt.config.generations) == (1, 8, 4)
+    result = await hyperdeme.optimize(opt, space)
+    assert len(result.trials) == 25
+    two = hyperdeme.GeneticOptimizer(max_evals=400, num_demes=2, pop_size=20)
+    assert (two.config.generations, two.config.budget) == (10, 400)
+    crayai = hyperdeme.GeneticOptimizer()
+    assert (crayai.config.num_demes, crayai.config.pop_size, crayai.config.generations) == (
+        4,
+        64,
+        1000,
+    )
+    assert crayai.config.max_evals is None
 
 
 async def test_leaving_the_stream_early_stops_the_run(
@@ -176,7 +198,7 @@ def test_optimizer_arguments_are_checked_at_construction() -> None:
             hyperdeme.ConfigTypeError,
             "GeneticOptimizer got unknown keyword argument(s) 'mutation_rat' (did you mean "
             "'mutation_rate'?); allowed: add_mutation_bounds, backend, crossover_rate, "
-            "evaluator, generations, gens_per_epoch, log_fn, migration_interval, mode, "
+            "evaluator, generations, gens_per_epoch, log_fn, max_evals, migration_interval, mode, "
             "mul_mutation_bounds, mutation_rate, name, num_demes, pop_size, seed, verbose.",
         ),
     ],

@@ -15,6 +15,7 @@ from hyperdeme.strategies._mutation import (
     mutate_choice,
     mutate_point,
     mutate_range,
+    redraw_value,
 )
 
 MUL = (0.01, 0.1, 0.2)
@@ -60,18 +61,24 @@ def test_a_two_value_list_always_flips_and_one_value_stays() -> None:
     ],
     ids=str,
 )
-def test_ranges_never_escape_and_ints_stay_int(param: Range) -> None:
+@pytest.mark.parametrize("scale", [0.01, 1.0, 7.5])
+def test_ranges_never_escape_and_ints_stay_int(param: Range, scale: float) -> None:
     rng = np.random.default_rng(4)
     value = param.sample(rng)
     seen = set()
     for _ in range(5000):
-        moved = mutate_range(value, param, rng, MUL, ADD)
+        moved = mutate_range(value, param, rng, MUL, ADD, scale)
         assert param.contains(moved), moved
         assert type(moved) is (int if param.integer else float)
         assert moved != value  # every mutation moves the gene
         value = moved
         seen.add(moved)
     assert len(seen) > (5 if param.integer else 1000)
+    for _ in range(500):
+        redrawn = redraw_value(value, param, rng)
+        assert param.contains(redrawn), redrawn
+        assert type(redrawn) is (int if param.integer else float)
+        assert redrawn != value
 
 
 def test_an_integer_gene_moves_even_when_the_step_rounds_to_nothing() -> None:
@@ -104,6 +111,95 @@ def test_log_ranges_move_additively_in_log_space() -> None:
     moved = [mutate_range(1e-6, param, rng, MUL, ADD) for _ in range(2000)]
     assert max(moved) < 1e-5
     assert max(moved) > 4e-6
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])
+def test_the_scale_multiplies_the_step_sizes(scale: float) -> None:
+    param = Range("--x", 0.0, 1000.0, integer=False)
+    rng = np.random.default_rng(13)
+    size = np.abs([mutate_range(500.0, param, rng, MUL, ADD, scale) - 500.0 for _ in range(5000)])
+    largest = max(0.13 * 1000, 0.2 * 500) * scale  # additive 13 % of the span, or 20 % of x
+    assert size.max() <= largest + 1e-9
+    assert size.max() > 0.9 * largest
+    assert 0.5 * scale < np.mean(size) / 35.0 < 2.0 * scale  # about 35 at scale 1
+
+
+def test_a_range_straddling_zero_moves_additively() -> None:
+    # a relative move of a gene near 0 would be tiny and never change its sign
+    param = Range("--x", -1.0, 1.0, integer=False)
+    rng = np.random.default_rng(14)
+    moved = np.array([mutate_range(1e-6, param, rng, MUL, ADD) for _ in range(5000)])
+    assert np.mean(np.abs(moved - 1e-6) < 1e-4) < 0.01
+    assert np.mean(moved < 0) == pytest.approx(0.5, abs=0.03)
+
+
+def test_a_one_signed_range_also_moves_multiplicatively() -> None:
+    # crayai's relative moves: a gene at 1e-3 of (0, 100) moves by <= 20 % of itself half the time
+    param = Range("--x", 0.0, 100.0, integer=False)
+    rng = np.random.default_rng(15)
+    moved = np.array([mutate_range(1e-3, param, rng, MUL, ADD) for _ in range(5000)])
+    assert np.mean(np.abs(moved - 1e-3) <= 2e-4) == pytest.approx(0.5, abs=0.03)
+
+
+def test_redraws_cover_the_whole_domain_uniformly() -> None:
+    rng = np.random.default_rng(16)
+    whole = Range("--n", 1, 10, integer=True)
+    drawn = Counter(redraw_value(3, whole, rng) for _ in range(9000))
+    assert set(drawn) == set(range(1, 11)) - {3}
+    assert all(n == pytest.approx(1000, rel=0.15) for n in drawn.values())
+    log = Range("--lr", 1e-6, 1.0, integer=False, log=True)
+    exponents = np.log10([redraw_value(1e-3, log, rng) for _ in range(5000)])
+    assert np.median(exponents) == pytest.approx(-3.0, abs=0.15)  # log-uniform
+    assert exponents.min() < -5.8
+    assert exponents.max() > -0.2
+    listed = Choice("--k", ("a", "b", "c", "d"))
+    others = Counter(redraw_value("b", listed, rng) for _ in range(3000))
+    assert set(others) == {"a", "c", "d"}  # any index, not only the nearby ones
+    assert all(n == pytest.approx(1000, rel=0.15) for n in others.values())
+    assert redraw_value("x", Choice("--s", ("x",)), rng) == "x"
+
+
+def test_a_jump_redraws_exactly_one_of_the_mutated_genes() -> None:
+    space = Params([[f"--x{i}", (0.0, 1.0)] for i in range(10)])
+    point = {flag: 0.5 for flag in space.flags}
+    tiny = 1e-9  # local moves stay within 1e-9 of 0.5: a redrawn gene is one that moved far
+    rng = np.random.default_rng(17)
+    for rate in (0.3, 1.0):
+        for jump in (True, False):
+            for _ in range(300):
+                child = mutate_point(point, space, rng, rate, MUL, ADD, scale=tiny, jump=jump)
+                mutated = sum(v != 0.5 for v in child.values())
+                far = sum(abs(v - 0.5) > 1e-6 for v in child.values())
+                assert far == (1 if jump and mutated else 0)
+    forced = mutate_point(
+        point, space, rng, 0.0, MUL, ADD, scale=tiny, jump=True, at_least_one=["--x3"]
+    )
+    assert [flag for flag, v in forced.items() if v != 0.5] == ["--x3"]
+    assert abs(forced["--x3"] - 0.5) > 1e-6
+
+
+def test_operators_are_deterministic_with_a_seed() -> None:
+    space = Params(
+        [
+            ["--x", (0.0, 1.0)],
+            ["--n", (1, 100)],
+            ["--lr", (1e-5, 1.0), {"log": True}],
+            ["--opt", ["sgd", "adam", "rmsprop"]],
+        ]
+    )
+    point = {"--x": 0.5, "--n": 50, "--lr": 1e-3, "--opt": "adam"}
+
+    def draws(seed: int) -> list[dict[str, object]]:
+        rng = np.random.default_rng(seed)
+        return [
+            mutate_point(point, space, rng, 0.5, MUL, ADD, scale=scale, jump=jump)
+            for scale in (0.1, 1.0, 4.0)
+            for jump in (False, True)
+            for _ in range(20)
+        ]
+
+    assert draws(18) == draws(18)
+    assert draws(18) != draws(19)
 
 
 def test_moves_are_small_or_large_multiplicative_or_additive() -> None:

@@ -76,6 +76,7 @@ KINDS = {
         2 * (6 + 2 * 5),
         True,
     ),
+    "genetic_budget": Kind(GeneticConfig(max_evals=30), 30, True),
     "genetic_limited": Kind(
         GeneticConfig(generations=2, num_demes=3, pop_size=4, mutation_rate=0.5),
         24,

@@ -130,8 +130,11 @@ class GridOptimizer(Optimizer):
 class GeneticOptimizer(Optimizer):
     """Multi-deme genetic search; ``mode="steady"`` feeds each result to the next child.
 
-    The settings are :class:`~hyperdeme.strategies.GeneticConfig`'s. With
-    crayai's PBT switch, ``Evaluator(checkpoint=DIR)`` and ``@checkpoint`` in
+    The settings are :class:`~hyperdeme.strategies.GeneticConfig`'s.
+    ``max_evals=N`` ("I have N evaluations") stops the run after ``N`` and
+    chooses ``num_demes``, ``pop_size`` and ``generations`` for that budget,
+    each unless given; without it, those not given are crayai's (4, 64, 1000).
+    With crayai's PBT switch, ``Evaluator(checkpoint=DIR)`` and ``@checkpoint`` in
     the command, each child continues the checkpoint of its fitter parent, and
     ``gens_per_epoch`` generations share one epoch of training (see
     :mod:`hyperdeme.strategies._inheritance`). A setting that cannot take
@@ -146,9 +149,9 @@ class GeneticOptimizer(Optimizer):
         self,
         evaluator: Evaluator | None = None,
         *,
-        generations: int = _GENETIC.generations,
-        num_demes: int = _GENETIC.num_demes,
-        pop_size: int = _GENETIC.pop_size,
+        generations: int | Unset = UNSET,
+        num_demes: int | Unset = UNSET,
+        pop_size: int | Unset = UNSET,
         mutation_rate: float = _GENETIC.mutation_rate,
         crossover_rate: float = _GENETIC.crossover_rate,
         migration_interval: int = _GENETIC.migration_interval,
@@ -156,18 +159,19 @@ class GeneticOptimizer(Optimizer):
         add_mutation_bounds: Sequence[float] = _GENETIC.add_mutation_bounds,
         mode: Mode = _GENETIC.mode,
         gens_per_epoch: int = _GENETIC.gens_per_epoch,
+        max_evals: int | None = _GENETIC.max_evals,
         seed: int | None = 0,
         name: str = "",
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
     ) -> None:
+        given = {"generations": generations, "num_demes": num_demes, "pop_size": pop_size}
+        sizes: dict[str, int] = {k: v for k, v in given.items() if not isinstance(v, Unset)}
         super().__init__(
             evaluator,
             GeneticConfig(
-                generations=generations,
-                num_demes=num_demes,
-                pop_size=pop_size,
+                **sizes,  # type: ignore[arg-type]  # ints for the three sizes
                 mutation_rate=mutation_rate,
                 crossover_rate=crossover_rate,
                 migration_interval=migration_interval,
@@ -175,6 +179,7 @@ class GeneticOptimizer(Optimizer):
                 add_mutation_bounds=add_mutation_bounds,  # type: ignore[arg-type]
                 mode=mode,
                 gens_per_epoch=gens_per_epoch,
+                max_evals=max_evals,
             ),
             seed=seed,
             name=name,

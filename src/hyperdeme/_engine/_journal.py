@@ -90,13 +90,19 @@ class Journal(Closing):
         )
 
     def started(self, trial: Trial) -> None:
-        """A trial was asked for. Kept in memory and written with the next record (one
-        write for both): until a later record is written, its loss only means the trial is
-        asked again, identically, on resume; and the journal's order stays the strategy's."""
+        """A trial was asked for. Kept in memory until :meth:`flush` or the next record
+        (one write for all of them; the journal's order stays the strategy's); until then
+        its loss only means the trial is asked again, identically, on resume."""
         genes = trial.candidate.params if trial.candidate is not None else trial.params
         record = {"schema": SCHEMA, "type": "started", "id": trial.id, "genes": genes}
         record["info"] = trial.info
         self._waiting.append(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+
+    def flush(self) -> None:
+        """Write the ``started`` records kept in memory (before the driver waits, so that
+        ``hyperdeme status`` sees the trials running)."""
+        if self._waiting:
+            self._write("", sync=False)
 
     def interrupted(self, trial_id: int) -> None:
         self._append({"type": "interrupted", "id": trial_id})
@@ -175,7 +181,7 @@ class Journal(Closing):
         if self._fd >= 0:
             if self._waiting and self._broken is None:
                 with contextlib.suppress(JournalError):
-                    self._write("", sync=True)
+                    self.flush()
             if self._syncer is not None:
                 self._syncer.stop()  # the last fsync, then the thread ends
             os.close(self._fd)

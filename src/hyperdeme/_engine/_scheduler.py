@@ -165,6 +165,7 @@ class Scheduler:
                     self._on_start(trial)
             if in_flight == 0:
                 return None
+            self.journal.flush()  # what started is on file while the driver waits
             trial = await done.receive()
             in_flight -= 1
             self._record(strategy, trial)

@@ -1,22 +1,55 @@
-"""Genetic search over several demes (island model), crayai's defaults.
+"""Genetic search over several demes (island model): crayai's settings, operators and
+adaptation that pay off within a few hundred evaluations.
 
-Each deme holds at most ``pop_size`` individuals, kept best first. It starts
-from the baseline (the defaults) and mutants of it; parameters without a
-default are drawn uniformly for each initial individual. The initial mutants
-use a mutation rate of ``max(mutation_rate, 0.5)`` and change at least one
-active gene, so the first population is diverse. When every parameter has a
+**Size.** ``num_demes`` demes of at most ``pop_size`` individuals each, kept best
+first, run ``generations`` generations (crayai's 4, 64 and 1,000 when not
+given). ``max_evals=N`` stops the run after ``N`` evaluations and chooses what
+is not given for that budget (``_sizing``): 1 deme below 1,000 evaluations, 2
+below 8,000, 4 from there; ``pop_size = sqrt(N / num_demes) / 2.5`` within
+[8, 64]; and the fewest generations that cover ``N``. So ``max_evals=400`` is
+1 deme of 8; ``max_evals=256_000`` is crayai's 4 x 64 x 1,000.
+
+**Initial population.** Each deme starts from the baseline (the defaults) and
+mutants of it; parameters without a default are drawn uniformly for each
+initial individual. The initial mutants use a mutation rate of
+``max(mutation_rate, 0.5)`` at crayai's step sizes (30 % of them jump, as
+children do) and change at least one active gene. When every parameter has a
 default, the baseline is evaluated once (deme 0) and its result joins every
 deme; otherwise each deme evaluates its own partly random "baseline".
 
-A child takes two parents by tournament (size 2) within its deme, crosses them
-uniformly (each gene from the second parent with probability
-``crossover_rate``) and mutates each gene with probability ``mutation_rate``
-(see ``_mutation``). A child whose active parameters equal a parent's gets one
-active gene mutated, so no evaluation is spent on a copy. Parents are drawn
-from the finite individuals of the deme, else of any deme; a failed trial is a
-parent only when no trial has succeeded yet. A child of a deme none of whose
-trials has finished is a mutant of the baseline. Every point is repaired with
-``space.fix`` and keeps the genes of inactive parameters.
+**A child** has two parents from its deme. The first wins a tournament among
+``pop_size`` members drawn with replacement (the deme's best about 63 % of the
+time): at small budgets exploiting the best pays, and the population still
+supplies the second parent, a tournament of 2, so crossover brings in other
+genes. Crossover is uniform: each gene from the second parent with probability
+``crossover_rate``. Each gene then mutates with probability ``mutation_rate``
+(see ``_mutation``): a *local move* of crayai's kind (multiplicative within
+``mul_mutation_bounds`` for ranges that keep one sign, additive within
+``add_mutation_bounds`` of the range, log space for log ranges, a nearby index
+for value lists), its size multiplied by the deme's *step scale*; in a *jump
+child* (30 % of children, ``_adaptation.JUMP_RATE``) one of the mutated genes
+is instead redrawn from its whole domain, the long move that leaves a local
+basin. A child whose active parameters equal a
+parent's gets one active gene mutated, so no evaluation is spent on a copy.
+Parents are the finite individuals of the deme, else of any deme; a failed
+trial is a parent only when no trial has succeeded yet. A child of a deme none
+of whose trials has finished is a mutant of the baseline. Every point is
+repaired with ``space.fix`` and keeps the genes of inactive parameters.
+
+**Adaptation** (``_adaptation``), per deme, from each told local child: it
+succeeded if it beat its first parent. The step scale follows the 1/5 success
+rule: it starts at 1 (crayai's sizes), grows while more than one local child
+in five succeeds and shrinks while fewer do. crayai's fixed steps are too
+coarse to finish descending a basin and too timid to cross a wide slope,
+whatever the budget. The jump rate is constant: matched to the jumps' success
+it starved them once a basin was being refined (local children succeed one
+time in five by construction), and runs stalled there.
+
+Uniform crossover was kept over blend and SBX crossover: it moves a selected
+value whole, where blending lands between two good values; neither did better
+on the benchmarks of ``benchmarks/README.md`` ("Genetic search at small
+budgets"): equal within the noise on Rastrigin, Sphere and Ackley, worse on
+Rosenbrock.
 
 Two modes:
 
@@ -24,12 +57,12 @@ Two modes:
     No generation barrier. The first ``pop_size`` asks of each deme, made
     round-robin, are its initial population. Every told trial joins its deme
     (added while the deme is below ``pop_size``, afterwards replacing the worst
-    if strictly better) at once, and owes its deme a child: children are asked
-    for the demes in the order their trials finished (round-robin when none is
-    owed). With at least ``num_demes * pop_size`` slots a freed slot gets a
-    child of the deme that just finished; with fewer, each deme keeps
-    ``pop_size`` evaluations running or owed, so no deme starves. A deme's
-    generation is ``pop_size`` of its evaluations told; each
+    if strictly better) at once, adapts its deme, and owes its deme a child:
+    children are asked for the demes in the order their trials finished
+    (round-robin when none is owed). With at least ``num_demes * pop_size``
+    slots a freed slot gets a child of the deme that just finished; with fewer,
+    each deme keeps ``pop_size`` evaluations running or owed, so no deme
+    starves. A deme's generation is ``pop_size`` of its evaluations told; each
     ``migration_interval`` generations its best is copied into the next deme
     (a ring), replacing the worst. Budget: ``generations * num_demes *
     pop_size`` evaluations.
@@ -47,7 +80,8 @@ candidate carries a checkpoint plan: a child continues its fitter parent's
 weights, ``gens_per_epoch`` generations per epoch of training (see
 ``_inheritance``). Without it ``gens_per_epoch`` does nothing.
 
-The same seed gives the same candidates for the same order of ``tell`` calls.
+With ``max_evals`` the budget is the smaller of that and ``max_evals``. The
+same seed gives the same candidates for the same order of ``tell`` calls.
 """
 
 from __future__ import annotations
@@ -57,14 +91,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._core._checks import boolean, count, numbers_sequence, one_of, rate
-from .._core._config import Config, setting
+from .._core._checks import boolean, count, numbers_sequence, one_of, optional, rate
+from .._core._config import UNSET, Config, setting
 from .._core._errors import ConfigError
 from .._core._trial import Candidate
+from ._adaptation import JUMP_RATE, Adaptation
 from ._base import Strategy
 from ._deme import Deme, Individual, tournament
 from ._inheritance import Inheritance
 from ._mutation import Bounds, crossover, mutate_point
+from ._sizing import CRAYAI, sized_for
 
 if TYPE_CHECKING:
     from .._core._trial import Trial
@@ -73,8 +109,11 @@ if TYPE_CHECKING:
 __all__ = ["GeneticConfig", "GeneticSearch"]
 
 Mode = Literal["steady", "generational"]
-_TOURNAMENT_SIZE = 2
 _INITIAL_MUTATION_RATE = 0.5
+#: the crossover partner's tournament: mild, so the partner brings other genes
+_PARTNER_TOURNAMENT = 2
+#: the default of a sizing setting: crayai's value, or the one chosen for max_evals
+_CHOSEN: Any = UNSET
 
 
 def _bounds(name: str, value: Any) -> Bounds:
@@ -86,14 +125,19 @@ def _bounds(name: str, value: Any) -> Bounds:
 
 @dataclass(frozen=True, kw_only=True)
 class GeneticConfig(Config):
-    """The genetic search's settings: crayai's names and defaults, plus ``mode``.
+    """The genetic search's settings: crayai's names and defaults, plus ``mode`` and
+    ``max_evals``.
 
-    See the module docstring for what each one does.
+    ``generations``, ``num_demes`` and ``pop_size`` not given are crayai's (1000,
+    4, 64), or, with ``max_evals``, chosen for that budget; a value given is
+    always kept, and the others are chosen around it (``max_evals=1000,
+    num_demes=4`` sizes 4 demes for 250 evaluations each). After construction
+    they hold the values in use. See the module docstring for the rest.
     """
 
-    generations: int = setting(1000, count(1))
-    num_demes: int = setting(4, count(1))
-    pop_size: int = setting(64, count(2))
+    generations: int = setting(_CHOSEN, count(1))
+    num_demes: int = setting(_CHOSEN, count(1))
+    pop_size: int = setting(_CHOSEN, count(2))
     mutation_rate: float = setting(0.05, rate)
     crossover_rate: float = setting(0.33, rate)
     migration_interval: int = setting(5, count(1))
@@ -104,13 +148,31 @@ class GeneticConfig(Config):
     inherit_checkpoints: bool = setting(False, boolean)
     #: generations that share one training epoch (with inherit_checkpoints)
     gens_per_epoch: int = setting(1, count(1))
+    #: stop after this many evaluations; sizes the demes when they are not given
+    max_evals: int | None = setting(None, optional(count(1)))
+
+    def _validate(self) -> None:
+        given = {
+            name: value
+            for name in ("num_demes", "pop_size", "generations")
+            if (value := getattr(self, name)) is not UNSET
+        }
+        if self.max_evals is None:
+            chosen = CRAYAI._replace(**given)
+        else:
+            chosen = sized_for(self.max_evals, mode=self.mode, **given)
+        for name, value in chosen._asdict().items():
+            object.__setattr__(self, name, value)
 
     @property
     def budget(self) -> int:
         """Evaluations in all (see the module docstring)."""
         if self.mode == "steady":
-            return self.generations * self.num_demes * self.pop_size
-        return self.num_demes * (self.pop_size + (self.generations - 1) * (self.pop_size - 1))
+            planned = self.generations * self.num_demes * self.pop_size
+        else:
+            generation = self.num_demes * (self.pop_size - 1)
+            planned = self.num_demes * self.pop_size + (self.generations - 1) * generation
+        return planned if self.max_evals is None else min(planned, self.max_evals)
 
     def strategy(self, space: Params, *, seed: int | None = None) -> GeneticSearch:
         return GeneticSearch(space, self, seed=seed)
@@ -120,6 +182,9 @@ class GeneticConfig(Config):
 class _Asked:
     deme: int
     origin: str
+    #: the first parent's result, which the child must beat to count as a success
+    reference: float | None = None
+    jump: bool = False
 
 
 class GeneticSearch(Strategy):
@@ -136,6 +201,9 @@ class GeneticSearch(Strategy):
         self.mode: Mode = config.mode
         self._share_baseline = space.has_all_defaults
         self._demes = [Deme(config.pop_size) for _ in range(config.num_demes)]
+        self._adaptation = [Adaptation() for _ in range(config.num_demes)]
+        #: the first parent's tournament: the deme's best most of the time
+        self._tournament = config.pop_size
         self._asked = 0
         self._asked_in_deme = [0] * config.num_demes
         self._told_in_deme = [0] * config.num_demes
@@ -174,6 +242,11 @@ class GeneticSearch(Strategy):
     def evaluations_told(self) -> int:
         return self._told
 
+    @property
+    def scales(self) -> list[float]:
+        """Each deme's step scale (1: crayai's step sizes; see ``_adaptation``)."""
+        return [adaptation.scale for adaptation in self._adaptation]
+
     def generation(self, deme: int) -> int:
         """How many generations of ``deme`` are complete."""
         if self.mode == "generational":
@@ -205,19 +278,25 @@ class GeneticSearch(Strategy):
                 deme = self._round_robin % self.num_demes
                 self._round_robin += 1
             generation = self._asked_in_deme[deme] // self.pop_size
+        scale = self._adaptation[deme].scale
+        jump = bool(self.rng.random() < JUMP_RATE)
+        reference = None
         if initial:
-            point, origin, parents = self._initial(deme)
+            point, origin, parents = self._initial(deme, jump)
         else:
-            point, origin, parents = self._child(deme)
+            point, parents, reference = self._child(deme, scale, jump)
+            origin = "child"
         self._asked += 1
         self._asked_in_deme[deme] += 1
-        self._pending[trial_id] = _Asked(deme, origin)
+        self._pending[trial_id] = _Asked(deme, origin, reference, jump)
         info = {
             "strategy": "genetic",
             "deme": deme,
             "generation": generation,
             "parents": parents,
             "origin": origin,
+            "scale": round(scale, 6),
+            "jump": jump,
         }
         plan = None
         if self._inheritance is not None:
@@ -225,37 +304,54 @@ class GeneticSearch(Strategy):
             info["epoch"] = self._inheritance.epoch(generation)
         return Candidate(self.space.fix(point, self.rng), info, checkpoint=plan)
 
-    def _initial(self, deme: int) -> tuple[dict[str, Any], str, list[int]]:
+    def _initial(self, deme: int, jump: bool) -> tuple[dict[str, Any], str, list[int]]:
         start = self.space.defaults(self.rng)
         if self._asked_in_deme[deme] == 0 and (deme == 0 or not self._share_baseline):
             return start, "baseline", []
         rate = max(self.config.mutation_rate, _INITIAL_MUTATION_RATE)
-        return self._mutate(start, rate, avoid=[start]), "initial", []
+        return self._mutate(start, rate, 1.0, jump, avoid=[start]), "initial", []
 
-    def _child(self, deme: int) -> tuple[dict[str, Any], str, list[int]]:
+    def _child(
+        self, deme: int, scale: float, jump: bool
+    ) -> tuple[dict[str, Any], list[int], float | None]:
         population = self._demes[deme]
+        rate = self.config.mutation_rate
         if not population.members:  # nothing of this deme finished yet: mutate the baseline
             start = self.space.defaults(self.rng)
-            return self._mutate(start, self.config.mutation_rate, avoid=[start]), "child", []
+            return self._mutate(start, rate, scale, jump, avoid=[start]), [], None
         # failed trials are parents only while no trial anywhere has succeeded
         pool = population.finite() or [m for other in self._demes for m in other.finite()]
         pool = pool or list(population.members)
-        first = tournament(self.rng, pool, _TOURNAMENT_SIZE)
-        second = tournament(self.rng, pool, _TOURNAMENT_SIZE)
+        first = tournament(self.rng, pool, self._tournament)
+        second = tournament(self.rng, pool, _PARTNER_TOURNAMENT)
         point = crossover(first.point, second.point, self.rng, self.config.crossover_rate)
-        point = self._mutate(point, self.config.mutation_rate, avoid=[first.point, second.point])
+        point = self._mutate(point, rate, scale, jump, avoid=[first.point, second.point])
         parents = sorted({first.trial_id, second.trial_id})
-        return point, "child", parents
+        return point, parents, first.fom
 
     def _mutate(
-        self, point: dict[str, Any], rate: float, avoid: list[dict[str, Any]]
+        self,
+        point: dict[str, Any],
+        rate: float,
+        scale: float,
+        jump: bool,
+        avoid: list[dict[str, Any]],
     ) -> dict[str, Any]:
         """Mutate ``point``; if its active genes then equal one in ``avoid``, one more."""
         bounds = (self.config.mul_mutation_bounds, self.config.add_mutation_bounds)
-        child = mutate_point(point, self.space, self.rng, rate, *bounds)
+        child = mutate_point(point, self.space, self.rng, rate, *bounds, scale=scale, jump=jump)
         active = self.space.active(child)
         if any(active == self.space.active(other) for other in avoid) and active:
-            child = mutate_point(child, self.space, self.rng, 0.0, *bounds, at_least_one=[*active])
+            child = mutate_point(
+                child,
+                self.space,
+                self.rng,
+                0.0,
+                *bounds,
+                scale=scale,
+                jump=jump,
+                at_least_one=[*active],
+            )
         return child
 
     # ------------------------------------------------------------------ tell
@@ -272,6 +368,9 @@ class GeneticSearch(Strategy):
         self._told += 1
         if individual.ok and (self._best is None or individual.rank() < self._best.rank()):
             self._best = individual
+        if asked.reference is not None and not asked.jump:
+            success = individual.ok and individual.fom < asked.reference
+            self._adaptation[asked.deme].record(success)
         shared = asked.origin == "baseline" and self._share_baseline
         if self.mode == "generational":
             self._tell_generational(asked.deme, individual, shared)
