@@ -98,11 +98,12 @@ class Progress:
         self._refresh()
 
     def trial_finished(self, trial: hyperdeme.Trial) -> None:
-        """Count a finished trial (cancelled trials count as done, not failed)."""
+        """Count a finished trial (cancelled and early-stopped trials count as done, not
+        failed)."""
         self._done += 1
         if trial.ok:
             self._best = min(self._best, trial.fom)
-        elif trial.status is not hyperdeme.Status.CANCELLED:
+        elif trial.status not in (hyperdeme.Status.CANCELLED, hyperdeme.Status.STOPPED):
             self._failed += 1
         self._refresh()
 
