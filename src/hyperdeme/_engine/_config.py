@@ -20,6 +20,7 @@ from typing import Any
 from .._core._checks import boolean, count, number, one_of, string_mapping, text
 from .._core._config import UNSET, Config, Unset, setting
 from .._core._errors import ConfigError, ConfigTypeError
+from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions, check, registered
 
 __all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
@@ -92,6 +93,15 @@ def _strict_bool(name: str, value: Any) -> bool:
     return value
 
 
+def _early_stopping(name: str, value: Any) -> EarlyStopping | None:
+    if value is None or isinstance(value, EarlyStopping):
+        return value
+    raise ConfigTypeError(
+        f"{name} must be an early-stopping rule such as hyperdeme.ASHA(max_steps=27) "
+        f"(a hyperdeme.EarlyStopping), or None; got {value!r}."
+    )
+
+
 def _launch(name: str, value: Any) -> LauncherOptions:
     if not isinstance(value, LauncherOptions):
         raise ConfigTypeError(f"{name} must be a LauncherOptions, got {value!r}.")
@@ -119,6 +129,8 @@ class EvaluatorConfig(Config):
     #: seconds before the second attempt; it doubles up to a minute
     retry_delay: float = setting(1.0, number(0.0, unit="seconds"))
     fsync: bool = setting(True, _strict_bool)
+    #: stops trials whose intermediate FoMs are hopeless (None: every trial runs to its end)
+    early_stopping: EarlyStopping | None = setting(None, _early_stopping)
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
 
     def _validate(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from .._core._checks import boolean, is_integer
 from .._core._config import UNSET, Unset, checked_keywords
 from .._core._errors import ConfigError, HyperdemeWarning
+from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions
 from ._command import build_command
 from ._config import EvaluatorConfig
@@ -52,8 +53,10 @@ class Evaluator:
 
     hyperdeme adds ``eval_timeout`` (seconds per attempt, 0: none), ``env``
     (extra environment variables), ``retry_delay`` (seconds before the second
-    attempt, doubling up to a minute), ``fsync`` (journal durability) and
-    ``launcher_options`` (backend extras such as a Kubernetes namespace).
+    attempt, doubling up to a minute), ``fsync`` (journal durability),
+    ``launcher_options`` (backend extras such as a Kubernetes namespace) and
+    ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a
+    trial whose intermediate FoMs, one per line the program prints, are hopeless).
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """
@@ -87,6 +90,7 @@ class Evaluator:
         retry_delay: float = _E.retry_delay,
         fsync: bool = _E.fsync,
         launcher_options: Mapping[str, Any] | None = None,
+        early_stopping: EarlyStopping | None = None,
     ) -> None:
         self.function: EvalFunction | None = None
         if callable(cmd):
@@ -114,6 +118,7 @@ class Evaluator:
             env=env or {},
             retry_delay=retry_delay,
             fsync=fsync,
+            early_stopping=early_stopping,
             launch=LauncherOptions(
                 nodes=nodes,
                 nodes_per_eval=nodes_per_eval,
@@ -132,6 +137,14 @@ class Evaluator:
                 "run_path is set but src_path is not: evaluations run in the current "
                 "directory and only their logs go under run_path; set src_path to give "
                 "each trial its own working directory.",
+                HyperdemeWarning,
+                stacklevel=3,
+            )
+        if early_stopping is not None and self.function is not None:
+            warnings.warn(
+                "early_stopping has no effect on an evaluation function: it returns one "
+                "result and prints no intermediate FoMs; run a program that prints its FoM "
+                "each epoch to stop hopeless trials early.",
                 HyperdemeWarning,
                 stacklevel=3,
             )
