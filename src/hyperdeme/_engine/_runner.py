@@ -2,7 +2,8 @@
 
 Each attempt ends ``ok``, ``failed`` (non-zero exit, launcher error),
 ``no_metric`` (exit 0 but a metric missing or NaN), ``timeout``
-(``eval_timeout`` hit) or ``cancelled``. Failed, no-metric and timed-out
+(``eval_timeout`` hit), ``stopped`` (the evaluator's ``early_stopping`` rule
+stopped it; see :mod:`._stopping`) or ``cancelled``. Failed, no-metric and timed-out
 attempts are retried up to ``num_retries`` times; a
 :class:`~hyperdeme.TransientLauncherError` (node failure, step creation
 refused) is retried on its own small budget, whatever ``num_retries`` says.
@@ -24,9 +25,11 @@ from .._core._logging import get_logger, log_context
 from .._core._pool import HostPool
 from .._core._trial import Candidate, Status, Trial
 from .._space import Params
+from ..early_stopping import EarlyStoppingState
 from ..launchers import Job, Launcher
 from ._evaluator import Evaluator
 from ._sinks import LogSink
+from ._stopping import AttemptMonitor, start_early_stopping
 from ._workspace import Workspace
 
 __all__ = ["MAX_TRANSIENT_RETRIES", "RetryPolicy", "TrialRunner"]
@@ -82,6 +85,7 @@ class TrialRunner:
         workspace: Workspace,
         nodes: HostPool[int] | None = None,
         experiment: str = "",
+        early_stopping: EarlyStoppingState | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.space = space
@@ -90,6 +94,10 @@ class TrialRunner:
         self.nodes = nodes
         self.experiment = experiment
         self.config = evaluator.config
+        #: one per run: fresh from the rule, or given (a resumed run's, rebuilt)
+        self.early_stopping = early_stopping
+        if early_stopping is None:
+            self.early_stopping = start_early_stopping(self.config.early_stopping)
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -169,7 +177,7 @@ class TrialRunner:
         trial.metrics = result.metrics or {}
         trial.returncode = result.returncode
         trial.error = result.error
-        if result.status is not Status.OK:
+        if result.status not in (Status.OK, Status.STOPPED):
             log.info(
                 "trial.attempt_failed",
                 status=result.status.value,
@@ -186,7 +194,8 @@ class TrialRunner:
 
     async def _launch(self, trial: Trial, directory: Path | None, cwd: Path) -> _Attempt:
         spec = self.evaluator.metric
-        scanner = spec.scanner()
+        monitor = AttemptMonitor(trial, self.early_stopping)
+        scanner = spec.scanner(monitor.on_step)
         out_path, err_path = _log_paths(directory, trial.attempts)
         with LogSink(out_path, scanner=scanner) as stdout, LogSink(err_path) as stderr:
             job = Job(
@@ -206,12 +215,14 @@ class TrialRunner:
             )
             eval_timeout = self.config.launch.time_limit or math.inf
             try:
-                with anyio.move_on_after(eval_timeout) as scope:
+                with anyio.move_on_after(eval_timeout) as scope, monitor.scope:
                     exit_ = await self.launcher.run(job)
             except TransientLauncherError:
                 raise
             except LauncherError as error:
                 return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+            if monitor.stopped:
+                return _Attempt(Status.STOPPED, fom=monitor.fom, metrics=dict(scanner.metrics))
             if scope.cancelled_caught:
                 return _Attempt(Status.TIMEOUT, error=f"killed after eval_timeout={eval_timeout} s")
             if exit_.returncode != 0:
