@@ -9,7 +9,7 @@ Hyperparameters arrive as ``--flag=value`` (crayai's convention). FoM =
 --hang-after=K       with --state: runs with tickets >= K print "started" and hang
 --exit=CODE          print a message on stderr and exit with CODE
 --hang               sleep until killed (after printing "started")
---grandchildren=N    start N grandchildren that sleep (argv carries the marker) first
+--grandchildren=N    a hanging run first starts N grandchildren that sleep (argv: the marker)
 --huge=BYTES         write BYTES of filler to stdout in 1 MiB chunks before the FoM
 --silent             print no FoM
 --print=TEXT         print TEXT as a line (repeatable) instead of the FoM
@@ -75,7 +75,7 @@ if 0 <= args.hang_after <= ticket:
 if args.exit:
     print(f"kernel: exiting with {args.exit} as asked", file=sys.stderr, flush=True)
     sys.exit(args.exit)
-for _ in range(args.grandchildren):
+for _ in range(args.grandchildren if args.hang else 0):
     subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(600)", f"--marker={args.marker}"]
     )
