@@ -173,6 +173,11 @@ def run_optuna_curves(
         if epoch_budget is not None and out.epochs >= epoch_budget:
             study.stop()
 
-    study = optuna.create_study(sampler=samplers[sampler](seed=seed), pruner=pruners[pruner]())
+    study = optuna.create_study(
+        # HyperbandPruner puts a trial in a bracket by a hash of the study name: fix it
+        study_name=f"curves-{seed}",
+        sampler=samplers[sampler](seed=seed),
+        pruner=pruners[pruner](),
+    )
     study.optimize(objective, n_trials=trials, callbacks=[budget_spent])
     return out
