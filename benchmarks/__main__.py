@@ -24,6 +24,7 @@ BENCHMARKS = {
     "memory": ("throughput", "memory"),
     "issue13-table": ("quality", "quality"),
     "quality-grid": ("quality", "quality"),
+    "early-stopping": ("quality", "early_stopping"),
 }
 
 

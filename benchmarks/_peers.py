@@ -3,9 +3,17 @@
 An :class:`Entry` runs one cell: ``run(problem, budget, seed)`` returns the FoM
 of each evaluation in the order they were made, exactly ``budget`` of them.
 ``missing()`` says why an entry cannot run here ("" when it can): entries for
-hyperdeme features that do not exist yet (PBT, ASHA early stopping) are listed
-now and reported "n/a (not available)" until ``hasattr(hyperdeme, ...)`` finds
-them; enabling one means writing its ``run`` function here, nothing else.
+hyperdeme features that do not apply to a problem (PBT needs a program that
+resumes checkpoints) are listed and reported "n/a" with the reason.
+
+Early-stopping entries (``+asha``, Optuna's ``+sha``/``+hyperband`` pruners)
+apply to learning-curve problems only. Their budget is in full-evaluation
+equivalents: ``budget * problem.epochs`` epochs, however many trials that
+takes; their FoMs are those of the trials that ran to their end (a pruned or
+stopped trial's FoM is that of a shorter training, and neither Optuna's
+``best_value`` nor hyperdeme's ``best_fom`` counts it). hyperdeme's run
+through the engine with the streaming launcher of :mod:`._streaming`, one
+slot, so every cell is deterministic.
 
 ``hyperdeme-ga-budget`` is ``GeneticOptimizer(max_evals=budget)``: the GA
 sized for the budget, stopping by itself. The hand-sized GA entries have their
@@ -131,6 +139,35 @@ def _has_epochs(problem: Problem) -> bool:
     return problem.epochs > 0
 
 
+def _early_stopped(make: MakeOptimizer, rule: hyperdeme.EarlyStopping) -> Run:
+    def run(problem: Problem, budget: int, seed: int) -> list[float]:
+        from ._streaming import run_curves
+
+        epochs = budget * problem.epochs
+        return run_curves(
+            problem, make, epochs, seed, early_stopping=rule, epoch_budget=epochs
+        ).foms
+
+    return run
+
+
+def _optuna_pruned(sampler: str, pruner: str, min_steps: int = 1) -> Run:
+    def run(problem: Problem, budget: int, seed: int) -> list[float]:
+        from ._streaming import run_optuna_curves
+
+        epochs = budget * problem.epochs
+        return run_optuna_curves(
+            problem, sampler, pruner, epochs, seed, min_steps=min_steps, epoch_budget=epochs
+        ).foms
+
+    return run
+
+
+#: issue #13's setting, and a grace period of 5 of 27 epochs (see benchmarks/README.md)
+_ASHA = hyperdeme.ASHA(max_steps=27, reduction_factor=3, min_steps=1)
+_ASHA_MIN5 = hyperdeme.ASHA(max_steps=27, reduction_factor=3, min_steps=5)
+
+
 # ----------------------------------------------------------------------------- Optuna
 def _optuna(sampler: str) -> Run:
     def run(problem: Problem, budget: int, seed: int) -> list[float]:
@@ -254,20 +291,48 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             "hyperdeme-random+asha",
             "hyperdeme",
-            _not_wired("ASHA"),
-            missing=_lacks(hyperdeme, "ASHA"),
+            _early_stopped(_random, _ASHA),
             applies=_has_epochs,
-            note="budget in full-evaluation equivalents (27 epochs each)",
+            note="ASHA(max_steps=27, reduction_factor=3, min_steps=1); budget in "
+            "full-evaluation equivalents (27 epochs each)",
+        ),
+        Entry(
+            "hyperdeme-random+asha-min5",
+            "hyperdeme",
+            _early_stopped(_random, _ASHA_MIN5),
+            applies=_has_epochs,
+            note="ASHA(max_steps=27, reduction_factor=3, min_steps=5)",
         ),
         Entry(
             "hyperdeme-ga+asha",
             "hyperdeme",
-            _not_wired("ASHA"),
-            missing=_lacks(hyperdeme, "ASHA"),
+            _early_stopped(_ga(2, 20, mutation_rate=0.3), _ASHA_MIN5),
             applies=_has_epochs,
+            note="2 demes x 20, mutation_rate 0.3, ASHA min_steps=5",
         ),
         Entry("optuna-tpe", "optuna", _optuna("tpe")),
         Entry("optuna-cmaes", "optuna", _optuna("cmaes")),
+        Entry(
+            "optuna-random+sha",
+            "optuna",
+            _optuna_pruned("random", "sha"),
+            applies=_has_epochs,
+            note="RandomSampler, SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)",
+        ),
+        Entry(
+            "optuna-tpe+hyperband",
+            "optuna",
+            _optuna_pruned("tpe", "hyperband"),
+            applies=_has_epochs,
+            note="TPESampler, HyperbandPruner(min_resource=1, max_resource=27, reduction_factor=3)",
+        ),
+        Entry(
+            "optuna-tpe+hyperband-min5",
+            "optuna",
+            _optuna_pruned("tpe", "hyperband", min_steps=5),
+            applies=_has_epochs,
+            note="as above, min_resource=5",
+        ),
         Entry("deap-easimple", "deap", _deap_easimple, note="pop 20, cxBlend, mutGaussian"),
         Entry("nevergrad-ngopt", "nevergrad", _nevergrad("NGOpt")),
         Entry("nevergrad-cma", "nevergrad", _nevergrad("CMA")),

@@ -44,6 +44,8 @@ class Problem:
     description: str
     #: epochs of a learning curve (early stopping, PBT apply); 0: a one-shot objective
     epochs: int = 0
+    #: the loss after each epoch (problems with epochs); ``objective`` is its last value
+    curve: Callable[[Mapping[str, Any]], list[float]] | None = None
 
 
 def _box(low: float, high: float, dim: int = DIM) -> Space:
@@ -251,6 +253,7 @@ PROBLEMS: dict[str, Problem] = {
             final_epoch,
             "27-epoch synthetic curve, last loss",
             epochs=learning_curve.EPOCHS,
+            curve=learning_curve.curve,
         ),
     )
 }

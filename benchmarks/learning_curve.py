@@ -7,7 +7,8 @@ but to a worse loss, so curves cross and stopping early is a real bet. A small
 deterministic wiggle (a hash of the parameters and the epoch) plays the noise.
 
 As a program it prints ``epoch <i>: FoM: <loss>`` per epoch, like
-``examples/sin_poly/train.py``, so a process evaluator can run it::
+``examples/sin_poly/train.py``, so a process evaluator can run it
+(``--epoch-seconds`` makes each epoch take that long, like real training)::
 
     python benchmarks/learning_curve.py --lr=0.01 --width=32 --wd=1e-5 --batch=128
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +52,11 @@ def curve(params: Mapping[str, Any], epochs: int = EPOCHS) -> list[float]:
     return losses
 
 
+def line(epoch: int, loss: float) -> str:
+    """What the program prints after ``epoch``."""
+    return f"epoch {epoch}: FoM: {loss:.10g}\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lr", type=float, default=0.01)
@@ -57,10 +64,12 @@ def main() -> None:
     parser.add_argument("--wd", type=float, default=1e-5)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--epoch-seconds", type=float, default=0.0)
     args = parser.parse_args()
     params = {"--lr": args.lr, "--width": args.width, "--wd": args.wd, "--batch": args.batch}
     for epoch, loss in enumerate(curve(params, args.epochs), start=1):
-        print(f"epoch {epoch}: FoM: {loss:.10g}", flush=True)
+        time.sleep(args.epoch_seconds)
+        print(line(epoch, loss), end="", flush=True)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def _digest(paths: Sequence[Path]) -> str:
 def fingerprint(entry: Entry) -> str:
     here = Path(__file__).parent
     bench = _digest(
-        [here / n for n in ("_problems.py", "_spaces.py", "_peers.py")]
+        [here / n for n in ("_problems.py", "_spaces.py", "_peers.py", "_streaming.py")]
         + [here / "learning_curve.py"]
     )
     version = entry.version()

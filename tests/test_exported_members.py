@@ -4,11 +4,13 @@ import hyperdeme
 from hyperdeme import condition, hpo
 
 EXPECTED = {
+    "ASHA",
     "Candidate",
     "CheckpointPlan",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
+    "EarlyStopping",
     "EvaluationError",
     "Evaluator",
     "Exit",
@@ -64,13 +66,15 @@ def test_every_exported_name_reports_the_public_module() -> None:
 
 
 def test_subpackage_names_report_their_subpackage() -> None:
-    from hyperdeme import launchers, strategies
+    from hyperdeme import early_stopping, launchers, strategies
 
     assert strategies.GeneticConfig.__module__ == "hyperdeme.strategies"
     assert strategies.ConcurrencyLimiter.__module__ == "hyperdeme.strategies"
     assert strategies.PBTConfig.__module__ == "hyperdeme.strategies"
     assert launchers.LauncherOptions.__module__ == "hyperdeme"  # also exported at the root
     assert launchers.resolve.__module__ == "hyperdeme.launchers"
+    assert early_stopping.EarlyStoppingState.__module__ == "hyperdeme.early_stopping"
+    assert early_stopping.ASHA is hyperdeme.ASHA
 
 
 def test_condition_module_has_the_crayai_classes() -> None:

@@ -6,6 +6,7 @@ The public API; everything else lives in private modules, in layers::
     hyperdeme._driver                    optimizers, runs, results
     hyperdeme._engine                    evaluator, scheduler, runner, journal
     hyperdeme.strategies | .launchers    pure ask/tell search | where evaluations run
+      | .early_stopping                  | pure rules stopping hopeless trials (ASHA)
     hyperdeme._space                     the search space (a pure model)
     hyperdeme._core                      errors, checks, logging, the trial record
 
@@ -40,6 +41,8 @@ from ._driver._result import Result as Result
 from ._engine._evaluator import Evaluator as Evaluator
 from ._engine._journal import read_journal as read_journal
 from ._space import Params as Params
+from .early_stopping import ASHA as ASHA
+from .early_stopping import EarlyStopping as EarlyStopping
 from .launchers import Exit as Exit
 from .launchers import Job as Job
 from .launchers import Launcher as Launcher
@@ -52,11 +55,13 @@ from .strategies import RandomSearch as RandomSearch
 from .strategies import Strategy as Strategy
 
 __all__ = [
+    "ASHA",
     "Candidate",
     "CheckpointPlan",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
+    "EarlyStopping",
     "EvaluationError",
     "Evaluator",
     "Exit",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import random
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ from benchmarks.__main__ import selected
 from benchmarks._peers import ENTRIES
 from benchmarks._problems import PROBLEMS, SHIFTS
 from benchmarks._spaces import Cond, Dim, Space
+from benchmarks._streaming import run_curves, run_optuna_curves
+
+import hyperdeme
 
 
 def test_interleave_rotates_the_order_each_repeat() -> None:
@@ -68,7 +73,7 @@ def test_save_writes_json_without_infinities(tmp_path: Path) -> None:
 
 
 def test_selected_groups_and_names() -> None:
-    assert selected("quality") == ["issue13-table", "quality-grid"]
+    assert selected("quality") == ["issue13-table", "quality-grid", "early-stopping"]
     assert selected("quality-grid") == ["quality-grid"]
     assert selected("memory,throughput")[0] == "memory"
     with pytest.raises(SystemExit):
@@ -156,8 +161,71 @@ def test_learning_curve_falls_to_its_final_loss() -> None:
 
 
 def test_future_entries_report_not_available() -> None:
-    for name in ("hyperdeme-pbt", "hyperdeme-random+asha"):
-        assert ENTRIES[name].missing()  # until the lead adds them
+    assert ENTRIES["hyperdeme-pbt"].missing()  # no problem here resumes checkpoints
+
+
+def test_early_stopping_entries_run_on_learning_curves_only() -> None:
+    for name in ("hyperdeme-random+asha", "hyperdeme-ga+asha", "optuna-tpe+hyperband"):
+        entry = ENTRIES[name]
+        assert not entry.missing()
+        assert entry.applies(PROBLEMS["learning-curve"])
+        assert not entry.applies(PROBLEMS["branin"])
+
+
+def test_an_early_stopping_cell_spends_its_epoch_budget() -> None:
+    problem = PROBLEMS["learning-curve"]
+    run = run_curves(
+        problem,
+        lambda evaluator, trials, seed: hyperdeme.RandomOptimizer(
+            evaluator, num_iters=trials, seed=seed
+        ),
+        10 * 27,
+        3,
+        early_stopping=hyperdeme.ASHA(max_steps=27),
+        epoch_budget=10 * 27,
+    )
+    assert 10 * 27 <= run.epochs < 11 * 27
+    assert run.trials > 10  # stopping early buys more candidates
+    assert run.stopped == run.trials - len(run.foms) > 0
+    assert ENTRIES["hyperdeme-random+asha"].run(problem, 10, 3) == run.foms
+
+
+def test_optuna_pruners_prune_learning_curves() -> None:
+    pytest.importorskip("optuna", reason="needs the bench extra")
+    problem = PROBLEMS["learning-curve"]
+    full = run_optuna_curves(problem, "random", "none", 30, 1)
+    pruned = run_optuna_curves(problem, "random", "sha", 30, 1)
+    assert (full.trials, full.epochs, full.stopped) == (30, 30 * 27, 0)
+    assert pruned.trials == 30
+    assert pruned.epochs < full.epochs
+    assert pruned.stopped > 0
+    assert len(ENTRIES["optuna-tpe+hyperband"].run(problem, 5, 1)) >= 1
+
+
+@pytest.mark.timeout(120)
+def test_the_streaming_launcher_gives_the_trials_the_program_gives(tmp_path: Path) -> None:
+    """learning_curve.py run as a program through the local launcher, one slot, and the
+    in-process streaming launcher: the same steps, statuses and FoMs, trial by trial."""
+    problem = PROBLEMS["learning-curve"]
+    rule = hyperdeme.ASHA(max_steps=27, reduction_factor=3)
+    program = Path(learning_curve.__file__)
+    source = tmp_path / "src"
+    source.mkdir()
+    evaluator = hyperdeme.Evaluator(
+        shlex.join([sys.executable, str(program)]), workload_manager="local",
+        run_path=str(tmp_path / "run"), src_path=str(source), early_stopping=rule,
+    )  # fmt: skip
+    optimizer = hyperdeme.RandomOptimizer(evaluator, num_iters=8, seed=4, name="curves")
+    result = optimizer.optimize(problem.space.to_hyperdeme())
+
+    def random_search(evaluator: hyperdeme.Evaluator, trials: int, seed: int) -> object:
+        return hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=seed)
+
+    run = run_curves(problem, random_search, 8, 4, early_stopping=rule)
+    by_process = [(t.status, t.steps, t.fom) for t in result.trials]
+    assert [s for s, _, _ in by_process].count(hyperdeme.Status.STOPPED) == run.stopped > 0
+    assert [fom for s, _, fom in by_process if s is hyperdeme.Status.OK] == run.foms
+    assert sum(steps for _, steps, _ in by_process) == run.epochs
 
 
 @pytest.mark.parametrize("name", ["hyperdeme-ga-crayai", "hyperdeme-ga-budget"])

@@ -119,3 +119,19 @@ range = [0.001, 1.0]
     after = invoke("status", run_dir)
     assert "done: 2 (ok 2)" in after.out
     assert "running: 0" in after.out
+
+
+def test_stopped_trials_are_neither_failed_nor_the_best(tmp_path: Path) -> None:
+    write_journal(
+        tmp_path,
+        [
+            record(1, fom=0.5),
+            record(2, fom=0.25, status="stopped", steps=3, intermediate={"1": 0.9, "3": 0.25}),
+            record(3, fom=math.inf, status="failed"),
+        ],
+    )
+    view = read_run(tmp_path)
+    assert [t.id for t in view.failed] == [3]
+    assert view.best is not None
+    assert view.best.id == 1
+    assert view.trials[1].intermediate == {1: 0.9, 3: 0.25}

@@ -3,6 +3,8 @@ search continues exactly where it stopped, and a changed search is refused."""
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +155,38 @@ async def test_a_second_driver_is_refused_at_once_naming_the_holder(tmp_path: Pa
             await hyperdeme.optimize(second, SPACE, resume=True)
         release.set()
     assert [t.status for t in first.result.trials] == [Status.OK, Status.OK]  # type: ignore[union-attr]
+
+
+async def test_early_stopping_resumes_with_the_rungs_the_finished_trials_reached(
+    tmp_path: Path,
+) -> None:
+    """Resumed, the rule judges a new trial against the trials finished before the stop:
+    the hopeless fourth trial is stopped at its first step. A fresh rule would have let it
+    on (the first trial at a rung is always the best there)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    program = (
+        "import sys, time; x = float(sys.argv[1].split('=')[1])\n"
+        "for epoch in range(4): print('FoM:', x + 1 - epoch / 10, flush=True); time.sleep(0.01)"
+    )
+    space = hyperdeme.Params([["--x", [0.3, 0.2, 0.1, 0.9]]])  # each better, then hopeless
+
+    def optimizer() -> hyperdeme.GridOptimizer:
+        evaluator = hyperdeme.Evaluator(
+            f"{sys.executable} -c {shlex.quote(program)}",
+            run_path=str(tmp_path / "run"), src_path=str(source), num_parallel_evals=1,
+            early_stopping=hyperdeme.ASHA(max_steps=4, reduction_factor=2, min_steps=1),
+        )  # fmt: skip
+        return hyperdeme.GridOptimizer(evaluator, grid_size=4, chunk_size=1, name="curves")
+
+    seen = 0
+    async with hyperdeme.stream(optimizer(), space) as trials:
+        async for _ in trials:
+            seen += 1
+            if seen == 3:
+                break
+    result = await hyperdeme.optimize(optimizer(), space, resume=True)
+    by_x = {t.params["--x"]: t for t in result.trials}
+    assert [by_x[x].status for x in (0.3, 0.2, 0.1)] == [Status.OK] * 3
+    assert by_x[0.9].status is Status.STOPPED
+    assert by_x[0.9].steps == 1

@@ -248,3 +248,26 @@ def test_repr_shows_the_command_and_what_differs_from_the_defaults() -> None:
     assert repr(ev) == (
         "Evaluator('python3 t.py', num_parallel_evals=4, workload_manager='slurm', nodes=2)"
     )
+
+
+def test_early_stopping_takes_a_rule() -> None:
+    rule = hyperdeme.ASHA(max_steps=27)
+    evaluator = Evaluator("prog", early_stopping=rule)
+    assert evaluator.config.early_stopping is rule
+    assert "early_stopping=ASHA(max_steps=27, reduction_factor=3, min_steps=1)" in repr(evaluator)
+    assert Evaluator("prog").config.early_stopping is None
+
+
+@pytest.mark.parametrize("value", [{"max_steps": 27}, "asha", hyperdeme.ASHA])
+def test_early_stopping_refuses_what_is_not_a_rule(value: Any) -> None:
+    with pytest.raises(
+        ConfigTypeError,
+        match=r"early_stopping must be an early-stopping rule such as "
+        r"hyperdeme.ASHA\(max_steps=27\) \(a hyperdeme.EarlyStopping\), or None; got ",
+    ):
+        Evaluator("prog", early_stopping=value)
+
+
+def test_early_stopping_of_an_evaluation_function_warns() -> None:
+    with pytest.warns(HyperdemeWarning, match="early_stopping has no effect on an evaluation"):
+        Evaluator(lambda params: 1.0, early_stopping=hyperdeme.ASHA(max_steps=9))

@@ -46,6 +46,30 @@ def test_trials_round_trip(tmp_path: Path) -> None:
     assert [t.id for t in read_journal(path.parent)] == [1, 2, 3, 4]  # a run directory works
 
 
+def test_a_stopped_trial_keeps_its_steps_and_intermediate_foms(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    stopped = trial(1, fom=0.75, status=Status.STOPPED, steps=3, intermediate={1: 0.9, 3: 0.75})
+    with Journal(path, fsync=False) as journal:
+        journal.trial(stopped)
+    record = json.loads(path.read_text())
+    assert (record["status"], record["steps"], record["fom"]) == ("stopped", 3, 0.75)
+    assert record["intermediate"] == {"1": 0.9, "3": 0.75}  # JSON keys are strings
+    [read] = read_journal(path)
+    assert read.status is Status.STOPPED
+    assert (read.steps, read.intermediate) == (3, {1: 0.9, 3: 0.75})
+    assert read.has_fom
+    assert not read.ok
+
+
+def test_records_written_before_early_stopping_still_read(tmp_path: Path) -> None:
+    record = trial(1, fom=0.5).to_json()
+    del record["steps"], record["intermediate"]
+    path = tmp_path / "trials.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    [read] = read_journal(path)
+    assert (read.steps, read.intermediate, read.fom) == (0, {}, 0.5)
+
+
 def test_each_trial_is_one_line_of_json(tmp_path: Path) -> None:
     path = tmp_path / "trials.jsonl"
     with Journal(path, fsync="never") as journal:

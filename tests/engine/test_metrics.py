@@ -156,6 +156,87 @@ def test_a_prefix_split_byte_by_byte_is_still_found(value: float, noise: str) ->
     assert scan("FoM: ", [data[i : i + 1] for i in range(len(data))]) == {"FoM": value}
 
 
+# ------------------------------------------------------------------ steps (early stopping)
+
+
+def steps(
+    metric: str | dict[str, float], chunks: Iterable[bytes]
+) -> tuple[list[float], dict[str, float]]:
+    """The FoM of each step reported, and the final metrics."""
+    reported: list[float] = []
+    scanner = MetricSpec(metric).scanner(on_step=reported.append)
+    for chunk in chunks:
+        scanner.feed(chunk)
+    return reported, scanner.close()
+
+
+def test_each_line_with_the_fom_is_a_step() -> None:
+    output = b"epoch 1: FoM: 0.9\nnoise\nepoch 2: FoM: 0.7\nFoM: n/a\nepoch 3: FoM: 0.5\n"
+    assert steps("FoM: ", [output]) == ([0.9, 0.7, 0.5], {"FoM": 0.5})
+
+
+def test_the_last_value_on_a_line_counts_and_carriage_returns_end_lines() -> None:
+    output = b"train FoM: 3 val FoM: 2\n1/2 FoM: 1.5\r2/2 FoM: 1.25\r"
+    assert steps("FoM: ", [output])[0] == [2.0, 1.5, 1.25]
+
+
+def test_an_unterminated_last_line_is_no_step_but_still_the_final_fom() -> None:
+    """It is read when the program has ended: there is nothing left to stop."""
+    assert steps("FoM: ", [b"FoM: 2\nFoM: 1"]) == ([2.0], {"FoM": 1.0})
+
+
+def test_nan_and_infinite_steps_are_reported() -> None:
+    reported, _ = steps("FoM: ", [b"FoM: nan\nFoM: inf\n"])
+    assert math.isnan(reported[0])
+    assert reported[1] == math.inf
+
+
+def test_a_dict_step_is_complete_when_every_metric_has_a_new_value() -> None:
+    metric = {"loss": 1.0, "time": 0.5}
+    output = (
+        b"loss: 4 time: 2\n"  # one line, both: a step (4 + 1)
+        b"loss: 3\n"  # time missing yet
+        b"loss: 2\n"  # the latest loss counts
+        b"time= 6\n"  # complete: 2 + 3
+        b"time: 8 loss: 1\n"  # any order: 1 + 4
+        b"time: 10\n"  # loss missing: no step
+    )
+    assert steps(metric, [output]) == ([5.0, 5.0, 5.0], {"loss": 1.0, "time": 10.0})
+
+
+def test_a_dict_step_with_a_nan_metric_is_nan() -> None:
+    reported, _ = steps({"loss": 1.0, "acc": -1.0}, [b"loss: nan acc: 0.5\nloss: 1 acc: 0.5\n"])
+    assert math.isnan(reported[0])
+    assert reported[1] == 0.5
+
+
+def test_metrics_without_a_listener_are_found_as_before() -> None:
+    output = b"loss: 3 time: 1\nloss: 2\n"
+    assert steps({"loss": 1.0, "time": 1.0}, [output])[1] == scan(
+        {"loss": 1.0, "time": 1.0}, [output]
+    )
+
+
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False).map(lambda v: f"FoM: {v!r}"),
+            st.integers(-(10**6), 10**6).map(lambda v: f"loss: {v} time={v}"),
+            st.text(alphabet="abc FoM:losstime\t.-e\r", max_size=20),
+        ),
+        max_size=12,
+    ),
+    cuts=st.lists(st.integers(0, 10_000), max_size=30),
+)
+def test_chunking_never_changes_the_steps(lines: list[str], cuts: list[int]) -> None:
+    data = ("\n".join(lines) + "\n").encode()
+    for metric in ("FoM: ", {"loss": 1.0, "time": 2.0}):
+        whole = steps(metric, [data])
+        assert steps(metric, chunked(data, cuts)) == whole
+        assert steps(metric, [data[i : i + 1] for i in range(len(data))]) == whole
+        assert whole[1] == scan(metric, [data])
+
+
 def test_callable_results_become_metrics() -> None:
     spec = MetricSpec({"loss": 0.5, "time": 0.5})
     assert spec.from_result({"loss": 1, "time": 3.0}) == {"loss": 1.0, "time": 3.0}

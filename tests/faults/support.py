@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import anyio
 import pytest
 
-from hyperdeme import Trial
+from hyperdeme import Result, Trial, read_journal
 from processes import marked
 
 KERNELS = Path(__file__).parents[1] / "kernels"
@@ -147,3 +148,55 @@ def reported(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def check_exactly_once(
+    before: Snapshot,
+    after: Snapshot,
+    evaluated: list[tuple[int, float, int]],
+    result: Result,
+    num_iters: int,
+    case: str,
+) -> None:
+    """The promises of a resumed experiment, from its journal before and after resuming
+    and the evaluations the resumed run completed (faulty.sh's side log)."""
+    everything = list(range(1, num_iters + 1))
+    final = Counter(r["id"] for r in after.of_type("trial") if r["status"] != "cancelled")
+    assert sorted(final) == everything, f"{case}: finished trials in the journal: {final}"
+    assert set(final.values()) == {1}, f"{case}: trials finished more than once: {final}"
+    journal = read_journal(result.journal_path or "")
+    assert sorted(t.id for t in journal) == everything, case
+    assert sorted((t.id, t.status, t.fom) for t in result.trials) == sorted(
+        (t.id, t.status, t.fom) for t in journal
+    ), f"{case}: the result is not the journal"
+    for trial_id, trial in before.finished.items():  # kept as they were
+        assert (after.finished[trial_id].status, after.finished[trial_id].fom) == (
+            trial.status,
+            trial.fom,
+        ), case
+
+    again = [trial_id for trial_id, _, _ in evaluated]
+    assert len(again) == len(set(again)), f"{case}: evaluated twice after resuming: {again}"
+    twice = sorted(set(again) & set(before.finished))
+    assert twice == [], f"{case}: finished before the kill, evaluated again: {twice}"
+    rest = set(everything) - set(before.finished)
+    succeeded = {i for i in rest if after.finished[i].ok}
+    assert succeeded <= set(again) <= rest, (
+        f"{case}: evaluated after resuming {sorted(again)}, finished before "
+        f"{sorted(before.finished)}"
+    )
+    for trial_id, x, n in evaluated:  # each with the parameters journalled for its id
+        assert after.started[trial_id] == {"--x": x, "--n": n}, case
+
+    interrupted = sorted(set(before.started) - set(before.finished) - before.cancelled)
+    recorded = [r["id"] for r in after.of_type("interrupted")]
+    assert recorded == interrupted, f"{case}: interrupted records {recorded}, not {interrupted}"
+    resumes = after.of_type("resumed")
+    if before.records:
+        assert len(resumes) == 1, case
+        assert resumes[0]["finished"] == len(before.finished), case
+        assert resumes[0]["interrupted"] == interrupted, case
+        assert resumes[0]["pid"] == os.getpid(), case
+    else:  # killed before its journal had a record: the resumed run started afresh
+        assert resumes == [], case
+    assert len(after.of_type("experiment")) == 1, case

@@ -14,6 +14,8 @@ take the library's own path; ``--stream`` runs it with ``hyperdeme.stream`` in
 --resume          resume the experiment
 --go              print "ready" and wait for a line on stdin before running
 --nofile=EXTRA    before running, limit RLIMIT_NOFILE to the open descriptors + EXTRA
+--fsize=BYTES     before running, limit RLIMIT_FSIZE to BYTES (SIGXFSZ ignored, so a
+                  write past it fails with EFBIG: a disk full, without root)
 --kernel=ARGS     more arguments for faulty.sh ("--stubborn --sleep=0.05")
 
 Tests build the very same optimizer in-process with :func:`optimizer` (to resume).
@@ -26,6 +28,7 @@ import json
 import os
 import resource
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -94,6 +97,7 @@ def main() -> None:
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--go", action="store_true")
     parser.add_argument("--nofile", type=int, default=0)
+    parser.add_argument("--fsize", type=int, default=0)
     args = parser.parse_args()
     opt = optimizer(
         args.run_path,
@@ -115,6 +119,10 @@ def main() -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         limit = len(os.listdir("/proc/self/fd")) + args.nofile
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    if args.fsize:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (args.fsize, hard))
     if args.stream:
 
         async def streamed() -> None:

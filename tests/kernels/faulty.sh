@@ -6,7 +6,7 @@
 # foreground sleep. Flags:
 #
 #   --marker=TEXT      put into every process's argv
-#   --x=X, --n=N       the hyperparameters (FoM = X)
+#   --x=X, --n=N       the hyperparameters (FoM = X, 0.5 by default)
 #   --sleep=SECONDS    how long the work takes (default 0.02)
 #   --stubborn         the grandchild ignores SIGTERM and SIGINT: only SIGKILL stops it
 #   --hang-above=T     hang (sleep 600 s) when X > T
@@ -14,7 +14,7 @@
 #
 # When the environment has FAULT_LOG, a completed evaluation (never a failed or hung
 # one) appends "<trial directory name> <x> <n>" to that file just before its FoM.
-marker=unmarked x=nan n=0 work=0.02 stubborn= hang_above= fail_below=
+marker=unmarked x=0.5 n=0 work=0.02 stubborn= hang_above= fail_below=
 for arg in "$@"; do
     case $arg in
         --marker=*) marker=${arg#*=} ;;

@@ -9,7 +9,7 @@ Hyperparameters arrive as ``--flag=value`` (crayai's convention). FoM =
 --hang-after=K       with --state: runs with tickets >= K print "started" and hang
 --exit=CODE          print a message on stderr and exit with CODE
 --hang               sleep until killed (after printing "started")
---grandchildren=N    start N grandchildren that sleep (argv carries the marker) first
+--grandchildren=N    a hanging run first starts N grandchildren that sleep (argv: the marker)
 --huge=BYTES         write BYTES of filler to stdout in 1 MiB chunks before the FoM
 --silent             print no FoM
 --print=TEXT         print TEXT as a line (repeatable) instead of the FoM
@@ -17,6 +17,8 @@ Hyperparameters arrive as ``--flag=value`` (crayai's convention). FoM =
 --write=NAME         write a file NAME in the working directory
 --read=NAME          print the contents of NAME (relative to the working directory)
 --sleep=SECONDS      sleep before printing
+--epochs=N           print "epoch <i>: FoM: <FoM + 1/i>" for i = 1..N instead of the FoM (a
+                     learning curve for early stopping); a hanging run hangs after epoch 1
 """
 
 import argparse
@@ -44,6 +46,7 @@ parser.add_argument("--argv-file", default="")
 parser.add_argument("--write", default="")
 parser.add_argument("--read", default="")
 parser.add_argument("--sleep", type=float, default=0.0)
+parser.add_argument("--epochs", type=int, default=0)
 args, _unknown = parser.parse_known_args()
 
 
@@ -72,10 +75,15 @@ if 0 <= args.hang_after <= ticket:
 if args.exit:
     print(f"kernel: exiting with {args.exit} as asked", file=sys.stderr, flush=True)
     sys.exit(args.exit)
-for _ in range(args.grandchildren):
+for _ in range(args.grandchildren if args.hang else 0):
     subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(600)", f"--marker={args.marker}"]
     )
+fom = (args.x - 0.3) ** 2 + 0.01 * (args.n - 5) ** 2
+for epoch in range(1, args.epochs + 1):
+    print(f"epoch {epoch}: FoM: {fom + 1 / epoch}", flush=True)
+    if args.hang:
+        time.sleep(600)
 if args.hang:
     print("started", flush=True)
     time.sleep(600)
@@ -93,5 +101,5 @@ if args.read:
 time.sleep(args.sleep)
 for line in args.print:
     print(line)
-if not args.silent and not args.print:
-    print(f"FoM: {(args.x - 0.3) ** 2 + 0.01 * (args.n - 5) ** 2}", flush=True)
+if not args.silent and not args.print and not args.epochs:
+    print(f"FoM: {fom}", flush=True)

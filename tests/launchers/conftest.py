@@ -20,12 +20,16 @@ import psutil
 import pytest
 
 import hyperdeme
+from hyperdeme import Status
 from hyperdeme._engine._metrics import MetricScanner, MetricSpec
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import Job
+from processes import kill_marked, marked, new_marker
 
 STANDINS = Path(__file__).parent.parent / "standins"
 KERNEL = STANDINS / "kernel.py"
+#: the engine's test kernel: learning curves (--epochs), hanging runs, marked grandchildren
+CURVE_KERNEL = Path(__file__).parent.parent / "kernels" / "kernel.py"
 
 
 def kernel_command(*args: str) -> str:
@@ -167,3 +171,72 @@ async def pbt_through(tmp_path: Path, **settings: Any) -> hyperdeme.Result:
     assert_continuations(tmp_path / "run" / "pbt", result.trials)
     assert all(t.info["checkpoint_from"] is not None for t in result.trials if t.info["step"])
     return result
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A word in the argv of a test's processes, to count the survivors; they are killed
+    afterwards whatever happened."""
+    marker = new_marker()
+    yield marker
+    kill_marked(marker)
+
+
+def survivors(marker: str) -> list[psutil.Process]:
+    """Processes carrying ``marker`` still alive after a short grace (signals are async)."""
+    _gone, alive = psutil.wait_procs(marked(marker), timeout=5)
+    return list(alive)
+
+
+async def early_stopping_through(tmp_path: Path, marker: str, **settings: Any) -> hyperdeme.Result:
+    """Three trials, one at a time, through the configured backend, with ASHA at steps 1
+    and 2: the first (the best parameters) prints 4 epochs and ends; the others print a
+    worse first epoch, then hang with two grandchildren until they are stopped.
+
+    Returns the result after checking what every backend must give: the hopeless trials
+    stopped at step 1 with their first epoch's FoM, and no process of theirs left.
+    """
+    source = tmp_path / "src"
+    source.mkdir(exist_ok=True)
+    command = shlex.join([
+        sys.executable, str(CURVE_KERNEL), "--epochs=4", "--hang-after=1", "--grandchildren=2",
+        f"--state={tmp_path / 'state'}", f"--marker={marker}",
+    ])  # fmt: skip
+    evaluator = hyperdeme.Evaluator(
+        command, run_path=str(tmp_path / "run"), src_path=str(source), num_parallel_evals=1,
+        early_stopping=hyperdeme.ASHA(max_steps=4, reduction_factor=2), **settings,
+    )  # fmt: skip
+    optimizer = hyperdeme.RandomOptimizer(evaluator, num_iters=3, seed=5, name="es")
+    space = hyperdeme.Params([["--x", 0.3, (0.0, 1.0)], ["--n", 5, (1, 10)]])
+    result = await hyperdeme.optimize(optimizer, space)
+    assert [(t.status, t.steps) for t in result.trials] == [
+        (Status.OK, 4), (Status.STOPPED, 1), (Status.STOPPED, 1),
+    ], [t.error for t in result.trials]  # fmt: skip
+    assert result.trials[0].fom == pytest.approx(0.25)  # 0 + 1/4
+    for trial in result.trials[1:]:
+        x, n = trial.params["--x"], trial.params["--n"]
+        assert trial.fom == pytest.approx((x - 0.3) ** 2 + 0.01 * (n - 5) ** 2 + 1)
+        assert trial.intermediate == {1: trial.fom}
+    assert survivors(marker) == []
+    return result
+
+
+class Watch:
+    """A sink passing everything on to ``sink``; ``seen`` is set once ``text`` arrived."""
+
+    def __init__(self, sink: Any, text: bytes) -> None:
+        self.sink = sink
+        self.text = text
+        self.data = b""
+        self.seen = anyio.Event()
+
+    def write(self, data: bytes) -> None:
+        self.sink.write(data)
+        self.data += data
+        if self.text in self.data:
+            self.seen.set()
+
+
+def curve_command(*options: str) -> str:
+    """A shell command running the engine's test kernel (``--epochs``, ``--hang`` ...)."""
+    return shlex.join([sys.executable, str(CURVE_KERNEL), *options])

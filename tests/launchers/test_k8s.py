@@ -9,6 +9,7 @@ locally with ``sh -c``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from hyperdeme import ConfigError, LauncherError, LauncherOptions
 from hyperdeme.launchers import Job, create
@@ -36,11 +38,15 @@ from hyperdeme.launchers._k8s_manifest import (
 
 from .conftest import (
     Evaluation,
+    Watch,
+    curve_command,
+    early_stopping_through,
     gone,
     kernel_command,
     pbt_through,
     put_on_path,
     search_through,
+    survivors,
     wait_for_file,
 )
 
@@ -233,6 +239,14 @@ def test_kubectl_command_lines() -> None:
         "kubectl", "-n", "ns", "get", "pods", "-l", "job-name=j", "-o", "json",
     ]  # fmt: skip
     assert logs_argv("j", 1) == ["kubectl", "logs", "job/j"]
+    assert logs_argv("j", 1, "ns", follow=True) == [
+        "kubectl",
+        "-n",
+        "ns",
+        "logs",
+        "--follow",
+        "job/j",
+    ]
     assert logs_argv("j", 3) == [
         "kubectl", "logs", "-l", "job-name=j", "--tail=-1", "--max-log-requests=3",
     ]  # fmt: skip
@@ -292,6 +306,7 @@ async def test_job_runs_and_its_metric_is_scanned(
     assert ev.metrics() == {"FoM": 1.25}
     assert "SEED=3\n" in ev.output
     assert "to stderr\n" in ev.output  # a container log merges stderr
+    assert ev.output.count("FoM: 1.25\n") == 1  # followed, then read again: each byte once
     manifest = json.loads((ev.job.cwd / ".hyperdeme" / "k8s" / "exp-1-1.json").read_text())
     assert schema_errors(manifest) == []
     assert jobs_in(cluster) == []  # deleted after reading
@@ -336,6 +351,26 @@ async def test_cancelled_job_is_deleted(
     assert jobs_in(cluster) == []
 
 
+async def test_output_reaches_the_engine_while_the_job_runs(
+    cluster: Path, evaluation: Callable[..., Evaluation], marker: str
+) -> None:
+    """Against the stand-in kubectl: the pod's log is followed (kubectl logs --follow), so
+    the first epoch arrives while the Job runs; cancelling then deletes it."""
+    ev = evaluation(curve_command("--epochs=3", "--hang", f"--marker={marker}"))
+    watch = Watch(ev.job.stdout, b"epoch 1: FoM: 1.04\n")
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(launcher.run, dataclasses.replace(ev.job, stdout=watch))
+            with anyio.fail_after(20):
+                await watch.seen.wait()
+            assert jobs_in(cluster) == ["default__exp-1-1"]
+            scope.cancel()
+    assert jobs_in(cluster) == []
+    assert ev.output == "epoch 1: FoM: 1.04\n"
+    assert survivors(marker) == []
+
+
 async def test_namespace_and_multi_pod_jobs(
     cluster: Path, evaluation: Callable[..., Evaluation]
 ) -> None:
@@ -373,4 +408,19 @@ async def test_pbt_on_kubernetes(cluster: Path, tmp_path: Path) -> None:
     """Population-based training, every slice a (stand-in) Kubernetes Job; the checkpoint
     directory must be mounted at the same path in the pods, as the stand-in's is."""
     await pbt_through(tmp_path, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST)
+
+
+async def test_early_stopping_deletes_the_hopeless_jobs(
+    cluster: Path, tmp_path: Path, marker: str
+) -> None:
+    """hyperdeme.optimize with ASHA against the stand-in kubectl: the stopped trials' Jobs
+    are deleted while they run (only the first one finishes)."""
+    with capture_logs() as logs:
+        await early_stopping_through(
+            tmp_path, marker, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST
+        )
+    finished = [event["job"] for event in logs if event["event"] == "k8s.finished"]
+    deleted = [event["job"] for event in logs if event["event"] == "k8s.deleted"]
+    assert finished == ["es-1-1"]
+    assert deleted == ["es-1-1", "es-2-1", "es-3-1"]
     assert jobs_in(cluster) == []

@@ -257,6 +257,39 @@ async def test_the_run_timeout_returns_the_best_so_far(tmp_path: Path, marker: s
     assert survivors(marker) == []
 
 
+@pytest.mark.timeout(60)
+async def test_early_stopping_kills_a_hopeless_program_and_its_process_group(
+    tmp_path: Path, marker: str
+) -> None:
+    """The first trial (the defaults: the best x and n) prints 4 epochs and exits; the others
+    print a worse first epoch, then hang with two grandchildren: ASHA stops each at rung 1 and
+    the whole process group dies."""
+    state = tmp_path / "state"
+    cmd = kernel(
+        "--epochs=4",
+        "--hang-after=1",
+        "--grandchildren=2",
+        f"--state={state}",
+        f"--marker={marker}",
+    )
+    space = Params([["--x", 0.3, (0.0, 1.0)], ["--n", 5, (1, 10)]])
+    rule = hyperdeme.ASHA(max_steps=4, reduction_factor=2)  # rungs 1 and 2
+    result = await run(tmp_path, cmd, num_iters=3, params=space, early_stopping=rule)
+    assert [(t.status, t.steps) for t in result.trials] == [
+        (Status.OK, 4), (Status.STOPPED, 1), (Status.STOPPED, 1),
+    ]  # fmt: skip
+    assert result.trials[0].fom == pytest.approx(0.25)
+    for trial in result.trials[1:]:
+        assert trial.fom == pytest.approx(fom_of(trial.params) + 1)
+        lines = (trial_dir(tmp_path, trial.id) / "stdout.log").read_text().splitlines()
+        assert lines == [f"epoch 1: FoM: {trial.fom!r}"]
+    assert (result.n_stopped, result.n_failed, result.best_trial) == (2, 0, result.trials[0])
+    assert [(t.status, t.steps, t.intermediate) for t in journal(tmp_path)] == [
+        (t.status, t.steps, t.intermediate) for t in result.trials
+    ]
+    assert survivors(marker) == []
+
+
 # -- what reaches the program ---------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ the way PBS Pro, or Torque, does).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 
 from hyperdeme import ConfigError, LauncherOptions
 from hyperdeme.launchers import create
@@ -41,12 +43,16 @@ from hyperdeme.launchers._pbs_commands import (
 
 from .conftest import (
     Evaluation,
+    Watch,
+    curve_command,
+    early_stopping_through,
     gone,
     kernel_command,
     pbt_through,
     put_on_path,
     running,
     search_through,
+    survivors,
     wait_for_file,
 )
 
@@ -282,6 +288,28 @@ async def test_cancelled_batch_job_is_deleted(
     assert job["exit_status"] == 271  # qdel'd: 256 + SIGTERM
 
 
+async def test_output_reaches_the_engine_while_the_batch_job_runs(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], marker: str
+) -> None:
+    """Against the stand-in PBS, which writes the -o file as the job goes (PBS Pro with
+    direct write, -k od): the first epoch arrives while the job runs; cancelling then
+    qdels it."""
+    ev = evaluation(curve_command("--epochs=3", "--hang", f"--marker={marker}"))
+    watch = Watch(ev.job.stdout, b"epoch 1: FoM: 1.04\n")
+    async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(launcher.run, dataclasses.replace(ev.job, stdout=watch))
+                with anyio.fail_after(20):
+                    await watch.seen.wait()
+                assert [job["state"] for job in spool_jobs(pbs_server)] == ["R"]
+                scope.cancel()
+    [job] = spool_jobs(pbs_server)
+    assert (job["state"], job["exit_status"]) == ("F", 271)  # qdel'd
+    assert ev.output == "epoch 1: FoM: 1.04\n"  # each byte once
+    assert survivors(marker) == []
+
+
 async def test_torque_is_detected_and_followed_with_text_qstat(
     pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -434,6 +462,18 @@ async def test_random_search_through_qsub(pbs_server: Path, tmp_path: Path) -> N
     assert {job["exit_status"] for job in jobs} == {0}
 
 
+async def test_early_stopping_qdels_the_hopeless_batch_jobs(
+    pbs_server: Path, tmp_path: Path, marker: str
+) -> None:
+    """hyperdeme.optimize with ASHA through the stand-in PBS: stopped trials are qdel'd."""
+    with capture_logs() as logs:
+        await early_stopping_through(
+            tmp_path, marker, workload_manager="pbs", launcher_options=FAST
+        )
+    assert [job["exit_status"] for job in spool_jobs(pbs_server)] == [0, 271, 271]
+    assert len([event for event in logs if event["event"] == "pbs.deleted"]) == 2
+
+
 async def test_random_search_inside_a_pbs_job(
     pbs_server: Path, pbs_job: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -452,3 +492,20 @@ async def test_pbt_through_qsub(pbs_server: Path, tmp_path: Path) -> None:
     checkpoint the driver copied."""
     await pbt_through(tmp_path, workload_manager="pbs", launcher_options=FAST)
     assert len(spool_jobs(pbs_server)) == 6
+
+
+async def test_early_stopping_inside_a_pbs_job_kills_the_pbsdsh_task(
+    pbs_server: Path,
+    pbs_job: dict[str, str],
+    tmp_path: Path,
+    marker: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """hyperdeme.optimize with ASHA inside a (stand-in) PBS job: the task's output file is
+    followed while it runs, and a stopped task dies with pbsdsh."""
+    for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
+        monkeypatch.setenv(variable, pbs_job[variable])
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.delenv("SLURM_JOBID", raising=False)
+    await early_stopping_through(tmp_path, marker, launcher_options=FAST)
+    assert len(spawns(pbs_server)) == 3

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hyperdeme import Candidate, ConfigError, ConfigTypeError, Params, condition
+from hyperdeme import Candidate, ConfigError, ConfigTypeError, Params, Status, condition
 from hyperdeme.strategies import (
     ConcurrencyLimiter,
     GeneticConfig,
@@ -448,6 +448,26 @@ def test_failed_trials_are_never_parents_while_a_finite_one_exists() -> None:
     assert parents <= finite
     assert ga.best is not None
     assert ga.best.trial_id in finite
+
+
+def test_a_stopped_trial_is_a_result_with_its_last_intermediate_fom() -> None:
+    """Early stopping: a stopped trial's FoM (its last intermediate one) ranks it; a
+    failed one's does not."""
+    ga = _ga(FREE, generations=4, num_demes=1, pop_size=4, seed=14)
+    driver = Driver(ga)
+    for trial_id in range(1, 5):
+        driver.take()
+        status = Status.STOPPED if trial_id != 4 else Status.FAILED
+        trial = driver.trial(trial_id, 0.5 + trial_id)  # 1.5, 2.5, 3.5 and a failure
+        trial.status = status
+        driver.running.remove(trial_id)
+        ga.tell(trial)
+    assert ga.best is not None
+    assert (ga.best.trial_id, ga.best.fom) == (1, 1.5)
+    children = [driver.take() for _ in range(3)]
+    parents = {p for child in children for p in child.info["parents"]}
+    assert parents
+    assert parents <= {1, 2, 3}
 
 
 def test_children_keep_the_genes_of_inactive_parameters() -> None:

@@ -31,6 +31,7 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 th { background: #eee; cursor: pointer; position: sticky; top: 0; }
 tr.best td { font-weight: bold; background: #eef8ee; }
 tr.failed td { color: #a00; }
+tr.stopped td { color: #777; }
 """
 
 _SCRIPT = """
@@ -113,7 +114,7 @@ def _table(trials: Sequence[hyperdeme.Trial]) -> str:
             str(t.info.get("deme", "")),
             f"{t.duration:.2f}",
         ]
-        kind = "best" if t is best else "ok" if t.ok else "failed"
+        kind = "best" if t is best else "ok" if t.ok else "stopped" if t.has_fom else "failed"
         rows.append(
             f'<tr class="{kind}" data-trial="{t.id}">'
             + "".join(f"<td>{html.escape(c)}</td>" for c in cells)

@@ -48,9 +48,9 @@ class RunView:
 
     @property
     def failed(self) -> list[hyperdeme.Trial]:
-        """Trials that ended without a result, cancelled ones excepted."""
-        cancelled = hyperdeme.Status.CANCELLED
-        return [t for t in self.trials if not t.ok and t.status is not cancelled]
+        """Trials that ended without a result, cancelled and early-stopped ones excepted."""
+        fine = (hyperdeme.Status.CANCELLED, hyperdeme.Status.STOPPED)
+        return [t for t in self.trials if not t.ok and t.status not in fine]
 
 
 def read_run(directory: str | os.PathLike[str]) -> RunView:

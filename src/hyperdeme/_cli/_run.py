@@ -55,8 +55,10 @@ def run_experiment(
 
 def _summary(result: hyperdeme.Result, out: TextIO) -> None:
     failed = f", {result.n_failed} failed" if result.n_failed else ""
+    stopped = f", {result.n_stopped} stopped early" if result.n_stopped else ""
     cancelled = f", {result.n_cancelled} cancelled" if result.n_cancelled else ""
-    print(f"trials: {len(result.trials)}{failed}{cancelled} in {result.elapsed:.1f} s", file=out)
+    counts = f"{failed}{stopped}{cancelled}"
+    print(f"trials: {len(result.trials)}{counts} in {result.elapsed:.1f} s", file=out)
     if math.isfinite(result.best_fom):
         best = result.best_trial
         assert best is not None

@@ -119,6 +119,16 @@ def _explain(
             f"{label} got unknown keyword argument(s) {', '.join(hints)}; "
             f"allowed: {', '.join(sorted(keywords))}."
         )
+    missing = [
+        name
+        for name, p in parameters.items()
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and name not in given
+    ]
+    if missing and "missing" in str(error):
+        return (
+            f"{label} needs the keyword argument(s) {', '.join(missing)}, "
+            f"e.g. {label}({missing[0]}=...)."
+        )
     positional = [
         name
         for name, p in parameters.items()

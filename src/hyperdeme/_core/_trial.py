@@ -22,6 +22,7 @@ class Status(StrEnum):
     FAILED = "failed"  # non-zero exit, or the launcher gave up
     NO_METRIC = "no_metric"  # exit 0, but a metric was missing or NaN
     TIMEOUT = "timeout"  # eval_timeout hit; the process group was killed
+    STOPPED = "stopped"  # early stopping: its intermediate FoMs were hopeless; fom is the last
     CANCELLED = "cancelled"  # the run stopped (time budget, caller cancelled)
 
 
@@ -89,11 +90,22 @@ class Trial:
     error: str = ""  # stderr tail or message of the last failed attempt
     command: str = ""
     nodes: int = 0
+    #: intermediate FoMs seen: each line of the program's output carrying the metric is a step
+    steps: int = 0
+    #: intermediate FoMs the early-stopping rule keeps (ASHA: at its rungs), by step
+    intermediate: dict[int, float] = field(default_factory=dict)
     candidate: Candidate | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
+        """Ran to its end and reported a finite FoM."""
         return self.status is Status.OK and math.isfinite(self.fom)
+
+    @property
+    def has_fom(self) -> bool:
+        """Reported a finite FoM: ran to its end (``ok``) or was stopped early, with the
+        last intermediate FoM as ``fom``. Strategies learn from these."""
+        return self.status in (Status.OK, Status.STOPPED) and math.isfinite(self.fom)
 
     def __repr__(self) -> str:
         return (
@@ -118,6 +130,8 @@ class Trial:
             "error": self.error,
             "command": self.command,
             "nodes": self.nodes,
+            "steps": self.steps,
+            "intermediate": {str(k): _json_float(v) for k, v in self.intermediate.items()},
         }
 
     @classmethod
@@ -137,6 +151,8 @@ class Trial:
             error=str(record.get("error", "")),
             command=str(record.get("command", "")),
             nodes=int(record.get("nodes", 0)),
+            steps=int(record.get("steps", 0)),
+            intermediate={int(k): _float(v) for k, v in record.get("intermediate", {}).items()},
         )
 
 

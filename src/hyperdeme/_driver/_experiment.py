@@ -81,6 +81,7 @@ async def run_experiment(
 
         async with _watching(watchdog), launcher:
             total_nodes = launcher.total_nodes
+            rule = config.early_stopping
             runner = TrialRunner(
                 evaluator,
                 experiment.params,
@@ -88,6 +89,8 @@ async def run_experiment(
                 run.workspace,
                 nodes=HostPool(range(total_nodes)) if total_nodes else None,
                 experiment=run.name,
+                # resumed: the rungs know what the finished trials reached
+                early_stopping=rule.resume(run.replayed.finished) if rule is not None else None,
             )
             scheduler = Scheduler(
                 runner,

@@ -105,13 +105,13 @@ class Progress:
         self.set_in_flight(self._in_flight + 1)
 
     def trial_finished(self, trial: Trial) -> None:
-        """Count a finished trial (cancelled trials count as done, not failed); an
-        evaluation that was running stops."""
+        """Count a finished trial (cancelled and early-stopped trials count as done, not
+        failed); an evaluation that was running stops."""
         self._in_flight = max(0, self._in_flight - 1)
         self._done += 1
         if trial.ok:
             self._best = min(self._best, trial.fom)
-        elif trial.status is not Status.CANCELLED:
+        elif trial.status not in (Status.CANCELLED, Status.STOPPED):
             self._failed += 1
         self._refresh()
 

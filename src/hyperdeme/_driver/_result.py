@@ -30,9 +30,18 @@ class ScheduleStep:
     exploited_from: int | None
 
 
+_NOT_FAILED = (Status.OK, Status.STOPPED, Status.CANCELLED)
+
+
 @dataclass(slots=True)
 class Result:
-    """The outcome of a run: the best point and every trial, in finishing order."""
+    """The outcome of a run: the best point and every trial, in finishing order.
+
+    ``best_trial`` (and ``best_fom``, ``best_params``) is the trial with the lowest
+    FoM among those that ran to their end (``trial.ok``), as Optuna's
+    ``best_trial`` ignores pruned trials: a trial stopped early holds the FoM of
+    a shorter training, not a result its parameters reproduce.
+    """
 
     trials: list[Trial] = field(default_factory=list)
     elapsed: float = 0.0
@@ -61,7 +70,13 @@ class Result:
 
     @property
     def n_failed(self) -> int:
-        return sum(1 for t in self.trials if t.status not in (Status.OK, Status.CANCELLED))
+        """Trials that ended without a result (neither ok, stopped early, nor cancelled)."""
+        return sum(1 for t in self.trials if t.status not in _NOT_FAILED)
+
+    @property
+    def n_stopped(self) -> int:
+        """Trials stopped early by the evaluator's ``early_stopping`` rule."""
+        return sum(1 for t in self.trials if t.status is Status.STOPPED)
 
     @property
     def n_cancelled(self) -> int:
@@ -113,5 +128,6 @@ class Result:
     def __repr__(self) -> str:
         return (
             f"Result(best_fom={self.best_fom!r}, best_params={self.best_params!r}, "
-            f"trials={len(self.trials)}, n_failed={self.n_failed}, elapsed={self.elapsed:.3f})"
+            f"trials={len(self.trials)}, n_failed={self.n_failed}, n_stopped={self.n_stopped}, "
+            f"elapsed={self.elapsed:.3f})"
         )

@@ -20,6 +20,7 @@ from typing import Any
 from .._core._checks import boolean, count, number, one_of, string_mapping, text
 from .._core._config import UNSET, Config, Unset, setting
 from .._core._errors import ConfigError, ConfigTypeError
+from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions, check, registered
 from ._journal import Durability
 
@@ -97,6 +98,15 @@ def _durability(name: str, value: Any) -> str:
     return str(value)
 
 
+def _early_stopping(name: str, value: Any) -> EarlyStopping | None:
+    if value is None or isinstance(value, EarlyStopping):
+        return value
+    raise ConfigTypeError(
+        f"{name} must be an early-stopping rule such as hyperdeme.ASHA(max_steps=27) "
+        f"(a hyperdeme.EarlyStopping), or None; got {value!r}."
+    )
+
+
 def _launch(name: str, value: Any) -> LauncherOptions:
     if not isinstance(value, LauncherOptions):
         raise ConfigTypeError(f"{name} must be a LauncherOptions, got {value!r}.")
@@ -127,6 +137,8 @@ class EvaluatorConfig(Config):
     fsync: Durability = setting("batch", _durability)
     #: where a plain evaluation function runs: "thread" or "process" (killable)
     function_runs_in: str = setting("thread", one_of(("thread", "process")))
+    #: stops trials whose intermediate FoMs are hopeless (None: every trial runs to its end)
+    early_stopping: EarlyStopping | None = setting(None, _early_stopping)
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
 
     def _validate(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from .._core._checks import boolean, is_integer
 from .._core._config import UNSET, Unset, checked_keywords
 from .._core._errors import ConfigError, HyperdemeWarning
+from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions
 from ..launchers._callable import takes_checkpoint
 from ._command import build_command
@@ -64,11 +65,13 @@ class Evaluator:
     OS crash: ``"batch"``, the default, fsyncs off the event loop as records
     wait; ``"always"`` (or True) each finished trial before it is reported;
     ``"never"`` (or False) leaves it to the kernel; a SIGKILLed driver loses no
-    finished trial whatever it says) and
-    ``launcher_options`` (backend extras such as a Kubernetes namespace) and
+    finished trial whatever it says),
+    ``launcher_options`` (backend extras such as a Kubernetes namespace),
     ``function_runs_in`` (a plain function's worker: ``"thread"``, or ``"process"``
     so that an evaluation that overruns ``eval_timeout`` can be killed; the
-    function must then be picklable, i.e. defined at module level).
+    function must then be picklable, i.e. defined at module level) and
+    ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a
+    trial whose intermediate FoMs, one per line the program prints, are hopeless).
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """
@@ -103,6 +106,7 @@ class Evaluator:
         fsync: Durability | bool = _E.fsync,
         launcher_options: Mapping[str, Any] | None = None,
         function_runs_in: Literal["thread", "process"] = "thread",
+        early_stopping: EarlyStopping | None = None,
     ) -> None:
         self.function: EvalFunction | None = None
         if callable(cmd):
@@ -131,6 +135,7 @@ class Evaluator:
             retry_delay=retry_delay,
             fsync=fsync,  # type: ignore[arg-type]  # the check maps True/False
             function_runs_in=function_runs_in,
+            early_stopping=early_stopping,
             launch=LauncherOptions(
                 nodes=nodes,
                 nodes_per_eval=nodes_per_eval,
@@ -149,6 +154,14 @@ class Evaluator:
                 "run_path is set but src_path is not: evaluations run in the current "
                 "directory and only their logs go under run_path; set src_path to give "
                 "each trial its own working directory.",
+                HyperdemeWarning,
+                stacklevel=3,
+            )
+        if early_stopping is not None and self.function is not None:
+            warnings.warn(
+                "early_stopping has no effect on an evaluation function: it returns one "
+                "result and prints no intermediate FoMs; run a program that prints its FoM "
+                "each epoch to stop hopeless trials early.",
                 HyperdemeWarning,
                 stacklevel=3,
             )

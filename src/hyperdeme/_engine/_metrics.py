@@ -5,18 +5,29 @@ Output is scanned as a stream of chunks. Only complete lines are searched
 never print a newline) and only a bounded tail of an unfinished line is
 carried over, so a program printing gigabytes costs constant memory. The *last* value printed counts
 (training scripts print the FoM every epoch).
+
+**Steps.** Given an ``on_step`` listener (early stopping), the scanner also
+reports each intermediate FoM as the program prints it: each complete line
+carrying the metric is one step (the last value on the line counts). For a
+dict metric a step is complete once every metric of the dict has a new value
+since the previous step, on one line or several, in any order; its FoM is the
+weighted sum of the latest values. An unterminated last line (read by
+``close``, after the program ended) is no step.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .._core._checks import is_number
 from .._core._errors import ConfigError
 
-__all__ = ["MetricScanner", "MetricSpec"]
+__all__ = ["MetricScanner", "MetricSpec", "StepListener"]
+
+#: called with each intermediate FoM (NaN when a metric of it is NaN)
+StepListener = Callable[[float], None]
 
 #: a number; ``nan``/``inf`` only as whole words ("FoM: information" is no infinity)
 _NUMBER = rb"([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?![a-z])))"
@@ -45,8 +56,8 @@ class MetricSpec:
             self.weights = {name: float(weight) for name, weight in metric.items()}
         self.names = tuple(self.weights)
 
-    def scanner(self) -> MetricScanner:
-        return MetricScanner(self)
+    def scanner(self, on_step: StepListener | None = None) -> MetricScanner:
+        return MetricScanner(self, on_step)
 
     def fom(self, metrics: Mapping[str, float]) -> float | None:
         """The weighted sum, or None when a metric is missing or NaN."""
@@ -79,13 +90,17 @@ class MetricSpec:
 
 
 class MetricScanner:
-    """Feed it output chunks; ``metrics`` holds the last value seen of each metric."""
+    """Feed it output chunks; ``metrics`` holds the last value seen of each metric, and
+    ``on_step`` (if given) hears each step's FoM (see the module docstring)."""
 
-    def __init__(self, spec: MetricSpec) -> None:
+    def __init__(self, spec: MetricSpec, on_step: StepListener | None = None) -> None:
         self._spec = spec
         self._carry = b""
         self._names = [(name, name.encode()) for name in spec.names]
         self.metrics: dict[str, float] = {}
+        self._on_step = on_step
+        #: metrics with a new value since the last step
+        self._fresh: set[str] = set()
 
     def feed(self, data: bytes) -> None:
         end = max(data.rfind(b"\n"), data.rfind(b"\r"))
@@ -96,7 +111,10 @@ class MetricScanner:
             return
         block = self._carry + data[: end + 1] if self._carry else data[: end + 1]
         self._carry = data[end + 1 :]
-        self._scan(block)
+        if self._on_step is None:
+            self._scan(block)
+        else:
+            self._scan_steps(block)
 
     def close(self) -> dict[str, float]:
         """Scan what is left of an unterminated last line; return the metrics."""
@@ -117,25 +135,85 @@ class MetricScanner:
             if value is not None:
                 self.metrics[name] = value
 
+    def _scan_steps(self, block: bytes) -> None:
+        """Like :meth:`_scan`, line by line in order, reporting each completed step."""
+        found: list[tuple[int, str, float]] = []
+        prefix = self._spec.prefix
+        if prefix is not None:
+            name = self._names[0][0]
+            found = [(pos, name, v) for pos, v in _each(block, prefix, _AFTER_PREFIX, word=False)]
+        else:
+            for name, needle in self._names:
+                found += [(pos, name, v) for pos, v in _each(block, needle, _AFTER_NAME, word=True)]
+            found.sort()
+        line: dict[str, float] = {}
+        line_end = -1
+        for pos, name, value in found:
+            if pos > line_end:  # a new line: the previous one is complete
+                self._end_line(line)
+                line = {}
+                line_end = _line_end(block, pos)
+            line[name] = value  # the last value on a line counts
+        self._end_line(line)
 
-def _last(block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool) -> float | None:
-    """The number after the last occurrence of ``needle`` that is followed by one.
+    def _end_line(self, line: dict[str, float]) -> None:
+        if not line:
+            return
+        self.metrics.update(line)
+        self._fresh.update(line)
+        if len(self._fresh) == len(self._names) and self._on_step is not None:
+            self._fresh.clear()
+            fom = self._spec.fom(self.metrics)
+            self._on_step(math.nan if fom is None else fom)
+
+
+def _value_at(
+    block: bytes, pos: int, needle: bytes, number: re.Pattern[bytes], word: bool
+) -> float | None:
+    """The number after the occurrence of ``needle`` at ``pos``, if it is one.
 
     With ``word``, ``needle`` must be a whole word: neither ``val_loss`` nor
     ``loss5`` is ``loss``.
     """
+    after = pos + len(needle)
+    if word:
+        if pos > 0 and _is_word(block[pos - 1]):
+            return None
+        if _is_word(needle[-1]) and after < len(block) and _is_word(block[after]):
+            return None
+    match = number.match(block, after)
+    return float(match.group(1)) if match is not None else None
+
+
+def _last(block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool) -> float | None:
+    """The number after the last occurrence of ``needle`` that is followed by one."""
     pos = block.rfind(needle)
-    end_is_word = word and _is_word(needle[-1])
     while pos >= 0:
-        after = pos + len(needle)
-        before_ok = not word or pos == 0 or not _is_word(block[pos - 1])
-        after_ok = not end_is_word or after == len(block) or not _is_word(block[after])
-        if before_ok and after_ok:
-            match = number.match(block, after)
-            if match is not None:
-                return float(match.group(1))
+        value = _value_at(block, pos, needle, number, word)
+        if value is not None:
+            return value
         pos = block.rfind(needle, 0, pos)
     return None
+
+
+def _each(
+    block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool
+) -> list[tuple[int, float]]:
+    """Every occurrence of ``needle`` followed by a number, in order: (position, number)."""
+    found = []
+    pos = block.find(needle)
+    while pos >= 0:
+        value = _value_at(block, pos, needle, number, word)
+        if value is not None:
+            found.append((pos, value))
+        pos = block.find(needle, pos + 1)
+    return found
+
+
+def _line_end(block: bytes, pos: int) -> int:
+    """Where the line holding ``pos`` ends (its newline or carriage return)."""
+    ends = [end for end in (block.find(b"\n", pos), block.find(b"\r", pos)) if end >= 0]
+    return min(ends) if ends else len(block)
 
 
 def _is_word(byte: int) -> bool:

@@ -2,7 +2,8 @@
 
 Each attempt ends ``ok``, ``failed`` (non-zero exit, launcher error),
 ``no_metric`` (exit 0 but a metric missing or NaN), ``timeout``
-(``eval_timeout`` hit) or ``cancelled``. Failed, no-metric and timed-out
+(``eval_timeout`` hit), ``stopped`` (the evaluator's ``early_stopping`` rule
+stopped it; see :mod:`._stopping`) or ``cancelled``. Failed, no-metric and timed-out
 attempts are retried up to ``num_retries`` times; a
 :class:`~hyperdeme.TransientLauncherError` (node failure, step creation
 refused) is retried on its own small budget, whatever ``num_retries`` says.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +26,12 @@ from .._core._logging import get_logger, log_context
 from .._core._pool import HostPool
 from .._core._trial import Candidate, Status, Trial
 from .._space import Params
+from ..early_stopping import EarlyStoppingState
 from ..launchers import Job, Launcher
 from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
 from ._sinks import LogSink
+from ._stopping import AttemptMonitor, start_early_stopping
 from ._workspace import Workspace
 
 __all__ = ["MAX_TRANSIENT_RETRIES", "RetryPolicy", "TrialRunner"]
@@ -91,6 +95,7 @@ class TrialRunner:
         workspace: Workspace,
         nodes: HostPool[int] | None = None,
         experiment: str = "",
+        early_stopping: EarlyStoppingState | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.space = space
@@ -102,6 +107,10 @@ class TrialRunner:
         #: where programs run without src_path (and in-process trials "run")
         self.cwd = Path.cwd()
         self.checkpoints = CheckpointStore.for_run(evaluator, workspace)
+        #: one per run: fresh from the rule, or given (a resumed run's, rebuilt)
+        self.early_stopping = early_stopping
+        if early_stopping is None:
+            self.early_stopping = start_early_stopping(self.config.early_stopping)
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -192,7 +201,7 @@ class TrialRunner:
         trial.metrics = result.metrics or {}
         trial.returncode = result.returncode
         trial.error = result.error
-        if result.status is not Status.OK:
+        if result.status not in (Status.OK, Status.STOPPED):
             log.info(
                 "trial.attempt_failed",
                 status=result.status.value,
@@ -222,8 +231,10 @@ class TrialRunner:
     async def _launch(self, trial: Trial, place: _Place, checkpoint: Path | None) -> _Attempt:
         spec = self.evaluator.metric
         directory, cwd = place.directory, place.cwd
-        # in-process, the function returns its metrics: no log files, nothing to scan
-        scanner = spec.scanner() if directory is not None else None
+        # a program's output is scanned as it streams, each FoM line a step the
+        # early-stopping rule may judge; in-process, the function returns its metrics
+        monitor = AttemptMonitor(trial, self.early_stopping) if directory is not None else None
+        scanner = spec.scanner(monitor.on_step) if monitor is not None else None
         out_path, err_path = _log_paths(directory, trial.attempts)
         with LogSink(out_path, scanner=scanner) as stdout, LogSink(err_path) as stderr:
             job = Job(
@@ -244,11 +255,19 @@ class TrialRunner:
             )
             limit = self.config.launch.time_limit
             try:
-                if limit is None:  # no scope to enter and leave: the common, hot path
+                if limit is None and monitor is None:  # no scope at all: the in-process hot path
                     exit_ = await self.launcher.run(job)
                 else:
-                    with anyio.move_on_after(limit) as scope:
+                    # the rule's scope and the timeout's: either stops the work the same way
+                    stop = monitor.scope if monitor is not None else nullcontext()
+                    with anyio.move_on_after(limit or math.inf) as scope, stop:
                         exit_ = await self.launcher.run(job)
+                    if monitor is not None and monitor.stopped:
+                        return _Attempt(
+                            Status.STOPPED,
+                            fom=monitor.fom,
+                            metrics=dict(scanner.metrics if scanner else {}),
+                        )
                     if scope.cancelled_caught:
                         return _Attempt(
                             Status.TIMEOUT, error=f"killed after eval_timeout={limit} s"

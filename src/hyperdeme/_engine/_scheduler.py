@@ -205,8 +205,8 @@ class Scheduler:
         if self._seen_ok or trial.status is Status.CANCELLED:
             return None
         # the program ran and reported its FoM (even an infinite one: a diverged
-        # training is a result, not a broken command)
-        if trial.status is Status.OK:
+        # training is a result, not a broken command), or was stopped early for it
+        if trial.status in (Status.OK, Status.STOPPED):
             self._seen_ok = True
             return None
         self._finished += 1

@@ -6,7 +6,12 @@ by hand, and created with ``kubectl create -f``. The Job is polled every
 ``poll_interval`` seconds (``launcher_options``, default 2) with
 ``kubectl get job -o json`` until its ``Complete`` or ``Failed`` condition
 appears (``kubectl wait`` is not used: waiting for ``Complete`` never returns
-for a failed Job). Then ``kubectl logs`` is copied into the trial's stdout log:
+for a failed Job). Meanwhile the pod's log is followed (``kubectl logs
+--follow``, started again after each poll until the pod runs or when the
+stream breaks) into the trial's stdout log, so FoMs printed while it trains
+reach the engine (early stopping); when the Job ends ``kubectl logs`` is read
+once more and what was not yet copied is added. A Job of several pods is
+read only at its end (``kubectl logs -l job-name=<name>``, every pod).
 Kubernetes merges a container's stderr into its log, so the stderr log stays
 empty. Return code: ``Complete`` is 0; ``Failed`` because of
 ``activeDeadlineSeconds`` (``DeadlineExceeded``) is -9, like an evaluation
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 
@@ -33,6 +38,7 @@ from .._core._errors import LauncherError, TransientLauncherError
 from .._core._logging import get_logger
 from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import capture, checked, command_error
+from ._follow import SkipSeen, while_following
 from ._k8s_manifest import (
     check_options,
     delete_argv,
@@ -94,9 +100,15 @@ class K8sLauncher(Launcher):
         with guarded(delete_argv(name, self.namespace)):  # should the driver die meanwhile
             await self._create(name, str(path))
             log.info("k8s.created", job=name, trial=job.trial_id, attempt=job.attempt)
+            output = SkipSeen(job.stdout)
             try:
-                outcome, reason = await self._wait(name)
-                await self._copy_logs(name, job)
+                if job.nodes <= 1:
+                    outcome, reason = await while_following(
+                        lambda: self._follow_logs(name, output), lambda: self._wait(name)
+                    )
+                else:
+                    outcome, reason = await self._wait(name)
+                await self._copy_logs(name, job, output.restart())
                 returncode = await self._returncode(name, outcome, reason)
                 log.info(
                     "k8s.finished", job=name, outcome=outcome, reason=reason, returncode=returncode
@@ -157,10 +169,22 @@ class K8sLauncher(Launcher):
                 command=" ".join(get_pods_argv(name, self.namespace)),
             )
 
-    async def _copy_logs(self, name: str, job: Job) -> None:
+    async def _follow_logs(self, name: str, output: SkipSeen) -> NoReturn:
+        """``kubectl logs --follow`` until cancelled: again after a poll interval when it
+        ends (the pod has not started yet, the stream broke), skipping what was seen."""
+        argv = logs_argv(name, 1, self.namespace, follow=True)
+        while True:
+            try:
+                await run_process(argv, stdout=output.restart(), stderr=Tail())
+            except OSError as error:  # no kubectl to follow with: the logs are read at the end
+                log.warning("k8s.follow_failed", job=name, error=str(error))
+                await anyio.sleep_forever()
+            await anyio.sleep(self.poll_interval)
+
+    async def _copy_logs(self, name: str, job: Job, output: SkipSeen) -> None:
         errors = Tail()
         argv = logs_argv(name, job.nodes, self.namespace)
-        code = await run_process(argv, stdout=job.stdout, stderr=errors)
+        code = await run_process(argv, stdout=output, stderr=errors)
         if code != 0:
             log.warning("k8s.logs_failed", job=name, returncode=code, stderr=errors.text[-200:])
 

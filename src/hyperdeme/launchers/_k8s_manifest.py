@@ -190,10 +190,15 @@ def get_pods_argv(name: str, namespace: str | None = None) -> list[str]:
     return [*_namespaced(namespace), "get", "pods", "-l", f"job-name={name}", "-o", "json"]
 
 
-def logs_argv(name: str, pods: int, namespace: str | None = None) -> list[str]:
-    """All output of the Job's pods (one pod: ``job/<name>``; more: by label, untruncated)."""
+def logs_argv(
+    name: str, pods: int, namespace: str | None = None, *, follow: bool = False
+) -> list[str]:
+    """All output of the Job's pods (one pod: ``job/<name>``; more: by label, untruncated).
+
+    ``follow``: one pod's output as it is written, until its container ends.
+    """
     if pods <= 1:
-        return [*_namespaced(namespace), "logs", f"job/{name}"]
+        return [*_namespaced(namespace), "logs", *(["--follow"] if follow else []), f"job/{name}"]
     return [
         *_namespaced(namespace), "logs", "-l", f"job-name={name}", "--tail=-1",
         f"--max-log-requests={pods}",

@@ -12,8 +12,9 @@ own output rather than to ``pbsdsh``, and PBS Pro's ``pbsdsh`` exits 0
 whatever its task did. So the ``sh -c`` text carries it all (``cd <cwd>``,
 ``export ...``, output and exit status redirected to files in
 ``<cwd>/.hyperdeme/pbs/``, which must be on a file system shared with the
-job's hosts, as for any PBS job), and the files are copied into the trial's
-logs when the task ends. Stopping it: ``pbsdsh`` is signalled with the rest
+job's hosts, as for any PBS job). The output file is followed while the task
+runs (every ``poll_interval`` seconds) and the stderr file copied when it
+ends, into the trial's logs. Stopping it: ``pbsdsh`` is signalled with the rest
 of its process group (SIGTERM, grace, SIGKILL); on SIGTERM it kills its
 remote task through the task manager (``tm_kill``) before exiting.
 
@@ -23,8 +24,12 @@ on PBS Pro or ``-l nodes=<k>`` on Torque, ``-l walltime`` from
 ``alloc_timeout`` minutes, ``-o``/``-e`` files), submitted with
 ``qsub <alloc_args> <script>``. The job is polled every ``poll_interval``
 seconds (``launcher_options``, default 2) with ``qstat -f -F json -x`` (PBS
-Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON output), then its output
-files are copied into the trial's logs. ``Exit_status`` becomes the return
+Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON output). At each poll
+what the job appended to its output file is copied into the trial's stdout
+log, so FoMs printed while it trains reach the engine (early stopping); the
+rest, and the error file, when it ends. PBS Pro writes the ``-o`` file as the
+job goes with direct write (``alloc_args="-k od"``); otherwise the file only
+appears when the job ends. ``Exit_status`` becomes the return
 code as described in :mod:`._pbs_commands`. Stopping it: ``qdel <id>``,
 shielded and bounded. ``launcher_options["pbs_flavour"]`` (``"pbspro"`` or
 ``"torque"``) skips asking ``qsub --version``.
@@ -43,9 +48,10 @@ import anyio
 from .._core._errors import ConfigError, LauncherError, TransientLauncherError
 from .._core._logging import get_logger
 from .._core._pool import HostPool, PoolTooSmall
-from ._base import Exit, Job, Launcher, OutputSink, launcher_files
+from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version
+from ._follow import FileFollower, while_following
 from ._options import LauncherOptions
 from ._pbs_commands import (
     UNKNOWN_JOB,
@@ -77,8 +83,6 @@ log = get_logger("hyperdeme.launchers")
 
 #: the hosts of a multi-node evaluation inside a PBS job, comma-separated
 HOSTS_VARIABLE = "HYPERDEME_HOSTS"
-_CHUNK = 1 << 16
-_OUTPUT_WAIT_POLLS = 50  # x 0.1 s: output files a shared file system is slow to show
 _SUBMIT_LIMIT = 60.0
 
 
@@ -154,6 +158,7 @@ class PbsLauncher(Launcher):
         await files.prepare()
         hosts = await self._take(max(1, job.nodes))
         diagnostics = Tail()  # pbsdsh's own messages; the task's output goes to files
+        stdout = FileFollower(files.stdout, job.stdout)
         try:
             remote = remote_command(
                 job.command,
@@ -165,14 +170,17 @@ class PbsLauncher(Launcher):
             )
             log.info("pbs.pbsdsh", hosts=hosts, trial=job.trial_id, attempt=job.attempt)
             argv = pbsdsh_argv(self.hosts[hosts[0]], remote)
-            returncode = await run_process(
-                argv, stdout=diagnostics, stderr=diagnostics, env=self.environ, grace=self.grace
+            returncode = await while_following(
+                lambda: stdout.follow(self.poll_interval),
+                lambda: run_process(
+                    argv, stdout=diagnostics, stderr=diagnostics, env=self.environ, grace=self.grace
+                ),
             )
         finally:
             self._pool.give_back(hosts)
         stderr = Tail(job.stderr)
-        await _copy(files.stdout, job.stdout, wait=True)
-        await _copy(files.stderr, stderr, wait=True)
+        await stdout.finish(wait=True)
+        await FileFollower(files.stderr, stderr).finish(wait=True)
         status = await _read_status(files.status)
         if status is None:
             raise TransientLauncherError(
@@ -213,17 +221,18 @@ class PbsLauncher(Launcher):
         await anyio.Path(files.script).write_text(script)
         jobid = await self._submit(files.script, job.cwd)
         log.info("pbs.submitted", jobid=jobid, trial=job.trial_id, attempt=job.attempt)
+        stdout = FileFollower(files.stdout, job.stdout)
         with guarded(qdel_argv(jobid)):  # should the driver die while the job runs
             try:
-                exit_status = await self._wait(jobid, flavour)
+                exit_status = await self._wait(jobid, flavour, stdout)
             except BaseException:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(self.grace + 10):
                     await self._qdel(jobid)
                 raise
         ran = exit_status is None or not is_exec_failure(exit_status)
         stderr = Tail(job.stderr)
-        await _copy(files.stdout, job.stdout, wait=ran)
-        await _copy(files.stderr, stderr, wait=ran)
+        await stdout.finish(wait=ran)
+        await FileFollower(files.stderr, stderr).finish(wait=ran)
         if exit_status is None:  # the server forgot the job: trust the script's record
             exit_status = await _read_status(files.status)
         if exit_status is None:
@@ -258,14 +267,16 @@ class PbsLauncher(Launcher):
             f"qsub did not answer within {_SUBMIT_LIMIT:g} s.", command=" ".join(argv)
         )
 
-    async def _wait(self, jobid: str, flavour: Flavour) -> int | None:
-        """Poll qstat until the job finished; its Exit_status (None: unknown)."""
+    async def _wait(self, jobid: str, flavour: Flavour, stdout: FileFollower) -> int | None:
+        """Poll qstat until the job finished, following its output; its Exit_status (None:
+        unknown)."""
         while True:
             finished, exit_status = await query(
                 lambda: self._status(jobid, flavour), interval=self.poll_interval, job=jobid
             )
             if finished:
                 return exit_status
+            await stdout.poll()
             await anyio.sleep(self.poll_interval)
 
     async def _status(self, jobid: str, flavour: Flavour) -> tuple[bool, int | None]:
@@ -329,23 +340,6 @@ class _Files:
     @property
     def status(self) -> Path:
         return self.directory / f"{self.label}.status"
-
-
-async def _copy(path: Path, sink: OutputSink, *, wait: bool) -> None:
-    """Stream a finished job's output file into ``sink``, chunk by chunk.
-
-    With ``wait``, give a shared file system a few seconds to show the file.
-    """
-    for _ in range(_OUTPUT_WAIT_POLLS if wait else 0):
-        if await anyio.Path(path).exists():
-            break
-        await anyio.sleep(0.1)
-    try:
-        async with await anyio.open_file(path, "rb") as file:
-            while chunk := await file.read(_CHUNK):
-                sink.write(chunk)
-    except FileNotFoundError:
-        log.warning("pbs.output_missing", path=str(path))
 
 
 async def _read_status(path: Path) -> int | None:

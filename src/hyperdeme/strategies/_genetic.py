@@ -364,7 +364,7 @@ class GeneticSearch(Strategy):
         else:  # only the active genes are known: fill the others with the defaults
             fill = self.space.defaults()
             point = {flag: trial.params.get(flag, fill[flag]) for flag in self.space.flags}
-        individual = Individual(point, trial.fom if trial.ok else math.inf, trial.id)
+        individual = Individual(point, trial.fom if trial.has_fom else math.inf, trial.id)
         self._told += 1
         if individual.ok and (self._best is None or individual.rank() < self._best.rank()):
             self._best = individual

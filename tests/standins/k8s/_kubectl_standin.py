@@ -10,7 +10,9 @@ an image whose name contains ``does-not-exist`` stays in
 Supported: ``[-n NS] create|apply -f FILE`` (JSON manifests),
 ``get job NAME -o json``, ``get pods -l job-name=NAME -o json``,
 ``logs job/NAME`` and ``logs -l job-name=NAME [--tail=N]`` (stdout and stderr
-merged, as in a container log), ``delete job NAME [--ignore-not-found]
+merged, as in a container log), ``logs --follow job/NAME`` (the first pod's log
+as it is written, until its container ends or the Job is deleted; a pod not
+started yet is an error, as for kubectl), ``delete job NAME [--ignore-not-found]
 [--wait=false] [--cascade=background]`` (SIGTERM to the pods, SIGKILL after
 2 s). The Job gets ``Complete`` or ``Failed`` (``BackoffLimitExceeded``,
 ``DeadlineExceeded`` past ``activeDeadlineSeconds``) conditions.
@@ -228,8 +230,31 @@ def get_pods(directory: Path, namespace: str, selector: str, output: str | None)
     return 0
 
 
+def follow_log(directory: Path, namespace: str, name: str) -> int:
+    offset = 0
+    while True:
+        job = load(directory, namespace, name)
+        pods = job["pods"][:1] if job else []
+        if job is not None and (not pods or pods[0]["phase"] == "Pending"):
+            fail(f'Error from server (BadRequest): container "evaluation" in pod "{name}-0" is '
+                 "waiting to start: ContainerCreating")  # fmt: skip
+        ended = job is None or pods[0]["phase"] != "Running"  # before the read: nothing lost
+        if pods:
+            with open(directory / "logs" / f"{pods[0]['name']}.log", "rb") as log:
+                log.seek(offset)
+                data = log.read()
+            offset += len(data)
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        if ended:
+            return 0
+        time.sleep(0.02)
+
+
 def logs(directory: Path, namespace: str, target: str | None, selector: str | None,
-         tail: int | None) -> int:  # fmt: skip
+         tail: int | None, follow: bool = False) -> int:  # fmt: skip
+    if target is not None and follow:
+        return follow_log(directory, namespace, target.removeprefix("job/").removeprefix("jobs/"))
     if target is not None:
         name = target.removeprefix("job/").removeprefix("jobs/")
         job = load(directory, namespace, name)
@@ -370,6 +395,7 @@ def main() -> int:
     files: list[str] = []
     ignore_not_found = False
     tail: int | None = None
+    follow = False
     words: list[str] = []
     i = 0
     while i < len(argv):
@@ -392,6 +418,8 @@ def main() -> int:
             namespace = word.partition("=")[2]
         elif word.startswith("--tail="):
             tail = int(word.partition("=")[2])
+        elif word == "--follow":
+            follow = True
         elif word == "--ignore-not-found" or word == "--ignore-not-found=true":
             ignore_not_found = True
         elif word.startswith(("--wait=", "--cascade=", "--max-log-requests=", "--prefix")):
@@ -415,7 +443,7 @@ def main() -> int:
             return get_pods(directory, ns, selector, output)
         return get(directory, ns, rest, output)
     if verb == "logs":
-        return logs(directory, ns, rest[0] if rest else None, selector, tail)
+        return logs(directory, ns, rest[0] if rest else None, selector, tail, follow)
     if verb == "delete" and len(rest) == 2 and rest[0] in ("job", "jobs", "job.batch"):
         return delete(directory, ns, rest[1], ignore_not_found)
     fail(f"error: the stand-in does not support: kubectl {' '.join(argv)}")
