@@ -192,3 +192,47 @@ def test_the_bundled_example_is_valid() -> None:
     outcome = invoke("run", example, "--dry-run")
     assert outcome.code == 0, outcome.err
     assert "--c0=0.0 --c1=0.0" in outcome.out
+
+
+def test_early_stopping_from_the_file(tmp_path: Path) -> None:
+    text = f"""
+command = "python3 train.py"
+[evaluator]
+src_path = "{HERE}"
+[evaluator.early_stopping]
+type = "asha"
+max_steps = 27
+reduction_factor = 3
+min_steps = 5
+[optimizer]
+type = "random"
+num_iters = 3
+[params."--lr"]
+range = [0.001, 1.0]
+"""
+    experiment = load_experiment(write(tmp_path, text))
+    rule = experiment.evaluator.config.early_stopping
+    assert rule == hyperdeme.ASHA(max_steps=27, reduction_factor=3, min_steps=5)
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('type = "median"', "evaluator.early_stopping.type"),
+        ('type = "asha"\nmax_steps = 0', "evaluator.early_stopping.max_steps"),
+        ('type = "asha"\nmax_step = 9', "evaluator.early_stopping.max_step"),
+    ],
+)
+def test_a_bad_early_stopping_table_names_its_key(tmp_path: Path, table: str, key: str) -> None:
+    text = f"""
+command = "python3 train.py"
+[evaluator.early_stopping]
+{table}
+[optimizer]
+type = "random"
+[params."--lr"]
+range = [0.001, 1.0]
+"""
+    outcome = invoke("run", write(tmp_path, text), "--dry-run")
+    assert outcome.code == 2
+    assert f"key '{key}'" in outcome.err

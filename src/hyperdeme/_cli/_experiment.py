@@ -6,6 +6,7 @@
     name = "mnist"                            # the run directory's name (optional)
     [evaluator]                               # any hyperdeme.Evaluator keyword
     src_path = "src"
+    [evaluator.early_stopping]                # optional: type = "asha", max_steps = 27 ...
     [optimizer]
     type = "genetic"                          # random | grid | genetic | pbt
     generations = 10                          # any keyword of that optimizer
@@ -117,7 +118,31 @@ def _evaluator_settings(path: Path, table: Any, run_path: str | None) -> dict[st
     return settings
 
 
+#: [evaluator.early_stopping] type = ... -> the rule
+EARLY_STOPPING = {"asha": hyperdeme.ASHA}
+
+
+def _early_stopping(path: Path, table: Any) -> hyperdeme.EarlyStopping:
+    arguments = _table(path, "evaluator.early_stopping", table)
+    kind = arguments.pop("type", None)
+    if kind not in EARLY_STOPPING:
+        problem = "missing" if kind is None else f"got {kind!r}"
+        raise ExperimentError(
+            path,
+            "evaluator.early_stopping.type",
+            f"{problem}; allowed: {', '.join(EARLY_STOPPING)}.",
+        )
+    try:
+        return EARLY_STOPPING[kind](**arguments)
+    except _LIBRARY_ERRORS as error:
+        key = blame(str(error), arguments)
+        culprit = f"evaluator.early_stopping.{key}" if key else "evaluator.early_stopping"
+        raise ExperimentError(path, culprit, str(error)) from None
+
+
 def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.Evaluator:
+    if "early_stopping" in settings:
+        settings["early_stopping"] = _early_stopping(path, settings["early_stopping"])
     try:
         return hyperdeme.Evaluator(command, **settings)
     except _LIBRARY_ERRORS as error:
