@@ -30,6 +30,7 @@ from ..early_stopping import EarlyStoppingState
 from ..launchers import Job, Launcher
 from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
+from ._metrics import MetricScanner
 from ._sinks import LogSink
 from ._stopping import AttemptMonitor, start_early_stopping
 from ._workspace import Workspace
@@ -235,8 +236,11 @@ class TrialRunner:
         # early-stopping rule may judge; in-process, the function returns its metrics
         monitor = AttemptMonitor(trial, self.early_stopping) if directory is not None else None
         scanner = spec.scanner(monitor.on_step) if monitor is not None else None
-        out_path, err_path = _log_paths(directory, trial.attempts)
-        with LogSink(out_path, scanner=scanner) as stdout, LogSink(err_path) as stderr:
+        if directory is None:
+            stdout, stderr = LogSink(None), LogSink(None)
+        else:
+            stdout, stderr = _open_logs(directory, trial.attempts, scanner)
+        with stdout, stderr:
             job = Job(
                 trial_id=trial.id,
                 attempt=trial.attempts,
@@ -307,12 +311,18 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _log_paths(directory: Path | None, attempt: int) -> tuple[Path | None, Path | None]:
-    if directory is None:  # in-process: the result and traceback are in the journal
-        return None, None
+def _open_logs(
+    directory: Path, attempt: int, scanner: MetricScanner | None
+) -> tuple[LogSink, LogSink]:
+    """The attempt's ``stdout.log`` (scanned) and ``stderr.log``, earlier attempts' kept."""
     out, err = directory / "stdout.log", directory / "stderr.log"
     if attempt > 1:  # keep the earlier attempt's logs beside the new ones
         for path in (out, err):
             if path.exists():
                 path.rename(path.with_suffix(f".attempt{attempt - 1}.log"))
-    return out, err
+    stdout = LogSink(out, scanner=scanner)
+    try:
+        return stdout, LogSink(err)
+    except BaseException:
+        stdout.close()
+        raise
