@@ -18,8 +18,10 @@ class CallableLauncher(Launcher):
     """``await f(params)`` for a coroutine function; a plain one runs in a worker thread.
 
     The function returns a number (the FoM) or a dict of metrics. An exception
-    is a failed attempt: its traceback goes to the trial's ``stderr.log``.
-    A thread cannot be killed: on cancellation the result is abandoned.
+    is a failed attempt (exit code 1): its traceback goes to the trial's
+    ``stderr.log``. So is returning ``None`` (a forgotten ``return``), with a
+    message saying what to return. A thread cannot be killed: on cancellation
+    the result is abandoned.
     """
 
     name = "callable"
@@ -40,4 +42,12 @@ class CallableLauncher(Launcher):
             job.stderr.write(traceback.format_exc().encode())
             return Exit(1)
         job.stdout.write(f"{result!r}\n".encode())
+        if result is None:
+            name = getattr(function, "__qualname__", repr(function))
+            job.stderr.write(
+                f"{name} returned None; an evaluation function must return a number (the "
+                "figure of merit) or a dict of metrics such as {'loss': 0.25}. Is a return "
+                "statement missing?\n".encode()
+            )
+            return Exit(1)
         return Exit(0, result=result)
