@@ -169,6 +169,23 @@ def test_env_must_map_valid_names_to_strings(env: dict[str, Any]) -> None:
         Evaluator("prog", env=env)
 
 
+@pytest.mark.parametrize("key", ["A;B", "A B", "1A", "A-B", "A\nB", "$(id)", "LANG.x", "é"])
+def test_env_keys_must_be_shell_names(key: str) -> None:
+    """A job script exports env through a shell: ``export A;touch x=1`` would run code."""
+    with pytest.raises(ConfigError) as caught:
+        Evaluator("prog", env={key: "1"})
+    assert str(caught.value) == (
+        f"env key {key!r} is not a portable environment variable name: use letters, digits "
+        "and '_', not starting with a digit (POSIX names; job scripts export them through "
+        "a shell)."
+    )
+
+
+def test_env_values_may_be_anything_but_nul() -> None:
+    env = {"_A1": 'it\'s "x" $(id) `id`; a b\nc', "B": ""}
+    assert Evaluator("prog", env=env).config.env == env
+
+
 @pytest.mark.parametrize("keyword", ["workload_manager", "launcher"])
 def test_kubernetes_needs_an_image_at_construction(keyword: str) -> None:
     with pytest.raises(ConfigError, match="needs an image: pass workload_image="):

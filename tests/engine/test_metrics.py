@@ -126,6 +126,60 @@ def test_output_without_newlines_keeps_memory_bounded() -> None:
     assert scanner.close() == {"FoM": 1.5}
 
 
+MIB = 1 << 20
+NOISE = b"[=====>    ] 50% eta 3s loss 0.3 step 12 "  # no newline, no "FoM: "
+
+
+def noise(size: int) -> bytes:
+    return (NOISE * (size // len(NOISE) + 1))[:size]
+
+
+def pieces(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("size", [3, 4096, 65_535, 65_537, 100_003, MIB, 3 * MIB])
+@pytest.mark.parametrize("before", [0, 10, 61_440, 65_530, 65_536, 131_000])
+def test_a_metric_followed_by_a_mebibyte_without_newline_is_kept(size: int, before: int) -> None:
+    """The unfinished line is trimmed every 64 KiB; what is trimmed is searched first,
+    wherever the FoM sits relative to the cuts and the chunk boundaries."""
+    data = noise(before) + b" FoM: 0.5 " + noise(MIB)
+    assert scan("FoM: ", pieces(data, size)) == {"FoM": 0.5}
+    assert scan({"FoM": 1.0}, pieces(data, size)) == {"FoM": 0.5}
+
+
+@pytest.mark.parametrize("size", [7, 65_536, MIB])
+def test_the_last_value_wins_across_trimmed_lines(size: int) -> None:
+    data = b"FoM: 0.25" + noise(MIB) + b"FoM: 0.5" + noise(MIB) + b"\nFoM: oops " + noise(MIB)
+    assert scan("FoM: ", pieces(data, size)) == {"FoM": 0.5}
+    assert scan("FoM: ", pieces(data + b"\rFoM: 0.75", size)) == {"FoM": 0.75}
+
+
+def test_a_metric_split_at_every_byte_before_a_mebibyte_is_kept() -> None:
+    data = noise(65_530) + b"FoM: -1.5e-3" + noise(MIB)
+    for cut in range(65_525, 65_545):
+        chunks = [data[:cut], *pieces(data[cut:], 65_536)]
+        assert scan("FoM: ", chunks) == {"FoM": -1.5e-3}, cut
+
+
+def test_a_number_the_trim_cuts_is_read_whole() -> None:
+    """The trim searches 64 KiB ending in ``FoM: 0.123456``: that number may go on, so it
+    is left to the tail kept, where the rest of it arrives."""
+    scanner = MetricSpec("FoM: ").scanner()
+    scanner.feed(noise(65_537 - 13) + b"FoM: 0.123456")
+    scanner.feed(b"789 " + noise(MIB))
+    assert scanner.close() == {"FoM": 0.123456789}
+    assert len(scanner._carry) <= 65_536 + 4096
+
+
+def test_a_name_the_trim_cuts_from_its_prefix_is_no_whole_word() -> None:
+    """The tail kept by a trim starting at ``loss`` of ``val_loss`` keeps the ``_`` before
+    it as context: ``val_loss`` stays no ``loss``."""
+    line = b"x" * 61_437 + b"val_loss: 9" + b"y" * 4089  # 65,537 bytes: one trim
+    assert scan({"loss": 1.0}, [line, b" and on\n"]) == {}
+    assert scan({"loss": 1.0}, [line, b" loss: 2\n"]) == {"loss": 2.0}
+
+
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     bounds = [0, *points, len(data)]

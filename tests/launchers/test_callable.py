@@ -99,14 +99,30 @@ async def test_nan_is_no_metric(tmp_path: Path) -> None:
     assert result.trials[0].status is Status.NO_METRIC
 
 
-async def test_returning_none_is_a_failure_that_says_what_to_return(tmp_path: Path) -> None:
-    async def evaluate(params: dict[str, Any]) -> None:
-        return None
+@pytest.mark.parametrize("asynchronous", [True, False])
+async def test_returning_none_is_a_failed_trial_saying_what_to_return(
+    tmp_path: Path, asynchronous: bool
+) -> None:
+    """Not "metric missing": a function that forgot its ``return`` is told so."""
 
-    result = await run(tmp_path, evaluate)
+    async def coroutine(params: dict[str, Any]) -> None:
+        pass
+
+    def plain(params: dict[str, Any]) -> None:
+        pass
+
+    result = await run(tmp_path, coroutine if asynchronous else plain, num_retries=1,
+                       retry_delay=0)  # fmt: skip
     [trial] = result.trials
-    assert trial.status is Status.FAILED
-    assert "returned None; return the FoM (a number) or a dict of metrics" in trial.error
+    assert (trial.status, trial.returncode, trial.attempts) == (Status.FAILED, 1, 2)
+    name = "coroutine" if asynchronous else "plain"
+    assert trial.error == (
+        f"test_returning_none_is_a_failed_trial_saying_what_to_return.<locals>.{name} "
+        "returned None; an evaluation function must return a number (the figure of merit) "
+        "or a dict of metrics such as {'loss': 0.25}. Is a return statement missing?"
+    )
+    assert "metric" not in trial.error.split(";")[0]
+    assert read_journal(tmp_path / "run" / "exp")[0].error == trial.error
 
 
 async def test_callables_leave_no_trial_directories(tmp_path: Path) -> None:

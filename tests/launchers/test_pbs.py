@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from hyperdeme.launchers import create
 from hyperdeme.launchers._pbs import HOSTS_VARIABLE, PbsLauncher
 from hyperdeme.launchers._pbs_commands import (
     JobStatus,
+    exports,
     is_exec_failure,
     job_script,
     parse_qstat_full,
@@ -90,8 +92,6 @@ def test_batch_script_for_pbs_pro() -> None:
         nodes=2,
         flavour="pbspro",
         minutes=90,
-        stdout_path="/scratch/run/x.out",
-        stderr_path="/scratch/run/x.err",
         status_path="/scratch/run/x.status",
     )
     assert script == (
@@ -100,8 +100,6 @@ def test_batch_script_for_pbs_pro() -> None:
         "#PBS -l select=2\n"
         "#PBS -l place=scatter\n"
         "#PBS -l walltime=01:30:00\n"
-        "#PBS -o /scratch/run/x.out\n"
-        "#PBS -e /scratch/run/x.err\n"
         "cd /scratch/run || exit 1\n"
         "export OMP_NUM_THREADS=4\n"
         "export TAG='a b'\n"
@@ -115,7 +113,7 @@ def test_batch_script_for_pbs_pro() -> None:
 def test_batch_script_for_torque_and_user_resources() -> None:
     common: dict[str, Any] = {
         "name": "n", "command": "true", "cwd": "/w", "env": {}, "minutes": 0,
-        "stdout_path": "/w/o", "stderr_path": "/w/e", "status_path": "/w/s",
+        "status_path": "/w/s",
     }  # fmt: skip
     torque = job_script(nodes=3, flavour="torque", **common)
     assert "#PBS -l nodes=3\n" in torque
@@ -127,8 +125,8 @@ def test_batch_script_for_torque_and_user_resources() -> None:
 
 
 def test_command_lines() -> None:
-    assert qsub_argv("/w/job.pbs", "-q debug -A proj") == [
-        "qsub", "-q", "debug", "-A", "proj", "/w/job.pbs",
+    assert qsub_argv("/w/job.pbs", "-q debug -A proj", stdout_path="/w/o", stderr_path="/w/e") == [
+        "qsub", "-o", "/w/o", "-e", "/w/e", "-q", "debug", "-A", "proj", "/w/job.pbs",
     ]  # fmt: skip
     assert qstat_argv("7.srv", flavour="pbspro") == ["qstat", "-f", "-F", "json", "-x", "7.srv"]
     assert qstat_argv("7.srv", flavour="pbspro", json_output=False) == [
@@ -161,6 +159,53 @@ def test_remote_command_text_and_behaviour(tmp_path: Path) -> None:
     assert files["out"].read_text() == f"hello world from {tmp_path}\n"
     assert files["err"].read_text() == "warn\n"
     assert files["status"].read_text() == "5\n"
+
+
+#: a directory name with spaces and every character a shell treats specially
+AWKWARD = "run dir $(touch PWNED) `touch PWNED`; x'y\"z & | <a> #*? ~ !"
+
+
+def injected(root: Path) -> list[Path]:
+    return list(root.rglob("PWNED"))
+
+
+def test_every_path_key_and_value_of_a_batch_script_is_quoted(tmp_path: Path) -> None:
+    """Run the script's body with sh: the directory, the status file and the values reach
+    the program literally, nothing is executed, and no path is in a #PBS directive."""
+    cwd = tmp_path / AWKWARD
+    cwd.mkdir()
+    value = 'it\'s "quoted" $(touch PWNED) `touch PWNED`\nsecond line'
+    script = job_script(
+        name="exp-1.1", command='printf "%s|" "$TAG" "$(pwd)" > out', cwd=cwd,
+        env={"TAG": value}, nodes=1, flavour="pbspro", minutes=0,
+        status_path=cwd / "exp 1.status",
+    )  # fmt: skip
+    directives = [line for line in script.splitlines() if line.startswith("#PBS")]
+    assert directives == ["#PBS -N exp-1.1", "#PBS -l select=1"]
+    done = subprocess.run(
+        ["/bin/sh", "-c", script], cwd=tmp_path, env={"PATH": os.defpath}, check=False
+    )
+    assert done.returncode == 0
+    assert (cwd / "out").read_text() == f"{value}|{cwd}|"
+    assert (cwd / "exp 1.status").read_text() == "0\n"
+    assert injected(tmp_path) == []
+
+
+def test_output_paths_are_qsub_arguments() -> None:
+    out, err = f"/scratch/{AWKWARD}/x.out", f"/scratch/{AWKWARD}/x.err"
+    argv = qsub_argv(f"/scratch/{AWKWARD}/x.pbs", stdout_path=out, stderr_path=err)
+    assert argv == ["qsub", "-o", out, "-e", err, f"/scratch/{AWKWARD}/x.pbs"]
+
+
+@pytest.mark.parametrize("key", ["A;B", "A B", "1A", "A-B", "A\nB", "$(id)", "A=B"])
+def test_keys_no_shell_can_export_are_refused_by_the_builders(key: str) -> None:
+    message = f"environment variable name {key!r} cannot be exported by a shell"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        exports({key: "1"})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        remote_command("true", cwd="/", env={key: "1"}, stdout_path="/o", stderr_path="/e",
+                       status_path="/s")  # fmt: skip
+    assert exports({"_A1": "a b"}) == ["export _A1='a b'"]
 
 
 def test_qsub_output_and_qstat_parsers() -> None:
@@ -349,6 +394,31 @@ async def test_pbs_pro_without_json_output_is_followed_with_text_qstat(
         assert launcher._json is False
 
 
+async def test_a_batch_job_in_an_awkward_directory(
+    pbs_server: Path,
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against the stand-in PBS Pro: a working directory (and so the script, output and
+    status files) with spaces and shell metacharacters; the job runs there, nothing of
+    the name is executed."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # where the stand-in starts jobs
+    (tmp_path / "home").mkdir()
+    cwd = tmp_path / AWKWARD
+    cwd.mkdir()
+    ev = evaluation(kernel_command("--show", "TAG"), cwd=cwd, env={"TAG": "$(touch PWNED)"})
+    async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0
+    assert ev.metrics() == {"FoM": 1.25}
+    assert f"cwd={cwd}\n" in ev.output
+    assert "TAG=$(touch PWNED)\n" in ev.output
+    [job] = spool_jobs(pbs_server)
+    assert job["stdout"] == str(cwd / ".hyperdeme" / "pbs" / "exp-1.1.out")
+    assert injected(tmp_path) == []
+
+
 # -- inside a PBS job: pbsdsh ----------------------------------------------------
 
 
@@ -428,6 +498,26 @@ async def test_failing_task_status_is_propagated_although_pbsdsh_exits_0(
     assert ev.errors == "bad input\n"
 
 
+async def test_a_pbsdsh_task_in_an_awkward_directory(
+    pbs_server: Path,
+    pbs_job: dict[str, str],
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+) -> None:
+    """Against the stand-in pbsdsh: the sh -c text carries an awkward working directory
+    and its output and status paths literally."""
+    cwd = tmp_path / AWKWARD
+    cwd.mkdir()
+    ev = evaluation(kernel_command("--show", "TAG"), cwd=cwd, env={"TAG": "`touch PWNED`"})
+    environ = {**pbs_job, "HOME": str(tmp_path)}  # where the stand-in starts tasks
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=environ) as launcher:
+        assert (await launcher.run(ev.job)).returncode == 0
+    assert ev.metrics() == {"FoM": 1.25}
+    assert f"cwd={cwd}\n" in ev.output
+    assert "TAG=`touch PWNED`\n" in ev.output
+    assert injected(tmp_path) == []
+
+
 async def test_cancelled_pbsdsh_task_is_killed(
     pbs_server: Path,
     pbs_job: dict[str, str],
@@ -472,6 +562,35 @@ async def test_early_stopping_qdels_the_hopeless_batch_jobs(
         )
     assert [job["exit_status"] for job in spool_jobs(pbs_server)] == [0, 271, 271]
     assert len([event for event in logs if event["event"] == "pbs.deleted"]) == 2
+
+
+@pytest.mark.parametrize("inside_a_job", [False, True])
+async def test_a_run_path_with_spaces_and_shell_metacharacters(
+    pbs_server: Path,
+    pbs_job: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    inside_a_job: bool,
+) -> None:
+    """hyperdeme.optimize with run_path and src_path under an awkward directory, against
+    the stand-in PBS: through qsub (outside a job) and pbsdsh (inside one)."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # where the stand-in starts jobs and tasks
+    if inside_a_job:
+        for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
+            monkeypatch.setenv(variable, pbs_job[variable])
+    awkward = tmp_path / AWKWARD
+    awkward.mkdir()
+    await search_through(awkward, workload_manager="pbs", launcher_options=FAST)
+    logs = sorted((awkward / "run").rglob("stdout.log"))
+    assert len(logs) == 4
+    assert all("FoM: " in log.read_text() for log in logs)
+    if inside_a_job:
+        assert len(spawns(pbs_server)) == 4
+    else:
+        jobs = spool_jobs(pbs_server)
+        assert {job["exit_status"] for job in jobs} == {0}
+        assert all(job["stdout"].startswith(str(awkward / "run")) for job in jobs)
+    assert injected(tmp_path) == []
 
 
 async def test_random_search_inside_a_pbs_job(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -105,6 +106,66 @@ def test_a_huge_grid_is_never_materialized() -> None:
     assert peak < 1_000_000  # bytes; the product would need gigabytes
     assert elapsed < 1.0
     assert not grid.finished
+
+
+BILLION_SPACE = [
+    ["--lr", (1e-5, 1.0), {"log": True}],
+    ["--x", (0.0, 1.0)],
+    ["--units", (1, 64)],
+    ["--samples", (1, 10**12), {"log": True}],
+    ["--opt", ["sgd", "adam", "rms"]],
+]
+
+
+def test_a_billion_points_per_range_take_constant_memory() -> None:
+    """grid_size=10**9: each range's grid is a lazy axis, the product an odometer; building
+    the strategy and asking its first points allocates kilobytes, not gigabytes."""
+    space = Params(BILLION_SPACE)
+    tracemalloc.start()
+    try:
+        grid = _grid(space, 10**9)
+        driver = Driver(grid)
+        first = [driver.take() for _ in range(5)]
+        budget = grid.budget
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [len(axis) for axis in grid.grids] == [10**9, 10**9, 64, 406_307_618, 3]
+    assert grid.size == 10**9 * 10**9 * 64 * 406_307_618 * 3
+    assert budget == grid.size
+    assert [c.info["index"] for c in first] == [0, 1, 2, 3, 4]
+    assert first[0].params == {
+        "--lr": 1e-5,
+        "--x": 0.0,
+        "--units": 1,
+        "--samples": 1,
+        "--opt": "sgd",
+    }
+    assert [(c.params["--samples"], c.params["--opt"]) for c in first] == [
+        (1, "sgd"), (1, "adam"), (1, "rms"), (2, "sgd"), (2, "adam"),
+    ]  # fmt: skip
+    assert peak < 1_000_000  # bytes
+    assert not grid.finished
+
+
+def test_a_billion_point_grid_knows_whether_the_baseline_is_on_it() -> None:
+    on_grid = [[flag, default, domain, *rest] for (flag, domain, *rest), default in zip(
+        BILLION_SPACE, [1.0, 0.0, 32, 1000, "adam"], strict=True)]  # fmt: skip
+    grid = _grid(Params(on_grid), 10**9)
+    assert grid.budget == grid.size
+    baseline = Driver(grid).take()
+    assert baseline.params == {"--lr": 1.0, "--x": 0.0, "--units": 32, "--samples": 1000,
+                               "--opt": "adam"}  # fmt: skip
+    off_grid = [[*entry[:1], 0.5, *entry[2:]] if entry[0] == "--x" else entry for entry in on_grid]
+    assert _grid(Params(off_grid), 10**9).budget == grid.size + 1
+
+
+def test_positions_are_those_of_the_full_product() -> None:
+    space = Params([["--n", (1, 3)], ["--x", (0.0, 1.0)], ["--opt", ["a", "b"]]])
+    asked = drive(_grid(space, 3), _fom)
+    expected = list(itertools.product([1, 2, 3], [0.0, 0.5, 1.0], ["a", "b"]))
+    assert [tuple(c.params.values()) for c in asked] == expected
+    assert [c.info["index"] for c in asked] == list(range(len(expected)))
 
 
 def test_the_budget_is_the_product_plus_the_baseline() -> None:

@@ -13,6 +13,7 @@ seconds per attempt; 0 means no limit for both.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
 
 DEFAULT_RUN_PATH = "run"
 _FLAG_KEYS = ("nodes_per_evaluation",)
+#: an environment variable name every shell and launcher takes
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: crayai's "wlm" means "through the workload manager", like "auto"
 _CHOOSE = ("auto", "wlm")
 
@@ -78,10 +81,11 @@ def _flag(name: str, value: Any) -> dict[str, str]:
 def _environment(name: str, value: Any) -> dict[str, str]:
     env: dict[str, str] = string_mapping()(name, value)
     for key, item in env.items():
-        if not key or any(c in key for c in "=\0"):
+        if not _SHELL_NAME.fullmatch(key):
             raise ConfigError(
-                f"{name} key {key!r} is not a valid environment variable name "
-                "(non-empty, without '=' or NUL)."
+                f"{name} key {key!r} is not a portable environment variable name: use "
+                "letters, digits and '_', not starting with a digit (POSIX names; job "
+                "scripts export them through a shell)."
             )
         if "\0" in item:
             raise ConfigError(f"{name}[{key!r}] must not contain a NUL character.")

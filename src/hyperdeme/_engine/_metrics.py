@@ -1,10 +1,15 @@
 """Figures of merit: find metrics in a program's output, combine them into one FoM.
 
-Output is scanned as a stream of chunks. Only complete lines are searched
-(a carriage return ends a line too: progress bars redraw with ``\r`` and may
-never print a newline) and only a bounded tail of an unfinished line is
-carried over, so a program printing gigabytes costs constant memory. The *last* value printed counts
-(training scripts print the FoM every epoch).
+Output is scanned as a stream of chunks. Complete lines are searched (a
+carriage return ends a line too: progress bars redraw with ``\r`` and may
+never print a newline); an unfinished line is carried over to the next chunk.
+When it grows past 64 KiB it is searched as it is, accepting only numbers
+that more output follows (so they are complete), and only its last 4 KiB are
+carried on: a metric cut short by the trim is found again there. So a
+program printing gigabytes, with or without newlines, costs constant memory,
+and a metric followed by anything is kept (a name and number longer than
+4 KiB are the limit). The *last* value printed counts (training scripts print
+the FoM every epoch).
 
 **Steps.** Given an ``on_step`` listener (early stopping), the scanner also
 reports each intermediate FoM as the program prints it: each complete line
@@ -34,6 +39,11 @@ _NUMBER = rb"([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)
 _AFTER_PREFIX = re.compile(rb"[ \t]*" + _NUMBER, re.IGNORECASE)
 _AFTER_NAME = re.compile(rb"[ \t]*[:=]?[ \t]*" + _NUMBER, re.IGNORECASE)
 _MAX_CARRY = 1 << 16
+#: what a trimmed line keeps: room for a metric's name and number cut by the trim
+_OVERLAP = 1 << 12
+#: bytes that must follow a number in a trimmed line for it to be complete (the
+#: regex stops before "e-" that a digit may still follow)
+_LOOKAHEAD = 3
 
 
 class MetricSpec:
@@ -95,7 +105,8 @@ class MetricScanner:
 
     def __init__(self, spec: MetricSpec, on_step: StepListener | None = None) -> None:
         self._spec = spec
-        self._carry = b""
+        self._carry = bytearray()  # the unfinished line
+        self._lead = 0  # bytes at the start of the carry kept as context only
         self._names = [(name, name.encode()) for name in spec.names]
         self.metrics: dict[str, float] = {}
         self._on_step = on_step
@@ -104,47 +115,62 @@ class MetricScanner:
 
     def feed(self, data: bytes) -> None:
         end = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        if end < 0:
-            self._carry += data
-            if len(self._carry) > _MAX_CARRY:
-                self._carry = self._carry[-_MAX_CARRY // 2 :]
-            return
-        block = self._carry + data[: end + 1] if self._carry else data[: end + 1]
-        self._carry = data[end + 1 :]
-        if self._on_step is None:
-            self._scan(block)
+        if end >= 0:
+            line_end = data[: end + 1]
+            block = bytes(self._carry) + line_end if self._carry else line_end
+            if self._on_step is None:
+                self._scan(block, self._lead)
+            else:
+                self._scan_steps(block, self._lead)
+            self._carry, self._lead = bytearray(data[end + 1 :]), 0
         else:
-            self._scan_steps(block)
+            self._carry += data
+        if len(self._carry) > _MAX_CARRY:
+            self._trim()
 
     def close(self) -> dict[str, float]:
-        """Scan what is left of an unterminated last line; return the metrics."""
+        """Scan what is left of an unterminated last line (no step); return the metrics."""
         if self._carry:
-            self._scan(self._carry)
-            self._carry = b""
+            self._scan(bytes(self._carry), self._lead)
+            self._carry, self._lead = bytearray(), 0
         return self.metrics
 
-    def _scan(self, block: bytes) -> None:
+    def _trim(self) -> None:
+        """Search an unfinished line grown too long, then keep only its tail."""
+        self._scan(bytes(self._carry), self._lead, finished=False)
+        # one byte before the tail stays as context: is a name there a whole word?
+        self._carry, self._lead = self._carry[-_OVERLAP - 1 :], 1
+
+    def _scan(self, block: bytes, start: int, *, finished: bool = True) -> None:
+        """Record the last value of each metric in ``block``, names from ``start`` on.
+
+        In an unfinished block, a number must be followed by a few more bytes.
+        """
+        limit = len(block) if finished else len(block) - _LOOKAHEAD
         prefix = self._spec.prefix
         if prefix is not None:
-            value = _last(block, prefix, _AFTER_PREFIX, word=False)
+            value = _last(block, prefix, _AFTER_PREFIX, word=False, start=start, limit=limit)
             if value is not None:
                 self.metrics[self._names[0][0]] = value
             return
         for name, needle in self._names:
-            value = _last(block, needle, _AFTER_NAME, word=True)
+            value = _last(block, needle, _AFTER_NAME, word=True, start=start, limit=limit)
             if value is not None:
                 self.metrics[name] = value
 
-    def _scan_steps(self, block: bytes) -> None:
-        """Like :meth:`_scan`, line by line in order, reporting each completed step."""
+    def _scan_steps(self, block: bytes, start: int) -> None:
+        """Like :meth:`_scan` on complete lines, line by line in order, reporting each
+        completed step."""
         found: list[tuple[int, str, float]] = []
         prefix = self._spec.prefix
         if prefix is not None:
             name = self._names[0][0]
-            found = [(pos, name, v) for pos, v in _each(block, prefix, _AFTER_PREFIX, word=False)]
+            found = [(pos, name, v) for pos, v in _each(block, prefix, _AFTER_PREFIX, False, start)]
         else:
             for name, needle in self._names:
-                found += [(pos, name, v) for pos, v in _each(block, needle, _AFTER_NAME, word=True)]
+                found += [
+                    (pos, name, v) for pos, v in _each(block, needle, _AFTER_NAME, True, start)
+                ]
             found.sort()
         line: dict[str, float] = {}
         line_end = -1
@@ -168,9 +194,10 @@ class MetricScanner:
 
 
 def _value_at(
-    block: bytes, pos: int, needle: bytes, number: re.Pattern[bytes], word: bool
+    block: bytes, pos: int, needle: bytes, number: re.Pattern[bytes], word: bool, limit: int
 ) -> float | None:
-    """The number after the occurrence of ``needle`` at ``pos``, if it is one.
+    """The number after the occurrence of ``needle`` at ``pos``, if it is one ending by
+    ``limit``.
 
     With ``word``, ``needle`` must be a whole word: neither ``val_loss`` nor
     ``loss5`` is ``loss``.
@@ -182,28 +209,42 @@ def _value_at(
         if _is_word(needle[-1]) and after < len(block) and _is_word(block[after]):
             return None
     match = number.match(block, after)
-    return float(match.group(1)) if match is not None else None
+    if match is None or match.end() > limit:
+        return None
+    return float(match.group(1))
 
 
-def _last(block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool) -> float | None:
-    """The number after the last occurrence of ``needle`` that is followed by one."""
-    pos = block.rfind(needle)
+def _last(
+    block: bytes,
+    needle: bytes,
+    number: re.Pattern[bytes],
+    *,
+    word: bool,
+    start: int = 0,
+    limit: int | None = None,
+) -> float | None:
+    """The number after the last occurrence of ``needle`` that is followed by one.
+
+    Occurrences start at ``start`` or later and their number ends by ``limit``.
+    """
+    limit = len(block) if limit is None else limit
+    pos = block.rfind(needle, start)
     while pos >= 0:
-        value = _value_at(block, pos, needle, number, word)
+        value = _value_at(block, pos, needle, number, word, limit)
         if value is not None:
             return value
-        pos = block.rfind(needle, 0, pos)
+        pos = block.rfind(needle, start, pos + len(needle) - 1)
     return None
 
 
 def _each(
-    block: bytes, needle: bytes, number: re.Pattern[bytes], *, word: bool
+    block: bytes, needle: bytes, number: re.Pattern[bytes], word: bool, start: int = 0
 ) -> list[tuple[int, float]]:
-    """Every occurrence of ``needle`` followed by a number, in order: (position, number)."""
+    """Every occurrence of ``needle`` from ``start`` followed by a number, in order."""
     found = []
-    pos = block.find(needle)
+    pos = block.find(needle, start)
     while pos >= 0:
-        value = _value_at(block, pos, needle, number, word)
+        value = _value_at(block, pos, needle, number, word, len(block))
         if value is not None:
             found.append((pos, value))
         pos = block.find(needle, pos + 1)

@@ -289,8 +289,9 @@ class TrialRunner:
                     metrics = scanner.close()
                 else:
                     raise ConfigError(
-                        f"the evaluation function {self.evaluator.cmd} returned None; return the "
-                        "FoM (a number) or a dict of metrics such as {'loss': 0.1}."
+                        f"{self.evaluator.cmd} returned None; an evaluation function must return "
+                        "a number (the figure of merit) or a dict of metrics such as "
+                        "{'loss': 0.25}."
                     )
             except ConfigError as error:
                 return _Attempt(Status.FAILED, returncode=0, error=str(error))

@@ -17,6 +17,9 @@ import numpy as np
 
 from .._core._checks import is_number
 from .._core._errors import ConfigError, ConfigTypeError
+from . import _axes
+from ._axes import GridAxis, ListedAxis, SpacedAxis
+from ._values import plain, same_value
 
 __all__ = ["Choice", "Parameter", "Range", "parse_parameter", "plain", "same_value"]
 
@@ -25,21 +28,6 @@ __all__ = ["Choice", "Parameter", "Range", "parse_parameter", "plain", "same_val
 _HALF = 0.5
 #: numpy draws integers as int64
 _INT64 = 2**63
-
-
-def same_value(a: object, b: object) -> bool:
-    """Equality that keeps bools apart from numbers (``True == 1`` in Python)."""
-    if isinstance(a, bool | np.bool_) != isinstance(b, bool | np.bool_):
-        return False
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def plain(value: Any) -> Any:
-    """A numpy scalar as the Python object it stands for; anything else unchanged."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,24 +97,32 @@ class Range:
         return self.clip(float(rng.uniform(self.low, self.high)))
 
     def grid(self, k: int) -> list[int | float]:
-        """``k`` points including both ends (log-spaced if ``log``).
+        """``k`` points including both ends (log-spaced if ``log``), as a list.
 
         Integer ranges are rounded, deduplicated and sorted, so they may give
         fewer than ``k`` points. ``k == 1`` gives the default, or the
-        (geometric, if ``log``) midpoint.
+        (geometric, if ``log``) midpoint. :meth:`axis` gives the same points
+        without building the list.
         """
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ConfigError(f"{self.flag}: the number of grid points must be >= 1, got {k!r}")
+        return list(self.axis(k))
+
+    def axis(self, k: int) -> GridAxis:
+        """The points of :meth:`grid` as a lazy sequence: a few numbers whatever ``k``."""
+        _check_grid_size(self.flag, k)
         if k == 1:
             if self.has_default and self.default is not None:
-                return [self.default]
+                return ListedAxis([self.default])
             if self.log:
-                return [self.clip(math.sqrt(self.low * self.high))]
-            return [self.clip((self.low + self.high) / 2)]
+                return ListedAxis([self.clip(math.sqrt(self.low * self.high))])
+            return ListedAxis([self.clip((self.low + self.high) / 2)])
+        if k > _axes.LISTED_UP_TO:
+            return SpacedAxis(
+                self.flag, self.low, self.high, int(k), integer=self.integer, log=self.log
+            )
         space = np.geomspace if self.log else np.linspace
         points = [self.clip(float(x)) for x in space(self.low, self.high, int(k))]
         points[0], points[-1] = self.low, self.high
-        return sorted(set(points))
+        return ListedAxis(sorted(set(points)))
 
     def clip(self, value: float) -> int | float:
         """``value`` moved into ``[low, high]``, rounded to an int for integer ranges."""
@@ -201,15 +197,18 @@ class Choice:
         The first and last values are included when ``k >= 2``; ``k == 1``
         gives the default, or the middle value.
         """
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ConfigError(f"{self.flag}: the number of grid points must be >= 1, got {k!r}")
+        return list(self.axis(k))
+
+    def axis(self, k: int) -> GridAxis:
+        """The values of :meth:`grid` as a sequence; never more than the list itself."""
+        _check_grid_size(self.flag, k)
         n = len(self.values)
         if n <= k:
-            return list(self.values)
+            return ListedAxis(self.values)
         if k == 1:
-            return [self.default if self.has_default else self.values[(n - 1) // 2]]
+            return ListedAxis([self.default if self.has_default else self.values[(n - 1) // 2]])
         indices = sorted({round(float(i)) for i in np.linspace(0, n - 1, int(k))})
-        return [self.values[i] for i in indices]
+        return ListedAxis([self.values[i] for i in indices])
 
     def contains(self, value: object) -> bool:
         """True if ``value`` is in the list (bools and numbers kept apart)."""
@@ -217,6 +216,11 @@ class Choice:
 
 
 Parameter = Range | Choice
+
+
+def _check_grid_size(flag: str, k: object) -> None:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ConfigError(f"{flag}: the number of grid points must be >= 1, got {k!r}")
 
 
 _OPTIONS = ("log",)

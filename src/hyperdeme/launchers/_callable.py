@@ -38,8 +38,12 @@ RunsIn = Literal["thread", "process"]
 class CallableLauncher(Launcher):
     """Calls ``job.function(params)``; see the module docstring.
 
-    A function with a ``checkpoint`` parameter gets the attempt's checkpoint
-    directory (``str``, or None without a plan): ``f(params, checkpoint=...)``.
+    The function returns a number (the FoM) or a dict of metrics. An exception
+    is a failed attempt (exit code 1): its traceback goes to the trial's
+    ``stderr.log``. So is returning ``None`` (a forgotten ``return``), with a
+    message saying what to return. A function with a ``checkpoint`` parameter
+    gets the attempt's checkpoint directory (``str``, or None without a plan):
+    ``f(params, checkpoint=...)``.
     """
 
     name = "callable"
@@ -86,6 +90,14 @@ class CallableLauncher(Launcher):
             return Exit(1)
         except BaseException:
             job.stderr.write(traceback.format_exc().encode())
+            return Exit(1)
+        if result is None:
+            name = getattr(function, "__qualname__", repr(function))
+            job.stderr.write(
+                f"{name} returned None; an evaluation function must return a number (the "
+                "figure of merit) or a dict of metrics such as {'loss': 0.25}. Is a return "
+                "statement missing?\n".encode()
+            )
             return Exit(1)
         return Exit(0, result=result)
 

@@ -21,15 +21,16 @@ remote task through the task manager (``tm_kill``) before exiting.
 **Outside a job** each evaluation is a batch job: a script written to
 ``<cwd>/.hyperdeme/pbs/`` (``#PBS -N``, a node request ``-l select=<k>``
 on PBS Pro or ``-l nodes=<k>`` on Torque, ``-l walltime`` from
-``alloc_timeout`` minutes, ``-o``/``-e`` files), submitted with
-``qsub <alloc_args> <script>``. The job is polled every ``poll_interval``
-seconds (``launcher_options``, default 2) with ``qstat -f -F json -x`` (PBS
-Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON output). At each poll
-what the job appended to its output file is copied into the trial's stdout
-log, so FoMs printed while it trains reach the engine (early stopping); the
-rest, and the error file, when it ends. PBS Pro writes the ``-o`` file as the
-job goes with direct write (``alloc_args="-k od"``); otherwise the file only
-appears when the job ends. ``Exit_status`` becomes the return
+``alloc_timeout`` minutes), submitted with ``qsub -o <out> -e <err>
+<alloc_args> <script>``: the output files are qsub arguments, not ``#PBS``
+directives, which cannot quote a path with spaces. The job is polled every
+``poll_interval`` seconds (``launcher_options``, default 2) with ``qstat -f
+-F json -x`` (PBS Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON
+output). At each poll what the job appended to its output file is copied into
+the trial's stdout log, so FoMs printed while it trains reach the engine
+(early stopping); the rest, and the error file, when it ends. PBS Pro writes
+the ``-o`` file as the job goes with direct write (``alloc_args="-k od"``);
+otherwise the file only appears when the job ends. ``Exit_status`` becomes the return
 code as described in :mod:`._pbs_commands`. Stopping it: ``qdel <id>``,
 shielded and bounded. ``launcher_options["pbs_flavour"]`` (``"pbspro"`` or
 ``"torque"``) skips asking ``qsub --version``.
@@ -213,13 +214,11 @@ class PbsLauncher(Launcher):
             nodes=max(1, job.nodes),
             flavour=flavour,
             minutes=self.options.alloc_timeout,
-            stdout_path=files.stdout,
-            stderr_path=files.stderr,
             status_path=files.status,
             alloc_args=self.options.alloc_args,
         )
         await anyio.Path(files.script).write_text(script)
-        jobid = await self._submit(files.script, job.cwd)
+        jobid = await self._submit(files, job.cwd)
         log.info("pbs.submitted", jobid=jobid, trial=job.trial_id, attempt=job.attempt)
         stdout = FileFollower(files.stdout, job.stdout)
         with guarded(qdel_argv(jobid)):  # should the driver die while the job runs
@@ -252,9 +251,12 @@ class PbsLauncher(Launcher):
         log.info("pbs.finished", jobid=jobid, exit_status=exit_status)
         return Exit(returncode_of(exit_status))
 
-    async def _submit(self, script: Path, cwd: Path) -> str:
+    async def _submit(self, files: _Files, cwd: Path) -> str:
         """qsub, shielded: once submitted, the job id is needed to qdel it."""
-        argv = qsub_argv(script, self.options.alloc_args)
+        argv = qsub_argv(
+            files.script, self.options.alloc_args, stdout_path=files.stdout,
+            stderr_path=files.stderr,
+        )  # fmt: skip
         with anyio.CancelScope(shield=True), anyio.move_on_after(_SUBMIT_LIMIT):
             stdout = await checked(argv, what="submit the evaluation", cwd=cwd)
             jobid = parse_qsub_output(stdout)

@@ -26,11 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .._core._errors import ConfigError
+
 __all__ = [
     "FINISHED_STATES",
     "UNKNOWN_JOB",
     "Flavour",
     "JobStatus",
+    "exports",
     "is_exec_failure",
     "job_script",
     "killed_by_limit",
@@ -56,6 +59,7 @@ FINISHED_STATES = frozenset({"F", "X", "C"})
 UNKNOWN_JOB = re.compile(r"Unknown Job Id", re.IGNORECASE)
 _NAME_LIMIT = {"pbspro": 236, "torque": 15}
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIELD = re.compile(r"^\s*(job_state|exit_status)\s*=\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 _RESOURCE_LIMIT_KILLS = range(-29, -23)  # JOB_EXEC_KILL_NCPUS_BURST (-24) .. _WALLTIME (-29)
 
@@ -105,6 +109,18 @@ def walltime(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
 
 
+def exports(env: Mapping[str, str]) -> list[str]:
+    """``export KEY=value`` lines, values shell-quoted; a key that is no shell name is
+    refused (the engine refuses it earlier, when the Evaluator is built)."""
+    for key in env:
+        if not _SHELL_NAME.fullmatch(key):
+            raise ConfigError(
+                f"environment variable name {key!r} cannot be exported by a shell; use "
+                "letters, digits and '_', not starting with a digit."
+            )
+    return [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+
+
 def remote_command(
     command: str,
     *,
@@ -122,10 +138,10 @@ def remote_command(
     by ``pbsdsh`` writes to the PBS job's own output, not to ``pbsdsh``'s, and
     PBS Pro's ``pbsdsh`` exits 0 whatever its task did.
     """
-    exports = "".join(f"export {key}={shlex.quote(value)}; " for key, value in env.items())
+    exported = "".join(f"{line}; " for line in exports(env))
     q = shlex.quote
     return (
-        f"{{ cd {q(str(cwd))} && {{ {exports}/bin/sh -c {q(command)}; }}; }}"
+        f"{{ cd {q(str(cwd))} && {{ {exported}/bin/sh -c {q(command)}; }}; }}"
         f" > {q(str(stdout_path))} 2> {q(str(stderr_path))}; "
         f"status=$?; echo $status > {q(str(status_path))}; exit $status"
     )
@@ -148,8 +164,6 @@ def job_script(
     nodes: int,
     flavour: Flavour,
     minutes: int,
-    stdout_path: Path | str,
-    stderr_path: Path | str,
     status_path: Path | str,
     alloc_args: str = "",
 ) -> str:
@@ -158,6 +172,9 @@ def job_script(
     The node request is left to ``alloc_args`` when it has one (``select=``,
     ``nodes=``), and the placement when it says ``place=``. The exit status is
     also written to ``status_path``, for servers that forget finished jobs.
+    Every path, value and the command are shell-quoted. No path goes into a
+    ``#PBS`` directive, which cannot be quoted: the output files are given to
+    qsub on its command line (:func:`qsub_argv`).
     """
     directives = [f"-N {name}"]
     if not re.search(r"\b(select|nodes)=", alloc_args):
@@ -169,10 +186,9 @@ def job_script(
                 directives.append("-l place=scatter")
     if minutes > 0:
         directives.append(f"-l walltime={walltime(minutes)}")
-    directives += [f"-o {stdout_path}", f"-e {stderr_path}"]
     lines = ["#!/bin/sh", *(f"#PBS {directive}" for directive in directives)]
     lines.append(f"cd {shlex.quote(str(cwd))} || exit 1")
-    lines += [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+    lines += exports(env)
     lines += [
         f"/bin/sh -c {shlex.quote(command)}",
         "status=$?",
@@ -182,9 +198,23 @@ def job_script(
     return "\n".join(lines) + "\n"
 
 
-def qsub_argv(script: Path | str, alloc_args: str = "") -> list[str]:
-    """Submit ``script``; ``alloc_args`` on the command line win over its directives."""
-    return ["qsub", *shlex.split(alloc_args), str(script)]
+def qsub_argv(
+    script: Path | str,
+    alloc_args: str = "",
+    *,
+    stdout_path: Path | str,
+    stderr_path: Path | str,
+) -> list[str]:
+    """Submit ``script``, its output to ``stdout_path``/``stderr_path``; ``alloc_args``
+    on the command line win over the script's directives.
+
+    The paths are arguments (no shell, no directive parsing): a run path with
+    spaces or shell metacharacters reaches PBS as it is.
+    """
+    return [
+        "qsub", "-o", str(stdout_path), "-e", str(stderr_path), *shlex.split(alloc_args),
+        str(script),
+    ]  # fmt: skip
 
 
 def parse_qsub_output(stdout: str) -> str | None:

@@ -1,29 +1,31 @@
 """Grid search: the product of per-parameter grids, walked lazily.
 
-The product is never materialized (``itertools.product`` over the per-parameter
-grids), so a grid of 10**7 points costs nothing until it is walked. Two points
-whose active parameters are equal (they differ only in genes switched off by
-conditions) are one evaluation: a set of the active points already asked
-removes the duplicates. That set grows with the number of *distinct* points
-asked, which is the evaluation budget anyway. Points that break a
-forbidden-value rule (``space.allowed``) are skipped.
+Nothing is materialized: each parameter's grid is a lazy sequence
+(:meth:`Range.axis <hyperdeme._space.Range.axis>`, a few numbers whatever
+``grid_size``), and the walk is an odometer over the product: position ``n``
+is read as a mixed-radix number whose digits index the axes (the last
+parameter turns fastest, as in ``itertools.product``). So a grid of 10**9
+points per range costs nothing until it is walked. Two points whose active
+parameters are equal (they differ only in genes switched off by conditions)
+are one evaluation: a set of the active points already asked removes the
+duplicates. That set grows with the number of *distinct* points asked, which
+is the evaluation budget anyway. Points that break a forbidden-value rule
+(``space.allowed``) are skipped.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._core._checks import count
 from .._core._config import Config, setting
 from .._core._trial import Candidate
-from .._space import same_value
 from ._base import Strategy
 
 if TYPE_CHECKING:
-    from .._space import Params
+    from .._space import GridAxis, Params
 
 __all__ = ["GridConfig", "GridSearch"]
 
@@ -53,10 +55,11 @@ class GridSearch(Strategy):
     def __init__(self, space: Params, config: GridConfig | None = None) -> None:
         super().__init__(space, seed=_SEED)
         self.config = config or GridConfig()
-        self.grids = [param.grid(self.config.grid_size) for param in space.parameters]
-        self._points: Iterator[tuple[int, tuple[Any, ...]]] = enumerate(
-            itertools.product(*self.grids)
-        )
+        #: each parameter's grid, a lazy sequence (``len``, ``[i]``, ``in``)
+        self.grids: list[GridAxis] = [
+            param.axis(self.config.grid_size) for param in space.parameters
+        ]
+        self._position = 0  # the next position in the full product
         self._seen: set[Hashable] = set()
         self._next: Candidate | None = None
         self._done = False
@@ -80,8 +83,7 @@ class GridSearch(Strategy):
             return self.size
         baseline = self.space.defaults()
         on_grid = all(
-            any(same_value(baseline[flag], point) for point in grid)
-            for flag, grid in zip(self.space.flags, self.grids, strict=True)
+            baseline[flag] in grid for flag, grid in zip(self.space.flags, self.grids, strict=True)
         )
         return self.size + (0 if on_grid else 1)
 
@@ -107,8 +109,11 @@ class GridSearch(Strategy):
             self._seen.add(self._key(point))
             return Candidate(point, {"strategy": "grid", "index": None, "baseline": True})
         flags = self.space.flags
-        for index, values in self._points:
-            point = dict(zip(flags, values, strict=True))
+        size = self.size
+        while self._position < size:
+            index = self._position
+            self._position += 1
+            point = dict(zip(flags, self._values_at(index), strict=True))
             if not self.space.allowed(point):
                 continue
             key = self._key(point)
@@ -117,6 +122,15 @@ class GridSearch(Strategy):
             self._seen.add(key)
             return Candidate(point, {"strategy": "grid", "index": index})
         return None
+
+    def _values_at(self, index: int) -> list[Any]:
+        """The point at ``index`` of the product: its mixed-radix digits index the grids."""
+        values: list[Any] = []
+        for grid in reversed(self.grids):
+            index, digit = divmod(index, len(grid))
+            values.append(grid[digit])
+        values.reverse()
+        return values
 
     def _key(self, point: dict[str, Any]) -> Hashable:
         return tuple((flag, _hashable(value)) for flag, value in self.space.active(point).items())
