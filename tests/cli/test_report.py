@@ -201,3 +201,58 @@ def test_the_report_renders_in_headless_chromium(finished_run: Path, tmp_path: P
     assert len(re.findall(r'<tr class="\w+" data-trial="\d+">', dom)) == len(trials)
     best = min((t for t in trials if t.ok), key=lambda t: (t.fom, t.id))
     assert f'<tr class="best" data-trial="{best.id}">' in dom
+
+
+@pytest.fixture(scope="module")
+def pbt_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run directory of a small population-based training run of a function evaluator
+    (its checkpoint is a directory it keeps its training state in)."""
+    directory = tmp_path_factory.mktemp("pbt")
+
+    def train(params: dict[str, float], checkpoint: str | None = None) -> float:
+        assert checkpoint is not None
+        state = Path(checkpoint) / "state"
+        loss = float(state.read_text()) if state.exists() else 1.0
+        loss *= 1.0 - min(params["--lr"], 0.9) * params["--momentum"]
+        state.write_text(repr(loss))
+        return loss
+
+    evaluator = hyperdeme.Evaluator(train, run_path=str(directory / "run"))
+    optimizer = hyperdeme.PBTOptimizer(
+        evaluator, population=3, steps=4, quantile=0.34, seed=2, name="pbt"
+    )
+    space = hyperdeme.Params(
+        [["--lr", 0.1, (1e-3, 1.0), {"log": True}], ["--momentum", 0.5, (0.0, 0.99)]]
+    )
+    optimizer.optimize(space)
+    return directory / "run" / "pbt"
+
+
+def test_pbt_schedules_plot_each_members_hyperparameters_step_by_step(pbt_run: Path) -> None:
+    pbt_trials = hyperdeme.read_journal(pbt_run)
+    figure = _plots.schedules(pbt_trials)
+    assert figure is not None
+    axes = figure.axes
+    assert [ax.get_ylabel() for ax in axes] == ["--lr", "--momentum"]
+    for ax, flag in zip(axes, ["--lr", "--momentum"], strict=True):
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == ["member 0", "member 1", "member 2"]
+        for member, line in enumerate(lines):
+            mine = sorted(
+                (t for t in pbt_trials if t.info["member"] == member),
+                key=lambda t: t.info["step"],
+            )
+            assert len(mine) == 4
+            assert list(line.get_xdata()) == [t.info["step"] for t in mine]
+            assert list(line.get_ydata()) == [t.params[flag] for t in mine]
+
+
+def test_the_schedules_plot_is_only_for_population_based_training(
+    trials: list[hyperdeme.Trial], pbt_run: Path, tmp_path: Path
+) -> None:
+    assert _plots.schedules(trials) is None
+    outcome = invoke("report", pbt_run, "-o", tmp_path)
+    assert outcome.code == 0, outcome.err
+    image = matplotlib_image.imread(tmp_path / "schedules.png")
+    assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 10  # not blank
+    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 5

@@ -381,3 +381,23 @@ async def test_os_errors_reach_the_caller_as_themselves(
     with pytest.raises(NotADirectoryError) as caught:
         await run()
     assert type(caught.value) is NotADirectoryError
+
+
+def test_verbose_shows_the_launcher_choice_and_crayai_style_generation_lines(
+    tmp_path: Path, space: hyperdeme.Params, capfd: pytest.CaptureFixture[str]
+) -> None:
+    ev = hyperdeme.Evaluator(
+        f"{sys.executable} -c {shlex.quote(KERNEL)}", run_path=str(tmp_path),
+        src_path=str(tmp_path), workload_manager="local", verbose=True,
+    )  # fmt: skip
+    opt = hyperdeme.GeneticOptimizer(ev, generations=3, num_demes=2, pop_size=2, seed=1)
+    result = opt.optimize(space)
+    _, err = capfd.readouterr()
+    assert "launcher.detected" in err
+    assert "workload_manager='local' was given" in err
+    lines = [line for line in err.splitlines() if "run.generation" in line]
+    assert len(lines) == 3  # 12 evaluations, 4 a generation
+    best = result.best_trial
+    assert best is not None
+    assert f"best_fom={best.fom}" in lines[-1]
+    assert "evaluations=12" in lines[-1]

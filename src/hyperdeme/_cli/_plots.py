@@ -30,6 +30,7 @@ __all__ = [
     "new_figure",
     "parallel_axes",
     "parallel_coordinates",
+    "schedules",
 ]
 
 #: how many of the best trials the parallel-coordinates plot shows
@@ -182,12 +183,54 @@ def parallel_coordinates(trials: Sequence[hyperdeme.Trial], *, top: int = PARALL
     return figure
 
 
-#: file stem -> (caption, plot function), in the order the report shows them
-PLOTS: dict[str, tuple[str, Callable[[Sequence[hyperdeme.Trial]], Figure]]] = {
+#: how many hyperparameters the schedules plot shows (numeric ones, in spec order)
+SCHEDULE_PARAMETERS = 4
+
+
+def schedules(trials: Sequence[hyperdeme.Trial]) -> Figure | None:
+    """Population-based training: each member's hyperparameters step by step, one panel
+    per numeric hyperparameter, one line per member. None for runs of other strategies."""
+    slices = sorted(
+        (t for t in trials if t.info.get("strategy") == "pbt" and "member" in t.info),
+        key=lambda t: (t.info["member"], t.info.get("step", 0)),
+    )
+    if not slices:
+        return None
+    flags = [
+        flag
+        for flag in dict.fromkeys(flag for t in slices for flag in t.params)
+        if all(_is_number(t.params[flag]) for t in slices if flag in t.params)
+    ][:SCHEDULE_PARAMETERS]
+    figure = new_figure()
+    figure.set_size_inches(_SIZE[0], 2.2 * max(1, len(flags)))
+    for row, flag in enumerate(flags, 1):
+        ax = figure.add_subplot(len(flags), 1, row)
+        for member in sorted({t.info["member"] for t in slices}):
+            mine = [t for t in slices if t.info["member"] == member and flag in t.params]
+            ax.plot(
+                [t.info.get("step", 0) for t in mine],
+                [float(t.params[flag]) for t in mine],
+                marker=".",
+                label=f"member {member}",
+            )
+        values = [float(t.params[flag]) for t in slices if flag in t.params]
+        if min(values) > 0 and max(values) / min(values) > 100:
+            ax.set_yscale("log")
+        ax.set_ylabel(flag)
+        if row == len(flags):
+            ax.set_xlabel("step")
+    figure.suptitle("Hyperparameter schedules (population-based training)")
+    return figure
+
+
+#: file stem -> (caption, plot function), in the order the report shows them; a
+#: function returning None has nothing to show for this run
+PLOTS: dict[str, tuple[str, Callable[[Sequence[hyperdeme.Trial]], Figure | None]]] = {
     "best_over_time": ("Best FoM so far over time", best_over_time),
     "best_over_trials": ("Best FoM so far over trials", best_over_trials),
     "fom_per_trial": ("FoM of every trial", fom_per_trial),
     "parallel_coordinates": ("Parameters of the best trials", parallel_coordinates),
+    "schedules": ("Hyperparameter schedules of the population", schedules),
 }
 
 

@@ -1,8 +1,8 @@
 """``hyperdeme report``: PNG plots and one self-contained ``report.html`` beside them.
 
 Plots: best FoM so far over time and over trials, every trial's FoM (by deme
-or status), parallel coordinates of the best trials. (Hyperparameter
-schedules join them once population-based training exists.)
+or status), parallel coordinates of the best trials, and for population-based
+training each member's hyperparameter schedule.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
     paths: list[Path] = []
     for name, (caption, plot) in PLOTS.items():
         figure = plot(view.trials)
+        if figure is None:
+            continue
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         png = buffer.getvalue()

@@ -28,6 +28,7 @@ from .._engine._scheduler import Scheduler
 from .._space import Choice, Params
 from ..launchers import CallableLauncher, Launcher, create, resolve
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
+from ..strategies import Strategy
 from ._definition import Experiment
 from ._opening import Opened, opened
 from ._result import Result
@@ -70,10 +71,12 @@ async def run_experiment(
         )
 
         display = _progress(experiment, run)
+        generations = _Generations(run.strategy, result)
 
         async def on_trial(trial: Trial) -> None:
             result.trials.append(trial)
             run.human.write(trial)
+            generations.count(trial)
             if display is not None:
                 display.trial_finished(trial)
             if emit is not None:
@@ -118,6 +121,31 @@ async def run_experiment(
             elapsed=round(result.elapsed, 3),
         )
     return run.name
+
+
+class _Generations:
+    """crayai's progress lines: after each generation's worth of evaluations, the count
+    and the best FoM so far with its parameters (``run.generation``, shown by verbose)."""
+
+    def __init__(self, strategy: Strategy, result: Result) -> None:
+        budget = strategy.budget
+        self.size = strategy.generation_size or max(1, (budget or 100) // 10)
+        self.result = result
+        self.done = len(result.trials)
+
+    def count(self, trial: Trial) -> None:
+        self.done += 1
+        if self.done % self.size:
+            return
+        best = self.result.best_trial
+        log.info(
+            "run.generation",
+            generation=self.done // self.size,
+            evaluations=self.done,
+            best_fom=self.result.best_fom,
+            best_trial=best.id if best is not None else None,
+            best_params=best.params if best is not None else None,
+        )
 
 
 async def _watchdog(evaluator: Evaluator, directory: Path) -> Watchdog | None:

@@ -111,6 +111,12 @@ class Strategy(ABC):
         """How many evaluations this strategy plans in all, when it knows."""
         return None
 
+    @property
+    def generation_size(self) -> int | None:
+        """Evaluations that make one generation (a population's worth), for progress
+        reports; None when the strategy has no generations."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What this strategy is: its type and settings (not its state, not its seed),
         as JSON-able data. An experiment records it to refuse resuming with another."""

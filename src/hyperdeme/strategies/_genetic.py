@@ -227,6 +227,11 @@ class GeneticSearch(Strategy):
     def budget(self) -> int:
         return self.config.budget
 
+    @property
+    def generation_size(self) -> int:
+        """Every deme's population once."""
+        return self.config.num_demes * self.config.pop_size
+
     # ------------------------------------------------------------------ read-only views
     @property
     def best(self) -> Individual | None:

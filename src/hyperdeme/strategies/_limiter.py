@@ -29,6 +29,10 @@ class ConcurrencyLimiter(Strategy):
     def budget(self) -> int | None:
         return self.strategy.budget
 
+    @property
+    def generation_size(self) -> int | None:
+        return self.strategy.generation_size
+
     def describe(self) -> dict[str, Any]:
         """The wrapped strategy's: how many run at once does not change what is asked."""
         return self.strategy.describe()

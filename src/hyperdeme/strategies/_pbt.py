@@ -147,6 +147,11 @@ class PBTSearch(Strategy):
         return self.config.budget
 
     @property
+    def generation_size(self) -> int:
+        """One step of every member."""
+        return self.config.population
+
+    @property
     def members(self) -> list[dict[str, Any]]:
         """Each member's current hyperparameters (copies), member 0 first."""
         return [dict(member.point) for member in self._members]
