@@ -36,7 +36,7 @@ def started(trial_id: int) -> dict[str, Any]:
 def hold_the_lock(directory: Path) -> None:
     """As a live driver on this host does (this test process stands for it)."""
     holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": "2026-11-27T10:00:00"}
-    (directory / ".lock").write_text(json.dumps(holder))
+    (directory / ".driver").write_text(json.dumps(holder))
 
 
 def test_finished_started_unknown_and_partial_lines(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_unfinished_trials_of_a_dead_driver_are_interrupted_not_running(tmp_path
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     holder = {"host": socket.gethostname(), "pid": int(dead.stdout), "since": "then"}
-    (tmp_path / ".lock").write_text(json.dumps(holder))  # left by a SIGKILLed driver
+    (tmp_path / ".driver").write_text(json.dumps(holder))  # left by a SIGKILLed driver
     view = read_run(tmp_path)
     assert (view.running, view.interrupted, view.driver) == ([], [2], None)
     outcome = invoke("status", tmp_path)

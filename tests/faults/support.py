@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import psutil
 import pytest
 
 from hyperdeme import Result, Trial, read_journal
@@ -21,6 +23,7 @@ from processes import marked
 KERNELS = Path(__file__).parents[1] / "kernels"
 DRIVER = KERNELS / "fault_driver.py"
 PYTHON = sys.executable
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def require_root(why: str) -> None:
@@ -32,17 +35,24 @@ def require_root(why: str) -> None:
     pytest.skip(f"needs root: {why}")
 
 
-def wait_for(condition: Callable[[], object], *, within: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {within} s")
-        time.sleep(0.005)
+def fill(directory: Path) -> None:
+    """Fill the file system of ``directory`` to its last byte."""
+    with (directory / "filler").open("ab", buffering=0) as filler:
+        for size in (1 << 16, 1 << 12, 1 << 6, 1):
+            block = b"\0" * size
+            while True:
+                try:
+                    filler.write(block)
+                except OSError as error:
+                    if error.errno != errno.ENOSPC:
+                        raise
+                    break
+    assert os.statvfs(directory).f_bavail == 0
 
 
 async def await_for(condition: Callable[[], object], *, within: float, what: str) -> None:
-    """:func:`wait_for` for async tests (the event loop keeps running meanwhile)."""
+    """Poll ``condition`` until it holds (the event loop runs meanwhile); fail naming
+    ``what`` after ``within`` seconds."""
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
@@ -57,7 +67,7 @@ def describe(markers: tuple[str, ...]) -> list[str]:
         for process in marked(marker):
             try:
                 found[process.pid] = " ".join(process.cmdline())[:200]
-            except Exception:  # gone meanwhile: not a survivor
+            except psutil.Error:  # gone meanwhile: not a survivor
                 continue
     return [f"{pid}: {argv}" for pid, argv in sorted(found.items())]
 
@@ -71,16 +81,6 @@ async def survivors(*markers: str, within: float) -> list[str]:
         if not alive or time.monotonic() > deadline:
             return alive
         await anyio.sleep(0.02)
-
-
-def survivors_now(*markers: str, within: float) -> list[str]:
-    """:func:`survivors` for synchronous tests."""
-    deadline = time.monotonic() + within
-    while True:
-        alive = describe(markers)
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.02)
 
 
 @dataclass

@@ -118,8 +118,19 @@ class TransientLauncherError(LauncherError):
 class JournalError(HyperdemeError, OSError):
     """The journal cannot be written (disk full, I/O error) or another driver holds it.
 
-    ``errno`` and ``filename`` are set as for the :class:`OSError` behind it.
+    ``errno`` and ``filename`` are set as for the :class:`OSError` behind it; the
+    message says what happened and what to do.
     """
+
+    def __init__(
+        self, message: str, *, errno: int | None = None, filename: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class HyperdemeWarning(UserWarning):
@@ -137,6 +148,16 @@ def unwrap(group: BaseExceptionGroup[BaseException]) -> NoReturn:
     real = [leaf for leaf in leaves if not _is_cancellation(leaf)] or leaves
     if len(real) == 1 or all(leaf is real[0] for leaf in real):
         raise real[0] from None
+    # several at once (out of file descriptors, two places fail): the first deliberate
+    # or operating-system error is the one to report; the others are named in a note
+    for kind in (HyperdemeError, OSError):
+        first = next((leaf for leaf in real if isinstance(leaf, kind)), None)
+        if first is not None:
+            others = "; ".join(
+                f"{type(leaf).__name__}: {leaf}" for leaf in real if leaf is not first
+            )
+            first.add_note(f"at the same time: {others}")
+            raise first from None
     raise group
 
 

@@ -152,10 +152,7 @@ class Journal(Closing):
             f"cannot write the journal {self.path}: {error.strerror or error} ({cause}); "
             f"the run stops here with every earlier record intact: {remedy}, then resume."
         )
-        journal_error = JournalError(message)
-        journal_error.errno = error.errno
-        journal_error.filename = str(self.path)
-        return journal_error
+        return JournalError(message, errno=error.errno, filename=str(self.path))
 
     def _cut_torn_tail(self) -> None:
         """Remove a last line without its newline: its writer died before acknowledging it."""

@@ -3,7 +3,7 @@
 ``flock`` on ``<experiment>/.lock``: the kernel releases it when its holder
 exits in any way, SIGKILL included, so a lock left by a dead driver is simply
 free again; a second live driver is refused at once with the holder's host,
-pid and start time, which the holder writes into the file. (On NFS, Linux
+pid and start time, which the holder writes beside it (``.driver``). (On NFS, Linux
 implements ``flock`` with the server's locks; a driver on a crashed client
 holds its lock until the server notices.)
 """
@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Self
 
@@ -24,59 +25,78 @@ from .._core._errors import JournalError
 __all__ = ["ExperimentLock", "driver_of"]
 
 LOCK_NAME = ".lock"
+#: who holds the lock: host, pid and since, as JSON
+HOLDER_NAME = ".driver"
 
 
 class ExperimentLock(Closing):
-    """Held from construction until :meth:`close`; see the module docstring."""
+    """Held from construction until :meth:`close`; see the module docstring.
+
+    The holder's host, pid and start are in ``.driver`` beside the lock, written
+    whole (a temporary file renamed over it) once the lock is taken.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / LOCK_NAME
+        self._holder = directory / HOLDER_NAME
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _describe(os.pread(self._fd, 4096, 0))
             os.close(self._fd)
             self._fd = -1
             raise JournalError(
-                f"the experiment {directory} is being run by another driver ({holder}); "
-                "two drivers would interleave its journal. Wait for it, stop it, or give "
-                "this run another name."
+                f"the experiment {directory} is being run by another driver "
+                f"({_describe(_holder_of(directory, wait=True))}); two drivers would "
+                "interleave its journal. Wait for it, stop it, or give this run another name."
             ) from None
         me = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "since": datetime.datetime.now().isoformat(timespec="seconds"),
         }
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, json.dumps(me).encode() + b"\n", 0)
+        temporary = self._holder.with_name(f"{HOLDER_NAME}.{os.getpid()}")
+        temporary.write_text(json.dumps(me) + "\n")
+        os.replace(temporary, self._holder)
 
     def __enter__(self) -> Self:
         return self
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.ftruncate(self._fd, 0)
+            self._holder.unlink(missing_ok=True)
             os.close(self._fd)  # releases the lock
             self._fd = -1
 
 
+def _holder_of(directory: Path, *, wait: bool = False) -> dict[str, object] | None:
+    """The holder ``.driver`` names; with ``wait``, give a driver that has just taken the
+    lock a moment to write it."""
+    for _ in range(50 if wait else 1):
+        try:
+            holder = json.loads((directory / HOLDER_NAME).read_bytes())
+        except (OSError, ValueError):
+            holder = None
+        if isinstance(holder, dict):
+            return holder
+        if wait:
+            time.sleep(0.02)
+    return None
+
+
 def driver_of(directory: Path) -> dict[str, object] | None:
-    """Who runs the experiment in ``directory`` now, as its lock file says (host, pid,
-    since), or None when no driver runs it. Never takes the lock.
+    """Who runs the experiment in ``directory`` now (host, pid, since), or None when no
+    driver runs it. Never takes the lock.
 
     A driver on this host is checked to be alive (a SIGKILLed one leaves its
     details behind); one on another host is taken at its word.
     """
-    try:
-        holder = json.loads((directory / LOCK_NAME).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(holder, dict):
+    holder = _holder_of(directory)
+    if holder is None:
         return None
     if holder.get("host") == socket.gethostname():
         try:
-            os.kill(int(holder["pid"]), 0)
+            os.kill(int(holder["pid"]), 0)  # type: ignore[call-overload]
         except ProcessLookupError:
             return None
         except (PermissionError, KeyError, TypeError, ValueError):
@@ -84,9 +104,10 @@ def driver_of(directory: Path) -> dict[str, object] | None:
     return holder
 
 
-def _describe(data: bytes) -> str:
+def _describe(holder: dict[str, object] | None) -> str:
+    if holder is None:
+        return "which could not be told: it may have just ended; try again"
     try:
-        holder = json.loads(data)
         return f"pid {holder['pid']} on host {holder['host']} since {holder['since']}"
-    except (ValueError, KeyError, TypeError):
-        return "holder unknown"
+    except KeyError:
+        return "which could not be told"

@@ -308,6 +308,8 @@ class TrialRunner:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, BaseExceptionGroup):  # say what is inside, not "1 sub-exception"
+        return "; ".join(_describe(inner) for inner in error.exceptions)
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 

@@ -77,12 +77,15 @@ class CallableLauncher(Launcher):
                 if self._processes is None:  # the scheduler bounds how many run at once
                     self._processes = anyio.CapacityLimiter(math.inf)
                 result = await anyio.to_process.run_sync(
-                    call, params, cancellable=True, limiter=self._processes
+                    _in_worker, call, params, cancellable=True, limiter=self._processes
                 )
             else:
                 result = await anyio.to_thread.run_sync(call, params, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             raise
+        except _Exited as error:  # raised in a worker process: its own words, as in a thread
+            job.stderr.write(f"{error}\n".encode())
+            return Exit(1)
         except KeyboardInterrupt:
             if coroutine:
                 raise
@@ -100,6 +103,20 @@ class CallableLauncher(Launcher):
             )
             return Exit(1)
         return Exit(0, result=result)
+
+
+class _Exited(Exception):
+    """A function in a worker process raised SystemExit or KeyboardInterrupt."""
+
+
+def _in_worker(function: Callable[[dict[str, Any]], Any], params: dict[str, Any]) -> Any:
+    """Call ``function`` in a worker process, which must survive it: a ``SystemExit`` (or
+    ``KeyboardInterrupt``) would end the worker and break the next call made to it."""
+    try:
+        return function(params)
+    except (SystemExit, KeyboardInterrupt) as error:
+        text = str(error)
+        raise _Exited(f"{type(error).__name__}: {text}" if text else type(error).__name__) from None
 
 
 def takes_checkpoint(function: Callable[..., Any]) -> bool:

@@ -55,6 +55,11 @@ async def run_process(
 
     Negative exit codes mean "killed by that signal", as in ``subprocess``.
     """
+    watchdog = current_watchdog()
+    if watchdog is not None:
+        # the run's mark: should the driver die before the group is held below (or
+        # should its handle be lost), the watchdog still finds the process by it
+        env = {**(os.environ if env is None else env), **watchdog.mark}
     # Started shielded: a cancellation arriving while the process starts waits for it,
     # then the clean-up below stops its whole group (never a program left running).
     with anyio.CancelScope(shield=True):
@@ -65,10 +70,15 @@ async def run_process(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    watchdog = current_watchdog()
     held = watchdog.hold_group(process.pid) if watchdog is not None else None
     try:
         return await _follow(process, stdout=stdout, stderr=stderr, stop=stop, grace=grace)
+    except BaseException:
+        # whatever escaped _follow (a KeyboardInterrupt delivered between its lines,
+        # on trio): the group goes before the watchdog lets go of it
+        with anyio.CancelScope(shield=True):
+            await _terminate(process, stop, grace)
+        raise
     finally:
         if watchdog is not None and held is not None:
             watchdog.release(held)

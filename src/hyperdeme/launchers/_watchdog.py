@@ -11,6 +11,13 @@ watchdog sends SIGTERM to every group still registered, runs the clean-up
 commands, waits ``grace`` seconds, sends SIGKILL to what is left, and exits.
 A clean end of the run closes it with nothing registered.
 
+Every process the run starts also carries the run's mark in its environment
+(``HYPERDEME_RUN=<token>``), inherited by what it starts. When the driver dies,
+and when the run ends, the watchdog also stops every process carrying the
+mark (read from ``/proc``, on Linux), so a process whose group was not yet
+registered when the driver died, or whose handle a driver lost, is stopped
+too.
+
 The watchdog also keeps what is registered in a file in the experiment
 directory (rewritten at most every 0.1 s, so process starts cost no file
 writes). If it was killed too (both at once: the OOM killer), resuming the
@@ -31,6 +38,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -49,7 +57,7 @@ _CURRENT: contextvars.ContextVar[Watchdog | None] = contextvars.ContextVar(
 _PROGRAM = r"""
 import json, os, signal, subprocess, sys, time
 
-grace, record = float(sys.argv[1]), sys.argv[2]
+grace, record, mark = float(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
 held = {}
 
 def start_time(pid):
@@ -62,23 +70,62 @@ def start_time(pid):
 def save():
     if not record:
         return
-    tmp = record + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(list(held.values()), f)
-    os.replace(tmp, record)
+    try:
+        tmp = record + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"mark": mark.decode(), "held": list(held.values())}, f)
+        os.replace(tmp, record)
+    except OSError:
+        pass  # a full disk: the record lags, the watchdog goes on
+
+def marked():
+    # the process groups of every process carrying the run's mark, this one's excepted
+    groups = set()
+    if not mark:
+        return groups
+    needle = b"HYPERDEME_RUN=" + mark + b"\0"
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return groups
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle in f.read() + b"\0":
+                    groups.add(os.getpgid(pid))
+        except OSError:
+            pass
+    groups.discard(os.getpgid(0))
+    return groups
+
+def signal_groups(groups, sig):
+    for pgid in groups:
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            pass
+
+def alive(groups):
+    left = []
+    for pgid in groups:
+        try:
+            os.killpg(pgid, 0)
+            left.append(pgid)
+        except OSError:
+            pass
+    return left
 
 def stop(entries):
-    groups = []
+    groups = set()
     for e in entries:
         if "pgid" in e:
             now = start_time(e["pgid"])
             if now is None or e.get("start") in (None, now):
-                groups.append(e["pgid"])
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except OSError:
-            pass
+                groups.add(e["pgid"])
+    groups |= marked()
+    signal_groups(groups, signal.SIGTERM)
     commands = []
     for e in entries:
         if "argv" in e:
@@ -88,21 +135,22 @@ def stop(entries):
             except OSError:
                 pass
     deadline = time.monotonic() + grace
-    while groups and time.monotonic() < deadline:
-        alive = []
-        for pgid in groups:
-            try:
-                os.killpg(pgid, 0)
-                alive.append(pgid)
-            except OSError:
-                pass
-        groups = alive
+    while time.monotonic() < deadline:
+        late = marked() - groups  # started as the driver died
+        signal_groups(late, signal.SIGTERM)
+        groups = set(alive(groups | late))
+        if not groups:
+            break
         time.sleep(0.05)
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except OSError:
-            pass
+    signal_groups(groups | marked(), signal.SIGKILL)
+    # a process being started when the driver died carries the mark only once it
+    # runs its program: sweep until none is left
+    for _ in range(20):
+        late = marked()
+        if not late:
+            break
+        signal_groups(late, signal.SIGKILL)
+        time.sleep(0.05)
     for c in commands:
         try:
             c.wait(timeout=max(1.0, deadline - time.monotonic() + 10))
@@ -159,8 +207,11 @@ class Watchdog:
     def __init__(self, *, record: Path | None = None, grace: float = 2.0) -> None:
         self.record = record
         self._next = 0
+        token = uuid.uuid4().hex
+        #: the environment every process of the run carries (see the module docstring)
+        self.mark = {"HYPERDEME_RUN": token}
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _PROGRAM, str(grace), str(record or "")],
+            [sys.executable, "-I", "-S", "-c", _PROGRAM, str(grace), str(record or ""), token],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -249,18 +300,17 @@ def reap(directory: Path) -> int:
     """
     record = directory / WATCHDOG_FILE
     try:
-        entries = json.loads(record.read_text())
-    except (OSError, ValueError):
-        return 0
-    if not isinstance(entries, list) or not entries:
-        record.unlink(missing_ok=True)
+        saved = json.loads(record.read_text())
+        entries, mark = list(saved["held"]), str(saved["mark"])
+    except (OSError, ValueError, KeyError, TypeError):
         return 0
     replay = "".join(
         json.dumps({"op": "hold", "key": i, **entry}) + "\n" for i, entry in enumerate(entries)
     )
-    # the entries keep their recorded start times: the watchdog's own code stops them
+    # the entries keep their recorded start times: the watchdog's own code stops them,
+    # and whatever still carries the dead run's mark
     subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _PROGRAM, "2.0", ""],
+        [sys.executable, "-I", "-S", "-c", _PROGRAM, "2.0", "", mark],
         input=replay.encode(),
         check=False,
         timeout=120,

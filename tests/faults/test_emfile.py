@@ -1,0 +1,80 @@
+"""Too many open files: every evaluation that cannot start is a failed trial in the
+journal, the run ends with one plain exception at most, and it resumes exactly once.
+
+Injected: ``RLIMIT_NOFILE`` of a driver process (``kernels/fault_driver.py``, asyncio
+and trio) set, just before it runs, to the descriptors it has open plus 4, 12, 20 or
+48: from "cannot even open the journal" through "some evaluations cannot start"
+(EMFILE creating pipes or log files) to "enough". Whatever the outcome, the journal
+holds what the run reported, every failed trial says why, no process survives, and
+the experiment resumed without the limit finishes exactly once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+import hyperdeme
+from hyperdeme import Status
+from kernels.fault_driver import SPACE, optimizer
+
+from .support import (
+    DRIVER,
+    PYTHON,
+    check_exactly_once,
+    reported,
+    side_log,
+    snapshot,
+    survivors,
+)
+
+NUM_ITERS, SLOTS = 30, 4
+#: what ends a run that hits the limit: fail-fast, or the journal's own open
+PLAIN_ENDINGS = ("hyperdeme.EvaluationError: ", "OSError: [Errno 24] Too many open files")
+
+
+@pytest.mark.parametrize("extra", [4, 12, 20, 48])
+async def test_a_run_out_of_file_descriptors_records_every_trial_and_resumes(
+    tmp_path: Path, src: Path, marker: str, anyio_backend: str, extra: int
+) -> None:
+    case = f"RLIMIT_NOFILE = open descriptors + {extra}, {anyio_backend}"
+    run, side1, side2 = tmp_path / "run", tmp_path / "side1", tmp_path / "side2"
+    with anyio.fail_after(60):
+        driver = await anyio.run_process(
+            [
+                PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
+                f"--backend={anyio_backend}", f"--side-log={side1}",
+                f"--report={tmp_path / 'report'}", f"--num-iters={NUM_ITERS}",
+                f"--slots={SLOTS}", f"--nofile={extra}",
+            ],
+            check=False,
+        )  # fmt: skip
+    stderr = driver.stderr.decode()
+    assert driver.returncode in (0, 1), f"{case}\n{stderr[-3000:]}"
+    assert await survivors(marker, str(run), within=1.5) == [], case
+
+    journal = run / "exp" / "trials.jsonl"
+    before = snapshot(journal)
+    assert before.torn == b"", case
+    ended = set(before.finished) | before.cancelled
+    assert set(before.started) == ended, f"{case}: started, never ended: {before.started}"
+    told = {entry["id"]: entry["status"] for entry in reported(tmp_path / "report")}
+    for trial_id, status in told.items():
+        assert before.finished[trial_id].status.value == status, case
+    untold = set(before.finished) - set(told)
+    assert len(untold) <= SLOTS, f"{case}: journalled, never reported: {untold}"
+    for trial in before.finished.values():
+        assert trial.status is Status.OK or "Too many open files" in trial.error, (
+            f"{case}: trial {trial.id} {trial.status.value}: {trial.error[-500:]}"
+        )
+
+    resumed = optimizer(run, marker=marker, src_path=src, side_log=side2, num_iters=NUM_ITERS)
+    result = await hyperdeme.optimize(resumed, SPACE, resume=True)
+    check_exactly_once(before, snapshot(journal), side_log(side2), result, NUM_ITERS, case)
+    assert await survivors(marker, str(run), within=1.5) == [], case
+    if driver.returncode:  # one plain exception, never a group of them
+        assert "ExceptionGroup" not in stderr, f"{case}\n{stderr[-3000:]}"
+        endings = [line for line in stderr.splitlines() if line.startswith(PLAIN_ENDINGS)]
+        assert endings, f"{case}\n{stderr[-3000:]}"
