@@ -5,10 +5,13 @@ Issue #11: 2,000 evaluations of 0.25 s on 16 slots within 1 % of the ideal
 
 - ``callable-asyncio`` / ``callable-trio``: an ``async def`` that sleeps ``d``
   (measures the scheduler, not process start);
-- ``callable-asyncio-nofsync``: the same with ``fsync=False`` (the others keep
-  the default: one fsync per finished trial, on the event loop);
+- ``callable-asyncio-nofsync``: the same with ``fsync="never"`` (the others keep
+  the default ``"batch"``: group-committed fsyncs on a thread);
 - ``process-asyncio``: ``sleep 0.25`` through the local launcher with default
-  settings (process start, trial directory and fsynced journal included).
+  settings (process start, trial directory and fsynced journal included);
+- ``process-bare``: the same shell command started with ``anyio.run_process``
+  under a 16-slot limiter and nothing else: what starting the processes costs
+  this machine, the floor under ``process-asyncio``.
 
 The makespan is the wall time of the whole ``await hyperdeme.optimize(...)``.
 """
@@ -27,7 +30,32 @@ import hyperdeme
 from . import _harness as h
 
 SPACE = hyperdeme.Params([["--x", (0.0, 1.0)]])
-VARIANTS = ("callable-asyncio", "callable-trio", "callable-asyncio-nofsync", "process-asyncio")
+VARIANTS = (
+    "callable-asyncio",
+    "callable-trio",
+    "callable-asyncio-nofsync",
+    "process-asyncio",
+    "process-bare",
+)
+
+
+def _command(duration: float) -> str:
+    return f"sleep {duration}; echo FoM: 1 #"
+
+
+async def _bare(evaluations: int, duration: float, slots: int, root: Path) -> float:
+    limiter = anyio.CapacityLimiter(slots)
+
+    async def one() -> None:
+        async with limiter:
+            await anyio.run_process(["/bin/sh", "-c", _command(duration)])
+
+    with h.fresh_cwd(root):
+        start = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for _ in range(evaluations):
+                tg.start_soon(one)
+        return time.perf_counter() - start
 
 
 async def _run(
@@ -41,7 +69,7 @@ async def _run(
         evaluator = hyperdeme.Evaluator(sleeper, num_parallel_evals=slots, fsync=fsync)
     else:  # default settings: run/ in the working directory, fsynced journal
         evaluator = hyperdeme.Evaluator(
-            f"sleep {duration}; echo FoM: 1 #", workload_manager="local", num_parallel_evals=slots
+            _command(duration), workload_manager="local", num_parallel_evals=slots
         )
     with h.fresh_cwd(root):
         start = time.perf_counter()
@@ -57,6 +85,8 @@ async def _run(
 def _runner(variant: str, n: int, d: float, slots: int, root: Path) -> Callable[[], float]:
     kind, backend, *options = variant.split("-")
     fsync = "nofsync" not in options
+    if backend == "bare":
+        return lambda: anyio.run(_bare, n, d, slots, root)
     return lambda: anyio.run(_run, kind, n, d, slots, fsync, root, backend=backend)
 
 

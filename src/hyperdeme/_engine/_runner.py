@@ -189,6 +189,8 @@ class TrialRunner:
         directory, cwd = (None, self.cwd)
         checkpoint = None
         if not self.evaluator.is_callable:
+            # synchronous: measured, worker threads do not make a disk's metadata
+            # operations faster (it serializes them), and cost hops on a fast one
             directory, cwd = self.workspace.prepare(trial.id, trial.params)
             checkpoint = await self.checkpoints.directory(trial)
         trial.command = self.evaluator.command_for(

@@ -38,6 +38,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -207,6 +208,8 @@ class Watchdog:
     def __init__(self, *, record: Path | None = None, grace: float = 2.0) -> None:
         self.record = record
         self._next = 0
+        #: messages not yet written: a hold released before it was sent costs nothing
+        self._pending: dict[int, bytes] = {}
         token = uuid.uuid4().hex
         #: the environment every process of the run carries (see the module docstring)
         self.mark = {"HYPERDEME_RUN": token}
@@ -221,6 +224,10 @@ class Watchdog:
         assert self._process.stdin is not None
         self._fd = self._process.stdin.fileno()
         self._broken = False
+        self._lock = threading.Lock()  # the run's tasks and the flushing thread
+        self._closed = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_often, daemon=True)
+        self._flusher.start()
 
     @contextlib.contextmanager
     def active(self) -> Iterator[Watchdog]:
@@ -232,20 +239,52 @@ class Watchdog:
             _CURRENT.reset(token)
 
     def hold_group(self, pgid: int) -> int:
-        """Stop process group ``pgid`` if the driver dies before :meth:`release`."""
-        return self._send({"op": "hold", "pgid": pgid})
+        """Stop process group ``pgid`` if the driver dies before :meth:`release`.
+
+        Told to the watchdog at the next :meth:`flush` (a thread flushes every
+        0.1 s): a group started and ended between two flushes costs no message;
+        meanwhile the run's mark covers it.
+        """
+        with self._lock:
+            self._next += 1
+            self._pending[self._next] = _line({"op": "hold", "pgid": pgid, "key": self._next})
+            return self._next
 
     def hold_command(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
-        """Run ``argv`` (a clean-up command) if the driver dies before :meth:`release`."""
-        return self._send({"op": "hold", "argv": list(argv), "env": dict(env) if env else None})
+        """Run ``argv`` (a clean-up command) if the driver dies before :meth:`release`.
+
+        Told at once: no mark finds a job submitted to a workload manager.
+        """
+        message = {"op": "hold", "argv": list(argv), "env": dict(env) if env else None}
+        with self._lock:
+            self._next += 1
+            self._write(_line({**message, "key": self._next}))
+            return self._next
 
     def release(self, key: int) -> None:
-        self._write({"op": "release", "key": key})
+        with self._lock:
+            if self._pending.pop(key, None) is None:  # sent already: withdraw it
+                self._write(_line({"op": "release", "key": key}))
+
+    def flush(self) -> None:
+        """Tell the watchdog the holds not sent yet."""
+        with self._lock:
+            if self._pending:
+                lines = b"".join(self._pending.values())
+                self._pending.clear()
+                self._write(lines)
+
+    def _flush_often(self) -> None:
+        while not self._closed.wait(0.1):
+            self.flush()
 
     def close(self) -> None:
         """The run is over: the watchdog exits (stopping anything still registered)."""
+        self._closed.set()
+        self._flusher.join()
+        self._pending.clear()
         if self._process.poll() is None:
-            self._write({"op": "exit"})
+            self._write(_line({"op": "exit"}))
         if self._process.stdin is not None:
             with contextlib.suppress(OSError):
                 self._process.stdin.close()
@@ -255,21 +294,19 @@ class Watchdog:
             self._process.kill()
             self._process.wait()
 
-    def _send(self, message: dict[str, object]) -> int:
-        self._next += 1
-        self._write({**message, "key": self._next})
-        return self._next
-
-    def _write(self, message: Mapping[str, object]) -> None:
+    def _write(self, data: bytes) -> None:
         if self._broken:
             return
-        data = (json.dumps(message) + "\n").encode()
         try:
             while data:
                 data = data[os.write(self._fd, data) :]
         except OSError as error:
             self._broken = True  # the watchdog is gone: runs go on without it
             log.warning("watchdog.gone", error=str(error))
+
+
+def _line(message: Mapping[str, object]) -> bytes:
+    return (json.dumps(message) + "\n").encode()
 
 
 def current() -> Watchdog | None:
