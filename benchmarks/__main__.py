@@ -44,6 +44,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add("--repeats", type=int, default=0, help="repeats per timing (default 5; quick 3)")
     add("--trials", type=int, default=0, help="processes per batch (default 400; quick 200)")
     add("--slots", default="", help="slot counts of the process table, e.g. 1,8,64")
+    add(
+        "--baseline",
+        default="",
+        metavar="REV",
+        help="processes: also time hyperdeme at git revision REV (before/after), both in "
+        "child processes",
+    )
     add("--sizes", default="", help="in-process trial counts, e.g. 1000,10000,100000")
     add("--budgets", default="", help="quality budgets, e.g. 100,400,2000")
     add("--seeds", type=int, default=0, help="quality seeds 1..N (default 10; quick 3)")

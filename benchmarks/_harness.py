@@ -131,27 +131,68 @@ def _git_state() -> dict[str, Any]:
 
 @contextmanager
 def scratch_dir(prefix: str) -> Iterator[Path]:
-    """A temporary directory on the real disk (the system temp dir unless it is tmpfs)."""
+    """A temporary directory on the real disk (the system temp dir unless it is tmpfs);
+    the directories :func:`fresh_cwd` made meanwhile are removed with it."""
     base = Path(tempfile.gettempdir())
     if filesystem(base) == "tmpfs":
         base = ROOT / ".bench-scratch"
         base.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=prefix, dir=base) as path:
-        yield Path(path)
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=base) as path:
+            yield Path(path)
+    finally:
+        _remove_used()
+
+
+def baseline_source(rev: str) -> Path:
+    """The ``src`` directory of hyperdeme at git revision ``rev`` (a detached worktree
+    under ``.bench-scratch/``, made once): the "before" of a before/after comparison."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if commit.returncode != 0:
+        raise SystemExit(f"--baseline: {rev!r} is not a commit of this repository")
+    tree = ROOT / ".bench-scratch" / f"baseline-{commit.stdout.strip()[:12]}"
+    if not (tree / "src" / "hyperdeme").is_dir():
+        tree.parent.mkdir(exist_ok=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--force", str(tree), commit.stdout.strip()],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+    return tree / "src"
+
+
+#: directories fresh_cwd made, removed when the scratch directory goes (see fresh_cwd)
+_USED: list[Path] = []
 
 
 @contextmanager
 def fresh_cwd(root: Path) -> Iterator[Path]:
-    """A new empty working directory under ``root``, entered, removed afterwards."""
+    """A new empty working directory under ``root``, entered; removed with the scratch
+    directory, not at once: ext4 skips inodes freed in the last seconds when it
+    allocates new ones (``recently_deleted``), so deleting a runner's thousand files
+    just before the next runner's turn made that runner's file creation several times
+    slower (perf: 40 % of a hyperdeme driver's time in ``recently_deleted``), a cost of
+    the benchmark, not of any runner."""
     directory = root / f"m{time.monotonic_ns()}"
     directory.mkdir()
+    _USED.append(directory)
     previous = Path.cwd()
     os.chdir(directory)
     try:
         yield directory
     finally:
         os.chdir(previous)
-        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_used() -> None:
+    while _USED:
+        shutil.rmtree(_USED.pop(), ignore_errors=True)
 
 
 def disk_latency(directory: Path, count: int = 30) -> dict[str, float]:

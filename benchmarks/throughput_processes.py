@@ -22,13 +22,20 @@ Every runner starts the same ``/bin/sh -c "printf 'FoM: 1\\n' # --x=<value>"``
   serialize the slots). The disk's latencies, probed before and after, are
   noted under the table.
 
+With ``--baseline REV``, two more, each in a child process timed inside it
+(interpreter start-up excluded): ``hyperdeme-before``, the same run with
+hyperdeme at git revision ``REV``, and ``hyperdeme-after``, the working tree's
+hyperdeme the same way.
+
 Issue #11's targets at 8 slots: hyperdeme >= 1.2x Optuna and >= 0.6x xargs
 (speed ratios: the other's time over hyperdeme's).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,6 +105,34 @@ def _optuna(trials: int, slots: int) -> None:
     study.optimize(objective, n_trials=trials, n_jobs=slots)
 
 
+#: a run in a child process, timed inside it: argv trials, slots; prints seconds
+_CHILD = f"""
+import sys, time, anyio, hyperdeme
+trials, slots = int(sys.argv[1]), int(sys.argv[2])
+async def run():
+    evaluator = hyperdeme.Evaluator({COMMAND!r}, workload_manager="local", num_parallel_evals=slots)
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=1)
+    result = await hyperdeme.optimize(opt, hyperdeme.Params([["--x", (0.0, 1.0)]]))
+    assert len(result.trials) == trials and not result.n_failed, result
+start = time.perf_counter()
+anyio.run(run)
+print(time.perf_counter() - start)
+"""
+
+
+def _child(source: Path, trials: int, slots: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(trials), str(slots)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"hyperdeme at {source} failed: {done.stderr[-2000:]}")
+    return float(done.stdout.split()[-1])
+
+
 async def _hyperdeme(trials: int, slots: int, fsync: bool) -> None:
     evaluator = hyperdeme.Evaluator(
         COMMAND, workload_manager="local", num_parallel_evals=slots, fsync=fsync
@@ -109,9 +144,15 @@ async def _hyperdeme(trials: int, slots: int, fsync: bool) -> None:
         raise RuntimeError(f"{result.n_failed} trivial trials failed: {result.trials[0].error}")
 
 
-def _runner(name: str, trials: int, slots: int, root: Path) -> Callable[[], float]:
+def _runner(
+    name: str, trials: int, slots: int, root: Path, baseline: Path | None
+) -> Callable[[], float]:
     def measure() -> float:
         with h.fresh_cwd(TMPFS if name.endswith("tmpfs") and TMPFS.is_dir() else root):
+            if name in ("hyperdeme-before", "hyperdeme-after"):
+                assert baseline is not None
+                source = baseline if name == "hyperdeme-before" else h.ROOT / "src"
+                return _child(source, trials, slots)
             start = time.perf_counter()
             if name == "xargs":
                 _xargs(trials, slots)
@@ -135,9 +176,11 @@ def main(quick: bool, args: Any) -> list[h.Table]:
         else ([1, 8] if quick else [1, 4, 8, 16, 64])
     )
     repeats = args.repeats or (3 if quick else 5)
+    baseline = h.baseline_source(args.baseline) if args.baseline else None
+    names = RUNNERS + (("hyperdeme-before", "hyperdeme-after") if baseline else ())
     times = h.Table(
         f"trivial processes: ms per trial (median of {repeats}, {trials} trials, interleaved)",
-        ["slots", *RUNNERS],
+        ["slots", *names],
     )
     ratios = h.Table(
         "speed ratios (other's time / hyperdeme's; targets at 8 slots: "
@@ -150,11 +193,11 @@ def main(quick: bool, args: Any) -> list[h.Table]:
         disk = {"before": h.disk_latency(root)}
         for slots in slot_counts:
             print(f"[processes] {slots} slots ...", flush=True)
-            runners = {name: _runner(name, trials, slots, root) for name in RUNNERS}
+            runners = {name: _runner(name, trials, slots, root, baseline) for name in names}
             values = h.interleave(runners, repeats)
             med = {name: h.median(v) for name, v in values.items()}
             data[str(slots)] = {"seconds": values, "median": med}
-            times.add(slots, *[med[n] / trials * 1e3 for n in RUNNERS])
+            times.add(slots, *[med[n] / trials * 1e3 for n in names])
             for variant in ("asyncio", "trio", "asyncio-nofsync", "asyncio-tmpfs"):
                 backend = variant.split("-")[0]
                 ours = med[f"hyperdeme-{variant}"]
@@ -167,6 +210,12 @@ def main(quick: bool, args: Any) -> list[h.Table]:
                     vs_xargs,
                     h.verdict(vs_xargs, 0.6),
                     med[f"bare-{backend}"] / ours,
+                )
+            if baseline is not None:
+                speedup = med["hyperdeme-before"] / med["hyperdeme-after"]
+                ratios.notes.append(
+                    f"{slots} slots: this tree {speedup:.2f}x as fast as {args.baseline} "
+                    "(hyperdeme-after vs hyperdeme-before, both in child processes)"
                 )
         disk["after"] = h.disk_latency(root)
     times.notes.append(
@@ -185,6 +234,7 @@ def main(quick: bool, args: Any) -> list[h.Table]:
                 "repeats": repeats,
                 "command": COMMAND,
                 "filesystem": fs,
+                "baseline": args.baseline or None,
                 "disk_latency_ms": disk,
             },
             "results": data,

@@ -20,15 +20,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
+from anyio.abc import ByteReceiveStream
 
 from .._core._logging import get_logger
 from ._base import OutputSink
+from ._spawn import Child, start
 from ._watchdog import current as current_watchdog
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
@@ -63,13 +63,7 @@ async def run_process(
     # Started shielded: a cancellation arriving while the process starts waits for it,
     # then the clean-up below stops its whole group (never a program left running).
     with anyio.CancelScope(shield=True):
-        process = await anyio.open_process(
-            list(argv),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        process = await start(argv, cwd=cwd, env=env)
     held = watchdog.hold_group(process.pid) if watchdog is not None else None
     try:
         return await _follow(process, stdout=stdout, stderr=stderr, stop=stop, grace=grace)
@@ -85,7 +79,7 @@ async def run_process(
 
 
 async def _follow(
-    process: Process,
+    process: Child,
     *,
     stdout: OutputSink,
     stderr: OutputSink,
@@ -148,7 +142,7 @@ class _Pump:
 
 
 async def _terminate(
-    process: Process, stop: Callable[[], Awaitable[None]] | None, grace: float
+    process: Child, stop: Callable[[], Awaitable[None]] | None, grace: float
 ) -> None:
     """Stop the program and its whole process group; never raises."""
     if stop is not None and process.returncode is None:

@@ -1,0 +1,191 @@
+"""Starting a program and waiting for it without a thread: pidfds, on asyncio and trio alike.
+
+:func:`anyio.open_process` on asyncio (Python 3.11) waits for every child with a
+thread of its own (asyncio's ``ThreadedChildWatcher``) and reads its output
+through asyncio transports; measured on two cores, starting and reaping 400
+trivial programs 8 at a time cost 0.78 ms each that way and 0.52 ms with what
+this module does (trio: 0.63-0.78 against 0.51), the ``xargs -P8`` floor
+being 0.49 ms. So on Linux a program is started by :class:`subprocess.Popen`
+(``vfork``, ``close_range``) on two plain non-blocking pipes, and the event
+loop waits for its pidfd (``pidfd_open``, Linux 5.3) to become readable, which
+it does when the program ends, and for the pipes, with
+:func:`anyio.wait_readable`: no thread, no transport. Where pidfds are missing
+(another OS, an old kernel, a seccomp filter) :func:`start` returns
+:func:`anyio.open_process`'s process instead; both have what
+:mod:`._process` uses (``pid``, ``returncode``, ``wait()``, ``stdout``, ``stderr``).
+
+Written by hand because no library offers it: anyio, asyncio and trio each
+wrap child processes in their own heavier machinery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+from anyio.abc import ByteReceiveStream
+
+__all__ = ["Child", "start"]
+
+#: False once pidfd_open proved unavailable: later starts go straight to anyio
+_PIDFD = hasattr(os, "pidfd_open")
+
+
+class Child(Protocol):
+    """What :mod:`._process` needs of a started program."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def stdout(self) -> ByteReceiveStream | None: ...
+
+    @property
+    def stderr(self) -> ByteReceiveStream | None: ...
+
+    async def wait(self) -> int: ...
+
+
+async def start(
+    argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, str] | None
+) -> Child:
+    """Start ``argv`` in a new session, stdin from /dev/null, stdout and stderr piped.
+
+    Raises what starting it raises (``FileNotFoundError``, ``OSError`` E2BIG or
+    EMFILE ...), with nothing left open.
+    """
+    global _PIDFD
+    if _PIDFD:
+        try:
+            return _PidfdChild(argv, cwd=cwd, env=env)
+        except _NoPidfd:
+            _PIDFD = False
+    return await anyio.open_process(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+class _NoPidfd(Exception):
+    """pidfd_open is not allowed here (old kernel, seccomp): nothing was started."""
+
+
+class _PidfdChild:
+    """A started program whose end the event loop sees on its pidfd."""
+
+    def __init__(
+        self, argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, str] | None
+    ) -> None:
+        _probe_pidfd()
+        fds: list[int] = []
+        try:
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            fds += (out_r, out_w)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            fds += (err_r, err_w)
+            popen = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
+                start_new_session=True,
+            )
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        os.close(out_w)
+        os.close(err_w)
+        self._popen = popen
+        try:
+            # cannot fail for a child not yet reaped, short of EMFILE: then kill and reap it
+            self._pidfd = os.pidfd_open(popen.pid)
+        except BaseException:
+            popen.kill()
+            popen.wait()
+            os.close(out_r)
+            os.close(err_r)
+            raise
+        self.stdout: ByteReceiveStream | None = _PipeStream(out_r)
+        self.stderr: ByteReceiveStream | None = _PipeStream(err_r)
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode
+
+    async def wait(self) -> int:
+        """The exit code once the program ended (negative: the signal that ended it)."""
+        while self._popen.returncode is None:
+            await anyio.wait_readable(self._pidfd)
+            self._popen.poll()  # reaps it: waitpid(WNOHANG) on the ended child
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        return self._popen.returncode
+
+    def __del__(self) -> None:
+        if getattr(self, "_pidfd", -1) >= 0:
+            os.close(self._pidfd)
+
+
+def _probe_pidfd() -> None:
+    """Whether pidfd_open works here, asked of this process once (it always exists)."""
+    if _PROBED:
+        return
+    try:
+        fd = os.pidfd_open(os.getpid())
+    except OSError as error:
+        raise _NoPidfd from error
+    os.close(fd)
+    _PROBED.append(True)
+
+
+_PROBED: list[bool] = []
+
+
+class _PipeStream(ByteReceiveStream):
+    """The read end of a pipe, non-blocking, read when the event loop says it is ready."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self._fd = fd
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        while True:
+            if self._fd < 0:
+                raise anyio.ClosedResourceError
+            try:
+                data = os.read(self._fd, max_bytes)
+            except BlockingIOError:
+                await anyio.wait_readable(self._fd)
+                continue
+            if not data:
+                raise anyio.EndOfStream
+            return data
+
+    async def aclose(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)

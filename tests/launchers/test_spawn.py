@@ -1,0 +1,140 @@
+"""Starting programs without a thread each (pidfds), and the fallback where pidfds are missing.
+
+Real processes throughout; the fallback is forced by making ``os.pidfd_open``
+fail the way a kernel without it (ENOSYS) or a seccomp filter (EPERM) makes it fail.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import anyio
+import psutil  # type: ignore[import-untyped,unused-ignore]
+import pytest
+
+from hyperdeme._engine._sinks import LogSink
+from hyperdeme.launchers import _spawn, run_process
+from processes import marked, new_marker
+
+PRINT_BOTH = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
+
+
+@pytest.fixture
+def no_pidfd(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """pidfd_open fails as on a kernel without it; the calls it got are counted."""
+    calls: list[int] = []
+
+    def refused(pid: int, flags: int = 0) -> int:
+        calls.append(pid)
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(_spawn, "_PIDFD", True)
+    monkeypatch.setattr(_spawn, "_PROBED", [])
+    monkeypatch.setattr(os, "pidfd_open", refused)
+    return calls
+
+
+async def _run(tmp_path: Path, code: str) -> tuple[int, str, str]:
+    out, err = LogSink(tmp_path / "out.log"), LogSink(tmp_path / "err.log")
+    with out, err:
+        code_ = await run_process([sys.executable, "-c", code], stdout=out, stderr=err)
+    return code_, out.tail, err.tail
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_a_program_runs_on_pidfds_with_its_output_and_exit_code(tmp_path: Path) -> None:
+    child = await _spawn.start([sys.executable, "-c", PRINT_BOTH], cwd=tmp_path, env=None)
+    assert type(child).__name__ == "_PidfdChild"
+    assert child.stdout is not None
+    assert child.stderr is not None
+    assert await child.wait() == 3
+    assert (await child.stdout.receive()).strip() == b"out"
+    assert (await child.stderr.receive()).strip() == b"err"
+    with pytest.raises(anyio.EndOfStream):
+        await child.stdout.receive()
+    await child.stdout.aclose()
+    with pytest.raises(anyio.ClosedResourceError):
+        await child.stdout.receive()
+    await child.stderr.aclose()
+
+
+async def test_without_pidfds_programs_run_through_anyio(
+    tmp_path: Path, no_pidfd: list[int]
+) -> None:
+    for _ in range(3):
+        assert await _run(tmp_path, PRINT_BOTH) == (3, "out", "err")
+    assert len(no_pidfd) == 1  # asked once, then never again
+    assert _spawn._PIDFD is False
+
+
+async def test_a_signal_is_a_negative_exit_code(tmp_path: Path) -> None:
+    code, _, _ = await _run(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGTERM)")
+    assert code == -signal.SIGTERM
+
+
+async def test_a_program_that_cannot_start_leaves_nothing_open(tmp_path: Path) -> None:
+    me = psutil.Process()
+    before = me.num_fds()
+    for _ in range(20):
+        with pytest.raises(FileNotFoundError):
+            await _spawn.start([str(tmp_path / "no-such-program")], cwd=tmp_path, env=None)
+    assert me.num_fds() == before
+
+
+async def test_many_programs_leave_no_descriptor_zombie_or_thread(tmp_path: Path) -> None:
+    """A hundred programs, 16 at a time, each printing and sleeping a little: afterwards
+    the driver has the descriptors it had, no child (zombie or not), and while 16 run
+    at once it holds no thread per child (asyncio 3.11 would add one each)."""
+    me = psutil.Process()
+    fds_before, threads_before = me.num_fds(), threading.active_count()
+    peak_threads = threads_before
+    limiter = anyio.CapacityLimiter(16)
+    code = "import time; print('FoM: 1'); time.sleep(0.05)"
+
+    async def one(i: int) -> None:
+        nonlocal peak_threads
+        async with limiter:
+            out, err = LogSink(tmp_path / f"{i}.out"), LogSink(None)
+            with out, err:
+                assert await run_process([sys.executable, "-c", code], stdout=out, stderr=err) == 0
+                peak_threads = max(peak_threads, threading.active_count())
+            assert out.tail == "FoM: 1"
+
+    async with anyio.create_task_group() as tg:
+        for i in range(100):
+            tg.start_soon(one, i)
+    assert me.num_fds() == fds_before
+    assert me.children() == []
+    if hasattr(os, "pidfd_open"):
+        assert peak_threads - threads_before < 4, (threads_before, peak_threads)
+
+
+async def test_cancelling_a_wait_stops_the_group(tmp_path: Path) -> None:
+    """run_process cancelled while the program runs: its whole group is gone afterwards,
+    the backgrounded grandchild too."""
+    marker = new_marker()
+    sleeper = shlex.join([sys.executable, "-c", "import time; time.sleep(60)", marker])
+    out, err = LogSink(None), LogSink(None)
+    with out, err:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: run_process(
+                    ["/bin/sh", "-c", f"{sleeper} & {sleeper}; wait"],
+                    stdout=out,
+                    stderr=err,
+                    grace=1,
+                )
+            )
+            with anyio.fail_after(30):
+                while len(marked(marker)) < 2:  # noqa: ASYNC110 - processes, not events
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    # killed, they may take a moment to leave the kernel (1 s of slack, as in tests/faults)
+    psutil.wait_procs(marked(marker), timeout=1)
+    assert marked(marker) == []
