@@ -247,7 +247,11 @@ class Watchdog:
         """
         with self._lock:
             self._next += 1
-            self._pending[self._next] = _line({"op": "hold", "pgid": pgid, "key": self._next})
+            # formatted, not json.dumps'd: two ints, and this runs for every process
+            self._pending[self._next] = b'{"op": "hold", "pgid": %d, "key": %d}\n' % (
+                pgid,
+                self._next,
+            )
             return self._next
 
     def hold_command(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
