@@ -62,8 +62,8 @@ class Evaluator:
     hyperdeme adds ``eval_timeout`` (seconds per attempt, 0: none), ``env``
     (extra environment variables), ``retry_delay`` (seconds before the second
     attempt, doubling up to a minute), ``fsync`` (journal durability against an
-    OS crash: ``"batch"``, the default, fsyncs off the event loop as records
-    wait; ``"always"`` (or True) each finished trial before it is reported;
+    OS crash: ``"batch"``, the default, fsyncs off the event loop, at most every
+    20 ms; ``"always"`` (or True) each finished trial before it is reported;
     ``"never"`` (or False) leaves it to the kernel; a SIGKILLed driver loses no
     finished trial whatever it says),
     ``launcher_options`` (backend extras such as a Kubernetes namespace),
