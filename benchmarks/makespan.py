@@ -59,15 +59,19 @@ async def _bare(evaluations: int, duration: float, slots: int, root: Path) -> fl
 
 
 async def _run(
-    kind: str, evaluations: int, duration: float, slots: int, fsync: bool, root: Path
+    kind: str, evaluations: int, duration: float, slots: int, fsync: str, root: Path
 ) -> float:
     async def sleeper(params: dict[str, Any]) -> float:
         await anyio.sleep(duration)
         return float(params["--x"])
 
     if kind == "callable":
-        evaluator = hyperdeme.Evaluator(sleeper, num_parallel_evals=slots, fsync=fsync)
-    else:  # default settings: run/ in the working directory, fsynced journal
+        evaluator = hyperdeme.Evaluator(
+            sleeper,
+            num_parallel_evals=slots,
+            fsync=fsync,  # type: ignore[arg-type]  # "batch" (the default) or "never"
+        )
+    else:  # default settings: run/ in the working directory, journal fsynced in batches
         evaluator = hyperdeme.Evaluator(
             _command(duration), workload_manager="local", num_parallel_evals=slots
         )
@@ -84,7 +88,7 @@ async def _run(
 
 def _runner(variant: str, n: int, d: float, slots: int, root: Path) -> Callable[[], float]:
     kind, backend, *options = variant.split("-")
-    fsync = "nofsync" not in options
+    fsync = "never" if "nofsync" in options else "batch"
     if backend == "bare":
         return lambda: anyio.run(_bare, n, d, slots, root)
     return lambda: anyio.run(_run, kind, n, d, slots, fsync, root, backend=backend)
