@@ -132,11 +132,15 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
+    from hyperdeme import JournalError
     from hyperdeme._engine._lock import ExperimentLock
     directory, until = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
     print("ready", flush=True)
     while time.monotonic() < until:  # drivers one after the other, shortened to 1 ms
-        lock = ExperimentLock(directory)
+        try:
+            lock = ExperimentLock(directory)
+        except JournalError:  # the test process holds it this instant: try again
+            continue
         time.sleep(0.001)
         lock.close()
     """
@@ -163,6 +167,8 @@ def test_a_driver_refused_while_another_takes_or_releases_the_lock_is_told_who(
                 ExperimentLock(directory).close()
             except JournalError as error:
                 refusals.append(str(error))
+        holder.wait(timeout=10)
+    assert holder.returncode == 0, "the holder process failed"
     named = f"(pid {holder.pid} on host {socket.gethostname()} since"
     anonymous = [r for r in refusals if named not in r]
     assert refusals, "the holder never held the lock while this process tried"
