@@ -296,6 +296,8 @@ async def test_a_crash_mid_save_is_retried_from_the_last_good_checkpoint(tmp_pat
     assert (root / "00001" / "model.txt").read_text() == "t1a1;"  # the donor is intact
     assert (root / "00002" / "model.txt").read_text() == "t1a1;t2a2;"
     assert second.info == {"member": 0, "checkpoint": "00002", "checkpoint_from": 1}
+    assert second.candidate is not None
+    assert second.candidate.info == {"member": 0}  # shared with the trial, never changed
     assert second.command == f"prog {root / '00002.2.2.tmp'} --x=0.5"
     assert entries(root) == ["00001", "00001@1", "00002", "00002@2"]
 

@@ -177,8 +177,8 @@ class CheckpointStore:
                     f"the checkpoint of slot {plan.start_from!r} could not be copied to "
                     f"{path}: {error}"
                 )
-            trial.info["checkpoint"] = plan.slot
-            trial.info["checkpoint_from"] = source
+            # a new dict: the candidate's info is shared with the trial, not to be changed
+            trial.info = {**trial.info, "checkpoint": plan.slot, "checkpoint_from": source}
             yield scratch
         finally:
             if not scratch.committed:
