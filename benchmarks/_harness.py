@@ -310,6 +310,14 @@ def save(path: Path, data: Mapping[str, Any], tables: Sequence[Table] = ()) -> N
         path.with_suffix(".md").write_text(header + "\n".join(t.render() for t in tables))
 
 
+def save_benchmark(name: str, quick: bool, tables: Sequence[Table], **fields: Any) -> list[Table]:
+    """Save a benchmark's result (its name, the machine, then ``fields``) and its tables
+    under :func:`result_path`; return the tables."""
+    data = {"benchmark": name, "machine": machine_info(command_line()), **fields}
+    save(result_path(name, quick), data, tables)
+    return list(tables)
+
+
 def _finite(value: Any) -> Any:
     """JSON has no inf/nan: such floats become the strings 'inf', '-inf', 'nan'."""
     if isinstance(value, float):

@@ -200,20 +200,16 @@ def main(quick: bool, args: Any) -> list[h.Table]:
         _same_table(n, seeds, results),
         _process_table(process_n, process_seed, epoch_seconds, runs),
     ]
-    h.save(
-        h.result_path("early-stopping", quick),
-        {
-            "benchmark": "early-stopping",
-            "machine": h.machine_info(h.command_line()),
-            "settings": {
-                "candidates": n,
-                "seeds": list(seeds),
-                "goal": {"gap": GAP, "epochs": EPOCHS},
-                "processes": {"candidates": process_n, "epoch_seconds": epoch_seconds},
-            },
-            "same_candidates": results,
-            "processes": runs,
-        },
+    return h.save_benchmark(
+        "early-stopping",
+        quick,
         tables,
+        settings={
+            "candidates": n,
+            "seeds": list(seeds),
+            "goal": {"gap": GAP, "epochs": EPOCHS},
+            "processes": {"candidates": process_n, "epoch_seconds": epoch_seconds},
+        },
+        same_candidates=results,
+        processes=runs,
     )
-    return tables

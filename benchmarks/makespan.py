@@ -121,20 +121,16 @@ def main(quick: bool, args: Any) -> list[h.Table]:
             (makespan - ideal) * slots / evaluations * 1e3,
         )
     table.notes.append("per evaluation: (makespan - ideal) * slots / N, the cost a slot adds")
-    h.save(
-        h.result_path("makespan", quick),
-        {
-            "benchmark": "makespan",
-            "machine": h.machine_info(h.command_line()),
-            "settings": {
-                "evaluations": evaluations,
-                "duration": duration,
-                "slots": slots,
-                "repeats": repeats,
-                "ideal": ideal,
-            },
-            "results": data,
-        },
+    return h.save_benchmark(
+        "makespan",
+        quick,
         [table],
+        settings={
+            "evaluations": evaluations,
+            "duration": duration,
+            "slots": slots,
+            "repeats": repeats,
+            "ideal": ideal,
+        },
+        results=data,
     )
-    return [table]

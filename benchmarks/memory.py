@@ -127,17 +127,13 @@ def main(quick: bool, args: Any) -> list[h.Table]:
             r["thread_growth"],
             r["threads_max"],
         )
-    h.save(
-        h.result_path("memory", quick),
-        {
-            "benchmark": "memory",
-            "machine": h.machine_info(h.command_line()),
-            "settings": {"trials": trials, "warmup": WARMUP},
-            "results": results,
-        },
+    return h.save_benchmark(
+        "memory",
+        quick,
         [table],
+        settings={"trials": trials, "warmup": WARMUP},
+        results=results,
     )
-    return [table]
 
 
 if __name__ == "__main__":

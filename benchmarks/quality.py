@@ -203,17 +203,13 @@ def main(name: str, quick: bool, args: Any) -> list[h.Table]:
         wins = report.findings(cfg, summary)
         tables = report.tables(cfg, summary)
         tables.append(h.Table("where a peer wins (findings)", ["finding"], [[w] for w in wins]))
-    h.save(
-        h.result_path(name, quick and name != "issue13-table"),
-        {
-            "benchmark": name,
-            "machine": h.machine_info(h.command_line()),
-            "config": cfg.__dict__,
-            "fingerprints": {e: fingerprint(ENTRIES[e]) for e in cfg.entries},
-            "summary": summary,
-            "findings": wins,
-            "cells": {k: cells[k] for k in sorted(cells)},
-        },
+    return h.save_benchmark(
+        name,
+        quick and name != "issue13-table",
         tables,
+        config=cfg.__dict__,
+        fingerprints={e: fingerprint(ENTRIES[e]) for e in cfg.entries},
+        summary=summary,
+        findings=wins,
+        cells={k: cells[k] for k in sorted(cells)},
     )
-    return tables

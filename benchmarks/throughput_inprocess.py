@@ -165,15 +165,11 @@ def main(quick: bool, args: Any) -> list[h.Table]:
     table.notes.append(
         f"async objective: {hops.hops} of {hops.calls} calls ran off the loop's thread"
     )
-    h.save(
-        h.result_path("inprocess", quick),
-        {
-            "benchmark": "inprocess",
-            "machine": h.machine_info(h.command_line()),
-            "settings": {"sizes": sizes, "repeats": repeats},
-            "results": data,
-            "thread_hops": {"calls": hops.calls, "hops": hops.hops},
-        },
+    return h.save_benchmark(
+        "inprocess",
+        quick,
         [table, ratio],
+        settings={"sizes": sizes, "repeats": repeats},
+        results=data,
+        thread_hops={"calls": hops.calls, "hops": hops.hops},
     )
-    return [table, ratio]

@@ -226,22 +226,18 @@ def main(quick: bool, args: Any) -> list[h.Table]:
         f"{disk['before']['fsync_ms']:.2f}/{disk['after']['fsync_ms']:.2f} ms, a directory with "
         f"3 files {disk['before']['trial_dir_ms']:.2f}/{disk['after']['trial_dir_ms']:.2f} ms"
     )
-    h.save(
-        h.result_path("processes", quick),
-        {
-            "benchmark": "processes",
-            "machine": h.machine_info(h.command_line()),
-            "settings": {
-                "trials": trials,
-                "slots": slot_counts,
-                "repeats": repeats,
-                "command": COMMAND,
-                "filesystem": fs,
-                "baseline": args.baseline or None,
-                "disk_latency_ms": disk,
-            },
-            "results": data,
-        },
+    return h.save_benchmark(
+        "processes",
+        quick,
         [times, ratios],
+        settings={
+            "trials": trials,
+            "slots": slot_counts,
+            "repeats": repeats,
+            "command": COMMAND,
+            "filesystem": fs,
+            "baseline": args.baseline or None,
+            "disk_latency_ms": disk,
+        },
+        results=data,
     )
-    return [times, ratios]

@@ -128,20 +128,16 @@ def main(quick: bool, args: Any) -> list[h.Table]:
             med["steady"],
             target,
         )
-    h.save(
-        h.result_path("utilization", quick),
-        {
-            "benchmark": "utilization",
-            "machine": h.machine_info(h.command_line()),
-            "settings": {
-                "evaluations": evaluations,
-                "slots": SLOTS,
-                "demes": DEMES,
-                "pop_size": POP,
-                "repeats": repeats,
-            },
-            "results": {"runs": measured, "median": summary},
-        },
+    return h.save_benchmark(
+        "utilization",
+        quick,
         [table],
+        settings={
+            "evaluations": evaluations,
+            "slots": SLOTS,
+            "demes": DEMES,
+            "pop_size": POP,
+            "repeats": repeats,
+        },
+        results={"runs": measured, "median": summary},
     )
-    return [table]
