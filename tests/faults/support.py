@@ -26,6 +26,19 @@ PYTHON = sys.executable
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def driver_argv(
+    run: Path, marker: str, src: Path, backend: str, *flags: str, **options: object
+) -> list[str]:
+    """The command line of the fault driver (``kernels/fault_driver.py``) on experiment
+    ``run``: each option as ``--name=value`` (``_`` in the name becomes ``-``), then
+    the value-less ``flags`` (``--stream``, ``--resume``, ``--go``)."""
+    named = [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]
+    return [
+        PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
+        f"--backend={backend}", *named, *flags,
+    ]  # fmt: skip
+
+
 def require_root(why: str) -> None:
     """Skip without root (fail under CI, which runs as root), as tests/launchers/slurm does."""
     if os.geteuid() == 0:

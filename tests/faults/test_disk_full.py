@@ -37,10 +37,10 @@ from hyperdeme._engine._journal import Journal
 from kernels.fault_driver import SPACE, optimizer
 
 from .support import (
-    DRIVER,
     PAGE,
     PYTHON,
     check_exactly_once,
+    driver_argv,
     fill,
     reported,
     side_log,
@@ -225,12 +225,10 @@ async def test_a_run_reaching_a_file_size_limit_stops_with_journal_error_and_res
     run, side1, side2 = tmp_path / "run", tmp_path / "side1", tmp_path / "side2"
     with anyio.fail_after(60):
         driver = await anyio.run_process(
-            [
-                PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
-                f"--backend={backend}", f"--side-log={side1}",
-                f"--report={tmp_path / 'report'}", f"--num-iters={NUM_ITERS}",
-                f"--fsize={limit}",
-            ],
+            driver_argv(
+                run, marker, src, backend, side_log=side1, report=tmp_path / "report",
+                num_iters=NUM_ITERS, fsize=limit,
+            ),
             check=False,
         )  # fmt: skip
     stderr = driver.stderr.decode()

@@ -21,9 +21,8 @@ from hyperdeme import Status
 from kernels.fault_driver import SPACE, optimizer
 
 from .support import (
-    DRIVER,
-    PYTHON,
     check_exactly_once,
+    driver_argv,
     reported,
     side_log,
     snapshot,
@@ -43,12 +42,10 @@ async def test_a_run_out_of_file_descriptors_records_every_trial_and_resumes(
     run, side1, side2 = tmp_path / "run", tmp_path / "side1", tmp_path / "side2"
     with anyio.fail_after(60):
         driver = await anyio.run_process(
-            [
-                PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
-                f"--backend={anyio_backend}", f"--side-log={side1}",
-                f"--report={tmp_path / 'report'}", f"--num-iters={NUM_ITERS}",
-                f"--slots={SLOTS}", f"--nofile={extra}",
-            ],
+            driver_argv(
+                run, marker, src, anyio_backend, side_log=side1, report=tmp_path / "report",
+                num_iters=NUM_ITERS, slots=SLOTS, nofile=extra,
+            ),
             check=False,
         )  # fmt: skip
     stderr = driver.stderr.decode()

@@ -42,11 +42,10 @@ from kernels.fault_driver import SPACE, optimizer
 from processes import kill_marked
 
 from .support import (
-    DRIVER,
-    PYTHON,
     Snapshot,
     await_for,
     check_exactly_once,
+    driver_argv,
     reported,
     side_log,
     snapshot,
@@ -104,11 +103,10 @@ async def test_a_killed_driver_loses_nothing_orphans_nothing_and_resumes_exactly
     run = tmp_path / "run"
     journal = run / "exp" / "trials.jsonl"
     side1, side2, report = tmp_path / "side1", tmp_path / "side2", tmp_path / "report"
-    argv = [
-        PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
-        f"--backend={anyio_backend}", f"--kernel={kernel}", f"--side-log={side1}",
-        f"--report={report}", f"--num-iters={NUM_ITERS}", f"--slots={SLOTS}",
-    ]  # fmt: skip
+    argv = driver_argv(
+        run, marker, src, anyio_backend, kernel=kernel, side_log=side1, report=report,
+        num_iters=NUM_ITERS, slots=SLOTS,
+    )  # fmt: skip
     if sig is signal.SIGKILL:
         argv.append("--stream")  # reports each trial as it arrives: nothing else survives
     code, at_signal = await _kill(argv, tmp_path / "stderr", sig, moment, journal)

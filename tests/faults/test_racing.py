@@ -27,9 +27,9 @@ from hyperdeme import JournalError
 from hyperdeme._engine._lock import ExperimentLock
 
 from .support import (
-    DRIVER,
     PYTHON,
     await_for,
+    driver_argv,
     reported,
     side_log,
     snapshot,
@@ -68,12 +68,10 @@ async def test_of_two_racing_drivers_one_runs_the_other_is_refused_at_once(
     journal = run / "exp" / "trials.jsonl"
 
     def argv(name: str) -> list[str]:
-        return [
-            PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
-            f"--backend={anyio_backend}", "--kernel=--sleep=0.1", f"--side-log={side}",
-            f"--report={tmp_path / f'report-{name}'}", f"--num-iters={NUM_ITERS}",
-            "--resume", "--go",
-        ]  # fmt: skip
+        return driver_argv(
+            run, marker, src, anyio_backend, "--resume", "--go", kernel="--sleep=0.1",
+            side_log=side, report=tmp_path / f"report-{name}", num_iters=NUM_ITERS,
+        )  # fmt: skip
 
     drivers = {name: await start(argv(name), tmp_path / f"stderr-{name}") for name in "ab"}
     try:

@@ -29,11 +29,10 @@ from kernels.fault_driver import SPACE, optimizer
 from processes import kill_marked, marked
 
 from .support import (
-    DRIVER,
     PAGE,
-    PYTHON,
     await_for,
     check_exactly_once,
+    driver_argv,
     fill,
     side_log,
     snapshot,
@@ -66,11 +65,10 @@ async def test_what_a_driver_and_its_watchdog_leave_running_is_stopped_on_resume
     case = f"seed {seed!r}: {slots} hung kernels"
     run, side2 = tmp_path / "run", tmp_path / "side2"
     experiment = run / "exp"
-    argv = [
-        PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
-        f"--backend={anyio_backend}", "--kernel=--stubborn --hang-above=-1",
-        f"--num-iters={NUM_ITERS}", f"--slots={slots}", "--stream",
-    ]  # fmt: skip
+    argv = driver_argv(
+        run, marker, src, anyio_backend, "--stream", kernel="--stubborn --hang-above=-1",
+        num_iters=NUM_ITERS, slots=slots,
+    )  # fmt: skip
     driver = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         hung = f"{marker}-hang"
@@ -146,11 +144,10 @@ async def _kill_on_a_full_disk(disk: Path, src: Path, marker: str, backend: str,
     run = disk / "run"
     journal = run / "exp" / "trials.jsonl"
     hung = f"{marker}-hang"
-    argv = [
-        PYTHON, str(DRIVER), str(run), f"--marker={marker}", f"--src-path={src}",
-        f"--backend={backend}", f"--kernel=--hang-above=-1 --pad={'p' * pad}",
-        "--num-iters=4", "--stream",
-    ]  # fmt: skip
+    argv = driver_argv(
+        run, marker, src, backend, "--stream", kernel=f"--hang-above=-1 --pad={'p' * pad}",
+        num_iters=4,
+    )  # fmt: skip
     driver = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         await await_for(lambda: len(marked(hung)) == 4, within=30, what="4 hung kernels")
