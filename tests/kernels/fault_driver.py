@@ -23,12 +23,18 @@ Tests build the very same optimizer in-process with :func:`optimizer` (to resume
 
 from __future__ import annotations
 
+import signal
+
+if __name__ == "__main__":
+    # Ctrl-C during `import numpy` turns into numpy's ImportError (exit 1): Python's start-up,
+    # not the library's signal path. A driver takes SIGINT once its imports are done.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
 import argparse
 import json
 import os
 import resource
 import shlex
-import signal
 import sys
 from pathlib import Path
 
@@ -140,4 +146,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one sent meanwhile comes now
     main()
