@@ -236,7 +236,7 @@ class CheckpointStore:
         os.symlink(version.name, staged)  # relative: the root may be mounted elsewhere
         os.replace(staged, link)
         if self.fsync:
-            _fsync_directory(self.root)
+            _fsync(self.root)
         if previous is not None and previous[0] != version.name:
             _remove(self.root / previous[0])
 
@@ -318,15 +318,12 @@ def _fsync_tree(top: Path) -> None:
         for name in files:
             path = os.path.join(directory, name)
             if not os.path.islink(path):
-                fd = os.open(path, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        _fsync_directory(Path(directory))
+                _fsync(path)
+        _fsync(directory)
 
 
-def _fsync_directory(path: Path) -> None:
+def _fsync(path: str | Path) -> None:
+    """Flush a file's (or a directory's entries') data to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

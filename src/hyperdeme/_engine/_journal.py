@@ -97,7 +97,7 @@ class Journal(Closing):
         genes = trial.candidate.params if trial.candidate is not None else trial.params
         record = {"schema": SCHEMA, "type": "started", "id": trial.id, "genes": genes}
         record["info"] = trial.info
-        self._waiting.append(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+        self._waiting.append(_line(record))
 
     def flush(self) -> None:
         """Write the ``started`` records kept in memory (before the driver waits, so that
@@ -113,8 +113,7 @@ class Journal(Closing):
         self._append({"type": "trial", **trial.to_json()})
 
     def _append(self, record: Record, *, sync: bool = True) -> None:
-        line = json.dumps({"schema": SCHEMA, **record}, separators=(",", ":"), default=str)
-        self._write(line + "\n", sync=sync)
+        self._write(_line({"schema": SCHEMA, **record}), sync=sync)
 
     def _write(self, lines: str, *, sync: bool) -> None:
         """Write the waiting ``started`` lines and ``lines`` as one all-or-nothing piece."""
@@ -157,15 +156,9 @@ class Journal(Closing):
 
     def _cut_torn_tail(self) -> None:
         """Remove a last line without its newline: its writer died before acknowledging it."""
-        if not self._size:
+        if not self._size or os.pread(self._fd, 1, self._size - 1) == b"\n":
             return
-        tail = os.pread(self._fd, min(self._size, 1 << 20), max(0, self._size - (1 << 20)))
-        if tail.endswith(b"\n"):
-            return
-        end = tail.rfind(b"\n")
-        keep = self._size - len(tail) + end + 1 if end >= 0 else 0
-        if end < 0 and self._size > len(tail):  # a torn line longer than 1 MiB: find its start
-            keep = _last_line_start(self._fd, self._size)
+        keep = _last_line_start(self._fd, self._size)
         warnings.warn(
             f"the journal {self.path} ended in an unfinished record ({self._size - keep} "
             "bytes, written by a driver that died); it was removed.",
@@ -242,7 +235,13 @@ class _GroupCommit:
                 return
 
 
+def _line(record: Record) -> str:
+    """A record as one journal line."""
+    return json.dumps(record, separators=(",", ":"), default=str) + "\n"
+
+
 def _last_line_start(fd: int, size: int) -> int:
+    """Where the file's last line starts: after its last newline, read back 1 MiB at a time."""
     position = size
     while position > 0:
         step = min(position, 1 << 20)

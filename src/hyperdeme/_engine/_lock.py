@@ -17,7 +17,6 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Self
 
 from .._core._closing import Closing
 from .._core._errors import JournalError
@@ -58,9 +57,6 @@ class ExperimentLock(Closing):
         temporary = self._holder.with_name(f"{HOLDER_NAME}.{os.getpid()}")
         temporary.write_text(json.dumps(me) + "\n")
         os.replace(temporary, self._holder)
-
-    def __enter__(self) -> Self:
-        return self
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -105,8 +105,6 @@ class TrialRunner:
         self.nodes = nodes
         self.experiment = experiment
         self.config = evaluator.config
-        #: where programs run without src_path (and in-process trials "run")
-        self.cwd = Path.cwd()
         self.checkpoints = CheckpointStore.for_run(evaluator, workspace)
         #: one per run: fresh from the rule, or given (a resumed run's, rebuilt)
         self.early_stopping = early_stopping
@@ -186,7 +184,7 @@ class TrialRunner:
 
     async def _prepare(self, trial: Trial) -> _Place:
         """The trial's directory and working directory, and its command line."""
-        directory, cwd = (None, self.cwd)
+        directory, cwd = (None, self.workspace.cwd)  # in-process trials "run" here
         checkpoint = None
         if not self.evaluator.is_callable:
             # synchronous: measured, worker threads do not make a disk's metadata

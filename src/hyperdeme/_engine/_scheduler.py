@@ -252,12 +252,10 @@ class _Workers:
         self._receive = receive
         self._send = send
         self.idle = _Idle()
-        self.started = 0
 
     def ensure_one_idle(self) -> None:
         if self.idle.count == 0:
             self._tg.start_soon(self._work, self._receive, self._send, self.idle)
-            self.started += 1
             self.idle.count += 1  # it will wait for work: counted now, so one is enough
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._core._errors import ConfigError
+from ._journal import JOURNAL_NAME
 
 __all__ = ["Workspace"]
 
@@ -55,7 +56,7 @@ class Workspace:
 
     @property
     def journal_path(self) -> Path:
-        return self.root / "trials.jsonl"
+        return self.root / JOURNAL_NAME
 
     def trial_dir(self, trial_id: int) -> Path:
         return self.root / f"{trial_id:05d}"
