@@ -34,8 +34,7 @@ def no_pidfd(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(pid)
         raise OSError(errno.ENOSYS, "Function not implemented")
 
-    monkeypatch.setattr(_spawn, "_PIDFD", True)
-    monkeypatch.setattr(_spawn, "_PROBED", [])
+    monkeypatch.setattr(_spawn, "_PIDFD", None)
     monkeypatch.setattr(os, "pidfd_open", refused)
     return calls
 

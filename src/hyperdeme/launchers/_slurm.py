@@ -16,6 +16,7 @@ allocation.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shlex
@@ -44,8 +45,7 @@ from ._slurm_commands import (
     srun_argv,
 )
 from ._tail import Tail, tail_of
-from ._watchdog import Watchdog
-from ._watchdog import current as current_watchdog
+from ._watchdog import guarded
 
 __all__ = ["SlurmLauncher"]
 
@@ -73,7 +73,8 @@ class SlurmLauncher(Launcher):
         self.hosts: list[str] = []
         self._pool: HostPool[str] = HostPool(())
         self._env = slurm_environment(self.environ)
-        self._guard: tuple[Watchdog, int] | None = None
+        #: the watchdog's hold on an allocation made here (see :func:`guarded`)
+        self._guard = contextlib.ExitStack()
 
     @property
     def total_nodes(self) -> int | None:
@@ -88,12 +89,8 @@ class SlurmLauncher(Launcher):
         elif self.options.nodes > 0:
             self.jobid = await self._allocate()
             self.owns_allocation = True
-            watchdog = current_watchdog()  # should the driver die, its allocation goes too
-            if watchdog is not None:
-                self._guard = (
-                    watchdog,
-                    watchdog.hold_command(["scancel", str(self.jobid)], env=self._env),
-                )
+            # should the driver die, its allocation goes too
+            self._guard.enter_context(guarded(["scancel", str(self.jobid)], env=self._env))
         else:
             raise ConfigError(
                 "Slurm evaluations need an allocation: run inside one (salloc/sbatch), pass "
@@ -125,10 +122,7 @@ class SlurmLauncher(Launcher):
             log.error("slurm.release_failed", jobid=jobid, hint=f"run: scancel {jobid}")
         else:
             log.info("slurm.released", jobid=jobid)
-        if self._guard is not None:
-            watchdog, key = self._guard
-            self._guard = None
-            watchdog.release(key)
+        self._guard.close()
 
     async def run(self, job: Job) -> Exit:
         assert self.jobid is not None, "enter the launcher (async with) before run()"

@@ -32,8 +32,9 @@ from anyio.abc import ByteReceiveStream
 
 __all__ = ["Child", "start"]
 
-#: False once pidfd_open proved unavailable: later starts go straight to anyio
-_PIDFD = hasattr(os, "pidfd_open")
+#: whether pidfd_open works here: None until the first start asks, then True or False
+#: (False: every start goes straight to anyio)
+_PIDFD: bool | None = None if hasattr(os, "pidfd_open") else False
 
 
 class Child(Protocol):
@@ -63,11 +64,10 @@ async def start(
     EMFILE ...), with nothing left open.
     """
     global _PIDFD
+    if _PIDFD is None:
+        _PIDFD = _pidfd_works()
     if _PIDFD:
-        try:
-            return _PidfdChild(argv, cwd=cwd, env=env)
-        except _NoPidfd:
-            _PIDFD = False
+        return _PidfdChild(argv, cwd=cwd, env=env)
     return await anyio.open_process(
         list(argv),
         cwd=cwd,
@@ -77,17 +77,12 @@ async def start(
     )
 
 
-class _NoPidfd(Exception):
-    """pidfd_open is not allowed here (old kernel, seccomp): nothing was started."""
-
-
 class _PidfdChild:
     """A started program whose end the event loop sees on its pidfd."""
 
     def __init__(
         self, argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, str] | None
     ) -> None:
-        _probe_pidfd()
         fds: list[int] = []
         try:
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -145,19 +140,15 @@ class _PidfdChild:
             os.close(self._pidfd)
 
 
-def _probe_pidfd() -> None:
-    """Whether pidfd_open works here, asked of this process once (it always exists)."""
-    if _PROBED:
-        return
+def _pidfd_works() -> bool:
+    """Whether pidfd_open is allowed here (not an old kernel, no seccomp filter), asked of
+    this process (it always exists)."""
     try:
         fd = os.pidfd_open(os.getpid())
-    except OSError as error:
-        raise _NoPidfd from error
+    except OSError:
+        return False
     os.close(fd)
-    _PROBED.append(True)
-
-
-_PROBED: list[bool] = []
+    return True
 
 
 class _PipeStream(ByteReceiveStream):
