@@ -116,11 +116,5 @@ class SpacedAxis(GridAxis):
     def __contains__(self, value: object) -> bool:
         if not is_number(value) or math.isnan(value):
             return False
-        low, high = 0, self._len  # the first position whose point is >= value
-        while low < high:
-            middle = (low + high) // 2
-            if self._get(middle) < value:
-                low = middle + 1
-            else:
-                high = middle
+        low = bisect.bisect_left(self, value)  # the first position whose point is >= value
         return low < self._len and bool(self._get(low) == value)

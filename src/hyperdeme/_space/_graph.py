@@ -121,11 +121,10 @@ def to_networkx(graph: Graph) -> Any:
 def serialize(graph: Graph | Any) -> dict[str, Any]:
     """A JSON-able form: ``{"nodes": [flag, ...], "edges": [{"parent", "dependent",
     "conditions": [condition.to_dict(), ...]}, ...]}``; ``graph`` as for :func:`find_cycle`."""
+    nodes = list(graph.nodes)
     if isinstance(graph, Graph):
-        nodes = list(graph.nodes)
         edges_data = [(p, d, {"conditions": c}) for (p, d), c in graph.edges.items()]
     else:
-        nodes = list(graph.nodes)
         edges_data = list(graph.edges(data=True))
     edges = []
     for parent, dependent, data in edges_data:

@@ -132,8 +132,9 @@ class Points:
     def first_value(self) -> Any:
         return self.low if self.integer else self.low_float
 
-    def is_high(self, value: Any) -> bool:
-        return bool(value == (self.high if self.integer else self.high_float))
+    @property
+    def last_value(self) -> Any:
+        return self.high if self.integer else self.high_float
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +209,7 @@ class _Scan:
                 "floating point can order them; use a smaller grid_size."
             )
         new: np.ndarray = values[1:][values[1:] != values[:-1]]
-        below_high: np.ndarray = new[new != (points.high if points.integer else points.high_float)]
+        below_high: np.ndarray = new[new != points.last_value]
         return below_high
 
 
@@ -318,7 +319,7 @@ def _distinct(points: Points, first: int, last: int) -> _Each:
     """Indices ``first..last`` of increasing points; only the last can equal ``high``."""
     if first == 1 and points.value(1) == points.first_value:
         first += 1  # a real range's first point can only equal low by rounding
-    if last >= first and points.is_high(points.value(last)):
+    if last >= first and points.value(last) == points.last_value:
         last -= 1
     return _Each(points, first, max(0, last - first + 1))
 

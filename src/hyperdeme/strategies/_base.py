@@ -50,7 +50,12 @@ if TYPE_CHECKING:
     from .._core._trial import Candidate, Trial
     from .._space import Params
 
-__all__ = ["Strategy"]
+__all__ = ["Strategy", "slot_of"]
+
+
+def slot_of(trial_id: int) -> str:
+    """The checkpoint slot trial ``trial_id`` writes: its id, like its run directory."""
+    return f"{trial_id:05d}"
 
 
 class Strategy(ABC):

@@ -40,8 +40,7 @@ def explore_value(
         moved = min(max(index + step, 0), len(param.values) - 1)
         return param.values[moved], f"{moved - index:+d}"
     factor = float(factors[int(rng.integers(len(factors)))])
-    moved_value = param.clip(value * factor)
-    return (int(moved_value) if param.integer else float(moved_value)), f"x{factor:g}"
+    return param.clip(value * factor), f"x{factor:g}"
 
 
 def explore(

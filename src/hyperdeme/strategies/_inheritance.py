@@ -32,15 +32,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .._core._trial import CheckpointPlan, Status
+from ._base import slot_of
 
 if TYPE_CHECKING:
     from .._core._trial import Trial
 
 __all__ = ["Inheritance"]
-
-
-def _slot(trial_id: int) -> str:
-    return f"{trial_id:05d}"
 
 
 class Inheritance:
@@ -64,7 +61,7 @@ class Inheritance:
         start = self._source(fitter, self.epoch(generation))
         self._start[trial_id] = start
         self._outstanding.add(trial_id)
-        return CheckpointPlan(_slot(trial_id), None if start is None else _slot(start))
+        return CheckpointPlan(slot_of(trial_id), None if start is None else slot_of(start))
 
     def _source(self, parent: int | None, epoch: int) -> int | None:
         """The deepest checkpoint of ``parent``'s line holding at most ``epoch`` epochs."""
@@ -89,4 +86,4 @@ class Inheritance:
         needed |= {self._start[trial_id] for trial_id in self._outstanding}
         released = sorted(self._committed - needed)
         self._committed -= set(released)
-        return [_slot(trial_id) for trial_id in released]
+        return [slot_of(trial_id) for trial_id in released]

@@ -128,7 +128,8 @@ def redraw_value(value: Any, param: Parameter, rng: np.random.Generator) -> Any:
     """A uniform draw from ``param``'s domain other than ``value`` (log-uniform on log
     ranges); ``value`` itself when the domain has one value."""
     if isinstance(param, Choice):
-        others = [v for i, v in enumerate(param.values) if i != param.index(value)]
+        current = param.index(value)
+        others = [v for i, v in enumerate(param.values) if i != current]
         return others[int(rng.integers(len(others)))] if others else value
     for _ in range(_REDRAWS):
         drawn = param.sample(rng)

@@ -49,21 +49,16 @@ from .._core._checks import count, number, one_of, rate
 from .._core._config import Config, setting
 from .._core._errors import ConfigError, ConfigTypeError
 from .._core._trial import Candidate, CheckpointPlan, Status
-from ._base import Strategy
+from ._base import Strategy, slot_of
 from ._explore import explore
 
 if TYPE_CHECKING:
     from .._core._trial import Trial
     from .._space import Params
 
-__all__ = ["PBTConfig", "PBTSearch", "slot_of"]
+__all__ = ["PBTConfig", "PBTSearch"]
 
 PBTMode = Literal["async", "sync"]
-
-
-def slot_of(trial_id: int) -> str:
-    """The checkpoint slot trial ``trial_id`` writes: its id, like its run directory."""
-    return f"{trial_id:05d}"
 
 
 def _quantile(name: str, value: Any) -> float:
@@ -118,7 +113,6 @@ class _Member:
     running: int | None = None
     #: the latest result (inf until one, and after a failed slice)
     fom: float = math.inf
-    has_result: bool = False
     #: the trial whose committed checkpoint is this member's latest, if any
     checkpoint: int | None = None
     #: the checkpoint the next slice starts from (its own, or a donor's)
@@ -139,7 +133,6 @@ class PBTSearch(Strategy):
         self._members: list[_Member] = []
         self._asked = 0
         self._by_trial: dict[int, _Member] = {}
-        self._starts: dict[int, int | None] = {}  # outstanding trial -> checkpoint it starts from
         self._committed: set[int] = set()  # trials whose slots hold a checkpoint, not released
 
     @property
@@ -180,7 +173,6 @@ class PBTSearch(Strategy):
         member.running = trial_id
         self._asked += 1
         self._by_trial[trial_id] = member
-        self._starts[trial_id] = start
         return Candidate(dict(member.point), info, checkpoint=plan)
 
     def _initial_population(self) -> list[_Member]:
@@ -203,10 +195,8 @@ class PBTSearch(Strategy):
     # ------------------------------------------------------------------ tell
     def _tell(self, trial: Trial) -> None:
         member = self._by_trial.pop(trial.id)
-        del self._starts[trial.id]
         member.running = None
         member.told += 1
-        member.has_result = True
         member.fom = trial.fom if trial.ok else math.inf
         if trial.status is Status.OK:  # the engine committed its checkpoint
             member.checkpoint = trial.id
@@ -227,7 +217,7 @@ class PBTSearch(Strategy):
         ]
         if not ready:
             return
-        ranked = sorted((m for m in self._members if m.has_result), key=lambda m: (m.fom, m.index))
+        ranked = sorted((m for m in self._members if m.told), key=lambda m: (m.fom, m.index))
         size = math.ceil(len(ranked) * self.config.quantile)
         size = min(size, len(ranked) // 2)
         top = [m for m in ranked[:size] if math.isfinite(m.fom) and m.checkpoint is not None]
@@ -254,8 +244,8 @@ class PBTSearch(Strategy):
 
     # ------------------------------------------------------------------ checkpoints
     def released_checkpoints(self) -> list[str]:
+        # a running member's start is its trial's: members are exploited only between slices
         needed = {m.checkpoint for m in self._members} | {m.start for m in self._members}
-        needed |= set(self._starts.values())
         released = sorted(self._committed - needed)
         self._committed -= set(released)
         return [slot_of(trial_id) for trial_id in released]
