@@ -21,9 +21,10 @@ file's directory. Unknown keys are errors; every error is an
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import hyperdeme
 
@@ -45,6 +46,8 @@ PATH_KEYS = ("src_path", "run_path", "checkpoint")
 #: hyperdeme.Evaluator's run_path when none is given
 DEFAULT_RUN_PATH = "run"
 _LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,15 @@ def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _kind(path: Path, key: str, arguments: dict[str, Any], kinds: Mapping[str, T]) -> T:
+    """What the table ``key``'s ``type`` names in ``kinds``, popped from its ``arguments``."""
+    kind = arguments.pop("type", None)
+    if kind not in kinds:
+        problem = "missing" if kind is None else f"got {kind!r}"
+        raise ExperimentError(path, f"{key}.type", f"{problem}; allowed: {', '.join(kinds)}.")
+    return kinds[kind]
+
+
 def _evaluator_settings(path: Path, table: Any, run_path: str | None) -> dict[str, Any]:
     settings = _table(path, "evaluator", table)
     base = path.parent.absolute()
@@ -124,16 +136,9 @@ EARLY_STOPPING = {"asha": hyperdeme.ASHA}
 
 def _early_stopping(path: Path, table: Any) -> hyperdeme.EarlyStopping:
     arguments = _table(path, "evaluator.early_stopping", table)
-    kind = arguments.pop("type", None)
-    if kind not in EARLY_STOPPING:
-        problem = "missing" if kind is None else f"got {kind!r}"
-        raise ExperimentError(
-            path,
-            "evaluator.early_stopping.type",
-            f"{problem}; allowed: {', '.join(EARLY_STOPPING)}.",
-        )
+    rule = _kind(path, "evaluator.early_stopping", arguments, EARLY_STOPPING)
     try:
-        return EARLY_STOPPING[kind](**arguments)
+        return rule(**arguments)
     except _LIBRARY_ERRORS as error:
         key = blame(str(error), arguments)
         culprit = f"evaluator.early_stopping.{key}" if key else "evaluator.early_stopping"
@@ -159,12 +164,7 @@ def _optimizer(
             path, "optimizer", f"missing; add [optimizer] with type = {' | '.join(OPTIMIZERS)}."
         )
     arguments = _table(path, "optimizer", table)
-    kind = arguments.pop("type", None)
-    if kind not in OPTIMIZERS:
-        problem = "missing" if kind is None else f"got {kind!r}"
-        raise ExperimentError(
-            path, "optimizer.type", f"{problem}; allowed: {', '.join(OPTIMIZERS)}."
-        )
+    optimizer = _kind(path, "optimizer", arguments, OPTIMIZERS)
     for reserved, where in (
         ("name", "name = ... at the top of the file"),
         ("evaluator", "[evaluator]"),
@@ -172,7 +172,7 @@ def _optimizer(
         if reserved in arguments:
             raise ExperimentError(path, f"optimizer.{reserved}", f"not allowed here; use {where}.")
     try:
-        return OPTIMIZERS[kind](evaluator, name=name, **arguments)
+        return optimizer(evaluator, name=name, **arguments)
     except _LIBRARY_ERRORS as error:
         key = blame(str(error), [*arguments, "name"])
         if key == "name":

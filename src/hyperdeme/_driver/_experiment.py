@@ -37,7 +37,7 @@ from ._result import Result
 if TYPE_CHECKING:
     from ._progress import Progress
 
-__all__ = ["Experiment", "run_experiment"]
+__all__ = ["Emit", "Experiment", "run_experiment"]
 
 log = get_logger("hyperdeme.run")
 

@@ -152,7 +152,7 @@ def _newest_matching(root: Path, current: dict[str, object], *, seed: bool) -> s
         reverse=True,
     )
     for path in journals:
-        header = next(iter(_first_records(path)), None)
+        header = _first_record(path)
         if header and header.get("type") == "experiment":
             recorded = header.get("fingerprint")
             if isinstance(recorded, dict) and matches(recorded, current, seed=seed):
@@ -160,12 +160,10 @@ def _newest_matching(root: Path, current: dict[str, object], *, seed: bool) -> s
     return None
 
 
-def _first_records(path: Path) -> list[dict[str, object]]:
+def _first_record(path: Path) -> dict[str, object] | None:
     records = read_records(path)
     try:
-        return [next(records)]
-    except StopIteration:
-        return []
+        return next(records, None)
     finally:
         records.close()
 

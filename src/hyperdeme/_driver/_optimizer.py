@@ -11,26 +11,23 @@ from __future__ import annotations
 import datetime
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
 from .._core._checks import seed as check_seed
 from .._core._config import UNSET, Config, Unset
 from .._core._errors import ConfigError
-from .._core._trial import Trial
 from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import Strategy
 from ._blocking import run_blocking
 from ._definition import Experiment
-from ._experiment import run_experiment
+from ._experiment import Emit, run_experiment
 from ._result import Result
 
 __all__ = ["Backend", "Optimizer"]
 
 Backend = Literal["asyncio", "trio"]
-Emit = Callable[[Trial], Awaitable[None]]
 
 #: names the engine gives its own files in the run directory
 _RESERVED = re.compile(r"^(trials\.jsonl|\d+|checkpoints|\..*)$")

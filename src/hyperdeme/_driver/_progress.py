@@ -90,11 +90,6 @@ class Progress:
 
     # -- events ---------------------------------------------------------------------------
 
-    def set_budget(self, budget: int | None) -> None:
-        """The number of trials the run will evaluate, or None when unknown."""
-        self.budget = budget
-        self._refresh()
-
     def set_in_flight(self, count: int) -> None:
         """How many evaluations are running now."""
         self._in_flight = max(0, count)

@@ -100,9 +100,8 @@ class Replayed:
 def replay(strategy: Strategy, records: Iterable[Record], where: str) -> Replayed:
     """Replay ``records`` into a fresh ``strategy`` (see the module docstring)."""
     asked: dict[int, Candidate] = {}
-    told: set[int] = set()
     cancelled: set[int] = set()
-    finished: dict[int, Trial] = {}
+    finished: dict[int, Trial] = {}  # the trials told, by id
     for record in records:
         kind = record.get("type")
         if kind == "started":
@@ -120,18 +119,15 @@ def replay(strategy: Strategy, records: Iterable[Record], where: str) -> Replaye
             asked[trial_id] = candidate
         elif kind == "trial":
             trial = Trial.from_json(record)
-            if trial.id not in asked or trial.id in told:
+            if trial.id not in asked or trial.id in finished:
                 continue  # a record of a journal written before 0.2, or a duplicate
             if trial.status is Status.CANCELLED:
                 cancelled.add(trial.id)
                 continue
             trial.candidate = asked[trial.id]
             strategy.tell(trial)
-            told.add(trial.id)
-            cancelled.discard(trial.id)
-            finished.pop(trial.id, None)
             finished[trial.id] = trial
-    outstanding = sorted(set(asked) - told)
+    outstanding = sorted(asked.keys() - finished.keys())
     return Replayed(
         finished=list(finished.values()),
         rerun=[(trial_id, asked[trial_id]) for trial_id in outstanding],
