@@ -71,6 +71,15 @@ def test_a_later_record_of_an_id_replaces_the_earlier_one(tmp_path: Path) -> Non
     assert [(t.id, t.fom) for t in view.trials] == [(1, 0.5)]
 
 
+def test_a_trial_record_with_bad_fields_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    """The engine's reader reads the run: its warning about the record comes along."""
+    write_journal(tmp_path, [started(1), {**record(1), "fom": "low"}, started(2), record(2)])
+    with pytest.warns(hyperdeme.HyperdemeWarning, match="skipped 1 trial record"):
+        view = read_run(tmp_path)
+    assert [t.id for t in view.trials] == [2]
+    assert view.interrupted == [1]  # started, never finished readably
+
+
 def test_unfinished_trials_of_a_dead_driver_are_interrupted_not_running(tmp_path: Path) -> None:
     write_journal(tmp_path, [started(1), record(1), started(2)])
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .._engine._command import format_value as format_value
 from .._engine._command import hyperparameter_args as hyperparameter_args
 from .._engine._journal import JOURNAL_NAME as JOURNAL_NAME
-from .._engine._journal import read_records as read_records
+from .._engine._journal import read_trials as read_trials
 from .._engine._lock import driver_of as driver_of
 
-__all__ = ["JOURNAL_NAME", "driver_of", "format_value", "hyperparameter_args", "read_records"]
+__all__ = ["JOURNAL_NAME", "driver_of", "format_value", "hyperparameter_args", "read_trials"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import hyperdeme
 
-from ._compat import JOURNAL_NAME, driver_of, read_records
+from ._compat import JOURNAL_NAME, driver_of, read_trials
 from ._errors import UsageProblem
 
 __all__ = ["JOURNAL_NAME", "RunView", "read_run"]
@@ -62,24 +62,12 @@ def read_run(directory: str | os.PathLike[str]) -> RunView:
             f"{path} holds no {JOURNAL_NAME}; give a run directory, such as "
             "run/<experiment> (the directory `hyperdeme run` names when it starts)."
         )
-    finished: dict[int, hyperdeme.Trial] = {}
-    started: set[int] = set()
-    for record in read_records(journal):
-        kind = record.get("type")
-        if kind == "started":
-            started.add(record["id"])
-        elif kind == "trial":
-            try:
-                trial = hyperdeme.Trial.from_json(record)
-            except (KeyError, TypeError, ValueError):
-                continue  # a record with bad fields; read_journal warns about those
-            finished.pop(trial.id, None)  # keep journal order of the latest record
-            finished[trial.id] = trial
-    unfinished = sorted(started - finished.keys())
+    trials, started = read_trials(journal)
+    unfinished = sorted(started - {trial.id for trial in trials})
     driver = driver_of(journal.parent)
     return RunView(
         directory=journal.parent,
-        trials=list(finished.values()),
+        trials=trials,
         running=unfinished if driver is not None else [],
         interrupted=[] if driver is not None else unfinished,
         driver=driver,

@@ -322,6 +322,13 @@ def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
     written. Never raises for a bad line: it warns and skips (see
     :func:`read_records`). Each trial's ``candidate`` holds every gene.
     """
+    finished, _ = read_trials(path)
+    return finished
+
+
+def read_trials(path: str | os.PathLike[str]) -> tuple[list[Trial], set[int]]:
+    """What :func:`read_journal` returns, and the ids of every trial started (finished
+    or not: ``hyperdeme status`` tells running and interrupted trials from them)."""
     genes: dict[int, Candidate] = {}
     finished: dict[int, Trial] = {}
     skipped = 0
@@ -344,6 +351,6 @@ def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
         warnings.warn(
             f"{journal_file(path)}: skipped {skipped} trial record(s) with missing or bad fields.",
             HyperdemeWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of read_journal or read_run
         )
-    return list(finished.values())
+    return list(finished.values()), set(genes)
