@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 import hyperdeme
 from hyperdeme._cli._journal_view import read_run
+from hyperdeme._driver._progress import Progress
 
 from .conftest import HERE, invoke, write
 
@@ -144,3 +147,30 @@ def test_stopped_trials_are_neither_failed_nor_the_best(tmp_path: Path) -> None:
     assert view.best is not None
     assert view.best.id == 1
     assert view.trials[1].intermediate == {1: 0.9, 3: 0.25}
+
+
+def test_status_the_progress_line_and_the_result_count_the_same_failures(
+    tmp_path: Path,
+) -> None:
+    """Failed: ended as failed, no_metric or timeout. Not a trial that printed `FoM: inf`
+    (status ok), nor one stopped early or cancelled, wherever failures are counted."""
+    outcomes = [
+        (hyperdeme.Status.OK, 0.5),
+        (hyperdeme.Status.OK, math.inf),  # the program printed FoM: inf
+        (hyperdeme.Status.FAILED, math.inf),
+        (hyperdeme.Status.NO_METRIC, math.inf),
+        (hyperdeme.Status.TIMEOUT, math.inf),
+        (hyperdeme.Status.STOPPED, 0.75),
+        (hyperdeme.Status.CANCELLED, math.inf),
+    ]
+    trials = [
+        hyperdeme.Trial(id=i, params={"--x": 0.1}, fom=fom, status=status)
+        for i, (status, fom) in enumerate(outcomes, 1)
+    ]
+    write_journal(tmp_path, [t.to_json() for t in trials])
+    progress = Progress(console=Console(file=io.StringIO()))
+    for trial in trials:
+        progress.trial_finished(trial)
+    assert [t.id for t in read_run(tmp_path).failed] == [3, 4, 5]
+    assert hyperdeme.Result(trials=trials).n_failed == 3
+    assert progress.state.failed == 3

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import hyperdeme
 
-from ._compat import JOURNAL_NAME, driver_of, read_trials
+from ._compat import FAILURES, JOURNAL_NAME, driver_of, read_trials
 from ._errors import UsageProblem
 
 __all__ = ["JOURNAL_NAME", "RunView", "read_run"]
@@ -49,8 +49,7 @@ class RunView:
     @property
     def failed(self) -> list[hyperdeme.Trial]:
         """Trials that ended without a result, cancelled and early-stopped ones excepted."""
-        fine = (hyperdeme.Status.CANCELLED, hyperdeme.Status.STOPPED)
-        return [t for t in self.trials if not t.ok and t.status not in fine]
+        return [t for t in self.trials if t.status in FAILURES]
 
 
 def read_run(directory: str | os.PathLike[str]) -> RunView:

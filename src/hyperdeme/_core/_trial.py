@@ -10,7 +10,7 @@ from typing import Any
 
 from ._errors import ConfigError
 
-__all__ = ["Candidate", "CheckpointPlan", "Status", "Trial"]
+__all__ = ["FAILURES", "Candidate", "CheckpointPlan", "Status", "Trial"]
 
 _SLOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -24,6 +24,11 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # eval_timeout hit; the process group was killed
     STOPPED = "stopped"  # early stopping: its intermediate FoMs were hopeless; fom is the last
     CANCELLED = "cancelled"  # the run stopped (time budget, caller cancelled)
+
+
+#: how a *failed* trial ended, wherever failures are counted (``Result.n_failed``, the
+#: progress line, ``hyperdeme status``): not ok, not stopped early, not cancelled
+FAILURES = frozenset({Status.FAILED, Status.NO_METRIC, Status.TIMEOUT})
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from .._core._trial import Status, Trial
+from .._core._trial import FAILURES, Trial
 
 __all__ = ["Progress", "ProgressState"]
 
@@ -106,7 +106,7 @@ class Progress:
         self._done += 1
         if trial.ok:
             self._best = min(self._best, trial.fom)
-        elif trial.status not in (Status.CANCELLED, Status.STOPPED):
+        elif trial.status in FAILURES:
             self._failed += 1
         self._refresh()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._core._trial import Status, Trial
+from .._core._trial import FAILURES, Status, Trial
 
 __all__ = ["Result", "ScheduleStep"]
 
@@ -28,9 +28,6 @@ class ScheduleStep:
     status: Status
     checkpoint_from: int | None
     exploited_from: int | None
-
-
-_NOT_FAILED = (Status.OK, Status.STOPPED, Status.CANCELLED)
 
 
 @dataclass(slots=True)
@@ -71,7 +68,7 @@ class Result:
     @property
     def n_failed(self) -> int:
         """Trials that ended without a result (neither ok, stopped early, nor cancelled)."""
-        return sum(1 for t in self.trials if t.status not in _NOT_FAILED)
+        return sum(1 for t in self.trials if t.status in FAILURES)
 
     @property
     def n_stopped(self) -> int:
