@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -21,6 +22,7 @@ __all__ = [
     "count",
     "is_integer",
     "is_number",
+    "is_shell_name",
     "number",
     "numbers_sequence",
     "one_of",
@@ -46,6 +48,14 @@ def is_number(value: object) -> TypeGuard[float]:
 def is_integer(value: object) -> TypeGuard[int]:
     """True for an integer that is not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_shell_name(key: str) -> bool:
+    """True for a POSIX environment variable name, which a shell can export."""
+    return _SHELL_NAME.fullmatch(key) is not None
 
 
 def count(minimum: int = 0) -> Check:

@@ -13,12 +13,11 @@ seconds per attempt; 0 means no limit for both.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._core._checks import boolean, count, number, one_of, string_mapping, text
+from .._core._checks import boolean, count, is_shell_name, number, one_of, string_mapping, text
 from .._core._config import UNSET, Config, Unset, setting
 from .._core._errors import ConfigError, ConfigTypeError
 from ..early_stopping import EarlyStopping
@@ -30,7 +29,6 @@ __all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
 DEFAULT_RUN_PATH = "run"
 _FLAG_KEYS = ("nodes_per_evaluation",)
 #: an environment variable name every shell and launcher takes
-_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: crayai's "wlm" means "through the workload manager", like "auto"
 _CHOOSE = ("auto", "wlm")
 
@@ -81,7 +79,7 @@ def _flag(name: str, value: Any) -> dict[str, str]:
 def _environment(name: str, value: Any) -> dict[str, str]:
     env: dict[str, str] = string_mapping()(name, value)
     for key, item in env.items():
-        if not _SHELL_NAME.fullmatch(key):
+        if not is_shell_name(key):
             raise ConfigError(
                 f"{name} key {key!r} is not a portable environment variable name: use "
                 "letters, digits and '_', not starting with a digit (POSIX names; job "

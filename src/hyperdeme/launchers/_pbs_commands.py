@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .._core._checks import is_shell_name
 from .._core._errors import ConfigError
 
 __all__ = [
@@ -59,7 +60,6 @@ FINISHED_STATES = frozenset({"F", "X", "C"})
 UNKNOWN_JOB = re.compile(r"Unknown Job Id", re.IGNORECASE)
 _NAME_LIMIT = {"pbspro": 236, "torque": 15}
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FIELD = re.compile(r"^\s*(job_state|exit_status)\s*=\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 _RESOURCE_LIMIT_KILLS = range(-29, -23)  # JOB_EXEC_KILL_NCPUS_BURST (-24) .. _WALLTIME (-29)
 
@@ -113,7 +113,7 @@ def exports(env: Mapping[str, str]) -> list[str]:
     """``export KEY=value`` lines, values shell-quoted; a key that is no shell name is
     refused (the engine refuses it earlier, when the Evaluator is built)."""
     for key in env:
-        if not _SHELL_NAME.fullmatch(key):
+        if not is_shell_name(key):
             raise ConfigError(
                 f"environment variable name {key!r} cannot be exported by a shell; use "
                 "letters, digits and '_', not starting with a digit."
