@@ -4,6 +4,11 @@
 batch system ending the driver's job), stop the run cleanly: evaluations
 killed, allocations released, journal consistent; then KeyboardInterrupt, or
 SystemExit(143) for SIGTERM, propagates.
+
+Both signals become a cancellation of the run, seen at its next checkpoint, on
+asyncio and trio alike. Trio would otherwise raise KeyboardInterrupt at any
+line of the run's synchronous code (halfway through starting a program, or
+through a journal write); a second Ctrl-C during the clean stop does that.
 """
 
 from __future__ import annotations
@@ -40,15 +45,15 @@ def run_blocking(
 async def _until_terminated(function: Callable[[], Awaitable[T]]) -> T:
     if threading.current_thread() is not threading.main_thread():
         return await function()  # signals are the main thread's
-    terminated = False
+    received: signal.Signals | None = None
     try:
         async with anyio.create_task_group() as tg:
 
             async def watch() -> None:
-                nonlocal terminated
-                with anyio.open_signal_receiver(signal.SIGTERM) as signals:
-                    async for _ in signals:
-                        terminated = True
+                nonlocal received
+                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async for signum in signals:
+                        received = signum
                         tg.cancel_scope.cancel()
                         return
 
@@ -57,7 +62,9 @@ async def _until_terminated(function: Callable[[], Awaitable[T]]) -> T:
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         unwrap(group)
-    if terminated:
+    if received is signal.SIGINT:
+        raise KeyboardInterrupt
+    if received is signal.SIGTERM:
         raise SystemExit(128 + signal.SIGTERM)
     return result
 
