@@ -4,7 +4,7 @@ The public API; everything else lives in private modules, in layers::
 
     hyperdeme.hpo, hyperdeme._cli        crayai drop-in, the command line
     hyperdeme._driver                    optimizers, runs, results
-    hyperdeme._engine                    evaluator, scheduler, runner, journal
+    hyperdeme._engine                    evaluator, slots, runner, journal
     hyperdeme.strategies | .launchers    pure ask/tell search | where evaluations run
       | .early_stopping                  | pure rules stopping hopeless trials (ASHA)
     hyperdeme._space                     the search space (a pure model)

@@ -26,7 +26,7 @@ from hyperdeme import (
     TransientLauncherError,
     Trial,
 )
-from hyperdeme._core._pool import HostPool
+from hyperdeme._core._hosts import HostPool
 from hyperdeme._engine._runner import MAX_TRANSIENT_RETRIES, TrialRunner
 from hyperdeme._engine._workspace import Workspace
 

@@ -16,7 +16,7 @@ from hyperdeme import ASHA, Exit, Job, Status
 from hyperdeme._engine._runner import TrialRunner
 
 from .test_runner import launcher, new_trial, runner
-from .test_scheduler import RecordingSearch, Run
+from .test_slots import RecordingSearch, Run
 
 #: rungs at steps 1, 3 and 9
 RULE = ASHA(max_steps=27, reduction_factor=3)

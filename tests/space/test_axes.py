@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from hyperdeme import ConfigError
 from hyperdeme._space import Choice, Range, _axes, _spacing
-from hyperdeme._space._parameters import parse_parameter
+from hyperdeme._space._domains import parse_parameter
 from spaces import range_specs
 
 

@@ -2,7 +2,7 @@
 
 Private: nothing here is imported by ``import hyperdeme``. It builds on the
 public API only, except the flag formatting it shares with the engine
-(``_compat``).
+(``_engine_internals``).
 """
 
 from ._main import main as main

@@ -6,7 +6,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from ._compat import hyperparameter_args
+from ._engine_internals import hyperparameter_args
 from ._errors import CommandError
 from ._journal_view import RunView
 

@@ -31,7 +31,7 @@ import hyperdeme
 from ._errors import ExperimentError, UsageProblem, blame
 from ._search_space import build_params
 
-__all__ = ["OPTIMIZERS", "Experiment", "load_experiment"]
+__all__ = ["OPTIMIZERS", "ExperimentFile", "load_experiment"]
 
 TOP_KEYS = ("command", "name", "evaluator", "optimizer", "params", "conditions")
 #: optimizer ``type`` -> class
@@ -51,7 +51,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Experiment:
+class ExperimentFile:
     """A loaded experiment file, ready to run."""
 
     path: Path
@@ -62,7 +62,7 @@ class Experiment:
     run_dir: Path
 
 
-def load_experiment(path: Path, *, run_path: str | None = None) -> Experiment:
+def load_experiment(path: Path, *, run_path: str | None = None) -> ExperimentFile:
     """Read and check ``path``; ``run_path`` (relative to the current directory) overrides
     the file's ``evaluator.run_path``."""
     try:
@@ -92,7 +92,7 @@ def load_experiment(path: Path, *, run_path: str | None = None) -> Experiment:
     evaluator = _evaluator(path, command, settings)
     optimizer = _optimizer(path, document.get("optimizer"), evaluator, name)
     run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
-    return Experiment(path, params, evaluator, optimizer, run_root / optimizer.experiment)
+    return ExperimentFile(path, params, evaluator, optimizer, run_root / optimizer.experiment)
 
 
 def _table(path: Path, key: str, value: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import hyperdeme
 
-from ._compat import format_value
+from ._engine_internals import format_value
 
 __all__ = ["write_csv"]
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import hyperdeme
 
-from ._compat import format_value
+from ._engine_internals import format_value
 
 __all__ = ["render_html"]
 

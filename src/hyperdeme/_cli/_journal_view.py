@@ -17,7 +17,7 @@ from pathlib import Path
 
 import hyperdeme
 
-from ._compat import FAILURES, JOURNAL_NAME, driver_of, read_trials
+from ._engine_internals import FAILURES, JOURNAL_NAME, driver_of, read_trials
 from ._errors import UsageProblem
 
 __all__ = ["JOURNAL_NAME", "RunView", "read_run"]

@@ -13,9 +13,9 @@ from typing import TextIO
 import hyperdeme
 
 from ._budget import trial_budget
-from ._compat import hyperparameter_args
+from ._engine_internals import hyperparameter_args
 from ._errors import CommandError, UsageProblem
-from ._experiment import Experiment
+from ._experiment import ExperimentFile
 
 __all__ = ["DRY_RUN_COMMANDS", "dry_run", "run_experiment"]
 
@@ -24,7 +24,7 @@ DRY_RUN_COMMANDS = 5
 
 
 def run_experiment(
-    experiment: Experiment,
+    experiment: ExperimentFile,
     *,
     resume: bool = False,
     quiet: bool = False,
@@ -66,7 +66,7 @@ def _summary(result: hyperdeme.Result, out: TextIO) -> None:
         print(f"best flags: {' '.join(hyperparameter_args(best.params))}", file=out)
 
 
-def dry_run(experiment: Experiment, *, out: TextIO, count: int = DRY_RUN_COMMANDS) -> None:
+def dry_run(experiment: ExperimentFile, *, out: TextIO, count: int = DRY_RUN_COMMANDS) -> None:
     """Print what the run would do, and its first ``count`` command lines; run nothing."""
     optimizer = experiment.optimizer
     budget = trial_budget(optimizer, experiment.params)

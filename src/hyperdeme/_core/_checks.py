@@ -3,7 +3,7 @@ or raises an error naming the argument, the bad value and what is allowed.
 
 A check is a function ``(name, value) -> value``; the ones taking options
 (``count(minimum=1)``) return such a function. They are the entries of the
-per-field validator tables of :mod:`._config`.
+per-field validator tables of :mod:`._settings`.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Sequence
 
 from .._core._checks import count
-from .._core._config import UNSET, Unset, checked_keywords
 from .._core._errors import ConfigError, HyperdemeWarning
+from .._core._settings import UNSET, Unset, checked_keywords
 from .._engine._command import CHECKPOINT_TOKEN
 from .._engine._evaluator import Evaluator
 from .._space import Params

@@ -20,24 +20,24 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .._core._errors import ConfigError
+from .._core._hosts import HostPool
 from .._core._logging import get_logger, verbose_output
-from .._core._pool import HostPool
 from .._core._trial import Trial
 from .._engine._evaluator import Evaluator
 from .._engine._runner import TrialRunner
-from .._engine._scheduler import Scheduler
+from .._engine._slots import Scheduler
 from .._space import Choice, Params
 from ..launchers import CallableLauncher, Launcher, create, resolve
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
 from ..strategies import Strategy
-from ._definition import Experiment
 from ._opening import Opened, opened
 from ._result import Result
+from ._run_spec import RunSpec
 
 if TYPE_CHECKING:
     from ._progress import Progress
 
-__all__ = ["Emit", "Experiment", "run_experiment"]
+__all__ = ["Emit", "run_experiment"]
 
 log = get_logger("hyperdeme.run")
 
@@ -45,7 +45,7 @@ Emit = Callable[[Trial], Awaitable[None]]
 
 
 async def run_experiment(
-    experiment: Experiment, result: Result, emit: Emit | None, *, resume: bool = False
+    experiment: RunSpec, result: Result, emit: Emit | None, *, resume: bool = False
 ) -> str:
     """Run ``experiment`` to its end, filling ``result`` as trials finish; its name."""
     evaluator = experiment.evaluator
@@ -173,7 +173,7 @@ async def _watching(watchdog: Watchdog | None) -> AsyncIterator[None]:
             await anyio.to_thread.run_sync(watchdog.close)
 
 
-def _progress(experiment: Experiment, run: Opened) -> Progress | None:
+def _progress(experiment: RunSpec, run: Opened) -> Progress | None:
     if not experiment.progress:
         return None
     from ._progress import Progress  # rich loads only when progress is shown

@@ -22,9 +22,9 @@ from .._engine._lock import ExperimentLock
 from .._engine._workspace import Workspace
 from ..launchers._watchdog import reap
 from ..strategies import Strategy
-from ._definition import Experiment
 from ._humanlog import HumanLog
 from ._resume import Replayed, check_fingerprint, fingerprint, matches, replay
+from ._run_spec import RunSpec
 
 __all__ = ["Opened", "opened"]
 
@@ -44,7 +44,7 @@ class Opened:
 
 
 @contextmanager
-def opened(experiment: Experiment, *, resume: bool) -> Iterator[Opened]:
+def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
     """Choose the experiment, lock it, open (and when resuming replay) its journal.
 
     Synchronous file work, done once before any evaluation starts.
@@ -66,7 +66,7 @@ def opened(experiment: Experiment, *, resume: bool) -> Iterator[Opened]:
         yield Opened(name, workspace, journal, human, strategy, replayed)
 
 
-def _choose(experiment: Experiment, root: Path, current: dict[str, object], *, resume: bool) -> str:
+def _choose(experiment: RunSpec, root: Path, current: dict[str, object], *, resume: bool) -> str:
     """The experiment's name; without one, when resuming, the newest that matches."""
     name = experiment.name or experiment.default_name
     if resume and experiment.name is None:
@@ -100,7 +100,7 @@ def _choose(experiment: Experiment, root: Path, current: dict[str, object], *, r
 
 
 def _open(
-    experiment: Experiment, journal: Journal, current: dict[str, object], *, resume: bool
+    experiment: RunSpec, journal: Journal, current: dict[str, object], *, resume: bool
 ) -> tuple[Strategy, Replayed]:
     """The strategy, rebuilt from the journal when resuming; the journal's header written."""
     if not (resume and not journal.empty):

@@ -15,15 +15,15 @@ from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
 from .._core._checks import seed as check_seed
-from .._core._config import UNSET, Config, Unset
 from .._core._errors import ConfigError
+from .._core._settings import UNSET, Config, Unset
 from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import Strategy
 from ._blocking import run_blocking
-from ._definition import Experiment
 from ._experiment import Emit, run_experiment
 from ._result import Result
+from ._run_spec import RunSpec
 
 __all__ = ["Backend", "Optimizer"]
 
@@ -161,7 +161,7 @@ class Optimizer(ABC):
             raise ConfigError(f"params must be a hyperdeme.Params, got {type(params).__name__}.")
         result = Result()
         self.result = result
-        experiment = Experiment(
+        experiment = RunSpec(
             evaluator=self.evaluator,
             params=params,
             make_strategy=lambda seed: self.make_strategy(params, seed=seed),

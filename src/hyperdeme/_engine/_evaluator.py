@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from .._core._checks import boolean, is_integer
-from .._core._config import UNSET, Unset, checked_keywords
 from .._core._errors import ConfigError, HyperdemeWarning
+from .._core._settings import UNSET, Unset, checked_keywords
 from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions
 from ..launchers._callable import takes_checkpoint
 from ._command import build_command
-from ._config import EvaluatorConfig
+from ._evaluator_config import EvaluatorConfig
 from ._journal import Durability
 from ._metrics import MetricSpec
 

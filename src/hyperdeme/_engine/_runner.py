@@ -22,8 +22,8 @@ from pathlib import Path
 import anyio
 
 from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._hosts import HostPool
 from .._core._logging import get_logger, log_context
-from .._core._pool import HostPool
 from .._core._trial import Candidate, Status, Trial
 from .._space import Params
 from ..early_stopping import EarlyStoppingState

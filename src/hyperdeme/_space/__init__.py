@@ -2,7 +2,7 @@
 
 from ._axes import GridAxis
 from ._conditions import Condition, equals, greater_than, inside, less_than, not_equals
-from ._parameters import Choice, Parameter, Range, plain, same_value
+from ._domains import Choice, Parameter, Range, plain, same_value
 from ._params import Params
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from .._core._checks import is_number
 from .._core._errors import ConditionError
-from ._parameters import Choice, Parameter, Range, plain, same_value
+from ._domains import Choice, Parameter, Range, plain, same_value
 
 __all__ = [
     "OPERATORS",

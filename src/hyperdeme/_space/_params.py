@@ -10,8 +10,8 @@ import numpy as np
 
 from .._core._errors import ConditionError, ConfigError, ConfigTypeError
 from ._conditions import Condition, check_condition
+from ._domains import Choice, Parameter, Range, parse_parameter, same_value
 from ._graph import Graph, check_acyclic, find_cycle, serialize, to_networkx
-from ._parameters import Choice, Parameter, Range, parse_parameter, same_value
 
 __all__ = ["Params"]
 

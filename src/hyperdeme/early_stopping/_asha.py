@@ -32,8 +32,8 @@ import math
 from dataclasses import dataclass
 
 from .._core._checks import count
-from .._core._config import Config, checked_keywords
 from .._core._errors import ConfigError
+from .._core._settings import Config, checked_keywords
 from ._base import EarlyStopping, EarlyStoppingState
 
 __all__ = ["ASHA", "ASHAState"]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core._checks import Check, count, number, optional, text
-from .._core._config import Config, setting
 from .._core._errors import ConfigError, ConfigTypeError
+from .._core._settings import Config, setting
 
 __all__ = ["LauncherOptions"]
 

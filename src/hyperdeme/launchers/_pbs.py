@@ -47,8 +47,8 @@ from pathlib import Path
 import anyio
 
 from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
-from .._core._pool import HostPool, PoolTooSmall
 from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version

@@ -26,8 +26,8 @@ from collections.abc import Mapping
 import anyio
 
 from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
-from .._core._pool import HostPool, PoolTooSmall
 from ._base import Exit, Job, Launcher
 from ._capture import capture
 from ._options import LauncherOptions

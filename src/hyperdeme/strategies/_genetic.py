@@ -92,8 +92,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._core._checks import boolean, count, numbers_sequence, one_of, optional, rate
-from .._core._config import UNSET, Config, setting
 from .._core._errors import ConfigError
+from .._core._settings import UNSET, Config, setting
 from .._core._trial import Candidate
 from ._adaptation import JUMP_RATE, Adaptation
 from ._base import Strategy

@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._core._checks import count, number, one_of, rate
-from .._core._config import Config, setting
 from .._core._errors import ConfigError, ConfigTypeError
+from .._core._settings import Config, setting
 from .._core._trial import Candidate, CheckpointPlan, Status
 from ._base import Strategy, slot_of
 from ._explore import explore

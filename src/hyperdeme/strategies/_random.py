@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .._core._checks import count
-from .._core._config import Config, setting
+from .._core._settings import Config, setting
 from .._core._trial import Candidate
 from ._base import Strategy
 

@@ -1,7 +1,7 @@
 """``EvaluatorConfig``: the Evaluator's settings (crayai.hpo's keywords), checked once.
 
 One frozen dataclass; each field carries its check (see
-:mod:`hyperdeme._core._config`). The settings about where evaluations run
+:mod:`hyperdeme._core._settings`). The settings about where evaluations run
 form a :class:`~hyperdeme.launchers.LauncherOptions` of their own, which is
 what a launcher is built from; the backend a run names checks them
 (``Launcher.check_options``) before anything starts.
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._core._checks import boolean, count, is_shell_name, number, one_of, string_mapping, text
-from .._core._config import UNSET, Config, Unset, setting
 from .._core._errors import ConfigError, ConfigTypeError
+from .._core._settings import UNSET, Config, Unset, setting
 from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions, check, registered
 from ._journal import Durability

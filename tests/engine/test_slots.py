@@ -13,7 +13,7 @@ from fakes import FakeLauncher, Handler, fom_handler
 from hyperdeme import EvaluationError, Evaluator, Exit, Job, Params, Status, Trial, read_journal
 from hyperdeme._engine._journal import Journal
 from hyperdeme._engine._runner import TrialRunner
-from hyperdeme._engine._scheduler import Scheduler
+from hyperdeme._engine._slots import Scheduler
 from hyperdeme._engine._workspace import Workspace
 from hyperdeme.strategies import RandomConfig, RandomSearch
 

@@ -1,4 +1,4 @@
-"""``Experiment``: everything one run needs, as the optimizer hands it to the driver."""
+"""``RunSpec``: everything one run needs, as the optimizer hands it to the driver."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import Strategy
 
-__all__ = ["Experiment", "StrategyFactory"]
+__all__ = ["RunSpec", "StrategyFactory"]
 
 StrategyFactory = Callable[[int | None], Strategy]
 
 
 @dataclass(frozen=True, slots=True)
-class Experiment:
+class RunSpec:
     """What one run needs: the evaluator, the space, how to build the strategy, where."""
 
     evaluator: Evaluator

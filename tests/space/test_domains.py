@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hyperdeme import ConfigError
 from hyperdeme._space import Choice, Range
-from hyperdeme._space._parameters import parse_parameter
+from hyperdeme._space._domains import parse_parameter
 from spaces import choice_specs, range_specs
 
 

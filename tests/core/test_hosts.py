@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperdeme._core._pool import HostPool, PoolTooSmall
+from hyperdeme._core._hosts import HostPool, PoolTooSmall
 
 
 class Tracker:

@@ -1,4 +1,4 @@
-"""The slot scheduler: keep ``slots`` evaluations running, feed results back at once.
+"""The slots: keep ``slots`` evaluations running, feed results back at once.
 
 The driver (the task that called :meth:`Scheduler.run`) asks the strategy for
 a candidate whenever fewer than ``slots`` trials are in flight, journals it as
