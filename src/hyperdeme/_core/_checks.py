@@ -1,5 +1,6 @@
 """Argument checks shared by every configuration: each returns the value, normalized,
-or raises an error naming the argument, the bad value and what is allowed.
+or raises an error naming the argument, the bad value and what is allowed (in its
+message, and as its ``.name`` and ``.value``).
 
 A check is a function ``(name, value) -> value``; the ones taking options
 (``count(minimum=1)``) return such a function. They are the entries of the

@@ -12,7 +12,8 @@ setting, its type, its default and what values it accepts::
         mutation_rate: float = setting(0.05, rate)
 
 :func:`checked_keywords` wraps a constructor so a misspelt keyword is a
-:class:`~hyperdeme.ConfigTypeError` that suggests the right name.
+:class:`~hyperdeme.ConfigTypeError` that suggests the right name (its ``.name`` is
+the misspelt keyword, or the missing one).
 """
 
 from __future__ import annotations
