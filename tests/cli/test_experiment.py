@@ -236,3 +236,119 @@ range = [0.001, 1.0]
     outcome = invoke("run", write(tmp_path, text), "--dry-run")
     assert outcome.code == 2
     assert f"key '{key}'" in outcome.err
+
+
+GENETIC = MINIMAL.replace('"random"\nnum_iters = 3', '"genetic"')
+PBT = MINIMAL.replace('train.py"', 'train.py --ckpt @checkpoint"').replace(
+    '"random"\nnum_iters = 3', '"pbt"'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "hint"),
+    [
+        # [optimizer] and the top level
+        (
+            GENETIC.replace('"genetic"', '"genetic"\nmutation_rate = 1.5'),
+            "optimizer.mutation_rate",
+            "[0, 1]",
+        ),
+        (
+            GENETIC.replace('"genetic"', '"genetic"\npop_size = "8"'),
+            "optimizer.pop_size",
+            "integer",
+        ),
+        (
+            GENETIC.replace('"genetic"', '"genetic"\nmul_mutation_bounds = [0.3, 0.2, 0.1]'),
+            "optimizer.mul_mutation_bounds",
+            "increasing",
+        ),
+        (PBT.replace('"pbt"', '"pbt"\nquantile = 0.7'), "optimizer.quantile", "[0, 0.5]"),
+        (PBT.replace('"pbt"', '"pbt"\nperturb = [0.8, -1.0]'), "optimizer.perturb", "each factor"),
+        (MINIMAL.replace("num_iters = 3", "seed = -1"), "optimizer.seed", "integer >= 0"),
+        (MINIMAL.replace("num_iters = 3", 'backend = "curio"'), "optimizer.backend", "trio"),
+        (
+            MINIMAL.replace('"random"', '"pbt"').replace("num_iters = 3", ""),
+            "command",
+            "@checkpoint",
+        ),
+        ('name = "a/b"\n' + MINIMAL, "name", "plain name"),
+        # [evaluator] and its launcher options
+        (MINIMAL + "[evaluator]\ntimeout = '5'\n", "evaluator.timeout", "number"),
+        (MINIMAL + "[evaluator]\nnodes = -1\n", "evaluator.nodes", "integer >= 0"),
+        (
+            MINIMAL + "[evaluator]\nworkload_manager = 'local'\nnodes = 4\n",
+            "evaluator.nodes",
+            "needs a workload manager",
+        ),
+        (MINIMAL + '[evaluator.env]\n"1X" = "v"\n', "evaluator.env.1X", "environment variable"),
+        (MINIMAL + '[evaluator.flag]\ngpus = "--g"\n', "evaluator.flag.gpus", "not supported"),
+        (MINIMAL + '[evaluator.metric]\nloss = "high"\n', "evaluator.metric.loss", "weight"),
+        (MINIMAL + "[evaluator]\nlauncher = 'k8s'\n", "evaluator.workload_image", "image"),
+        (
+            MINIMAL + "[evaluator]\nlauncher = 'k8s'\nworkload_image = 'img'\n"
+            "[evaluator.launcher_options]\nnamespace = 'Team_A'\n",
+            "evaluator.launcher_options.namespace",
+            "namespace name",
+        ),
+        (
+            MINIMAL + "[evaluator]\nlauncher = 'pbs'\n"
+            "[evaluator.launcher_options]\npbs_flavour = 'lsf'\n",
+            "evaluator.launcher_options.pbs_flavour",
+            "torque",
+        ),
+        (
+            MINIMAL + "[evaluator]\nlauncher = 'pbs'\n"
+            "[evaluator.launcher_options]\npoll_interval = 0\n",
+            "evaluator.launcher_options.poll_interval",
+            "> 0",
+        ),
+        # [evaluator.early_stopping]
+        (
+            MINIMAL + "[evaluator.early_stopping]\ntype = 'asha'\nmax_steps = 9\nmin_steps = 9\n",
+            "evaluator.early_stopping.min_steps",
+            "below max_steps",
+        ),
+        (
+            MINIMAL + "[evaluator.early_stopping]\ntype = 'asha'\nmax_steps = 9\n"
+            "reduction_factor = 1\n",
+            "evaluator.early_stopping.reduction_factor",
+            "integer >= 2",
+        ),
+        (
+            MINIMAL + "[evaluator.early_stopping]\ntype = 'asha'\n",
+            "evaluator.early_stopping.max_steps",
+            "needs the keyword",
+        ),
+        # [params."--flag"]: the part the library found wrong
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "range = [0.0, 1.0]\nlog = true"),
+            'params."--lr".log',
+            "log-scale",
+        ),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "values = [1, 1]"),
+            'params."--lr".values',
+            "twice",
+        ),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "values = [1, 2]\nlog = true"),
+            'params."--lr".log',
+            "value list",
+        ),
+        (
+            MINIMAL.replace("range = [0.001, 1.0]", "values = [1, 2]\ndefault = 3"),
+            'params."--lr".default',
+            "not in the value list",
+        ),
+        (MINIMAL.replace('"--lr"', '"a=b"'), 'params."a=b"', "may not contain '='"),
+    ],
+)
+def test_a_library_error_is_reported_under_the_key_it_names(
+    tmp_path: Path, text: str, key: str, hint: str
+) -> None:
+    path = write(tmp_path, text)
+    outcome = invoke("run", path, "--dry-run")
+    assert outcome.code == 2, outcome.err
+    assert f"{path}: key {key!r}: " in outcome.err
+    assert hint in outcome.err

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
@@ -20,7 +18,6 @@ __all__ = [
     "CommandError",
     "ExperimentError",
     "UsageProblem",
-    "blame",
 ]
 
 EXIT_OK = 0
@@ -50,18 +47,3 @@ class ExperimentError(UsageProblem):
         self.path = path
         self.key = key
         self.problem = problem
-
-
-def blame(message: str, keys: Iterable[str]) -> str | None:
-    """The key a library error message is about: of ``keys``, the one it mentions first.
-
-    hyperdeme's messages start with the argument they are about
-    (``pop_size must be an integer >= 2, got 1``; an unknown keyword comes
-    before the list of allowed ones), so the earliest mention is the culprit.
-    """
-    found: tuple[int, str] | None = None
-    for key in keys:
-        match = re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", message)
-        if match is not None and (found is None or match.start() < found[0]):
-            found = (match.start(), key)
-    return None if found is None else found[1]

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import hyperdeme
 
-from ._errors import ExperimentError, UsageProblem, blame
+from ._errors import ExperimentError, UsageProblem
 from ._search_space import build_params
 
 __all__ = ["OPTIMIZERS", "ExperimentFile", "load_experiment"]
@@ -46,6 +46,11 @@ PATH_KEYS = ("src_path", "run_path", "checkpoint")
 #: hyperdeme.Evaluator's run_path when none is given
 DEFAULT_RUN_PATH = "run"
 _LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
+#: table -> its library object's arguments that the file gives elsewhere, and where
+_ELSEWHERE = {
+    "evaluator": {"cmd": "command"},
+    "optimizer": {"name": "name", "evaluator": "command"},
+}
 
 T = TypeVar("T")
 
@@ -140,9 +145,9 @@ def _early_stopping(path: Path, table: Any) -> hyperdeme.EarlyStopping:
     try:
         return rule(**arguments)
     except _LIBRARY_ERRORS as error:
-        key = blame(str(error), arguments)
-        culprit = f"evaluator.early_stopping.{key}" if key else "evaluator.early_stopping"
-        raise ExperimentError(path, culprit, str(error)) from None
+        raise ExperimentError(
+            path, _culprit("evaluator.early_stopping", error), str(error)
+        ) from None
 
 
 def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.Evaluator:
@@ -151,9 +156,7 @@ def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.
     try:
         return hyperdeme.Evaluator(command, **settings)
     except _LIBRARY_ERRORS as error:
-        key = blame(str(error), settings)
-        culprit = f"evaluator.{key}" if key is not None else "evaluator"
-        raise ExperimentError(path, culprit, str(error)) from None
+        raise ExperimentError(path, _culprit("evaluator", error), str(error)) from None
 
 
 def _optimizer(
@@ -174,8 +177,13 @@ def _optimizer(
     try:
         return optimizer(evaluator, name=name, **arguments)
     except _LIBRARY_ERRORS as error:
-        key = blame(str(error), [*arguments, "name"])
-        if key == "name":
-            raise ExperimentError(path, "name", str(error)) from None
-        culprit = f"optimizer.{key}" if key is not None else "optimizer"
-        raise ExperimentError(path, culprit, str(error)) from None
+        raise ExperimentError(path, _culprit("optimizer", error), str(error)) from None
+
+
+def _culprit(table: str, error: Exception) -> str:
+    """The file's key a library error is about: the setting it names (its ``.name``),
+    under ``table``; ``table`` itself when it names none."""
+    name = error.name if isinstance(error, hyperdeme.ConfigError) else None
+    if name is None:
+        return table
+    return _ELSEWHERE.get(table, {}).get(name, f"{table}.{name}")

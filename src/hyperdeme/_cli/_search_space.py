@@ -27,7 +27,7 @@ from typing import Any
 import hyperdeme
 from hyperdeme import condition
 
-from ._errors import ExperimentError, blame
+from ._errors import ExperimentError
 
 __all__ = ["CONDITION_TYPES", "build_params"]
 
@@ -39,17 +39,6 @@ CONDITION_TYPES: dict[str, type[condition.Condition]] = {
     "greater_than": condition.greater_than,
     "less_than": condition.less_than,
     "inside": condition.inside,
-}
-#: words of the library's parameter messages -> the key they are about
-_MESSAGE_WORDS = {
-    "default": "default",
-    "bound": "range",
-    "bounds": "range",
-    "range": "range",
-    "value list": "values",
-    "values": "values",
-    "log": "log",
-    "log-scale": "log",
 }
 _LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
 
@@ -119,13 +108,29 @@ def _parameter(path: Path, flag: str, entry: Any) -> list[Any]:
                 path, f"{key}.log", f"must be true or false, got {entry['log']!r}."
             )
         item.append({"log": entry["log"]})
-    try:
-        hyperdeme.Params([item])
-    except _LIBRARY_ERRORS as error:
-        word = blame(str(error), _MESSAGE_WORDS)
-        culprit = f"{key}.{_MESSAGE_WORDS[word]}" if word is not None else key
-        raise ExperimentError(path, culprit, str(error)) from None
+    _check_parameter(path, flag, entry, domain)
     return item
+
+
+def _check_parameter(path: Path, flag: str, entry: dict[str, Any], domain: Any) -> None:
+    """Let the library check the parameter a part at a time (its domain, then with
+    ``log``, then with ``default``), so an error about ``flag`` (its ``.name``) is
+    reported under the key of the part that broke it, any other under the table's."""
+    key = f"params.{json.dumps(flag)}"
+    options = [{"log": entry["log"]}] if "log" in entry else []
+    stages = [("range" if "range" in entry else "values", [flag, domain])]
+    if options:
+        stages.append(("log", [flag, domain, *options]))
+    if "default" in entry:
+        stages.append(("default", [flag, entry["default"], domain, *options]))
+    for part, spec in stages:
+        try:
+            hyperdeme.Params([spec])
+        except _LIBRARY_ERRORS as error:
+            about_flag = isinstance(error, hyperdeme.ConfigError) and error.name == flag
+            raise ExperimentError(
+                path, f"{key}.{part}" if about_flag else key, str(error)
+            ) from None
 
 
 def _condition_tables(path: Path, conditions: Any) -> list[dict[str, Any]]:

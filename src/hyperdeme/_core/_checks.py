@@ -1,5 +1,6 @@
 """Argument checks shared by every configuration: each returns the value, normalized,
-or raises an error naming the argument, the bad value and what is allowed.
+or raises an error naming the argument, the bad value and what is allowed (in its
+message, and as its ``.name`` and ``.value``).
 
 A check is a function ``(name, value) -> value``; the ones taking options
 (``count(minimum=1)``) return such a function. They are the entries of the
@@ -27,6 +28,7 @@ __all__ = [
     "numbers_sequence",
     "one_of",
     "optional",
+    "part",
     "rate",
     "seed",
     "string_mapping",
@@ -63,9 +65,13 @@ def count(minimum: int = 0) -> Check:
 
     def check(name: str, value: Any) -> int:
         if not is_integer(value):
-            raise ConfigTypeError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+            raise ConfigTypeError(
+                f"{name} must be an integer >= {minimum}, got {value!r}.", name=name, value=value
+            )
         if value < minimum:
-            raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+            raise ConfigError(
+                f"{name} must be an integer >= {minimum}, got {value!r}.", name=name, value=value
+            )
         return int(value)
 
     return check
@@ -81,7 +87,7 @@ def number(
 
     def check(name: str, value: Any) -> float:
         if not is_number(value):
-            raise ConfigTypeError(f"{name} must be {what}, got {value!r}.")
+            raise ConfigTypeError(f"{name} must be {what}, got {value!r}.", name=name, value=value)
         result = float(value)
         if (
             math.isnan(result)
@@ -89,7 +95,7 @@ def number(
             or result < minimum
             or (above and result == minimum)
         ):
-            raise ConfigError(f"{name} must be {what}, got {value!r}.")
+            raise ConfigError(f"{name} must be {what}, got {value!r}.", name=name, value=value)
         return result
 
     return check
@@ -98,18 +104,22 @@ def number(
 def rate(name: str, value: Any) -> float:
     """A number in [0, 1], as a float."""
     if not is_number(value):
-        raise ConfigTypeError(f"{name} must be a number in [0, 1], got {value!r}.")
+        raise ConfigTypeError(
+            f"{name} must be a number in [0, 1], got {value!r}.", name=name, value=value
+        )
     if not 0.0 <= float(value) <= 1.0:
-        raise ConfigError(f"{name} must be in [0, 1], got {value!r}.")
+        raise ConfigError(f"{name} must be in [0, 1], got {value!r}.", name=name, value=value)
     return float(value)
 
 
 def text(name: str, value: Any) -> str:
     """A string (may be empty)."""
     if not isinstance(value, str):
-        raise ConfigTypeError(f"{name} must be a string, got {value!r}.")
+        raise ConfigTypeError(f"{name} must be a string, got {value!r}.", name=name, value=value)
     if "\0" in value:
-        raise ConfigError(f"{name} must not contain a NUL character, got {value!r}.")
+        raise ConfigError(
+            f"{name} must not contain a NUL character, got {value!r}.", name=name, value=value
+        )
     return value
 
 
@@ -119,7 +129,7 @@ def boolean(name: str, value: Any) -> bool:
         return value
     if is_integer(value) and value >= 0:
         return bool(value)
-    raise ConfigTypeError(f"{name} must be True or False, got {value!r}.")
+    raise ConfigTypeError(f"{name} must be True or False, got {value!r}.", name=name, value=value)
 
 
 def one_of(allowed: Collection[str] | Callable[[], Collection[str]]) -> Check:
@@ -129,10 +139,25 @@ def one_of(allowed: Collection[str] | Callable[[], Collection[str]]) -> Check:
         options = allowed() if callable(allowed) else allowed
         if not isinstance(value, str) or value not in options:
             error = ConfigError if isinstance(value, str) else ConfigTypeError
-            raise error(f"{name} must be one of {', '.join(options)}; got {value!r}.")
+            raise error(
+                f"{name} must be one of {', '.join(options)}; got {value!r}.",
+                name=name,
+                value=value,
+            )
         return value
 
     return check
+
+
+def part(check: Check, label: str, value: Any, *, name: str) -> Any:
+    """``check(label, value)`` for a part of the setting ``name`` that ``label``
+    describes (``"perturb (each factor)"``): the message says ``label``, the
+    error's ``.name`` is ``name``."""
+    try:
+        return check(label, value)
+    except ConfigError as error:
+        error.name = name
+        raise
 
 
 def optional(inner: Check) -> Check:
@@ -149,11 +174,13 @@ def string_mapping(*, what: str = "a dict of strings to strings") -> Check:
 
     def check(name: str, value: Any) -> dict[str, str]:
         if not isinstance(value, Mapping):
-            raise ConfigTypeError(f"{name} must be {what}, got {value!r}.")
+            raise ConfigTypeError(f"{name} must be {what}, got {value!r}.", name=name, value=value)
         for key, item in value.items():
             if not isinstance(key, str) or not isinstance(item, str):
                 raise ConfigTypeError(
-                    f"{name} must be {what}; {key!r}: {item!r} is not a string pair."
+                    f"{name} must be {what}; {key!r}: {item!r} is not a string pair.",
+                    name=name,
+                    value=value,
                 )
         return dict(value)
 
@@ -167,7 +194,9 @@ def seed(name: str, value: Any) -> int:
     if not is_integer(value) or value < 0:
         error = ConfigError if is_integer(value) else ConfigTypeError
         raise error(
-            f"{name} must be an integer >= 0 (0 or None draws a fresh seed), got {value!r}."
+            f"{name} must be an integer >= 0 (0 or None draws a fresh seed), got {value!r}.",
+            name=name,
+            value=value,
         )
     return int(value)
 
@@ -177,9 +206,13 @@ def numbers_sequence(length: int) -> Check:
 
     def check(name: str, value: Any) -> tuple[float, ...]:
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-            raise ConfigTypeError(f"{name} must be {length} finite numbers, got {value!r}.")
+            raise ConfigTypeError(
+                f"{name} must be {length} finite numbers, got {value!r}.", name=name, value=value
+            )
         if len(value) != length or not all(is_number(v) and math.isfinite(v) for v in value):
-            raise ConfigError(f"{name} must be {length} finite numbers, got {value!r}.")
+            raise ConfigError(
+                f"{name} must be {length} finite numbers, got {value!r}.", name=name, value=value
+            )
         return tuple(float(v) for v in value)
 
     return check

@@ -5,7 +5,8 @@ Every error hyperdeme raises for bad input or misuse derives from
 ``except ValueError`` keeps working for code written against crayai.hpo::
 
     HyperdemeError
-     ├── ConfigError (+ ValueError)        bad argument, raised before any evaluation
+     ├── ConfigError (+ ValueError)        bad argument, raised before any evaluation;
+     │    │                                 .name (the setting), .value (the bad value)
      │    ├── ConfigTypeError (+ TypeError) unknown keyword, wrong type
      │    └── ConditionError               bad condition or a cycle in the graph
      ├── UsageError (+ RuntimeError)       e.g. the blocking API called inside an event loop
@@ -13,6 +14,11 @@ Every error hyperdeme raises for bad input or misuse derives from
      ├── JournalError (+ OSError)          the journal cannot be written or is held by another run
      └── LauncherError (+ RuntimeError)    a workload manager misbehaved
           └── TransientLauncherError       worth another attempt (node failure, busy step)
+
+A config error carries its subject as data: ``name`` is the setting that failed
+(``"mutation_rate"``, ``"launcher_options.namespace"``, a parameter's flag
+``"--lr"``, the unknown keyword), ``value`` the bad value when known; nobody
+parses the message to find them. ``name`` is None when no one setting is to blame.
 
 Advisories are :class:`HyperdemeWarning` warnings (so ``-W error`` can stop them).
 Errors of the operating system (``OSError``) reach callers as themselves.
@@ -22,7 +28,7 @@ into that error, so no caller ever sees a raw ``ExceptionGroup`` for it.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = [
     "ConditionError",
@@ -44,7 +50,16 @@ class HyperdemeError(Exception):
 
 
 class ConfigError(HyperdemeError, ValueError):
-    """An argument is invalid; the message names the value and what is allowed."""
+    """An argument is invalid; the message names the value and what is allowed.
+
+    ``name`` is the setting that failed (None when no one setting is to blame),
+    ``value`` the bad value (None when unknown).
+    """
+
+    def __init__(self, message: str, *, name: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.value = value
 
 
 class ConfigTypeError(ConfigError, TypeError):

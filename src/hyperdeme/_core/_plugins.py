@@ -60,12 +60,13 @@ def load_plugin(group: str, name: str) -> object:
     """
     point = plugins(group).get(name)
     if point is None:
-        raise ConfigError(f"no plug-in {name!r} in the entry-point group {group!r}.")
+        raise ConfigError(f"no plug-in {name!r} in the entry-point group {group!r}.", value=name)
     try:
         return point.load()
     except Exception as error:  # a broken plug-in is a configuration problem
         package = point.dist.name if point.dist is not None else "its package"
         raise ConfigError(
             f"the {group} plug-in {name!r} ({point.value}, from {package}) failed to "
-            f"import: {type(error).__name__}: {error}."
+            f"import: {type(error).__name__}: {error}.",
+            value=name,
         ) from error

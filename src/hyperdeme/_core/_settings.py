@@ -12,7 +12,8 @@ setting, its type, its default and what values it accepts::
         mutation_rate: float = setting(0.05, rate)
 
 :func:`checked_keywords` wraps a constructor so a misspelt keyword is a
-:class:`~hyperdeme.ConfigTypeError` that suggests the right name.
+:class:`~hyperdeme.ConfigTypeError` that suggests the right name (its ``.name`` is
+the misspelt keyword, or the missing one).
 """
 
 from __future__ import annotations
@@ -94,10 +95,30 @@ def checked_keywords(function: Callable[P, R]) -> Callable[P, R]:
         try:
             signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise ConfigTypeError(_explain(label, signature, kwargs, error)) from None
+            culprit = _culprit(signature, kwargs, error)
+            raise ConfigTypeError(
+                _explain(label, signature, kwargs, error),
+                name=culprit,
+                value=kwargs.get(culprit) if culprit else None,
+            ) from None
         return function(*args, **kwargs)
 
     return wrapper
+
+
+def _culprit(signature: inspect.Signature, given: dict[str, Any], error: TypeError) -> str | None:
+    """The keyword a failed call is about: the first unknown one, else the first
+    missing keyword-only one; None for too many positional arguments."""
+    parameters = signature.parameters
+    unknown = [name for name in given if name not in parameters]
+    missing = [
+        name
+        for name, p in parameters.items()
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and name not in given
+    ]
+    if unknown:
+        return unknown[0]
+    return missing[0] if missing and "missing" in str(error) else None
 
 
 def _explain(

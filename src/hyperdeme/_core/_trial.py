@@ -55,7 +55,9 @@ class CheckpointPlan:
             if not isinstance(value, str) or not _SLOT.fullmatch(value):
                 raise ConfigError(
                     f"CheckpointPlan.{name} must be a plain name (letters, digits, '_' and '-', "
-                    f"starting with a letter or digit), got {value!r}."
+                    f"starting with a letter or digit), got {value!r}.",
+                    name=name,
+                    value=value,
                 )
 
 

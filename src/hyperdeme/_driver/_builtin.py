@@ -283,11 +283,15 @@ def _check_pbt_evaluator(evaluator: Evaluator) -> None:
         raise ConfigError(
             f"PBTOptimizer resumes each member from its checkpoint: give the function "
             f"{evaluator.cmd!r} a checkpoint parameter (def train(params, checkpoint): ...), "
-            "the directory to load the checkpoint from and save it to."
+            "the directory to load the checkpoint from and save it to.",
+            name="evaluator",
+            value=evaluator.cmd,
         )
     if not _has_token(evaluator):
         raise ConfigError(
             f"PBTOptimizer needs @checkpoint in the command, the directory each evaluation "
             f"loads its checkpoint from and saves it to (e.g. 'python3 train.py --epochs 1 "
-            f"--checkpoint-dir @checkpoint'); got {evaluator.cmd!r}."
+            f"--checkpoint-dir @checkpoint'); got {evaluator.cmd!r}.",
+            name="evaluator",
+            value=evaluator.cmd,
         )

@@ -215,5 +215,7 @@ def _check_nodes_parameter(evaluator: Evaluator, params: Params) -> None:
     ):
         raise ConfigError(
             f"{flag} sets the nodes per evaluation, so its values must be integers >= 1; "
-            f"got {parameter!r}."
+            f"got {parameter!r}.",
+            name=flag,
+            value=parameter,
         )

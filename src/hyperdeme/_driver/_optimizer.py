@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
 from .._core._checks import seed as check_seed
-from .._core._errors import ConfigError
+from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import UNSET, Config, Unset
 from .._engine._evaluator import Evaluator
 from .._space import Params
@@ -38,7 +38,9 @@ def _experiment_name(name: str, value: Any) -> str:
     if "/" in experiment or experiment in (".", ".."):
         raise ConfigError(
             f"{name} names the experiment's directory under run_path: a plain name "
-            f"without '/' (and not '.' or '..'), got {value!r}."
+            f"without '/' (and not '.' or '..'), got {value!r}.",
+            name=name,
+            value=value,
         )
     return experiment
 
@@ -49,7 +51,9 @@ def _log_name(name: str, value: Any) -> str:
         raise ConfigError(
             f"{name} must be a file name in the run directory, without '/', and not one of "
             f"the engine's own (trials.jsonl, trial directories, checkpoints, dot files); "
-            f"got {value!r}."
+            f"got {value!r}.",
+            name=name,
+            value=value,
         )
     return file
 
@@ -73,8 +77,10 @@ class Optimizer(ABC):
         backend: Backend = "asyncio",
     ) -> None:
         if evaluator is not None and not isinstance(evaluator, Evaluator):
-            raise ConfigError(
-                f"evaluator must be a hyperdeme.Evaluator, got {type(evaluator).__name__}."
+            raise ConfigTypeError(
+                f"evaluator must be a hyperdeme.Evaluator, got {type(evaluator).__name__}.",
+                name="evaluator",
+                value=evaluator,
             )
         self.evaluator = evaluator
         self.config = config
@@ -155,10 +161,15 @@ class Optimizer(ABC):
         if self.evaluator is None:
             raise ConfigError(
                 f"{type(self).__name__} has no evaluator; pass one: "
-                f"{type(self).__name__}(hyperdeme.Evaluator('python3 train.py'), ...)."
+                f"{type(self).__name__}(hyperdeme.Evaluator('python3 train.py'), ...).",
+                name="evaluator",
             )
         if not isinstance(params, Params):
-            raise ConfigError(f"params must be a hyperdeme.Params, got {type(params).__name__}.")
+            raise ConfigTypeError(
+                f"params must be a hyperdeme.Params, got {type(params).__name__}.",
+                name="params",
+                value=params,
+            )
         result = Result()
         self.result = result
         experiment = RunSpec(

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from .._core._checks import boolean, is_integer
-from .._core._errors import ConfigError, HyperdemeWarning
+from .._core._errors import ConfigError, ConfigTypeError, HyperdemeWarning
 from .._core._settings import UNSET, Unset, checked_keywords
 from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions
@@ -115,9 +115,12 @@ class Evaluator:
         elif isinstance(cmd, str) and cmd.strip() and "\0" not in cmd:
             self.cmd = cmd
         else:
-            raise ConfigError(
+            error = ConfigError if isinstance(cmd, str) else ConfigTypeError
+            raise error(
                 "cmd must be a shell command such as 'python3 train.py' or a function, "
-                f"got {cmd!r}."
+                f"got {cmd!r}.",
+                name="cmd",
+                value=cmd,
             )
         self.config = EvaluatorConfig(
             src_path=src_path,
@@ -171,7 +174,9 @@ class Evaluator:
         ):
             raise ConfigError(
                 "function_runs_in='process' runs a plain Python function in worker processes; "
-                f"got {'a command' if self.function is None else 'a coroutine function'}."
+                f"got {'a command' if self.function is None else 'a coroutine function'}.",
+                name="function_runs_in",
+                value=function_runs_in,
             )
 
     def __repr__(self) -> str:
@@ -204,7 +209,9 @@ class Evaluator:
             if not is_integer(value) or value < 1:
                 raise ConfigError(
                     f"the nodes-per-evaluation parameter {flag} must take integers >= 1, "
-                    f"got {value!r}."
+                    f"got {value!r}.",
+                    name=flag,
+                    value=value,
                 )
             return int(value)
         return max(1, self.config.launch.nodes_per_eval)

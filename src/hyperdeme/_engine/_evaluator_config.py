@@ -17,7 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._core._checks import boolean, count, is_shell_name, number, one_of, string_mapping, text
+from .._core._checks import (
+    boolean,
+    count,
+    is_shell_name,
+    number,
+    one_of,
+    part,
+    string_mapping,
+    text,
+)
 from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import UNSET, Config, Unset, setting
 from ..early_stopping import EarlyStopping
@@ -45,20 +54,31 @@ def _metric(name: str, value: Any) -> str | dict[str, float]:
     if isinstance(value, str):
         if not value or "\n" in value:
             raise ConfigError(
-                f"{name} must be a non-empty one-line prefix such as 'FoM: ', got {value!r}."
+                f"{name} must be a non-empty one-line prefix such as 'FoM: ', got {value!r}.",
+                name=name,
+                value=value,
             )
         return value
     if not isinstance(value, Mapping):
         raise ConfigTypeError(
-            f"{name} must be a prefix string or a dict name -> weight, got {value!r}."
+            f"{name} must be a prefix string or a dict name -> weight, got {value!r}.",
+            name=name,
+            value=value,
         )
     if not value:
-        raise ConfigError(f"{name} dict must name at least one metric and its weight.")
+        raise ConfigError(
+            f"{name} dict must name at least one metric and its weight.", name=name, value=value
+        )
     weights: dict[str, float] = {}
     for key, weight in value.items():
         if not isinstance(key, str) or not key or "\n" in key:
-            raise ConfigError(f"{name} names must be non-empty one-line strings, got {key!r}.")
-        weights[key] = number(-math.inf)(f"{name}[{key!r}] (its weight)", weight)
+            raise ConfigError(
+                f"{name} names must be non-empty one-line strings, got {key!r}.",
+                name=name,
+                value=key,
+            )
+        label = f"{name}[{key!r}] (its weight)"
+        weights[key] = part(number(-math.inf), label, weight, name=f"{name}.{key}")
     return weights
 
 
@@ -69,10 +89,16 @@ def _flag(name: str, value: Any) -> dict[str, str]:
     for key, flag in flags.items():
         if key not in _FLAG_KEYS:
             raise ConfigError(
-                f"{name} key {key!r} is not supported; allowed: {', '.join(_FLAG_KEYS)}."
+                f"{name} key {key!r} is not supported; allowed: {', '.join(_FLAG_KEYS)}.",
+                name=f"{name}.{key}",
+                value=key,
             )
         if not flag.strip() or any(c in flag for c in "=\n\0"):
-            raise ConfigError(f"{name}[{key!r}] must be a flag such as '--N', got {flag!r}.")
+            raise ConfigError(
+                f"{name}[{key!r}] must be a flag such as '--N', got {flag!r}.",
+                name=f"{name}.{key}",
+                value=flag,
+            )
     return flags
 
 
@@ -83,10 +109,16 @@ def _environment(name: str, value: Any) -> dict[str, str]:
             raise ConfigError(
                 f"{name} key {key!r} is not a portable environment variable name: use "
                 "letters, digits and '_', not starting with a digit (POSIX names; job "
-                "scripts export them through a shell)."
+                "scripts export them through a shell).",
+                name=f"{name}.{key}",
+                value=key,
             )
         if "\0" in item:
-            raise ConfigError(f"{name}[{key!r}] must not contain a NUL character.")
+            raise ConfigError(
+                f"{name}[{key!r}] must not contain a NUL character.",
+                name=f"{name}.{key}",
+                value=item,
+            )
     return env
 
 
@@ -96,7 +128,11 @@ def _durability(name: str, value: Any) -> str:
         return "always" if value else "never"
     if value not in ("batch", "always", "never"):
         error = ConfigError if isinstance(value, str) else ConfigTypeError
-        raise error(f"{name} must be 'batch', 'always' or 'never' (or True/False), got {value!r}.")
+        raise error(
+            f"{name} must be 'batch', 'always' or 'never' (or True/False), got {value!r}.",
+            name=name,
+            value=value,
+        )
     return str(value)
 
 
@@ -105,13 +141,17 @@ def _early_stopping(name: str, value: Any) -> EarlyStopping | None:
         return value
     raise ConfigTypeError(
         f"{name} must be an early-stopping rule such as hyperdeme.ASHA(max_steps=27) "
-        f"(a hyperdeme.EarlyStopping), or None; got {value!r}."
+        f"(a hyperdeme.EarlyStopping), or None; got {value!r}.",
+        name=name,
+        value=value,
     )
 
 
 def _launch(name: str, value: Any) -> LauncherOptions:
     if not isinstance(value, LauncherOptions):
-        raise ConfigTypeError(f"{name} must be a LauncherOptions, got {value!r}.")
+        raise ConfigTypeError(
+            f"{name} must be a LauncherOptions, got {value!r}.", name=name, value=value
+        )
     return value
 
 
@@ -147,7 +187,9 @@ class EvaluatorConfig(Config):
         if self.workload_manager == "local" and self.launch.nodes > 1:
             raise ConfigError(
                 f"nodes={self.launch.nodes} needs a workload manager; workload_manager='local' "
-                "runs on this machine only (use nodes=0 or 1, or 'slurm'/'pbs'/'k8s')."
+                "runs on this machine only (use nodes=0 or 1, or 'slurm'/'pbs'/'k8s').",
+                name="nodes",
+                value=self.launch.nodes,
             )
         named = self.named_launcher
         if named is not None:

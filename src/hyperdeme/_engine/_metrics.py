@@ -87,7 +87,8 @@ class MetricSpec:
                 if not isinstance(key, str) or not is_number(value):
                     raise ConfigError(
                         f"an evaluation function must return a number or a dict of "
-                        f"name -> number; got {key!r}: {value!r}."
+                        f"name -> number; got {key!r}: {value!r}.",
+                        value=result,
                     )
                 metrics[key] = float(value)
             return metrics
@@ -95,7 +96,8 @@ class MetricSpec:
             value = float(result)
             return {self.names[0]: value} if len(self.names) == 1 else {"FoM": value}
         raise ConfigError(
-            f"an evaluation function must return a number or a dict of metrics, got {result!r}."
+            f"an evaluation function must return a number or a dict of metrics, got {result!r}.",
+            value=result,
         )
 
 

@@ -43,7 +43,9 @@ class Workspace:
             # found now, not by every evaluation (as an error of the run's task group)
             raise ConfigError(
                 f"src_path={src_path!r} is not a directory; give the directory holding the "
-                "training program (its entries are linked into each trial's directory)."
+                "training program (its entries are linked into each trial's directory).",
+                name="src_path",
+                value=src_path,
             )
         root = Path(run_path or "run").absolute() / experiment
         root.mkdir(parents=True, exist_ok=True)

@@ -66,12 +66,16 @@ class Condition:
     ) -> None:
         if not isinstance(operator, str) or operator not in OPERATORS:
             raise ConditionError(
-                f"unknown condition operator {operator!r}; allowed: {', '.join(OPERATORS)}"
+                f"unknown condition operator {operator!r}; allowed: {', '.join(OPERATORS)}",
+                name="operator",
+                value=operator,
             )
         if self._operator is not None and operator != self._operator:
             raise ConditionError(
                 f"{type(self).__name__} compares with {self._operator!r}, got "
-                f"operator={operator!r}; use Condition(..., operator={operator!r}) instead"
+                f"operator={operator!r}; use Condition(..., operator={operator!r}) instead",
+                name="operator",
+                value=operator,
             )
         if operator == "in" and isinstance(parent_param_value, list | tuple):
             parent_param_value = tuple(plain(v) for v in parent_param_value)
@@ -206,22 +210,30 @@ def check_condition(condition: Condition, parent: Parameter, dependent: Paramete
         if isinstance(parent, Choice) and not parent.numeric:
             raise ConditionError(
                 f"{where}: {OPERATORS[op]!r} needs a numeric parent, but {parent.flag} takes "
-                f"the values {list(parent.values)!r}"
+                f"the values {list(parent.values)!r}",
+                name=parent.flag,
+                value=value,
             )
         if not is_number(value) or not math.isfinite(value):
             raise ConditionError(
-                f"{where}: {OPERATORS[op]!r} needs a finite number to compare with, got {value!r}"
+                f"{where}: {OPERATORS[op]!r} needs a finite number to compare with, got {value!r}",
+                name=parent.flag,
+                value=value,
             )
         if isinstance(parent, Range) and not parent.low <= value <= parent.high:
             raise ConditionError(
                 f"{where}: {value!r} is outside the range of {parent.flag} "
-                f"[{parent.low!r}, {parent.high!r}], so the condition never changes"
+                f"[{parent.low!r}, {parent.high!r}], so the condition never changes",
+                name=parent.flag,
+                value=value,
             )
     elif op == "in":
         if not isinstance(value, tuple) or not value:
             raise ConditionError(
                 f"{where}: 'inside' needs a non-empty list of values of {parent.flag}, "
-                f"got {value!r}"
+                f"got {value!r}",
+                name=parent.flag,
+                value=value,
             )
         for item in value:
             _check_in_domain(where, parent, item, "the parent")
@@ -239,4 +251,8 @@ def _check_in_domain(where: str, param: Parameter, value: Any, role: str) -> Non
         domain = f"{kind} in [{param.low!r}, {param.high!r}]"
     else:
         domain = f"one of {list(param.values)!r}"
-    raise ConditionError(f"{where}: {value!r} is not a value of {role} {param.flag} ({domain})")
+    raise ConditionError(
+        f"{where}: {value!r} is not a value of {role} {param.flag} ({domain})",
+        name=param.flag,
+        value=value,
+    )

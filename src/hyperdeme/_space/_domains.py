@@ -50,39 +50,58 @@ class Range:
         for name, bound in (("lower", self.low), ("upper", self.high)):
             if not is_number(bound):
                 raise ConfigTypeError(
-                    f"{self.flag}: the {name} bound must be a number, got {bound!r}"
+                    f"{self.flag}: the {name} bound must be a number, got {bound!r}",
+                    name=self.flag,
+                    value=bound,
                 )
             if not math.isfinite(bound):
-                raise ConfigError(f"{self.flag}: the {name} bound must be finite, got {bound!r}")
+                raise ConfigError(
+                    f"{self.flag}: the {name} bound must be finite, got {bound!r}",
+                    name=self.flag,
+                    value=bound,
+                )
         if self.integer and not all(isinstance(b, numbers.Integral) for b in (self.low, self.high)):
             raise ConfigTypeError(
-                f"{self.flag}: an integer range needs int bounds, got ({self.low!r}, {self.high!r})"
+                f"{self.flag}: an integer range needs int bounds, "
+                f"got ({self.low!r}, {self.high!r})",
+                name=self.flag,
+                value=(self.low, self.high),
             )
         if self.low >= self.high:
             raise ConfigError(
                 f"{self.flag}: the lower bound must be below the upper bound, "
-                f"got ({self.low!r}, {self.high!r})"
+                f"got ({self.low!r}, {self.high!r})",
+                name=self.flag,
+                value=(self.low, self.high),
             )
         if self.log and self.low <= 0:
             raise ConfigError(
                 f"{self.flag}: a log-scale range needs bounds > 0, "
-                f"got ({self.low!r}, {self.high!r})"
+                f"got ({self.low!r}, {self.high!r})",
+                name=self.flag,
+                value=(self.low, self.high),
             )
         if self.integer and not (self.low >= -_INT64 and self.high < _INT64):
             raise ConfigError(
                 f"{self.flag}: integer bounds must lie within +-2**63 so they can be drawn, "
-                f"got ({self.low!r}, {self.high!r})"
+                f"got ({self.low!r}, {self.high!r})",
+                name=self.flag,
+                value=(self.low, self.high),
             )
         if not self.integer and not math.isfinite(self.high - self.low):
             raise ConfigError(
                 f"{self.flag}: the range ({self.low!r}, {self.high!r}) is too wide to draw from "
-                "(its width overflows a float); narrow it or use a log scale"
+                "(its width overflows a float); narrow it or use a log scale",
+                name=self.flag,
+                value=(self.low, self.high),
             )
         if self.has_default and not self.contains(self.default):
             kind = "an integer" if self.integer else "a number"
             raise ConfigError(
                 f"{self.flag}: the default must be {kind} in [{self.low!r}, {self.high!r}], "
-                f"got {self.default!r}"
+                f"got {self.default!r}",
+                name=self.flag,
+                value=self.default,
             )
 
     def sample(self, rng: np.random.Generator) -> int | float:
@@ -127,7 +146,12 @@ class Range:
     def clip(self, value: float) -> int | float:
         """``value`` moved into ``[low, high]``, rounded to an int for integer ranges."""
         if not is_number(value) or math.isnan(value):
-            raise ConfigError(f"{self.flag}: cannot clip {value!r}, a number is needed")
+            error = ConfigError if is_number(value) else ConfigTypeError
+            raise error(
+                f"{self.flag}: cannot clip {value!r}, a number is needed",
+                name=self.flag,
+                value=value,
+            )
         clipped = min(max(float(value), float(self.low)), float(self.high))
         if self.integer:
             return min(max(math.floor(clipped + _HALF), int(self.low)), int(self.high))
@@ -153,24 +177,36 @@ class Choice:
 
     def __post_init__(self) -> None:
         if not self.values:
-            raise ConfigError(f"{self.flag}: the value list must not be empty")
+            raise ConfigError(
+                f"{self.flag}: the value list must not be empty", name=self.flag, value=self.values
+            )
         for i, value in enumerate(self.values):
             try:
                 json.dumps(value, allow_nan=False)
             except ValueError:
-                raise ConfigError(f"{self.flag}: values must be finite, got {value!r}") from None
+                raise ConfigError(
+                    f"{self.flag}: values must be finite, got {value!r}",
+                    name=self.flag,
+                    value=value,
+                ) from None
             except TypeError:
                 raise ConfigTypeError(
                     f"{self.flag}: values must be JSON-able (str, int, float, bool, None, "
-                    f"list, dict), got {value!r} of type {type(value).__name__}"
+                    f"list, dict), got {value!r} of type {type(value).__name__}",
+                    name=self.flag,
+                    value=value,
                 ) from None
             if any(same_value(value, other) for other in self.values[:i]):
-                raise ConfigError(f"{self.flag}: the value list has {value!r} twice")
+                raise ConfigError(
+                    f"{self.flag}: the value list has {value!r} twice", name=self.flag, value=value
+                )
         if self.has_default:
             if not self.contains(self.default):
                 raise ConfigError(
                     f"{self.flag}: the default {self.default!r} is not in the value list "
-                    f"{list(self.values)!r}"
+                    f"{list(self.values)!r}",
+                    name=self.flag,
+                    value=self.default,
                 )
             # the list's own value: a default of 1 for [1.0, 2.0] is 1.0
             object.__setattr__(self, "default", self.values[self.index(self.default)])
@@ -189,7 +225,11 @@ class Choice:
         for i, candidate in enumerate(self.values):
             if same_value(candidate, value):
                 return i
-        raise ConfigError(f"{self.flag}: {value!r} is not in the value list {list(self.values)!r}")
+        raise ConfigError(
+            f"{self.flag}: {value!r} is not in the value list {list(self.values)!r}",
+            name=self.flag,
+            value=value,
+        )
 
     def grid(self, k: int) -> list[Any]:
         """All values if there are at most ``k``, else ``k`` evenly spaced by index.
@@ -220,7 +260,9 @@ Parameter = Range | Choice
 
 def _check_grid_size(flag: str, k: object) -> None:
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ConfigError(f"{flag}: the number of grid points must be >= 1, got {k!r}")
+        raise ConfigError(
+            f"{flag}: the number of grid points must be >= 1, got {k!r}", name=flag, value=k
+        )
 
 
 _OPTIONS = ("log",)
@@ -230,34 +272,50 @@ def parse_parameter(entry: object, position: int) -> Parameter:
     """One crayai spec entry, ``[flag, (default,) domain (, options)]``, as a Parameter."""
     if not isinstance(entry, list | tuple):
         raise ConfigTypeError(
-            f"parameter {position} must be a list like [flag, default, domain], got {entry!r}"
+            f"parameter {position} must be a list like [flag, default, domain], got {entry!r}",
+            value=entry,
         )
     items = list(entry)
     options: dict[Any, Any] = items.pop() if items and isinstance(items[-1], dict) else {}
     if not items:
-        raise ConfigError(f"parameter {position} is empty; expected [flag, default, domain]")
+        raise ConfigError(
+            f"parameter {position} is empty; expected [flag, default, domain]", value=entry
+        )
     flag = items[0]
     if not isinstance(flag, str):
-        raise ConfigTypeError(f"parameter {position}: the flag must be a string, got {flag!r}")
+        raise ConfigTypeError(
+            f"parameter {position}: the flag must be a string, got {flag!r}", value=flag
+        )
     if not flag.strip():
-        raise ConfigError(f"parameter {position}: the flag must not be empty, got {flag!r}")
+        raise ConfigError(
+            f"parameter {position}: the flag must not be empty, got {flag!r}", value=flag
+        )
     bad = [c for c in ("=", "\n", "\r", "\0") if c in flag]
     if bad:
         raise ConfigError(
             f"parameter {position}: the flag {flag!r} contains {bad[0]!r}; a flag is passed as "
-            "one 'flag=value' argument, so it may not contain '=', line breaks or NUL"
+            "one 'flag=value' argument, so it may not contain '=', line breaks or NUL",
+            value=flag,
         )
     if len(items) not in (2, 3):
         raise ConfigError(
             f"{flag}: expected [flag, domain] or [flag, default, domain] (optionally followed "
-            f"by an options dict), got {len(items)} elements: {items!r}"
+            f"by an options dict), got {len(items)} elements: {items!r}",
+            name=flag,
+            value=items,
         )
     for key in options:
         if key not in _OPTIONS:
-            raise ConfigError(f"{flag}: unknown option {key!r}; allowed: {', '.join(_OPTIONS)}")
+            raise ConfigError(
+                f"{flag}: unknown option {key!r}; allowed: {', '.join(_OPTIONS)}",
+                name=flag,
+                value=key,
+            )
     log = options.get("log", False)
     if not isinstance(log, bool):
-        raise ConfigTypeError(f"{flag}: the log option must be True or False, got {log!r}")
+        raise ConfigTypeError(
+            f"{flag}: the log option must be True or False, got {log!r}", name=flag, value=log
+        )
     has_default = len(items) == 3
     default = plain(items[1]) if has_default else None
     domain = items[-1]
@@ -266,11 +324,15 @@ def parse_parameter(entry: object, position: int) -> Parameter:
     if isinstance(domain, list):
         if log:
             raise ConfigError(
-                f"{flag}: the log option applies to ranges (low, high), not to a value list"
+                f"{flag}: the log option applies to ranges (low, high), not to a value list",
+                name=flag,
+                value=domain,
             )
         return Choice(flag, tuple(plain(v) for v in domain), default, has_default)
     raise ConfigTypeError(
-        f"{flag}: the domain must be a tuple (low, high) or a list of values, got {domain!r}"
+        f"{flag}: the domain must be a tuple (low, high) or a list of values, got {domain!r}",
+        name=flag,
+        value=domain,
     )
 
 
@@ -278,12 +340,16 @@ def _parse_range(
     flag: str, domain: tuple[Any, ...], default: Any, has_default: bool, log: bool
 ) -> Range:
     if len(domain) != 2:
-        raise ConfigError(f"{flag}: a range must be (low, high), got {domain!r}")
+        raise ConfigError(
+            f"{flag}: a range must be (low, high), got {domain!r}", name=flag, value=domain
+        )
     low, high = (plain(b) for b in domain)
     for name, bound in (("lower", low), ("upper", high)):
         if not is_number(bound):
             raise ConfigTypeError(
-                f"{flag}: the {name} bound must be a number (not a bool), got {bound!r}"
+                f"{flag}: the {name} bound must be a number (not a bool), got {bound!r}",
+                name=flag,
+                value=bound,
             )
     integer = isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral)
     convert = int if integer else float

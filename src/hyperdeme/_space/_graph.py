@@ -103,7 +103,8 @@ def check_acyclic(graph: Graph) -> None:
     if cycle is not None:
         raise ConditionError(
             f"conditions form a cycle: {' -> '.join(cycle)}; "
-            "a parameter cannot depend on itself, even through others"
+            "a parameter cannot depend on itself, even through others",
+            value=cycle,
         )
 
 

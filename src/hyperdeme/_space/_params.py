@@ -53,15 +53,23 @@ class Params:
         if not isinstance(spec, list | tuple):
             raise ConfigTypeError(
                 f"the parameter spec must be a list of [flag, default, domain] entries, "
-                f"got {spec!r}"
+                f"got {spec!r}",
+                name="spec",
+                value=spec,
             )
         if not spec:
-            raise ConfigError("the parameter spec is empty; give at least one parameter")
+            raise ConfigError(
+                "the parameter spec is empty; give at least one parameter", name="spec", value=spec
+            )
         parameters: dict[str, Parameter] = {}
         for position, entry in enumerate(spec):
             parameter = parse_parameter(entry, position)
             if parameter.flag in parameters:
-                raise ConfigError(f"duplicate flag {parameter.flag!r} (parameter {position})")
+                raise ConfigError(
+                    f"duplicate flag {parameter.flag!r} (parameter {position})",
+                    name=parameter.flag,
+                    value=parameter.flag,
+                )
             parameters[parameter.flag] = parameter
         self._by_flag = parameters
         self.parameters: tuple[Parameter, ...] = tuple(parameters.values())
@@ -176,12 +184,16 @@ class Params:
             new = list(conditions)
         else:
             raise ConfigTypeError(
-                f"conditions must be a list of hyperdeme.condition objects, got {conditions!r}"
+                f"conditions must be a list of hyperdeme.condition objects, got {conditions!r}",
+                name="conditions",
+                value=conditions,
             )
         for condition in new:
             if not isinstance(condition, Condition):
                 raise ConfigTypeError(
-                    f"conditions must be hyperdeme.condition objects, got {condition!r}"
+                    f"conditions must be hyperdeme.condition objects, got {condition!r}",
+                    name="conditions",
+                    value=condition,
                 )
             self._check_condition(condition)
         if new:
@@ -228,11 +240,14 @@ class Params:
             if not isinstance(flag, str) or flag not in self._by_flag:
                 raise ConditionError(
                     f"condition {condition}: unknown {role} flag {flag!r}; "
-                    f"known: {', '.join(self.flags)}"
+                    f"known: {', '.join(self.flags)}",
+                    value=flag,
                 )
         if condition.dependent_param == condition.parent_param:
             raise ConditionError(
-                f"condition {condition}: {condition.dependent_param} cannot depend on itself"
+                f"condition {condition}: {condition.dependent_param} cannot depend on itself",
+                name=condition.dependent_param,
+                value=condition,
             )
         check_condition(
             condition,
@@ -257,7 +272,8 @@ class Params:
         if unknown:
             raise ConfigError(
                 f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(self.flags)}"
+                f"known: {', '.join(self.flags)}",
+                value=unknown,
             )
 
     def _is_active(self, flag: str, values: Mapping[str, Any], active: Collection[str]) -> bool:
@@ -319,6 +335,8 @@ class Params:
         if not choices:
             raise ConfigError(
                 f"{flag}: the conditions forbid every value given {dict(values)!r}; "
-                "loosen the forbidden-value conditions on it"
+                "loosen the forbidden-value conditions on it",
+                name=flag,
+                value=dict(values),
             )
         return choices[int(rng.integers(len(choices)))]

@@ -206,7 +206,9 @@ class _Scan:
         if np.any(values[1:] < values[:-1]):
             raise ConfigError(
                 f"{points.flag}: grid_size={points.k} puts grid points closer together than "
-                "floating point can order them; use a smaller grid_size."
+                "floating point can order them; use a smaller grid_size.",
+                name="grid_size",
+                value=points.k,
             )
         new: np.ndarray = values[1:][values[1:] != values[:-1]]
         below_high: np.ndarray = new[new != points.last_value]

@@ -56,7 +56,9 @@ class ASHA(EarlyStopping, Config):
         if self.min_steps >= self.max_steps:
             raise ConfigError(
                 f"min_steps must be below max_steps (the first rung comes before the last "
-                f"step), got min_steps={self.min_steps}, max_steps={self.max_steps}."
+                f"step), got min_steps={self.min_steps}, max_steps={self.max_steps}.",
+                name="min_steps",
+                value=self.min_steps,
             )
 
     @property

@@ -57,7 +57,7 @@ class CallableLauncher(Launcher):
     async def run(self, job: Job) -> Exit:
         function = job.function
         if function is None:
-            raise ConfigError("the callable launcher needs an evaluation function.")
+            raise ConfigError("the callable launcher needs an evaluation function.", name="cmd")
         params: dict[str, Any] = dict(job.params)
         kind = self._kinds.get(function)
         if kind is None:

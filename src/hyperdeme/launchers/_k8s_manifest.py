@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .._core._errors import ConfigError
+from .._core._errors import ConfigError, ConfigTypeError
 from ._base import Job
 from ._options import LauncherOptions
 
@@ -144,7 +144,9 @@ def check_options(launch: LauncherOptions) -> None:
     if not launch.workload_image:
         raise ConfigError(
             "launcher 'k8s' runs each evaluation in a container and needs an image: pass "
-            "workload_image='registry.example.com/train:1.0' to the Evaluator."
+            "workload_image='registry.example.com/train:1.0' to the Evaluator.",
+            name="workload_image",
+            value=launch.workload_image,
         )
     options = launch.extra
     namespace = options.get("namespace")
@@ -152,9 +154,12 @@ def check_options(launch: LauncherOptions) -> None:
         not isinstance(namespace, str)
         or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace)
     ):
-        raise ConfigError(
+        error = ConfigError if isinstance(namespace, str) else ConfigTypeError
+        raise error(
             f"launcher_options['namespace'] must be a Kubernetes namespace name (lowercase "
-            f"letters, digits and '-'), got {namespace!r}."
+            f"letters, digits and '-'), got {namespace!r}.",
+            name="launcher_options.namespace",
+            value=namespace,
         )
     for key in _OVERRIDES:
         _overrides(options, key)
@@ -163,8 +168,10 @@ def check_options(launch: LauncherOptions) -> None:
 def _overrides(options: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = options.get(key) or {}
     if not isinstance(value, Mapping):
-        raise ConfigError(
-            f"launcher_options[{key!r}] must be a dict merged into the manifest, got {value!r}."
+        raise ConfigTypeError(
+            f"launcher_options[{key!r}] must be a dict merged into the manifest, got {value!r}.",
+            name=f"launcher_options.{key}",
+            value=value,
         )
     return value
 

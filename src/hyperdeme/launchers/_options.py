@@ -27,7 +27,9 @@ def _arguments(name: str, value: Any) -> str:
         shlex.split(line)
     except ValueError as error:
         raise ConfigError(
-            f"{name} must split into arguments like a shell line: {error} in {value!r}."
+            f"{name} must split into arguments like a shell line: {error} in {value!r}.",
+            name=name,
+            value=value,
         ) from None
     return line
 
@@ -42,7 +44,9 @@ def _extra(name: str, value: Any) -> dict[str, Any]:
     # the Evaluator's keyword for it
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ConfigTypeError(
-            f"launcher_options must be a dict such as {{'namespace': 'team-a'}}, got {value!r}."
+            f"launcher_options must be a dict such as {{'namespace': 'team-a'}}, got {value!r}.",
+            name="launcher_options",
+            value=value,
         )
     return dict(value)
 

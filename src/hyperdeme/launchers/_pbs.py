@@ -116,7 +116,9 @@ class PbsLauncher(Launcher):
         flavour = options.extra.get("pbs_flavour")
         if flavour not in (None, "pbspro", "torque"):
             raise ConfigError(
-                f"launcher_options['pbs_flavour'] must be 'pbspro' or 'torque', got {flavour!r}."
+                f"launcher_options['pbs_flavour'] must be 'pbspro' or 'torque', got {flavour!r}.",
+                name="launcher_options.pbs_flavour",
+                value=flavour,
             )
 
     @property
@@ -198,7 +200,9 @@ class PbsLauncher(Launcher):
         except PoolTooSmall:
             raise ConfigError(
                 f"an evaluation needs {count} nodes but this PBS job has {len(self.hosts)}; "
-                "lower nodes_per_eval or request more nodes (qsub -l select=N)."
+                "lower nodes_per_eval or request more nodes (qsub -l select=N).",
+                name="nodes_per_eval",
+                value=count,
             ) from None
 
     # -- outside: one batch job per evaluation ------------------------------

@@ -116,7 +116,9 @@ def exports(env: Mapping[str, str]) -> list[str]:
         if not is_shell_name(key):
             raise ConfigError(
                 f"environment variable name {key!r} cannot be exported by a shell; use "
-                "letters, digits and '_', not starting with a digit."
+                "letters, digits and '_', not starting with a digit.",
+                name=f"env.{key}",
+                value=key,
             )
     return [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
 

@@ -20,7 +20,7 @@ from tenacity import (
     wait_fixed,
 )
 
-from .._core._checks import number
+from .._core._checks import number, part
 from .._core._errors import LauncherError
 from .._core._logging import get_logger
 
@@ -39,7 +39,8 @@ def poll_interval(extra: Mapping[str, Any]) -> float:
     """Seconds between status queries: ``launcher_options["poll_interval"]`` (default 2)."""
     value = extra.get("poll_interval", DEFAULT_POLL_INTERVAL)
     check = number(0.0, above=True, unit="seconds")
-    return float(check("launcher_options['poll_interval']", value))
+    label = "launcher_options['poll_interval']"
+    return float(part(check, label, value, name="launcher_options.poll_interval"))
 
 
 class QueryFailed(Exception):

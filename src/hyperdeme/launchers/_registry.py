@@ -15,7 +15,7 @@ import importlib
 from collections.abc import Callable
 from typing import TypeVar
 
-from .._core._errors import ConfigError
+from .._core._errors import ConfigError, ConfigTypeError
 from ._base import Launcher
 from ._options import LauncherOptions
 
@@ -43,15 +43,20 @@ def register(name: str) -> Callable[[F], F]:
     Registering a name again replaces the earlier factory.
     """
     if not isinstance(name, str) or not name.isidentifier() or name in RESERVED:
-        raise ConfigError(
+        error = ConfigError if isinstance(name, str) else ConfigTypeError
+        raise error(
             f"a launcher name must be an identifier other than {' and '.join(RESERVED)}, "
-            f"got {name!r}."
+            f"got {name!r}.",
+            name="name",
+            value=name,
         )
 
     def decorate(factory: F) -> F:
         if not callable(factory):
-            raise ConfigError(
-                f"register_launcher({name!r}) needs a class or function, got {factory!r}."
+            raise ConfigTypeError(
+                f"register_launcher({name!r}) needs a class or function, got {factory!r}.",
+                name="factory",
+                value=factory,
             )
         _FACTORIES[name] = factory
         return factory
@@ -72,7 +77,9 @@ def _factory(name: str) -> Factory:
     except KeyError:
         raise ConfigError(
             f"launcher {name!r} is not available; known: {', '.join(registered())} "
-            "(register your own with hyperdeme.register_launcher)."
+            "(register your own with hyperdeme.register_launcher).",
+            name="launcher",
+            value=name,
         ) from None
 
 
@@ -90,6 +97,8 @@ def create(name: str, options: LauncherOptions) -> Launcher:
     if not isinstance(launcher, Launcher):
         raise ConfigError(
             f"the factory registered as launcher {name!r} returned {launcher!r}, "
-            "not a hyperdeme.Launcher."
+            "not a hyperdeme.Launcher.",
+            name="launcher",
+            value=name,
         )
     return launcher

@@ -119,7 +119,9 @@ _CHOSEN: Any = UNSET
 def _bounds(name: str, value: Any) -> Bounds:
     small, low, high = numbers_sequence(3)(name, value)
     if not 0.0 <= small <= low <= high:
-        raise ConfigError(f"{name} must be 3 increasing numbers >= 0, got {value!r}.")
+        raise ConfigError(
+            f"{name} must be 3 increasing numbers >= 0, got {value!r}.", name=name, value=value
+        )
     return (small, low, high)
 
 

@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._core._checks import count, number, one_of, rate
+from .._core._checks import count, number, one_of, part, rate
 from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import Config, setting
 from .._core._trial import Candidate, CheckpointPlan, Status
@@ -66,7 +66,9 @@ def _quantile(name: str, value: Any) -> float:
     if fraction > 0.5:
         raise ConfigError(
             f"{name} must be in [0, 0.5] (the fraction of members in the top and in the "
-            f"bottom), got {value!r}."
+            f"bottom), got {value!r}.",
+            name=name,
+            value=value,
         )
     return fraction
 
@@ -74,12 +76,16 @@ def _quantile(name: str, value: Any) -> float:
 def _factors(name: str, value: Any) -> tuple[float, ...]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise ConfigTypeError(
-            f"{name} must be a sequence of factors > 0 such as (0.8, 1.2), got {value!r}."
+            f"{name} must be a sequence of factors > 0 such as (0.8, 1.2), got {value!r}.",
+            name=name,
+            value=value,
         )
     if not value:
-        raise ConfigError(f"{name} must hold at least one factor > 0, got {value!r}.")
+        raise ConfigError(
+            f"{name} must hold at least one factor > 0, got {value!r}.", name=name, value=value
+        )
     check = number(0.0, above=True)
-    return tuple(check(f"{name} (each factor)", factor) for factor in value)
+    return tuple(part(check, f"{name} (each factor)", factor, name=name) for factor in value)
 
 
 @dataclass(frozen=True, kw_only=True)
