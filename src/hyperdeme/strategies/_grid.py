@@ -87,12 +87,12 @@ class GridSearch(Strategy):
         )
         return self.size + (0 if on_grid else 1)
 
-    def _ask(self, trial_id: int) -> Candidate | None:
+    def propose(self, trial_id: int) -> Candidate | None:
         candidate = self._peek()
         self._next = None
         return candidate
 
-    def _exhausted(self) -> bool:
+    def exhausted(self) -> bool:
         return self._peek() is None
 
     def _peek(self) -> Candidate | None:
