@@ -1,4 +1,4 @@
-"""What a strategy reads from a search space is public: types a plug-in can name and check."""
+"""What a strategy plug-in reads and writes is public: types it can name and check."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import hyperdeme
-from hyperdeme import condition
+from hyperdeme import condition, strategies
 
 #: what a strategy plug-in touches: the space, its parameters, what it proposes and observes
 SURFACE = (
@@ -23,13 +23,20 @@ SURFACE = (
     hyperdeme.Candidate,
     hyperdeme.CheckpointPlan,
     hyperdeme.Trial,
+    hyperdeme.Optimizer,
+    strategies.StrategyFactory,
 )
-PUBLIC_MODULES = {"hyperdeme": hyperdeme, "hyperdeme.condition": condition}
+PUBLIC_MODULES = {
+    "hyperdeme": hyperdeme,
+    "hyperdeme.condition": condition,
+    "hyperdeme.strategies": strategies,
+}
 #: names an annotation imported only for type checking may use: the public ones
 PUBLIC_NAMES = {
     "np": np,
     **{name: getattr(hyperdeme, name) for name in hyperdeme.__all__},
     **{name: getattr(condition, name) for name in condition.__all__},
+    **{name: getattr(strategies, name) for name in strategies.__all__},
 }
 
 

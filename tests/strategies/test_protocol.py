@@ -38,7 +38,7 @@ class Countdown(Strategy):
 
 
 def finished(trial_id: int, candidate: Candidate, fom: float) -> Trial:
-    return Trial(trial_id, candidate.params, fom, Status.OK, candidate=candidate)
+    return Trial(trial_id, candidate.params, fom, status=Status.OK, candidate=candidate)
 
 
 def test_ask_and_tell_call_the_public_hooks_in_order() -> None:

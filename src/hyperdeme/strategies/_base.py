@@ -61,7 +61,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core._checks import seed as check_seed
 from .._core._errors import UsageError
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from .._core._trial import Trial
     from .._space import Params
 
-__all__ = ["Strategy", "slot_of"]
+__all__ = ["Strategy", "StrategyFactory", "slot_of"]
 
 
 def slot_of(trial_id: int) -> str:
@@ -193,3 +193,13 @@ class Strategy(ABC):
     @abstractmethod
     def exhausted(self) -> bool:
         """True once :meth:`propose` will never return a candidate again (budget used)."""
+
+
+class StrategyFactory(Protocol):
+    """What builds a strategy: ``factory(space, seed=seed)`` returns a :class:`Strategy`.
+
+    A Strategy subclass whose constructor is ``(space, *, seed=None, ...)`` is one;
+    so is ``functools.partial(MySearch, step=0.1)``. ``seed`` None draws a fresh one.
+    """
+
+    def __call__(self, space: Params, /, *, seed: int | None) -> Strategy: ...
