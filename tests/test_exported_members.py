@@ -7,6 +7,7 @@ EXPECTED = {
     "ASHA",
     "Candidate",
     "CheckpointPlan",
+    "Choice",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
@@ -18,6 +19,7 @@ EXPECTED = {
     "GeneticSearch",
     "GridOptimizer",
     "GridSearch",
+    "GridAxis",
     "HyperdemeError",
     "HyperdemeWarning",
     "Job",
@@ -28,8 +30,10 @@ EXPECTED = {
     "Optimizer",
     "PBTOptimizer",
     "PBTSearch",
+    "Parameter",
     "Params",
     "RandomOptimizer",
+    "Range",
     "RandomSearch",
     "Result",
     "Status",
@@ -55,6 +59,9 @@ def test_every_exported_name_reports_the_public_module() -> None:
         member = getattr(hyperdeme, name)
         if name in ("condition",):
             assert member.__name__ == "hyperdeme.condition"
+            continue
+        if name == "Parameter":  # a type alias, Range | Choice
+            assert member == hyperdeme.Range | hyperdeme.Choice
             continue
         assert member.__module__ == "hyperdeme", name
     assert repr(hyperdeme.ConfigError("x")) == "ConfigError('x')"

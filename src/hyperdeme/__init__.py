@@ -40,7 +40,11 @@ from ._driver._optimizer import Optimizer as Optimizer
 from ._driver._result import Result as Result
 from ._engine._evaluator import Evaluator as Evaluator
 from ._engine._journal import read_journal as read_journal
+from ._space import Choice as Choice
+from ._space import GridAxis as GridAxis
+from ._space import Parameter as Parameter
 from ._space import Params as Params
+from ._space import Range as Range
 from .early_stopping import ASHA as ASHA
 from .early_stopping import EarlyStopping as EarlyStopping
 from .launchers import Exit as Exit
@@ -58,6 +62,7 @@ __all__ = [
     "ASHA",
     "Candidate",
     "CheckpointPlan",
+    "Choice",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
@@ -67,6 +72,7 @@ __all__ = [
     "Exit",
     "GeneticOptimizer",
     "GeneticSearch",
+    "GridAxis",
     "GridOptimizer",
     "GridSearch",
     "HyperdemeError",
@@ -79,9 +85,11 @@ __all__ = [
     "Optimizer",
     "PBTOptimizer",
     "PBTSearch",
+    "Parameter",
     "Params",
     "RandomOptimizer",
     "RandomSearch",
+    "Range",
     "Result",
     "Status",
     "Strategy",

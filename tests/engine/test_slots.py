@@ -27,7 +27,7 @@ class RecordingSearch(RandomSearch):
         super().__init__(SPACE, RandomConfig(num_iters=num_iters), seed=1)
         self.told: list[int] = []
 
-    def _tell(self, trial: Trial) -> None:
+    def observe(self, trial: Trial) -> None:
         self.told.append(trial.id)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hyperdeme
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
@@ -18,6 +20,7 @@ __all__ = [
     "CommandError",
     "ExperimentError",
     "UsageProblem",
+    "culprit",
 ]
 
 EXIT_OK = 0
@@ -47,3 +50,19 @@ class ExperimentError(UsageProblem):
         self.path = path
         self.key = key
         self.problem = problem
+
+
+#: table -> its library object's arguments that the file gives elsewhere, and where
+_ELSEWHERE = {
+    "evaluator": {"cmd": "command"},
+    "optimizer": {"name": "name", "evaluator": "command"},
+}
+
+
+def culprit(table: str, error: Exception) -> str:
+    """The file's key a library error is about: the setting it names (its ``.name``),
+    under ``table``; ``table`` itself when it names none."""
+    name = error.name if isinstance(error, hyperdeme.ConfigError) else None
+    if name is None:
+        return table
+    return _ELSEWHERE.get(table, {}).get(name, f"{table}.{name}")

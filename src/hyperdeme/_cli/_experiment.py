@@ -8,13 +8,14 @@
     src_path = "src"
     [evaluator.early_stopping]                # optional: type = "asha", max_steps = 27 ...
     [optimizer]
-    type = "genetic"                          # random | grid | genetic | pbt
+    type = "genetic"                          # random | grid | genetic | pbt | a plug-in
     generations = 10                          # any keyword of that optimizer
     [params."--lr"]                           # see _search_space
     range = [1e-5, 1.0]
 
 Relative ``src_path``, ``run_path`` and ``checkpoint`` are relative to the
-file's directory. Unknown keys are errors; every error is an
+file's directory. A ``type`` that is not built in names a strategy plug-in
+(see ``_strategy_plugins``). Unknown keys are errors; every error is an
 :class:`ExperimentError` naming the file and the key.
 """
 
@@ -28,8 +29,10 @@ from typing import Any, TypeVar
 
 import hyperdeme
 
-from ._errors import ExperimentError, UsageProblem
+from .._core._plugins import STRATEGIES, plugins
+from ._errors import ExperimentError, UsageProblem, culprit
 from ._search_space import build_params
+from ._strategy_plugins import plugin_optimizer, unknown_type
 
 __all__ = ["OPTIMIZERS", "ExperimentFile", "load_experiment"]
 
@@ -46,11 +49,6 @@ PATH_KEYS = ("src_path", "run_path", "checkpoint")
 #: hyperdeme.Evaluator's run_path when none is given
 DEFAULT_RUN_PATH = "run"
 _LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
-#: table -> its library object's arguments that the file gives elsewhere, and where
-_ELSEWHERE = {
-    "evaluator": {"cmd": "command"},
-    "optimizer": {"name": "name", "evaluator": "command"},
-}
 
 T = TypeVar("T")
 
@@ -95,7 +93,7 @@ def load_experiment(path: Path, *, run_path: str | None = None) -> ExperimentFil
     params = build_params(path, document.get("params"), document.get("conditions"))
     settings = _evaluator_settings(path, document.get("evaluator", {}), run_path)
     evaluator = _evaluator(path, command, settings)
-    optimizer = _optimizer(path, document.get("optimizer"), evaluator, name)
+    optimizer = _optimizer(path, document.get("optimizer"), evaluator, name, params)
     run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
     return ExperimentFile(path, params, evaluator, optimizer, run_root / optimizer.experiment)
 
@@ -146,7 +144,7 @@ def _early_stopping(path: Path, table: Any) -> hyperdeme.EarlyStopping:
         return rule(**arguments)
     except _LIBRARY_ERRORS as error:
         raise ExperimentError(
-            path, _culprit("evaluator.early_stopping", error), str(error)
+            path, culprit("evaluator.early_stopping", error), str(error)
         ) from None
 
 
@@ -156,34 +154,30 @@ def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.
     try:
         return hyperdeme.Evaluator(command, **settings)
     except _LIBRARY_ERRORS as error:
-        raise ExperimentError(path, _culprit("evaluator", error), str(error)) from None
+        raise ExperimentError(path, culprit("evaluator", error), str(error)) from None
 
 
 def _optimizer(
-    path: Path, table: Any, evaluator: hyperdeme.Evaluator, name: str
+    path: Path, table: Any, evaluator: hyperdeme.Evaluator, name: str, params: hyperdeme.Params
 ) -> hyperdeme.Optimizer:
     if table is None:
         raise ExperimentError(
             path, "optimizer", f"missing; add [optimizer] with type = {' | '.join(OPTIMIZERS)}."
         )
     arguments = _table(path, "optimizer", table)
-    optimizer = _kind(path, "optimizer", arguments, OPTIMIZERS)
     for reserved, where in (
         ("name", "name = ... at the top of the file"),
         ("evaluator", "[evaluator]"),
     ):
         if reserved in arguments:
             raise ExperimentError(path, f"optimizer.{reserved}", f"not allowed here; use {where}.")
+    kind = arguments.get("type")
+    if kind not in OPTIMIZERS:
+        if isinstance(kind, str) and kind in plugins(STRATEGIES):
+            return plugin_optimizer(path, arguments, evaluator, name, params)
+        raise unknown_type(path, kind, OPTIMIZERS)
+    optimizer = _kind(path, "optimizer", arguments, OPTIMIZERS)
     try:
         return optimizer(evaluator, name=name, **arguments)
     except _LIBRARY_ERRORS as error:
-        raise ExperimentError(path, _culprit("optimizer", error), str(error)) from None
-
-
-def _culprit(table: str, error: Exception) -> str:
-    """The file's key a library error is about: the setting it names (its ``.name``),
-    under ``table``; ``table`` itself when it names none."""
-    name = error.name if isinstance(error, hyperdeme.ConfigError) else None
-    if name is None:
-        return table
-    return _ELSEWHERE.get(table, {}).get(name, f"{table}.{name}")
+        raise ExperimentError(path, culprit("optimizer", error), str(error)) from None

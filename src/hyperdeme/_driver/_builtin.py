@@ -1,9 +1,10 @@
 """The built-in optimizers: random, grid and genetic search, crayai.hpo's names and
 defaults, and population-based training.
 
-Each takes the evaluator, then typed keyword-only settings. The defaults of a
-strategy's settings are its config's (``GeneticConfig()`` ...), referenced
-here, not repeated.
+Each takes the evaluator, then typed keyword-only settings, kept as the
+strategy's config in ``opt.config``; its ``strategy`` factory builds the
+strategy from that config. The defaults of a strategy's settings are its
+config's (``GeneticConfig()`` ...), referenced here, not repeated.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from .._core._checks import count
 from .._core._errors import ConfigError, HyperdemeWarning
-from .._core._settings import UNSET, Unset, checked_keywords
+from .._core._settings import UNSET, Config, Unset, checked_keywords
 from .._engine._command import CHECKPOINT_TOKEN
 from .._engine._evaluator import Evaluator
 from .._space import Params
@@ -55,7 +56,16 @@ def _inherits(evaluator: Evaluator | None) -> bool:
     return evaluator is not None and bool(evaluator.config.checkpoint) and _has_token(evaluator)
 
 
-class RandomOptimizer(Optimizer):
+class _Configured(Optimizer):
+    """A built-in optimizer: its settings are its strategy's config, shown in its repr."""
+
+    config: Config
+
+    def _settings(self) -> list[str]:
+        return [f"{key}={value!r}" for key, value in vars(self.config).items()]
+
+
+class RandomOptimizer(_Configured):
     """``num_iters`` random points; the first is the defaults when all parameters have one.
 
     ``seed=0`` draws a fresh seed (``result.seed`` tells which, for replay).
@@ -75,9 +85,10 @@ class RandomOptimizer(Optimizer):
         log_fn: str | None = "",
         backend: Backend = "asyncio",
     ) -> None:
+        self.config = RandomConfig(num_iters=num_iters)
         super().__init__(
             evaluator,
-            RandomConfig(num_iters=num_iters),
+            strategy=self._search,
             seed=seed,
             name=name,
             verbose=verbose,
@@ -85,11 +96,11 @@ class RandomOptimizer(Optimizer):
             backend=backend,
         )
 
-    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
-        return RandomSearch(params, self.config, seed=self._seed(seed))
+    def _search(self, params: Params, *, seed: int | None) -> Strategy:
+        return RandomSearch(params, self.config, seed=seed)
 
 
-class GridOptimizer(Optimizer):
+class GridOptimizer(_Configured):
     """``grid_size`` points per range, the full product (walked lazily), plus the baseline.
 
     At most ``chunk_size`` points are evaluated at once (crayai's name).
@@ -109,9 +120,10 @@ class GridOptimizer(Optimizer):
         log_fn: str | None = "",
         backend: Backend = "asyncio",
     ) -> None:
+        self.config = GridConfig(grid_size=grid_size)
         super().__init__(
             evaluator,
-            GridConfig(grid_size=grid_size),
+            strategy=self._search,
             name=name,
             verbose=verbose,
             log_fn=log_fn,
@@ -119,15 +131,15 @@ class GridOptimizer(Optimizer):
         )
         self.chunk_size: int = count(1)("chunk_size", chunk_size)
 
-    def __repr__(self) -> str:
-        return super().__repr__()[:-1] + f", chunk_size={self.chunk_size})"
+    def _settings(self) -> list[str]:
+        return [*super()._settings(), f"chunk_size={self.chunk_size}"]
 
-    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+    def _search(self, params: Params, *, seed: int | None) -> Strategy:
         grid = GridSearch(params, self.config)
         return ConcurrencyLimiter(grid, max_concurrent=self.chunk_size)
 
 
-class GeneticOptimizer(Optimizer):
+class GeneticOptimizer(_Configured):
     """Multi-deme genetic search; ``mode="steady"`` feeds each result to the next child.
 
     The settings are :class:`~hyperdeme.strategies.GeneticConfig`'s.
@@ -168,19 +180,20 @@ class GeneticOptimizer(Optimizer):
     ) -> None:
         given = {"generations": generations, "num_demes": num_demes, "pop_size": pop_size}
         sizes: dict[str, int] = {k: v for k, v in given.items() if not isinstance(v, Unset)}
+        self.config = GeneticConfig(
+            **sizes,  # type: ignore[arg-type]  # ints for the three sizes
+            mutation_rate=mutation_rate,
+            crossover_rate=crossover_rate,
+            migration_interval=migration_interval,
+            mul_mutation_bounds=mul_mutation_bounds,  # type: ignore[arg-type]
+            add_mutation_bounds=add_mutation_bounds,  # type: ignore[arg-type]
+            mode=mode,
+            gens_per_epoch=gens_per_epoch,
+            max_evals=max_evals,
+        )
         super().__init__(
             evaluator,
-            GeneticConfig(
-                **sizes,  # type: ignore[arg-type]  # ints for the three sizes
-                mutation_rate=mutation_rate,
-                crossover_rate=crossover_rate,
-                migration_interval=migration_interval,
-                mul_mutation_bounds=mul_mutation_bounds,  # type: ignore[arg-type]
-                add_mutation_bounds=add_mutation_bounds,  # type: ignore[arg-type]
-                mode=mode,
-                gens_per_epoch=gens_per_epoch,
-                max_evals=max_evals,
-            ),
+            strategy=self._search,
             seed=seed,
             name=name,
             verbose=verbose,
@@ -215,12 +228,12 @@ class GeneticOptimizer(Optimizer):
             )
         return advice
 
-    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+    def _search(self, params: Params, *, seed: int | None) -> Strategy:
         config = dataclasses.replace(self.config, inherit_checkpoints=_inherits(self.evaluator))
-        return GeneticSearch(params, config, seed=self._seed(seed))
+        return GeneticSearch(params, config, seed=seed)
 
 
-class PBTOptimizer(Optimizer):
+class PBTOptimizer(_Configured):
     """Population-based training (Jaderberg et al. 2017, as Ray Tune does it).
 
     ``population`` members each train ``steps`` slices, one evaluation each,
@@ -252,17 +265,18 @@ class PBTOptimizer(Optimizer):
         log_fn: str | None = "",
         backend: Backend = "asyncio",
     ) -> None:
+        self.config = PBTConfig(
+            population=population,
+            steps=steps,
+            quantile=quantile,
+            perturb=perturb,  # type: ignore[arg-type]
+            resample_probability=resample_probability,
+            ready_after=ready_after,
+            mode=mode,
+        )
         super().__init__(
             evaluator,
-            PBTConfig(
-                population=population,
-                steps=steps,
-                quantile=quantile,
-                perturb=perturb,  # type: ignore[arg-type]
-                resample_probability=resample_probability,
-                ready_after=ready_after,
-                mode=mode,
-            ),
+            strategy=self._search,
             seed=seed,
             name=name,
             verbose=verbose,
@@ -272,10 +286,10 @@ class PBTOptimizer(Optimizer):
         if evaluator is not None:
             _check_pbt_evaluator(evaluator)
 
-    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
+    def _search(self, params: Params, *, seed: int | None) -> Strategy:
         if self.evaluator is not None:
             _check_pbt_evaluator(self.evaluator)
-        return PBTSearch(params, self.config, seed=self._seed(seed))
+        return PBTSearch(params, self.config, seed=seed)
 
 
 def _check_pbt_evaluator(evaluator: Evaluator) -> None:

@@ -1,4 +1,8 @@
-"""``Optimizer``: an evaluator plus a strategy config, crayai.hpo's user-facing object.
+"""``Optimizer``: an evaluator plus a strategy, crayai.hpo's user-facing object.
+
+``hyperdeme.Optimizer(evaluator, strategy=MySearch)`` runs any
+:class:`~hyperdeme.Strategy`; the built-in optimizers (``_builtin``) are
+subclasses with crayai's typed keywords.
 
 ``opt.optimize(params)`` blocks (it runs its own event loop);
 ``await hyperdeme.optimize(opt, params)`` runs inside the caller's loop.
@@ -9,17 +13,17 @@ afterwards.
 from __future__ import annotations
 
 import datetime
+import inspect
 import re
-from abc import ABC, abstractmethod
 from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
 from .._core._checks import seed as check_seed
 from .._core._errors import ConfigError, ConfigTypeError
-from .._core._settings import UNSET, Config, Unset
+from .._core._settings import checked_keywords
 from .._engine._evaluator import Evaluator
 from .._space import Params
-from ..strategies import Strategy
+from ..strategies import Strategy, StrategyFactory
 from ._blocking import run_blocking
 from ._experiment import Emit, run_experiment
 from ._result import Result
@@ -58,18 +62,50 @@ def _log_name(name: str, value: Any) -> str:
     return file
 
 
-class Optimizer(ABC):
-    """Base of the optimizers: holds the evaluator, builds a strategy, keeps the result.
+def _factory(name: str, value: Any) -> StrategyFactory:
+    """``value`` if it can be called as ``value(params, seed=seed)``."""
+    wanted = (
+        f"{name} must be a Strategy subclass, or a factory called as {name}(params, seed=seed) "
+        "that returns a hyperdeme.Strategy"
+    )
+    if not callable(value):
+        raise ConfigTypeError(
+            f"{wanted}; got {value!r} of type {type(value).__name__}.", name=name, value=value
+        )
+    factory: StrategyFactory = value
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # some builtins have none: trust them
+        return factory
+    try:
+        signature.bind(None, seed=None)
+    except TypeError as error:
+        raise ConfigTypeError(
+            f"{wanted}; {factory!r} cannot be called so: {error}.", name=name, value=value
+        ) from None
+    return factory
 
-    Subclasses give a typed constructor (crayai's keywords) that builds their
-    strategy config, and :meth:`make_strategy`.
+
+class Optimizer:
+    """Runs a strategy over a search space with an evaluator, and keeps the result::
+
+        opt = hyperdeme.Optimizer(evaluator, strategy=MySearch, seed=1)
+        result = opt.optimize(params)
+
+    ``strategy`` is called as ``strategy(params, seed=seed)`` and returns a
+    :class:`~hyperdeme.Strategy`: a Strategy subclass whose constructor is
+    ``(space, *, seed=None, ...)``, or a ``functools.partial`` or function that
+    builds one with settings of its own. ``seed=0`` draws a fresh seed per run
+    (``result.seed`` tells which). The built-in optimizers are subclasses with
+    crayai's typed keywords.
     """
 
+    @checked_keywords
     def __init__(
         self,
-        evaluator: Evaluator | None,
-        config: Config,
+        evaluator: Evaluator | None = None,
         *,
+        strategy: StrategyFactory,
         seed: int | None = 0,
         name: str = "",
         verbose: bool | int = False,
@@ -83,7 +119,7 @@ class Optimizer(ABC):
                 value=evaluator,
             )
         self.evaluator = evaluator
-        self.config = config
+        self.strategy: StrategyFactory = _factory("strategy", strategy)
         self.seed: int = check_seed("seed", seed)
         self.name: str = _experiment_name("name", name)
         self.verbose: bool = boolean("verbose", verbose)
@@ -92,20 +128,30 @@ class Optimizer(ABC):
         self.result: Result | None = None
         self._experiment = ""
 
-    @abstractmethod
-    def make_strategy(self, params: Params, *, seed: int | Unset | None = UNSET) -> Strategy:
-        """A fresh strategy over ``params`` configured by this optimizer.
+    def make_strategy(self, params: Params, *, seed: int | None = None) -> Strategy:
+        """A fresh strategy over ``params``: ``self.strategy(params, seed=...)``, checked.
 
-        ``seed``: the strategy's seed (None: a fresh one); by default this optimizer's.
+        ``seed``: the strategy's seed; by default this optimizer's (a fresh one when 0).
+        Raises :class:`~hyperdeme.ConfigTypeError` when the factory returns anything
+        but a Strategy.
         """
+        strategy = self.strategy(params, seed=self.seed or None if seed is None else seed)
+        if not isinstance(strategy, Strategy):
+            raise ConfigTypeError(
+                f"strategy must build a hyperdeme.Strategy, but {self.strategy!r} returned "
+                f"{strategy!r} of type {type(strategy).__name__}; return an instance of a "
+                "Strategy subclass."
+            )
+        return strategy
 
-    def _seed(self, seed: int | Unset | None) -> int | None:
-        if seed is UNSET:
-            return self.seed or None
-        return seed
+    def _settings(self) -> list[str]:
+        """What the repr shows besides the seed and the name, as ``key=value``."""
+        factory = self.strategy
+        name = getattr(factory, "__qualname__", None)
+        return [f"strategy={name}" if isinstance(name, str) else f"strategy={factory!r}"]
 
     def __repr__(self) -> str:
-        settings = [f"{key}={value!r}" for key, value in vars(self.config).items()]
+        settings = self._settings()
         if self.seed:
             settings.append(f"seed={self.seed}")
         if self.name:

@@ -9,9 +9,10 @@ from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import Strategy
 
-__all__ = ["RunSpec", "StrategyFactory"]
+__all__ = ["RunSpec", "SeededFactory"]
 
-StrategyFactory = Callable[[int | None], Strategy]
+#: builds the run's strategy for a seed (the optimizer has bound the space)
+SeededFactory = Callable[[int | None], Strategy]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class RunSpec:
     evaluator: Evaluator
     params: Params
     #: builds the strategy for a seed (None: a fresh one)
-    make_strategy: StrategyFactory
+    make_strategy: SeededFactory
     #: the optimizer's seed (0: fresh, or the recorded one when resuming)
     seed: int
     #: the experiment's name, None when not given (see ``default_name``)

@@ -5,7 +5,7 @@ the protocol); the built-in ones each have a validated config.
 """
 
 from .._core._public import publish
-from ._base import Strategy
+from ._base import Strategy, StrategyFactory
 from ._genetic import GeneticConfig, GeneticSearch
 from ._grid import GridConfig, GridSearch
 from ._limiter import ConcurrencyLimiter
@@ -23,6 +23,7 @@ __all__ = [
     "RandomConfig",
     "RandomSearch",
     "Strategy",
+    "StrategyFactory",
 ]
 
 publish(__name__, globals(), __all__)

@@ -1,20 +1,40 @@
 """The strategy protocol: a pure ask/tell state machine over a search space.
 
 A strategy never touches processes, files, clocks or the event loop, so it is
-tested with plain synchronous tests. The engine assigns trial ids and drives
-it; call order::
+tested with plain synchronous tests. A plug-in subclasses :class:`Strategy`
+and overrides public hooks only:
 
-    strategy = GeneticSearch(space, GeneticConfig(pop_size=8), seed=1)
-    while not strategy.finished:
-        candidate = strategy.ask(trial_id)   # None: nothing to start right now
-        ...                                  # evaluations run, many at once
-        strategy.tell(trial)                 # once per asked trial.id, any order
-        strategy.released_checkpoints()      # slots the engine may delete now
+- :meth:`~Strategy.propose` (required): the candidate to evaluate as trial
+  ``trial_id``, or None when none can start now;
+- :meth:`~Strategy.exhausted` (required): True once it will never propose again;
+- :meth:`~Strategy.observe` (optional, no-op by default): take a finished trial
+  into account;
+- ``budget``, ``generation_size``, :meth:`~Strategy.describe` and
+  :meth:`~Strategy.released_checkpoints` (optional, with defaults).
 
-``ask`` returning ``None`` while evaluations are outstanding means "wait for a
-result" (a generation barrier); returning ``None`` with nothing outstanding
-means the strategy is done (``finished``). A trial id is used by one
-successful ``ask`` only; an id whose ``ask`` returned None may be offered again.
+The engine never calls the hooks directly: it calls the base class's
+:meth:`~Strategy.ask`, :meth:`~Strategy.tell` and :attr:`~Strategy.finished`,
+which keep the outstanding trial ids, refuse protocol misuse with
+:class:`~hyperdeme.UsageError` and then call the hooks. It assigns the trial
+ids and drives a strategy in this order::
+
+    strategy = factory(space, seed=seed)    # e.g. GeneticSearch(space, config, seed=1)
+    while not strategy.finished:            # nothing outstanding and exhausted()
+        candidate = strategy.ask(trial_id)  # -> propose(trial_id)
+        ...                                 # evaluations run, many at once
+        strategy.tell(trial)                # -> observe(trial); once per asked id, any order
+        strategy.released_checkpoints()     # slots the engine may delete now
+
+``propose`` returning ``None`` while evaluations are outstanding means "wait
+for a result" (a generation barrier); returning ``None`` with nothing
+outstanding and ``exhausted()`` true means the strategy is done. A trial id is
+used by one successful ``ask`` only; an id whose ``ask`` returned None may be
+offered again. ``observe`` sees every trial asked for, whatever its status
+(lower FoMs are better; ``trial.ok`` is false for a failed one), in the order
+they finish (``trial.candidate`` is what ``propose`` returned); when a
+run is resumed, the journal's trials are asked and told again in their order,
+so a strategy whose proposals depend only on its seed and what it observed is
+rebuilt exactly.
 
 A candidate may carry a :class:`~hyperdeme.CheckpointPlan`: the checkpoint
 slot it writes and the committed slot it starts from (population-based
@@ -27,11 +47,13 @@ Randomness comes from ``self.rng``, a ``numpy.random.Generator`` created
 lazily from the explicit seed (an int >= 0; None or 0 draws a fresh one, kept
 in ``self.seed`` for replay).
 
-Configuration is separate from state: each strategy has a frozen, validated
-config (``RandomConfig``, ``GridConfig``, ``GeneticConfig``) that can be
-checked without a search space, and ``config.strategy(space, seed=...)``
-builds the state machine. How many evaluations may run at once is not a
-strategy's business: wrap it in :class:`~hyperdeme.strategies.ConcurrencyLimiter`.
+Configuration is separate from state: each built-in strategy has a frozen,
+validated config (``RandomConfig``, ``GridConfig``, ``GeneticConfig``) that can
+be checked without a search space, and ``config.strategy(space, seed=...)``
+builds the state machine; ``describe()`` records a ``config`` dataclass
+attribute as the strategy's settings. How many evaluations may run at once is
+not a strategy's business: wrap it in
+:class:`~hyperdeme.strategies.ConcurrencyLimiter`.
 """
 
 from __future__ import annotations
@@ -39,18 +61,19 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._core._checks import seed as check_seed
 from .._core._errors import UsageError
+from .._core._trial import Candidate
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .._core._trial import Candidate, Trial
+    from .._core._trial import Trial
     from .._space import Params
 
-__all__ = ["Strategy", "slot_of"]
+__all__ = ["Strategy", "StrategyFactory", "slot_of"]
 
 
 def slot_of(trial_id: int) -> str:
@@ -58,12 +81,20 @@ def slot_of(trial_id: int) -> str:
     return f"{trial_id:05d}"
 
 
+def _type_name(cls: type) -> str:
+    """hyperdeme's strategies by name (as journals record them), others fully qualified."""
+    if cls.__module__ == "hyperdeme" or cls.__module__.startswith("hyperdeme."):
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 class Strategy(ABC):
     """Base class of the search strategies; see the module docstring.
 
-    Subclasses implement :meth:`_ask` and :meth:`_exhausted`, and usually
-    :meth:`_tell`. The base class keeps the outstanding trial ids and refuses
-    protocol misuse with :class:`~hyperdeme.UsageError`.
+    Subclasses implement :meth:`propose` and :meth:`exhausted`, and usually
+    :meth:`observe`; the engine calls :meth:`ask`, :meth:`tell` and
+    :attr:`finished`, which keep the outstanding trial ids and refuse protocol
+    misuse with :class:`~hyperdeme.UsageError`.
     """
 
     def __init__(self, space: Params, *, seed: int | None = None) -> None:
@@ -90,7 +121,12 @@ class Strategy(ABC):
         """The candidate to evaluate as trial ``trial_id``, or None (see the module docstring)."""
         if trial_id in self._outstanding:
             raise UsageError(f"trial {trial_id} was already asked for; use a new trial id.")
-        candidate = self._ask(trial_id)
+        candidate = self.propose(trial_id)
+        if candidate is not None and not isinstance(candidate, Candidate):
+            raise UsageError(
+                f"{type(self).__name__}.propose({trial_id}) returned a "
+                f"{type(candidate).__name__}; return a hyperdeme.Candidate(params) or None."
+            )
         if candidate is not None:
             self._outstanding.add(trial_id)
         return candidate
@@ -104,12 +140,12 @@ class Strategy(ABC):
                 f"trial {trial.id} is not outstanding for this {type(self).__name__}: it was "
                 "never asked for, or was told already; tell each asked trial exactly once."
             ) from None
-        self._tell(trial)
+        self.observe(trial)
 
     @property
     def finished(self) -> bool:
         """True when nothing is outstanding and the strategy will never ask again."""
-        return not self._outstanding and self._exhausted()
+        return not self._outstanding and self.exhausted()
 
     @property
     def budget(self) -> int | None:
@@ -124,14 +160,20 @@ class Strategy(ABC):
 
     def describe(self) -> dict[str, Any]:
         """What this strategy is: its type and settings (not its state, not its seed),
-        as JSON-able data. An experiment records it to refuse resuming with another."""
+        as JSON-able data. An experiment records it to refuse resuming with another.
+
+        The type is the class's name for hyperdeme's own strategies and its qualified
+        name (``my_package.search.MySearch``) for others; the settings are the
+        ``config`` attribute's fields when it is a dataclass instance, else none.
+        A strategy with settings kept otherwise overrides this to return them too.
+        """
         config = getattr(self, "config", None)
         settings = (
             dataclasses.asdict(config)
             if dataclasses.is_dataclass(config) and not isinstance(config, type)
             else {}
         )
-        return {"type": type(self).__name__, "settings": settings}
+        return {"type": _type_name(type(self)), "settings": settings}
 
     def released_checkpoints(self) -> list[str]:
         """Committed checkpoint slots no candidate will start from any more, each given once.
@@ -141,12 +183,23 @@ class Strategy(ABC):
         return []
 
     @abstractmethod
-    def _ask(self, trial_id: int) -> Candidate | None:
-        """The next candidate, or None when none can start now."""
+    def propose(self, trial_id: int) -> Candidate | None:
+        """The candidate to evaluate as trial ``trial_id``, or None when none can start now
+        (wait for results, or done). Called by :meth:`ask`."""
 
-    def _tell(self, trial: Trial) -> None:  # noqa: B027 - optional hook
-        """Take a finished trial into account (no-op by default)."""
+    def observe(self, trial: Trial) -> None:  # noqa: B027 - optional hook
+        """Take a finished trial into account (no-op by default). Called by :meth:`tell`."""
 
     @abstractmethod
-    def _exhausted(self) -> bool:
-        """True once the strategy will never ask again (budget used)."""
+    def exhausted(self) -> bool:
+        """True once :meth:`propose` will never return a candidate again (budget used)."""
+
+
+class StrategyFactory(Protocol):
+    """What builds a strategy: ``factory(space, seed=seed)`` returns a :class:`Strategy`.
+
+    A Strategy subclass whose constructor is ``(space, *, seed=None, ...)`` is one;
+    so is ``functools.partial(MySearch, step=0.1)``. ``seed`` None draws a fresh one.
+    """
+
+    def __call__(self, space: Params, /, *, seed: int | None) -> Strategy: ...

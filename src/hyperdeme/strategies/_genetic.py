@@ -261,10 +261,10 @@ class GeneticSearch(Strategy):
         return self._told_in_deme[deme] // self.pop_size
 
     # ------------------------------------------------------------------ ask
-    def _exhausted(self) -> bool:
+    def exhausted(self) -> bool:
         return self._asked >= self.budget
 
-    def _ask(self, trial_id: int) -> Candidate | None:
+    def propose(self, trial_id: int) -> Candidate | None:
         if self._asked >= self.budget:
             return None
         initial_asks = self.num_demes * self.pop_size
@@ -362,7 +362,7 @@ class GeneticSearch(Strategy):
         return child
 
     # ------------------------------------------------------------------ tell
-    def _tell(self, trial: Trial) -> None:
+    def observe(self, trial: Trial) -> None:
         asked = self._pending.pop(trial.id)
         if self._inheritance is not None:
             self._inheritance.told(trial)

@@ -1,7 +1,7 @@
 """Grid search: the product of per-parameter grids, walked lazily.
 
 Nothing is materialized: each parameter's grid is a lazy sequence
-(:meth:`Range.axis <hyperdeme._space.Range.axis>`, a few numbers whatever
+(:meth:`Range.axis <hyperdeme.Range.axis>`, a few numbers whatever
 ``grid_size``), and the walk is an odometer over the product: position ``n``
 is read as a mixed-radix number whose digits index the axes (the last
 parameter turns fastest, as in ``itertools.product``). So a grid of 10**9
@@ -87,12 +87,12 @@ class GridSearch(Strategy):
         )
         return self.size + (0 if on_grid else 1)
 
-    def _ask(self, trial_id: int) -> Candidate | None:
+    def propose(self, trial_id: int) -> Candidate | None:
         candidate = self._peek()
         self._next = None
         return candidate
 
-    def _exhausted(self) -> bool:
+    def exhausted(self) -> bool:
         return self._peek() is None
 
     def _peek(self) -> Candidate | None:

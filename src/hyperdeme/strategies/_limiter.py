@@ -37,18 +37,18 @@ class ConcurrencyLimiter(Strategy):
         """The wrapped strategy's: how many run at once does not change what is asked."""
         return self.strategy.describe()
 
-    def _ask(self, trial_id: int) -> Candidate | None:
+    def propose(self, trial_id: int) -> Candidate | None:
         if self.outstanding >= self.max_concurrent:
             return None
         return self.strategy.ask(trial_id)
 
-    def _tell(self, trial: Trial) -> None:
+    def observe(self, trial: Trial) -> None:
         self.strategy.tell(trial)
 
     def released_checkpoints(self) -> list[str]:
         return self.strategy.released_checkpoints()
 
-    def _exhausted(self) -> bool:
+    def exhausted(self) -> bool:
         return self.strategy.finished
 
     def __repr__(self) -> str:

@@ -156,10 +156,10 @@ class PBTSearch(Strategy):
         return [dict(member.point) for member in self._members]
 
     # ------------------------------------------------------------------ ask
-    def _exhausted(self) -> bool:
+    def exhausted(self) -> bool:
         return self._asked >= self.budget
 
-    def _ask(self, trial_id: int) -> Candidate | None:
+    def propose(self, trial_id: int) -> Candidate | None:
         if self._asked >= self.budget:
             return None
         if not self._members:
@@ -199,7 +199,7 @@ class PBTSearch(Strategy):
         return min(free, key=lambda m: (m.asked, m.index), default=None)
 
     # ------------------------------------------------------------------ tell
-    def _tell(self, trial: Trial) -> None:
+    def observe(self, trial: Trial) -> None:
         member = self._by_trial.pop(trial.id)
         member.running = None
         member.told += 1

@@ -46,7 +46,7 @@ class RandomSearch(Strategy):
     def budget(self) -> int:
         return self.config.num_iters
 
-    def _ask(self, trial_id: int) -> Candidate | None:
+    def propose(self, trial_id: int) -> Candidate | None:
         if self.asked >= self.config.num_iters:
             return None
         first = self.asked == 0
@@ -57,5 +57,5 @@ class RandomSearch(Strategy):
         point = self.space.fix(self.space.sample(self.rng), self.rng)
         return Candidate(point, {"strategy": "random"})
 
-    def _exhausted(self) -> bool:
+    def exhausted(self) -> bool:
         return self.asked >= self.config.num_iters
