@@ -42,11 +42,14 @@ from typing import Literal
 
 from ._options import LauncherOptions
 
-__all__ = ["QsubFlavour", "parse_qsub_version", "qsub_flavour", "resolve"]
+__all__ = ["DETECT", "QsubFlavour", "parse_qsub_version", "qsub_flavour", "resolve"]
 
 QsubFlavour = Literal["pbspro", "torque", "slurm", "sge", "unknown"]
 Which = Callable[[str], str | None]
 Probe = Callable[[str], QsubFlavour]
+
+#: the ``launcher=`` values that mean "detect it" ("wlm": crayai's "auto")
+DETECT = ("auto", "wlm")
 
 _PBSPRO = re.compile(r"^\s*pbs_version\s*=\s*\S", re.MULTILINE | re.IGNORECASE)
 _TORQUE = re.compile(r"^\s*version:\s*\d", re.MULTILINE | re.IGNORECASE)
@@ -69,7 +72,7 @@ def resolve(
     Pure given ``environ``, ``which`` and ``probe`` (which tells what a ``qsub``
     executable is; the default runs ``qsub --version``).
     """
-    if launcher not in ("auto", "wlm"):  # "wlm": crayai's "auto"
+    if launcher not in DETECT:
         return launcher, f"launcher={launcher!r} was given"
     if workload_manager != "auto":
         return workload_manager, f"workload_manager={workload_manager!r} was given"
