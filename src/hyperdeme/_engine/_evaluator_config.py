@@ -4,7 +4,7 @@ One frozen dataclass; each field carries its check (see
 :mod:`hyperdeme._core._settings`). The settings about where evaluations run
 form a :class:`~hyperdeme.launchers.LauncherOptions` of their own, which is
 what a launcher is built from; the backend a run names checks them
-(``Launcher.check_options``) before anything starts.
+(``Launcher.read_extra``, ``Launcher.check_options``) before anything starts.
 
 ``timeout`` is minutes for the whole run (crayai); ``eval_timeout`` is
 seconds per attempt; 0 means no limit for both.

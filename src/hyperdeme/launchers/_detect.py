@@ -6,7 +6,8 @@ wins:
 
 1. ``launcher`` other than ``"auto"`` (or crayai's ``"wlm"``, which means the
    same) is used as given (``"urika"`` runs each evaluation through Cray's
-   ``run_training``; a name registered with ``register_launcher`` runs yours).
+   ``run_training``; a name registered with ``register_launcher``, or an
+   installed plug-in's, runs yours).
 2. ``workload_manager`` other than ``"auto"`` is used as given. Kubernetes is
    never guessed: it runs only when asked for (``"k8s"``).
 3. Inside a job: ``SLURM_JOB_ID`` (or the legacy ``SLURM_JOBID``) means Slurm;
