@@ -1,4 +1,4 @@
-"""An early-stopping plug-in: stops every trial at step ``at_step``."""
+"""An early-stopping plug-in: stops every trial but the first at step ``at_step``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from hyperdeme.early_stopping import EarlyStoppingState
 
 @dataclass(frozen=True, kw_only=True)
 class StopAt(hyperdeme.EarlyStopping):
-    """Stop each trial when it reports step ``at_step``."""
+    """Stop each trial but trial 1 when it reports step ``at_step`` (so the run still has a
+    finished trial)."""
 
     at_step: int
 
@@ -27,4 +28,4 @@ class _Stopping(EarlyStoppingState):
         self.at_step = at_step
 
     def report(self, trial_id: int, step: int, fom: float) -> bool:
-        return step >= self.at_step
+        return trial_id > 1 and step >= self.at_step
