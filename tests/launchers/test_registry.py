@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 import hyperdeme
@@ -116,6 +117,7 @@ async def test_a_run_with_a_detected_launcher_refuses_them_before_any_trial(
     with pytest.raises(ConfigTypeError, match="'graec'; it takes none"):
         await hyperdeme.optimize(optimizer, hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))
     assert hyperdeme.read_journal(tmp_path / "run" / "detected") == []
+    assert psutil.Process().children(recursive=True) == []  # no watchdog left behind
 
 
 def test_a_factory_function_s_launcher_checks_them_when_it_is_built() -> None:
