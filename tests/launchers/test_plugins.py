@@ -97,8 +97,15 @@ def test_an_entry_point_must_name_a_launcher_class() -> None:
 
 
 @pytest.mark.usefixtures("installed")
-def test_a_built_in_launcher_is_not_replaced_by_a_plugin_of_its_name() -> None:
-    assert type(create("local", LauncherOptions())) is LocalLauncher
+def test_a_built_in_launcher_is_not_replaced_by_a_plugin_of_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # as in a new process: the built-in backend's module not imported yet
+    monkeypatch.delitem(_FACTORIES, "local")
+    monkeypatch.delitem(sys.modules, LocalLauncher.__module__)
+    launcher = create("local", LauncherOptions())
+    assert type(launcher).__module__ == LocalLauncher.__module__
+    assert "hd_mark" not in sys.modules
 
 
 @pytest.mark.usefixtures("installed")
