@@ -1,36 +1,46 @@
 """A launcher of your own: every evaluation at a lower CPU priority (``nice``).
 
 Registering it makes ``Evaluator(..., launcher="nice")`` run trials through it,
-like the built-in ``local``, ``slurm``, ``pbs``, ``k8s`` and ``urika``. Its
-settings come from ``launcher_options`` (here ``niceness``), checked by the
-launcher itself when an Evaluator names it, before anything runs.
+like the built-in ``local``, ``slurm``, ``pbs``, ``k8s`` and ``urika``; installing
+this directory as a package (its ``pyproject.toml`` declares the entry point
+``nice`` in the group ``hyperdeme.launchers``) makes ``launcher = "nice"`` work
+in an experiment file too, without importing anything. The keys of
+``launcher_options`` it accepts are the fields of ``NiceOptions`` (here
+``niceness``): an unknown key is refused, with a suggestion, when an Evaluator
+names the launcher, before anything runs.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 import hyperdeme
 from hyperdeme.launchers import run_process
+
+
+@dataclass(frozen=True)
+class NiceOptions:
+    """The keys of ``launcher_options`` the ``nice`` launcher accepts."""
+
+    niceness: int = 10
+
+    def __post_init__(self) -> None:
+        niceness = self.niceness
+        if isinstance(niceness, bool) or not isinstance(niceness, int) or not 0 <= niceness <= 19:
+            raise hyperdeme.ConfigError(
+                f"launcher_options['niceness'] must be an integer from 0 to 19, got {niceness!r}."
+            )
 
 
 @hyperdeme.register_launcher("nice")
 class NiceLauncher(hyperdeme.Launcher):
     """``nice -n <niceness> /bin/sh -c <command>`` on this machine."""
 
-    name = "nice"
+    launcher_options = NiceOptions
 
     def __init__(self, options: hyperdeme.LauncherOptions) -> None:
-        self.check_options(options)
-        self.niceness = int(options.extra.get("niceness", 10))
-
-    @classmethod
-    def check_options(cls, options: hyperdeme.LauncherOptions) -> None:
-        niceness = options.extra.get("niceness", 10)
-        if isinstance(niceness, bool) or not isinstance(niceness, int) or not 0 <= niceness <= 19:
-            raise hyperdeme.ConfigError(
-                f"launcher_options['niceness'] must be an integer from 0 to 19, got {niceness!r}."
-            )
+        settings: NiceOptions = self.read_extra(options)
+        self.niceness = settings.niceness
 
     async def run(self, job: hyperdeme.Job) -> hyperdeme.Exit:
         # run_process streams output into the engine's sinks and, when the
@@ -38,7 +48,7 @@ class NiceLauncher(hyperdeme.Launcher):
         returncode = await run_process(
             ["nice", "-n", str(self.niceness), "/bin/sh", "-c", job.command],
             cwd=job.cwd,
-            env={**os.environ, **job.env},
+            env=job.environ(),
             stdout=job.stdout,
             stderr=job.stderr,
         )

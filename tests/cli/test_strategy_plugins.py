@@ -134,7 +134,7 @@ def test_an_unknown_type_lists_the_built_ins_and_the_installed_plug_ins(
     assert (
         "key 'optimizer.type': got 'coordinates'; allowed: random, grid, genetic, pbt, or a "
         "strategy plug-in (entry-point group 'hyperdeme.strategies'; installed: "
-        "coordinate, constant, stringy, missing)."
+        "constant, coordinate, missing, stringy)."
     ) in outcome.err
 
 

@@ -6,7 +6,8 @@
     name = "mnist"                            # the run directory's name (optional)
     [evaluator]                               # any hyperdeme.Evaluator keyword
     src_path = "src"
-    [evaluator.early_stopping]                # optional: type = "asha", max_steps = 27 ...
+    [evaluator.early_stopping]                # optional: type = "asha" (or a plug-in's
+                                              # name), max_steps = 27 ...
     [optimizer]
     type = "genetic"                          # random | grid | genetic | pbt | a plug-in
     generations = 10                          # any keyword of that optimizer
@@ -29,7 +30,8 @@ from typing import Any, TypeVar
 
 import hyperdeme
 
-from .._core._plugins import STRATEGIES, plugins
+from .._core._plugins import EARLY_STOPPING as RULE_PLUGINS
+from .._core._plugins import STRATEGIES, load_plugin, plugins
 from ._errors import ExperimentError, UsageProblem, culprit
 from ._search_space import build_params
 from ._strategy_plugins import plugin_optimizer, unknown_type
@@ -133,19 +135,40 @@ def _evaluator_settings(path: Path, table: Any, run_path: str | None) -> dict[st
     return settings
 
 
-#: [evaluator.early_stopping] type = ... -> the rule
-EARLY_STOPPING = {"asha": hyperdeme.ASHA}
+#: [evaluator.early_stopping] type = ... -> the built-in rule (plug-ins: entry points
+#: of the group hyperdeme.early_stopping naming an EarlyStopping subclass)
+EARLY_STOPPING: dict[str, type[hyperdeme.EarlyStopping]] = {"asha": hyperdeme.ASHA}
 
 
 def _early_stopping(path: Path, table: Any) -> hyperdeme.EarlyStopping:
     arguments = _table(path, "evaluator.early_stopping", table)
-    rule = _kind(path, "evaluator.early_stopping", arguments, EARLY_STOPPING)
+    installed = sorted(set(plugins(RULE_PLUGINS)) - set(EARLY_STOPPING))
+    kinds = {name: name for name in [*EARLY_STOPPING, *installed]}
+    kind = _kind(path, "evaluator.early_stopping", arguments, kinds)
+    rule = EARLY_STOPPING.get(kind) or _plugin_rule(path, kind)
     try:
         return rule(**arguments)
     except _LIBRARY_ERRORS as error:
         raise ExperimentError(
             path, culprit("evaluator.early_stopping", error), str(error)
         ) from None
+
+
+def _plugin_rule(path: Path, name: str) -> type[hyperdeme.EarlyStopping]:
+    """The EarlyStopping subclass the installed plug-in ``name`` names, imported now."""
+    key = "evaluator.early_stopping.type"
+    try:
+        rule = load_plugin(RULE_PLUGINS, name)
+    except hyperdeme.ConfigError as error:
+        raise ExperimentError(path, key, str(error)) from None
+    if not (isinstance(rule, type) and issubclass(rule, hyperdeme.EarlyStopping)):
+        raise ExperimentError(
+            path,
+            key,
+            f"the {RULE_PLUGINS} plug-in {name!r} ({plugins(RULE_PLUGINS)[name].value}) names "
+            f"{rule!r}, which is not a hyperdeme.EarlyStopping subclass.",
+        )
+    return rule
 
 
 def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.Evaluator:

@@ -33,6 +33,8 @@ examples:
                                            after the command
   hyperdeme export run/mnist --csv -o trials.csv
   hyperdeme report run/mnist               report.html and PNG plots in run/mnist
+  hyperdeme --list-plugins                 launchers, strategies and early-stopping rules:
+                                           built-in and installed as plug-ins (entry points)
 
 exit codes: 0 success, 1 the run failed, 2 usage or configuration error.
 """
@@ -93,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=hyperdeme.__version__)
+    parser.add_argument(
+        "--list-plugins",
+        action=_ListPlugins,
+        help="list the launchers, strategies and early-stopping rules, built-in and "
+        "installed as plug-ins (entry points), and exit",
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     run = _command(
@@ -152,6 +160,27 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write them (default: RUN_DIR)",
     )
     return parser
+
+
+class _ListPlugins(argparse.Action):
+    """``--list-plugins``: print what is installed and exit, like ``--version``."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from ._plugins import plugin_lines
+
+        print("\n".join(plugin_lines()))
+        parser.exit()
 
 
 def _command(

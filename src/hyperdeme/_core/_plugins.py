@@ -39,7 +39,7 @@ GROUPS = (LAUNCHERS, STRATEGIES, EARLY_STOPPING)
 
 @functools.cache
 def plugins(group: str) -> dict[str, EntryPoint]:
-    """The entry points installed in ``group``, by name (nothing imported).
+    """The entry points installed in ``group``, by name in sorted order (nothing imported).
 
     Read once per process: installing a plug-in takes effect in the next one.
     When two distributions declare one name, the first found wins, as in pytest.
@@ -49,7 +49,7 @@ def plugins(group: str) -> dict[str, EntryPoint]:
     found: dict[str, EntryPoint] = {}
     for point in entry_points(group=group):
         found.setdefault(point.name, point)
-    return found
+    return dict(sorted(found.items()))
 
 
 def load_plugin(group: str, name: str) -> object:

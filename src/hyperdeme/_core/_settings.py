@@ -23,13 +23,13 @@ import difflib
 import enum
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._checks import Check
 from ._errors import ConfigTypeError
 
-__all__ = ["UNSET", "Config", "Unset", "checked_keywords", "setting"]
+__all__ = ["UNSET", "Config", "Unset", "checked_keywords", "did_you_mean", "setting"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -121,6 +121,16 @@ def _culprit(signature: inspect.Signature, given: dict[str, Any], error: TypeErr
     return missing[0] if missing and "missing" in str(error) else None
 
 
+def did_you_mean(unknown: Iterable[str], allowed: Collection[str]) -> str:
+    """The ``unknown`` names, quoted, each with the closest ``allowed`` one when there is
+    one: ``'namespce' (did you mean 'namespace'?), 'x'``."""
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ", ".join(hints)
+
+
 def _explain(
     label: str, signature: inspect.Signature, given: dict[str, Any], error: TypeError
 ) -> str:
@@ -132,12 +142,8 @@ def _explain(
     ]
     unknown = [name for name in given if name not in parameters]
     if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, keywords, n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         return (
-            f"{label} got unknown keyword argument(s) {', '.join(hints)}; "
+            f"{label} got unknown keyword argument(s) {did_you_mean(unknown, keywords)}; "
             f"allowed: {', '.join(sorted(keywords))}."
         )
     missing = [

@@ -59,8 +59,8 @@ async def run_experiment(
         result.journal_path = run.workspace.journal_path
         result.seed = run.strategy.seed
         result.trials.extend(run.replayed.finished)
+        launcher = await _launcher(evaluator)  # first: it may refuse its options
         watchdog = await _watchdog(evaluator, run.workspace.root)
-        launcher = await _launcher(evaluator)
         log.info(
             "run.started",
             experiment=run.name,

@@ -53,7 +53,8 @@ class Evaluator:
       evaluation, and evaluations at once (0: ``nodes // nodes_per_eval``);
     - ``workload_manager``, ``launcher``: ``"auto"`` detects (crayai's
       ``launcher="wlm"`` too), or name one: ``local``, ``slurm``, ``pbs``,
-      ``k8s``, ``urika``, or one registered with ``register_launcher``;
+      ``k8s``, ``urika``, one registered with ``register_launcher`` or one
+      installed as a plug-in (entry point group ``hyperdeme.launchers``);
     - ``workload_image``, ``launch_args``, ``urika_args``, ``alloc_jobid``,
       ``alloc_timeout`` (minutes), ``alloc_args``: passed to the launcher;
     - ``timeout``: minutes for the whole run (0: none); ``flag``: e.g.
@@ -66,7 +67,8 @@ class Evaluator:
     20 ms; ``"always"`` (or True) each finished trial before it is reported;
     ``"never"`` (or False) leaves it to the kernel; a SIGKILLed driver loses no
     finished trial whatever it says),
-    ``launcher_options`` (backend extras such as a Kubernetes namespace),
+    ``launcher_options`` (backend extras such as a Kubernetes namespace; each
+    launcher accepts only the keys it declares),
     ``function_runs_in`` (a plain function's worker: ``"thread"``, or ``"process"``
     so that an evaluation that overruns ``eval_timeout`` can be killed; the
     function must then be picklable, i.e. defined at module level) and

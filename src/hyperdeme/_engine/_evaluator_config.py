@@ -4,7 +4,7 @@ One frozen dataclass; each field carries its check (see
 :mod:`hyperdeme._core._settings`). The settings about where evaluations run
 form a :class:`~hyperdeme.launchers.LauncherOptions` of their own, which is
 what a launcher is built from; the backend a run names checks them
-(``Launcher.check_options``) before anything starts.
+(``Launcher.read_extra``, ``Launcher.check_options``) before anything starts.
 
 ``timeout`` is minutes for the whole run (crayai); ``eval_timeout`` is
 seconds per attempt; 0 means no limit for both.
@@ -31,19 +31,17 @@ from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import UNSET, Config, Unset, setting
 from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions, check, registered
+from ..launchers._detect import DETECT
 from ._journal import Durability
 
 __all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
 
 DEFAULT_RUN_PATH = "run"
 _FLAG_KEYS = ("nodes_per_evaluation",)
-#: an environment variable name every shell and launcher takes
-#: crayai's "wlm" means "through the workload manager", like "auto"
-_CHOOSE = ("auto", "wlm")
 
 
 def _launcher_names() -> tuple[str, ...]:
-    return (*_CHOOSE, *registered())
+    return (*DETECT, *registered())
 
 
 def _manager_names() -> tuple[str, ...]:
@@ -198,7 +196,7 @@ class EvaluatorConfig(Config):
     @property
     def named_launcher(self) -> str | None:
         """The launcher the settings name, if they name one (else it is detected)."""
-        if self.launcher not in _CHOOSE:
+        if self.launcher not in DETECT:
             return self.launcher
         if self.workload_manager != "auto":
             return self.workload_manager

@@ -3,7 +3,8 @@
 The protocol (:class:`Launcher`, :class:`Job`, :class:`Exit`,
 :class:`OutputSink`), the options a launcher is built from
 (:class:`LauncherOptions`), the registry (:func:`register`, also
-``hyperdeme.register_launcher``) and the detection of the workload manager
+``hyperdeme.register_launcher``, and installed plug-ins: entry points of the
+group ``hyperdeme.launchers``) and the detection of the workload manager
 (:func:`resolve`). The backends (local, Slurm, PBS, Kubernetes, Urika) are
 private modules, loaded when asked for.
 """

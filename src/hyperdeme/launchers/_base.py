@@ -5,9 +5,12 @@ directory, extra environment, a node count) and *where output goes* (two
 :class:`OutputSink` objects the engine owns). It does not parse metrics,
 retry, time out or write the journal: the engine does, the same way for every
 backend. It is built by its registered factory from a
-:class:`~hyperdeme.launchers.LauncherOptions`. Call order::
+:class:`~hyperdeme.launchers.LauncherOptions`; the keys of the Evaluator's
+``launcher_options`` it reads are the fields of the dataclass it declares as
+:attr:`Launcher.launcher_options` (any other key is refused). Call order::
 
-    Launcher.check_options(options) # when an Evaluator names it: bad options fail early
+    Launcher.read_extra(options)    # when an Evaluator names it: unknown keys fail early
+    Launcher.check_options(options) # likewise: what else this backend cannot use
     launcher = factory(options)
     async with launcher:            # set-up: allocation, detection (optional)
         launcher.total_nodes        # nodes to pack evaluations into, or None
@@ -22,12 +25,15 @@ re-raises the cancellation.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
+
+from ._extra import read_extra
 
 if TYPE_CHECKING:
     from ._options import LauncherOptions
@@ -70,6 +76,11 @@ class Job:
     #: names it with ``@checkpoint``; a function taking ``checkpoint`` is given it)
     checkpoint: Path | None = None
 
+    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment the program runs in: ``base`` (default: this process's
+        environment) with the job's extra variables on top."""
+        return {**(os.environ if base is None else base), **self.env}
+
 
 @dataclass(frozen=True, slots=True)
 class Exit:
@@ -87,16 +98,35 @@ class Exit:
 class Launcher(ABC):
     """Runs evaluations on one kind of machine; see the module docstring."""
 
-    #: registry name ("local", "slurm", ...), set by subclasses
+    #: the name it runs under ("local", "slurm", ...): the name it is registered
+    #: with (``register_launcher``, an entry point), else its class name
     name: ClassVar[str] = ""
+    #: the keys of ``launcher_options`` it accepts: a dataclass whose fields are
+    #: the keys (with defaults for optional ones), or None: it accepts none
+    launcher_options: ClassVar[type[Any] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    @classmethod
+    def read_extra(cls, options: LauncherOptions) -> Any:
+        """``options.extra`` (the Evaluator's ``launcher_options``) as an instance of
+        :attr:`launcher_options`, or None when it declares none.
+
+        Raises :class:`~hyperdeme.ConfigTypeError` for a key it does not accept
+        (suggesting the closest one) and what the dataclass raises for a value.
+        """
+        return read_extra(cls.launcher_options, options.extra, launcher=cls.name)
 
     @classmethod  # noqa: B027 - an optional hook, no-op by default
     def check_options(cls, options: LauncherOptions) -> None:
         """Raise :class:`~hyperdeme.ConfigError` for options this backend cannot use.
 
-        Called when an Evaluator names this launcher, so mistakes surface
-        before any evaluation; backend-specific checks (a required image, the
-        keys of ``options.extra``) live here, in the backend.
+        Called when an Evaluator names this launcher, after :meth:`read_extra`,
+        so mistakes surface before any evaluation; checks involving the
+        common options (a required image) live here, in the backend.
         """
 
     @property

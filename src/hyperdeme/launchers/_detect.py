@@ -6,7 +6,8 @@ wins:
 
 1. ``launcher`` other than ``"auto"`` (or crayai's ``"wlm"``, which means the
    same) is used as given (``"urika"`` runs each evaluation through Cray's
-   ``run_training``; a name registered with ``register_launcher`` runs yours).
+   ``run_training``; a name registered with ``register_launcher``, or an
+   installed plug-in's, runs yours).
 2. ``workload_manager`` other than ``"auto"`` is used as given. Kubernetes is
    never guessed: it runs only when asked for (``"k8s"``).
 3. Inside a job: ``SLURM_JOB_ID`` (or the legacy ``SLURM_JOBID``) means Slurm;
@@ -42,11 +43,14 @@ from typing import Literal
 
 from ._options import LauncherOptions
 
-__all__ = ["QsubFlavour", "parse_qsub_version", "qsub_flavour", "resolve"]
+__all__ = ["DETECT", "QsubFlavour", "parse_qsub_version", "qsub_flavour", "resolve"]
 
 QsubFlavour = Literal["pbspro", "torque", "slurm", "sge", "unknown"]
 Which = Callable[[str], str | None]
 Probe = Callable[[str], QsubFlavour]
+
+#: the ``launcher=`` values that mean "detect it" ("wlm": crayai's "auto")
+DETECT = ("auto", "wlm")
 
 _PBSPRO = re.compile(r"^\s*pbs_version\s*=\s*\S", re.MULTILINE | re.IGNORECASE)
 _TORQUE = re.compile(r"^\s*version:\s*\d", re.MULTILINE | re.IGNORECASE)
@@ -69,7 +73,7 @@ def resolve(
     Pure given ``environ``, ``which`` and ``probe`` (which tells what a ``qsub``
     executable is; the default runs ``qsub --version``).
     """
-    if launcher not in ("auto", "wlm"):  # "wlm": crayai's "auto"
+    if launcher not in DETECT:
         return launcher, f"launcher={launcher!r} was given"
     if workload_manager != "auto":
         return workload_manager, f"workload_manager={workload_manager!r} was given"

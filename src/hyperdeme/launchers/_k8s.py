@@ -40,6 +40,7 @@ from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import capture, checked, command_error
 from ._follow import SkipSeen, while_following
 from ._k8s_manifest import (
+    K8sOptions,
     check_options,
     delete_argv,
     get_job_argv,
@@ -50,7 +51,7 @@ from ._k8s_manifest import (
     submit_argv,
 )
 from ._options import LauncherOptions
-from ._poll import QueryFailed, poll_interval, query
+from ._poll import QueryFailed, query
 from ._process import run_process
 from ._registry import register
 from ._tail import Tail, tail_of
@@ -74,18 +75,18 @@ _STUCK = frozenset(
 class K8sLauncher(Launcher):
     """Runs evaluations as Kubernetes Jobs; see the module docstring."""
 
-    name = "k8s"
+    launcher_options = K8sOptions
 
     def __init__(self, options: LauncherOptions) -> None:
         self.check_options(options)
+        settings: K8sOptions = self.read_extra(options)
         self.options = options
-        self.namespace: str | None = options.extra.get("namespace") or None
-        self.poll_interval = poll_interval(options.extra)
+        self.namespace = settings.namespace or None
+        self.poll_interval = settings.poll_interval
 
     @classmethod
     def check_options(cls, options: LauncherOptions) -> None:
         check_options(options)
-        poll_interval(options.extra)
 
     @property
     def total_nodes(self) -> int | None:

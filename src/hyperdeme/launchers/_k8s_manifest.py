@@ -23,15 +23,21 @@ import hashlib
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from .._core._checks import optional
 from .._core._errors import ConfigError, ConfigTypeError
+from .._core._settings import Config
 from ._base import Job
+from ._extra import option
 from ._options import LauncherOptions
+from ._poll import DEFAULT_POLL_INTERVAL, poll_seconds
 
 __all__ = [
     "CONTAINER_NAME",
     "MANAGED_BY",
+    "K8sOptions",
     "check_options",
     "deep_merge",
     "delete_argv",
@@ -50,7 +56,7 @@ TTL_AFTER_FINISHED = 600
 _LABEL_MAX = 63
 _NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
-_OVERRIDES = ("job_overrides", "pod_overrides", "container_overrides")
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def job_name(job: Job) -> str:
@@ -81,7 +87,7 @@ def label_value(text: str) -> str:
 
 def job_manifest(job: Job, launch: LauncherOptions) -> dict[str, Any]:
     """The ``batch/v1`` Job that runs ``job`` in ``launch.workload_image``."""
-    options = launch.extra
+    options = K8sOptions(**launch.extra)
     name = job_name(job)
     experiment = job.experiment
     labels = {
@@ -110,22 +116,18 @@ def job_manifest(job: Job, launch: LauncherOptions) -> dict[str, Any]:
     if job.nodes > 1:
         spec.update(parallelism=job.nodes, completions=job.nodes, completionMode="Indexed")
     metadata: dict[str, Any] = {"name": name, "labels": labels}
-    namespace = options.get("namespace")
-    if namespace:
-        metadata["namespace"] = namespace
+    if options.namespace:
+        metadata["namespace"] = options.namespace
     manifest: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata,
         "spec": spec,
     }
-    job_overrides, pod_overrides, container_overrides = (
-        _overrides(options, key) for key in _OVERRIDES
-    )
     pod = manifest["spec"]["template"]["spec"]
-    pod["containers"][0] = deep_merge(container, container_overrides)
-    manifest["spec"]["template"]["spec"] = deep_merge(pod, pod_overrides)
-    return deep_merge(manifest, job_overrides)
+    pod["containers"][0] = deep_merge(container, options.container_overrides)
+    manifest["spec"]["template"]["spec"] = deep_merge(pod, options.pod_overrides)
+    return deep_merge(manifest, options.job_overrides)
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,7 +142,8 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[st
 
 
 def check_options(launch: LauncherOptions) -> None:
-    """Raise ConfigError for launcher options the Kubernetes launcher cannot use."""
+    """Raise ConfigError for common options the Kubernetes launcher cannot use (its own
+    keys are checked by :class:`K8sOptions`)."""
     if not launch.workload_image:
         raise ConfigError(
             "launcher 'k8s' runs each evaluation in a container and needs an image: pass "
@@ -148,32 +151,42 @@ def check_options(launch: LauncherOptions) -> None:
             name="workload_image",
             value=launch.workload_image,
         )
-    options = launch.extra
-    namespace = options.get("namespace")
-    if namespace is not None and (
-        not isinstance(namespace, str)
-        or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace)
-    ):
-        error = ConfigError if isinstance(namespace, str) else ConfigTypeError
+
+
+def _namespace(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _NAMESPACE.fullmatch(value):
+        error = ConfigError if isinstance(value, str) else ConfigTypeError
         raise error(
-            f"launcher_options['namespace'] must be a Kubernetes namespace name (lowercase "
-            f"letters, digits and '-'), got {namespace!r}.",
-            name="launcher_options.namespace",
-            value=namespace,
-        )
-    for key in _OVERRIDES:
-        _overrides(options, key)
-
-
-def _overrides(options: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = options.get(key) or {}
-    if not isinstance(value, Mapping):
-        raise ConfigTypeError(
-            f"launcher_options[{key!r}] must be a dict merged into the manifest, got {value!r}.",
-            name=f"launcher_options.{key}",
+            f"{name} must be a Kubernetes namespace name (lowercase letters, digits and "
+            f"'-'), got {value!r}.",
             value=value,
         )
     return value
+
+
+def _overrides(name: str, value: Any) -> dict[str, Any]:
+    value = value or {}
+    if not isinstance(value, Mapping):
+        raise ConfigTypeError(
+            f"{name} must be a dict merged into the manifest, got {value!r}.", value=value
+        )
+    return dict(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class K8sOptions(Config):
+    """The keys of ``launcher_options`` the Kubernetes launcher reads."""
+
+    #: the namespace of the Jobs (None: kubectl's current one)
+    namespace: str | None = option(None, optional(_namespace))
+    #: seconds between ``kubectl get job`` polls
+    poll_interval: float = option(DEFAULT_POLL_INTERVAL, poll_seconds)
+    #: deep-merged into the whole Job (``metadata.annotations``, ``spec`` ...)
+    job_overrides: Mapping[str, Any] = option({}, _overrides, factory=dict)
+    #: deep-merged into the pod spec (``volumes``, ``nodeSelector``, ``tolerations`` ...)
+    pod_overrides: Mapping[str, Any] = option({}, _overrides, factory=dict)
+    #: deep-merged into the container (``resources``, ``volumeMounts`` ...)
+    container_overrides: Mapping[str, Any] = option({}, _overrides, factory=dict)
 
 
 def _namespaced(namespace: str | None) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from ._base import Exit, Job, Launcher
 from ._options import LauncherOptions
 from ._process import DEFAULT_GRACE, run_process
@@ -19,8 +17,6 @@ class LocalLauncher(Launcher):
     Stopping it: SIGTERM to the process group, ``grace`` seconds, SIGKILL.
     """
 
-    name = "local"
-
     def __init__(
         self, options: LauncherOptions | None = None, *, grace: float = DEFAULT_GRACE
     ) -> None:
@@ -35,7 +31,7 @@ class LocalLauncher(Launcher):
         returncode = await run_process(
             self.argv(job),
             cwd=job.cwd,
-            env={**os.environ, **job.env},
+            env=job.environ(),
             stdout=job.stdout,
             stderr=job.stderr,
             grace=self.grace,

@@ -2,8 +2,9 @@
 
 The Evaluator's settings that concern launching, validated once. A launcher
 factory registered with :func:`hyperdeme.register_launcher` receives one;
-``extra`` carries the Evaluator's ``launcher_options`` dict, which each
-backend checks for itself (:meth:`hyperdeme.Launcher.check_options`).
+``extra`` carries the Evaluator's ``launcher_options`` dict, whose keys each
+backend declares (:attr:`hyperdeme.Launcher.launcher_options`, read with
+:meth:`hyperdeme.Launcher.read_extra`).
 """
 
 from __future__ import annotations

@@ -46,12 +46,15 @@ from pathlib import Path
 
 import anyio
 
+from .._core._checks import one_of, optional
 from .._core._errors import ConfigError, LauncherError, TransientLauncherError
 from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
+from .._core._settings import Config
 from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version
+from ._extra import option
 from ._follow import FileFollower, while_following
 from ._options import LauncherOptions
 from ._pbs_commands import (
@@ -72,13 +75,13 @@ from ._pbs_commands import (
     remote_command,
     returncode_of,
 )
-from ._poll import QueryFailed, poll_interval, query
+from ._poll import DEFAULT_POLL_INTERVAL, QueryFailed, poll_seconds, query
 from ._process import DEFAULT_GRACE, run_process
 from ._registry import register
 from ._tail import Tail
 from ._watchdog import guarded
 
-__all__ = ["HOSTS_VARIABLE", "PbsLauncher"]
+__all__ = ["HOSTS_VARIABLE", "PbsLauncher", "PbsOptions"]
 
 log = get_logger("hyperdeme.launchers")
 
@@ -87,11 +90,21 @@ HOSTS_VARIABLE = "HYPERDEME_HOSTS"
 _SUBMIT_LIMIT = 60.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class PbsOptions(Config):
+    """The keys of ``launcher_options`` the PBS launcher reads."""
+
+    #: seconds between ``qstat`` polls (and reads of a running task's output)
+    poll_interval: float = option(DEFAULT_POLL_INTERVAL, poll_seconds)
+    #: ``"pbspro"`` or ``"torque"``: skips asking ``qsub --version``
+    pbs_flavour: Flavour | None = option(None, optional(one_of(("pbspro", "torque"))))
+
+
 @register("pbs")
 class PbsLauncher(Launcher):
     """Runs evaluations through PBS; see the module docstring."""
 
-    name = "pbs"
+    launcher_options = PbsOptions
 
     def __init__(
         self,
@@ -100,26 +113,15 @@ class PbsLauncher(Launcher):
         environ: Mapping[str, str] | None = None,
         grace: float = DEFAULT_GRACE,
     ) -> None:
-        self.check_options(options)
+        settings: PbsOptions = self.read_extra(options)
         self.options = options
         self.environ = dict(os.environ if environ is None else environ)
         self.grace = grace
-        self.poll_interval = poll_interval(options.extra)
-        self.flavour: Flavour | None = options.extra.get("pbs_flavour")
+        self.poll_interval = settings.poll_interval
+        self.flavour: Flavour | None = settings.pbs_flavour
         self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job
         self._pool: HostPool[str] = HostPool(())
         self._json = True
-
-    @classmethod
-    def check_options(cls, options: LauncherOptions) -> None:
-        poll_interval(options.extra)
-        flavour = options.extra.get("pbs_flavour")
-        if flavour not in (None, "pbspro", "torque"):
-            raise ConfigError(
-                f"launcher_options['pbs_flavour'] must be 'pbspro' or 'torque', got {flavour!r}.",
-                name="launcher_options.pbs_flavour",
-                value=flavour,
-            )
 
     @property
     def total_nodes(self) -> int | None:

@@ -8,8 +8,8 @@ when one status query fails, up to :data:`POLL_FAILURES` times in a row,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import anyio
 from tenacity import (
@@ -20,11 +20,11 @@ from tenacity import (
     wait_fixed,
 )
 
-from .._core._checks import number, part
+from .._core._checks import Check, number
 from .._core._errors import LauncherError
 from .._core._logging import get_logger
 
-__all__ = ["DEFAULT_POLL_INTERVAL", "POLL_FAILURES", "QueryFailed", "poll_interval", "query"]
+__all__ = ["DEFAULT_POLL_INTERVAL", "POLL_FAILURES", "QueryFailed", "poll_seconds", "query"]
 
 log = get_logger("hyperdeme.launchers")
 
@@ -35,12 +35,8 @@ DEFAULT_POLL_INTERVAL = 2.0
 POLL_FAILURES = 5
 
 
-def poll_interval(extra: Mapping[str, Any]) -> float:
-    """Seconds between status queries: ``launcher_options["poll_interval"]`` (default 2)."""
-    value = extra.get("poll_interval", DEFAULT_POLL_INTERVAL)
-    check = number(0.0, above=True, unit="seconds")
-    label = "launcher_options['poll_interval']"
-    return float(part(check, label, value, name="launcher_options.poll_interval"))
+#: the check of ``launcher_options["poll_interval"]``: seconds between status queries
+poll_seconds: Check = number(0.0, above=True, unit="seconds")
 
 
 class QueryFailed(Exception):

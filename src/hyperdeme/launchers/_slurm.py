@@ -56,8 +56,6 @@ log = get_logger("hyperdeme.launchers.slurm")
 class SlurmLauncher(Launcher):
     """Runs evaluations as ``srun`` job steps; see the module docstring."""
 
-    name = "slurm"
-
     def __init__(
         self,
         options: LauncherOptions,
@@ -139,7 +137,7 @@ class SlurmLauncher(Launcher):
                     launch_args=self.options.launch_args,
                 ),
                 cwd=job.cwd,
-                env={**self._env, **job.env},
+                env=job.environ(self._env),
                 stdout=job.stdout,
                 stderr=stderr,
                 stop=lambda: self._cancel_step(step_name),

@@ -39,8 +39,6 @@ class UrikaLauncher(LocalLauncher):
     """Runs evaluations with Cray's ``run_training`` from this machine (the local
     launcher with another command line); see the module docstring."""
 
-    name = "urika"
-
     @property
     def total_nodes(self) -> int | None:
         return self.options.nodes or None
