@@ -78,11 +78,19 @@ async def test_a_retry_cancelled_is_not_retried(tmp_path: Path) -> None:
 
     r = runner(tmp_path, handler, num_retries=5, retry_delay=0)
     trial = r.new_trial(1, Candidate({"--x": 0.5}, {}))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(r.run, trial)
-        await started.wait()
-        tg.cancel_scope.cancel()
+    with capture_logs() as logs:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run, trial)
+            await started.wait()
+            tg.cancel_scope.cancel()
     assert (trial.status, trial.attempts) == (Status.CANCELLED, 2)
+    # the cancelled attempt is no failed attempt (one to retry), just the end
+    assert [e["event"] for e in logs if e["event"].startswith("trial.")] == [
+        "trial.started",
+        "trial.attempt_failed",
+        "trial.retry",
+        "trial.finished",
+    ]
     assert len(r.launcher.jobs) == 2  # type: ignore[attr-defined]
 
 
