@@ -22,7 +22,7 @@ import difflib
 import enum
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._checks import Check
@@ -103,6 +103,7 @@ def checked_keywords(function: Callable[P, R]) -> Callable[P, R]:
 def _explain(
     label: str, signature: inspect.Signature, given: dict[str, Any], error: TypeError
 ) -> str:
+    """Why a call to ``label`` did not bind: an unknown keyword, a missing one, or positions."""
     parameters = signature.parameters
     keywords = [
         name
@@ -111,14 +112,7 @@ def _explain(
     ]
     unknown = [name for name in given if name not in parameters]
     if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, keywords, n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        return (
-            f"{label} got unknown keyword argument(s) {', '.join(hints)}; "
-            f"allowed: {', '.join(sorted(keywords))}."
-        )
+        return _unknown_keywords(label, unknown, keywords)
     missing = [
         name
         for name, p in parameters.items()
@@ -129,6 +123,28 @@ def _explain(
             f"{label} needs the keyword argument(s) {', '.join(missing)}, "
             f"e.g. {label}({missing[0]}=...)."
         )
+    return _too_many_positional(label, parameters, keywords, error)
+
+
+def _unknown_keywords(label: str, unknown: list[str], keywords: list[str]) -> str:
+    """Each unknown keyword with the closest allowed one, and the allowed ones."""
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, keywords, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"{label} got unknown keyword argument(s) {', '.join(hints)}; "
+        f"allowed: {', '.join(sorted(keywords))}."
+    )
+
+
+def _too_many_positional(
+    label: str,
+    parameters: Mapping[str, inspect.Parameter],
+    keywords: list[str],
+    error: TypeError,
+) -> str:
+    """Python's complaint about the positions, with which arguments may be positional."""
     positional = [
         name
         for name, p in parameters.items()
