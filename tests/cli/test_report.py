@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -256,3 +257,33 @@ def test_the_schedules_plot_is_only_for_population_based_training(
     image = matplotlib_image.imread(tmp_path / "schedules.png")
     assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 10  # not blank
     assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 5
+
+
+def test_the_table_counts_failures_as_everywhere_else(tmp_path: Path) -> None:
+    """An ok trial with FoM inf and a cancelled one are no failures (``FAILURES``)."""
+    statuses = ["ok", "ok", "cancelled", "failed", "timeout", "stopped", "no_metric"]
+    foms = [0.5, math.inf, math.inf, math.inf, math.inf, 0.25, math.inf]
+    trials = [
+        hyperdeme.Trial(
+            id=n, params={"--x": n / 10}, fom=fom, status=hyperdeme.Status(status), ended=100.0
+        )
+        for n, (status, fom) in enumerate(zip(statuses, foms, strict=True), 1)
+    ]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "trials.jsonl").write_text("".join(json.dumps(t.to_json()) + "\n" for t in trials))
+    assert invoke("report", run, "-o", tmp_path).code == 0
+    page = (tmp_path / "report.html").read_text()
+    kinds = {int(n): kind for kind, n in re.findall(r'<tr class="(\w+)" data-trial="(\d+)">', page)}
+    assert kinds == {
+        1: "best",
+        2: "ok",
+        3: "cancelled",
+        4: "failed",
+        5: "failed",
+        6: "stopped",
+        7: "failed",
+    }
+    failed = sorted(n for n, kind in kinds.items() if kind == "failed")
+    assert hyperdeme.Result(trials=trials).n_failed == len(failed)
+    assert "failed: 3" in invoke("status", run).out
