@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import hyperdeme
 
+from ._engine_internals import DEFAULT_RUN_PATH
 from ._errors import ExperimentError, UsageProblem, blame
 from ._search_space import build_params
 
@@ -43,8 +44,6 @@ OPTIMIZERS: dict[str, type[hyperdeme.Optimizer]] = {
 }
 #: evaluator keywords holding paths, resolved against the file's directory
 PATH_KEYS = ("src_path", "run_path", "checkpoint")
-#: hyperdeme.Evaluator's run_path when none is given
-DEFAULT_RUN_PATH = "run"
 _LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
 
 T = TypeVar("T")
