@@ -287,3 +287,20 @@ def test_the_table_counts_failures_as_everywhere_else(tmp_path: Path) -> None:
     failed = sorted(n for n, kind in kinds.items() if kind == "failed")
     assert hyperdeme.Result(trials=trials).n_failed == len(failed)
     assert "failed: 3" in invoke("status", run).out
+
+
+@pytest.mark.parametrize(("high", "scale"), [(100.0, "linear"), (101.0, "log")])
+def test_a_fom_axis_is_logarithmic_past_two_decades(high: float, scale: str) -> None:
+    trials = [
+        hyperdeme.Trial(id=1, params={"--x": 1}, fom=1.0),
+        hyperdeme.Trial(id=2, params={"--x": 2}, fom=high),
+    ]
+    assert _plots.fom_per_trial(trials).axes[0].get_yscale() == scale
+    assert _plots.best_over_trials(trials[::-1]).axes[0].get_yscale() == scale
+    pbt = [
+        hyperdeme.Trial(id=n, params={"--lr": lr}, fom=1.0, info={"strategy": "pbt", "member": 0})
+        for n, lr in enumerate([1.0, high], 1)
+    ]
+    figure = _plots.schedules(pbt)
+    assert figure is not None
+    assert figure.axes[0].get_yscale() == scale
