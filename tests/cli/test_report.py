@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -256,3 +257,50 @@ def test_the_schedules_plot_is_only_for_population_based_training(
     image = matplotlib_image.imread(tmp_path / "schedules.png")
     assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 10  # not blank
     assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 5
+
+
+def test_the_table_counts_failures_as_everywhere_else(tmp_path: Path) -> None:
+    """An ok trial with FoM inf and a cancelled one are no failures (``FAILURES``)."""
+    statuses = ["ok", "ok", "cancelled", "failed", "timeout", "stopped", "no_metric"]
+    foms = [0.5, math.inf, math.inf, math.inf, math.inf, 0.25, math.inf]
+    trials = [
+        hyperdeme.Trial(
+            id=n, params={"--x": n / 10}, fom=fom, status=hyperdeme.Status(status), ended=100.0
+        )
+        for n, (status, fom) in enumerate(zip(statuses, foms, strict=True), 1)
+    ]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "trials.jsonl").write_text("".join(json.dumps(t.to_json()) + "\n" for t in trials))
+    assert invoke("report", run, "-o", tmp_path).code == 0
+    page = (tmp_path / "report.html").read_text()
+    kinds = {int(n): kind for kind, n in re.findall(r'<tr class="(\w+)" data-trial="(\d+)">', page)}
+    assert kinds == {
+        1: "best",
+        2: "ok",
+        3: "cancelled",
+        4: "failed",
+        5: "failed",
+        6: "stopped",
+        7: "failed",
+    }
+    failed = sorted(n for n, kind in kinds.items() if kind == "failed")
+    assert hyperdeme.Result(trials=trials).n_failed == len(failed)
+    assert "failed: 3" in invoke("status", run).out
+
+
+@pytest.mark.parametrize(("high", "scale"), [(100.0, "linear"), (101.0, "log")])
+def test_a_fom_axis_is_logarithmic_past_two_decades(high: float, scale: str) -> None:
+    trials = [
+        hyperdeme.Trial(id=1, params={"--x": 1}, fom=1.0),
+        hyperdeme.Trial(id=2, params={"--x": 2}, fom=high),
+    ]
+    assert _plots.fom_per_trial(trials).axes[0].get_yscale() == scale
+    assert _plots.best_over_trials(trials[::-1]).axes[0].get_yscale() == scale
+    pbt = [
+        hyperdeme.Trial(id=n, params={"--lr": lr}, fom=1.0, info={"strategy": "pbt", "member": 0})
+        for n, lr in enumerate([1.0, high], 1)
+    ]
+    figure = _plots.schedules(pbt)
+    assert figure is not None
+    assert figure.axes[0].get_yscale() == scale

@@ -23,6 +23,7 @@ from hyperdeme import (
     Trial,
 )
 from hyperdeme._engine._checkpoints import CheckpointStore, _ReadWriteLock
+from hyperdeme._engine._retries import RetryPolicy
 from hyperdeme._engine._runner import TrialRunner
 from hyperdeme._engine._workspace import Workspace
 
@@ -286,6 +287,7 @@ async def test_a_crash_mid_save_is_retried_from_the_last_good_checkpoint(tmp_pat
     runner.config = runner.evaluator.config = Evaluator(
         "prog @checkpoint", retry_delay=0, num_retries=1
     ).config
+    runner.retries = RetryPolicy(num_retries=1, retry_delay=0)  # built from the config
     second = await runner.run(run_trial(runner, 2, CheckpointPlan("00002", "00001")))
     assert (second.status, second.attempts) == (Status.OK, 2)
     root = tmp_path / "run" / "exp" / "checkpoints"

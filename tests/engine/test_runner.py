@@ -27,7 +27,8 @@ from hyperdeme import (
     Trial,
 )
 from hyperdeme._core._hosts import HostPool
-from hyperdeme._engine._runner import MAX_TRANSIENT_RETRIES, TrialRunner
+from hyperdeme._engine._retries import MAX_TRANSIENT_RETRIES
+from hyperdeme._engine._runner import TrialRunner
 from hyperdeme._engine._workspace import Workspace
 
 SPACE = Params([["--x", 0.5, (0.0, 1.0)], ["--act", "relu", ["relu", "tanh"]]])

@@ -32,6 +32,7 @@ import hyperdeme
 
 from .._core._plugins import EARLY_STOPPING as RULE_PLUGINS
 from .._core._plugins import STRATEGIES, load_plugin, plugins
+from ._engine_internals import DEFAULT_RUN_PATH
 from ._errors import ExperimentError, UsageProblem, culprit
 from ._search_space import build_params
 from ._strategy_plugins import plugin_optimizer, unknown_type
@@ -48,8 +49,6 @@ OPTIMIZERS: dict[str, type[hyperdeme.Optimizer]] = {
 }
 #: evaluator keywords holding paths, resolved against the file's directory
 PATH_KEYS = ("src_path", "run_path", "checkpoint")
-#: hyperdeme.Evaluator's run_path when none is given
-DEFAULT_RUN_PATH = "run"
 _LIBRARY_ERRORS = (hyperdeme.HyperdemeError, TypeError, ValueError)
 
 T = TypeVar("T")

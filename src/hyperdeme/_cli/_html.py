@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import hyperdeme
 
-from ._engine_internals import format_value
+from ._engine_internals import FAILURES, format_value
 
 __all__ = ["render_html"]
 
@@ -31,7 +31,7 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 th { background: #eee; cursor: pointer; position: sticky; top: 0; }
 tr.best td { font-weight: bold; background: #eef8ee; }
 tr.failed td { color: #a00; }
-tr.stopped td { color: #777; }
+tr.stopped td, tr.cancelled td { color: #777; }
 """
 
 _SCRIPT = """
@@ -97,34 +97,42 @@ def render_html(
 
 
 def _table(trials: Sequence[hyperdeme.Trial]) -> str:
+    """The sortable table of trials, one row each, the best trial's row marked."""
     flags = list(dict.fromkeys(flag for t in trials for flag in t.params))
     metrics = list(dict.fromkeys(name for t in trials for name in t.metrics))
     best = min((t for t in trials if t.ok), key=lambda t: (t.fom, t.id), default=None)
     head = ["id", "status", "FoM", *(f"metric {m}" for m in metrics), *flags]
     head += ["attempts", "deme", "duration (s)"]
-    rows = []
-    for t in trials:
-        cells = [
-            str(t.id),
-            t.status.value,
-            _number(t.fom),
-            *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
-            *(_value(t.params[f]) if f in t.params else "" for f in flags),
-            str(t.attempts),
-            str(t.info.get("deme", "")),
-            f"{t.duration:.2f}",
-        ]
-        kind = "best" if t is best else "ok" if t.ok else "stopped" if t.has_fom else "failed"
-        rows.append(
-            f'<tr class="{kind}" data-trial="{t.id}">'
-            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-            + "</tr>"
-        )
     header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "\n".join(rows)
+    body = "\n".join(_row(t, "best" if t is best else _kind(t), metrics, flags) for t in trials)
     return (
         f'<table id="trials">\n<thead><tr>{header}</tr></thead>\n'
         f"<tbody>\n{body}\n</tbody>\n</table>"
+    )
+
+
+def _kind(trial: hyperdeme.Trial) -> str:
+    """A row's class: ``failed`` for the trials counted as failures everywhere
+    (``Result.n_failed``, ``status``), else the trial's status."""
+    return "failed" if trial.status in FAILURES else trial.status.value
+
+
+def _row(t: hyperdeme.Trial, kind: str, metrics: list[str], flags: list[str]) -> str:
+    """One trial's row: its cells, with ``kind`` as the row's class."""
+    cells = [
+        str(t.id),
+        t.status.value,
+        _number(t.fom),
+        *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
+        *(_value(t.params[f]) if f in t.params else "" for f in flags),
+        str(t.attempts),
+        str(t.info.get("deme", "")),
+        f"{t.duration:.2f}",
+    ]
+    return (
+        f'<tr class="{kind}" data-trial="{t.id}">'
+        + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        + "</tr>"
     )
 
 

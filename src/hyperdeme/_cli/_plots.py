@@ -84,10 +84,7 @@ def fom_per_trial(trials: Sequence[hyperdeme.Trial]) -> Figure:
     figure = new_figure()
     ax = figure.add_subplot()
     ok = [t for t in trials if t.ok]
-    by_deme = any("deme" in t.info for t in trials)
-    groups: dict[str, list[hyperdeme.Trial]] = {}
-    for trial in sorted(ok, key=lambda t: (_deme(t), t.id) if by_deme else (0, t.id)):
-        groups.setdefault(f"deme {_deme(trial)}" if by_deme else "ok", []).append(trial)
+    groups = _ok_series(ok, by_deme=any("deme" in t.info for t in trials))
     for label, members in groups.items():
         ax.scatter([t.id for t in members], [t.fom for t in members], s=14, label=label)
     failed: dict[str, list[int]] = {}
@@ -102,15 +99,21 @@ def fom_per_trial(trials: Sequence[hyperdeme.Trial]) -> Figure:
             transform=ax.get_xaxis_transform(),
             label=f"{status} (no FoM)",
         )
-    foms = [t.fom for t in ok]
-    if foms and min(foms) > 0 and max(foms) / min(foms) > 100:
-        ax.set_yscale("log")
+    _log_scale_if_wide(ax, [t.fom for t in ok])
     ax.set_xlabel("trial id")
     ax.set_ylabel("FoM")
     ax.set_title("FoM of every trial")
     if groups or failed:
         ax.legend(fontsize="small")
     return figure
+
+
+def _ok_series(ok: Sequence[hyperdeme.Trial], *, by_deme: bool) -> dict[str, list[hyperdeme.Trial]]:
+    """The successful trials by label ("deme 0", ... or one "ok"), each by trial id."""
+    groups: dict[str, list[hyperdeme.Trial]] = {}
+    for trial in sorted(ok, key=lambda t: (_deme(t), t.id) if by_deme else (0, t.id)):
+        groups.setdefault(f"deme {_deme(trial)}" if by_deme else "ok", []).append(trial)
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,31 +199,39 @@ def schedules(trials: Sequence[hyperdeme.Trial]) -> Figure | None:
     )
     if not slices:
         return None
-    flags = [
-        flag
-        for flag in dict.fromkeys(flag for t in slices for flag in t.params)
-        if all(_is_number(t.params[flag]) for t in slices if flag in t.params)
-    ][:SCHEDULE_PARAMETERS]
+    flags = _numeric_flags(slices)[:SCHEDULE_PARAMETERS]
     figure = new_figure()
     figure.set_size_inches(_SIZE[0], 2.2 * max(1, len(flags)))
     for row, flag in enumerate(flags, 1):
         ax = figure.add_subplot(len(flags), 1, row)
-        for member in sorted({t.info["member"] for t in slices}):
-            mine = [t for t in slices if t.info["member"] == member and flag in t.params]
-            ax.plot(
-                [t.info.get("step", 0) for t in mine],
-                [float(t.params[flag]) for t in mine],
-                marker=".",
-                label=f"member {member}",
-            )
-        values = [float(t.params[flag]) for t in slices if flag in t.params]
-        if min(values) > 0 and max(values) / min(values) > 100:
-            ax.set_yscale("log")
-        ax.set_ylabel(flag)
+        _schedule_panel(ax, slices, flag)
         if row == len(flags):
             ax.set_xlabel("step")
     figure.suptitle("Hyperparameter schedules (population-based training)")
     return figure
+
+
+def _numeric_flags(trials: Sequence[hyperdeme.Trial]) -> list[str]:
+    """The flags whose every value among ``trials`` is a number, in first-seen order."""
+    return [
+        flag
+        for flag in dict.fromkeys(flag for t in trials for flag in t.params)
+        if all(_is_number(t.params[flag]) for t in trials if flag in t.params)
+    ]
+
+
+def _schedule_panel(ax: Axes, slices: Sequence[hyperdeme.Trial], flag: str) -> None:
+    """One hyperparameter's panel: its value by step, one line per member."""
+    for member in sorted({t.info["member"] for t in slices}):
+        mine = [t for t in slices if t.info["member"] == member and flag in t.params]
+        ax.plot(
+            [t.info.get("step", 0) for t in mine],
+            [float(t.params[flag]) for t in mine],
+            marker=".",
+            label=f"member {member}",
+        )
+    _log_scale_if_wide(ax, [float(t.params[flag]) for t in slices if flag in t.params])
+    ax.set_ylabel(flag)
 
 
 #: file stem -> (caption, plot function), in the order the report shows them; a
@@ -252,8 +263,7 @@ def _running_best(
 def _step(ax: Axes, points: tuple[list[float], list[float]], xlabel: str) -> None:
     xs, ys = points
     ax.plot(xs, ys, drawstyle="steps-post", marker=".", label="best FoM so far")
-    if ys and min(ys) > 0 and max(ys) / min(ys) > 100:
-        ax.set_yscale("log")
+    _log_scale_if_wide(ax, ys)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("best FoM")
     if not xs:
@@ -288,3 +298,9 @@ def _axis(values: Sequence[Any]) -> tuple[Callable[[Any], float], tuple[str, str
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
+
+
+def _log_scale_if_wide(ax: Axes, values: Sequence[float]) -> None:
+    """A log y axis when the values are all positive and span more than two decades."""
+    if values and min(values) > 0 and max(values) / min(values) > 100:
+        ax.set_yscale("log")

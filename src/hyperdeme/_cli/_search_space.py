@@ -76,31 +76,7 @@ def _parameter(path: Path, flag: str, entry: Any) -> list[Any]:
             raise ExperimentError(
                 path, f"{key}.{name}", f"unknown key; allowed: {', '.join(PARAMETER_KEYS)}."
             )
-    if ("range" in entry) == ("values" in entry):
-        problem = "both are given" if "range" in entry else "neither is given"
-        raise ExperimentError(
-            path, key, f"give exactly one of range = [low, high] and values = [...]; {problem}."
-        )
-    if "range" in entry:
-        bounds = entry["range"]
-        if not (
-            isinstance(bounds, list)
-            and len(bounds) == 2
-            and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
-        ):
-            raise ExperimentError(
-                path,
-                f"{key}.range",
-                "must be two numbers [low, high] (two integers: an integer range), "
-                f"got {bounds!r}.",
-            )
-        domain: Any = tuple(bounds)
-    else:
-        domain = entry["values"]
-        if not isinstance(domain, list) or not domain:
-            raise ExperimentError(
-                path, f"{key}.values", f"must be a non-empty list of values, got {domain!r}."
-            )
+    domain = _domain(path, key, entry)
     item: list[Any] = [flag, entry["default"], domain] if "default" in entry else [flag, domain]
     if "log" in entry:
         if not isinstance(entry["log"], bool):
@@ -131,6 +107,34 @@ def _check_parameter(path: Path, flag: str, entry: dict[str, Any], domain: Any) 
             raise ExperimentError(
                 path, f"{key}.{part}" if about_flag else key, str(error)
             ) from None
+
+
+def _domain(path: Path, key: str, entry: dict[str, Any]) -> Any:
+    """The parameter's domain: its ``range`` as a tuple or its ``values`` list, checked."""
+    if ("range" in entry) == ("values" in entry):
+        problem = "both are given" if "range" in entry else "neither is given"
+        raise ExperimentError(
+            path, key, f"give exactly one of range = [low, high] and values = [...]; {problem}."
+        )
+    if "values" in entry:
+        values = entry["values"]
+        if not isinstance(values, list) or not values:
+            raise ExperimentError(
+                path, f"{key}.values", f"must be a non-empty list of values, got {values!r}."
+            )
+        return values
+    bounds = entry["range"]
+    if not (
+        isinstance(bounds, list)
+        and len(bounds) == 2
+        and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+    ):
+        raise ExperimentError(
+            path,
+            f"{key}.range",
+            f"must be two numbers [low, high] (two integers: an integer range), got {bounds!r}.",
+        )
+    return tuple(bounds)
 
 
 def _condition_tables(path: Path, conditions: Any) -> list[dict[str, Any]]:

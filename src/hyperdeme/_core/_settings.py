@@ -23,7 +23,7 @@ import difflib
 import enum
 import functools
 import inspect
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._checks import Check
@@ -134,6 +134,7 @@ def did_you_mean(unknown: Iterable[str], allowed: Collection[str]) -> str:
 def _explain(
     label: str, signature: inspect.Signature, given: dict[str, Any], error: TypeError
 ) -> str:
+    """Why a call to ``label`` did not bind: an unknown keyword, a missing one, or positions."""
     parameters = signature.parameters
     keywords = [
         name
@@ -142,10 +143,7 @@ def _explain(
     ]
     unknown = [name for name in given if name not in parameters]
     if unknown:
-        return (
-            f"{label} got unknown keyword argument(s) {did_you_mean(unknown, keywords)}; "
-            f"allowed: {', '.join(sorted(keywords))}."
-        )
+        return _unknown_keywords(label, unknown, keywords)
     missing = [
         name
         for name, p in parameters.items()
@@ -156,6 +154,24 @@ def _explain(
             f"{label} needs the keyword argument(s) {', '.join(missing)}, "
             f"e.g. {label}({missing[0]}=...)."
         )
+    return _too_many_positional(label, parameters, keywords, error)
+
+
+def _unknown_keywords(label: str, unknown: list[str], keywords: list[str]) -> str:
+    """Each unknown keyword with the closest allowed one, and the allowed ones."""
+    return (
+        f"{label} got unknown keyword argument(s) {did_you_mean(unknown, keywords)}; "
+        f"allowed: {', '.join(sorted(keywords))}."
+    )
+
+
+def _too_many_positional(
+    label: str,
+    parameters: Mapping[str, inspect.Parameter],
+    keywords: list[str],
+    error: TypeError,
+) -> str:
+    """Python's complaint about the positions, with which arguments may be positional."""
     positional = [
         name
         for name, p in parameters.items()

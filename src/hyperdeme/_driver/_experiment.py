@@ -84,25 +84,7 @@ async def run_experiment(
                 await emit(trial)
 
         async with _watching(watchdog), launcher:
-            total_nodes = launcher.total_nodes
-            rule = config.early_stopping
-            runner = TrialRunner(
-                evaluator,
-                experiment.params,
-                launcher,
-                run.workspace,
-                nodes=HostPool(range(total_nodes)) if total_nodes else None,
-                experiment=run.name,
-                # resumed: the rungs know what the finished trials reached
-                early_stopping=rule.resume(run.replayed.finished) if rule is not None else None,
-            )
-            scheduler = Scheduler(
-                runner,
-                run.journal,
-                slots=config.slots(total_nodes),
-                time_budget=config.time_budget,
-                first_id=run.replayed.next_id,
-            )
+            scheduler = _scheduler(experiment, run, launcher)
             try:
                 with display if display is not None else nullcontext():
                     await scheduler.run(
@@ -122,6 +104,30 @@ async def run_experiment(
             elapsed=round(result.elapsed, 3),
         )
     return run.name
+
+
+def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Scheduler:
+    """The run's scheduler, its trials run on ``launcher`` (and its nodes, if it has any)."""
+    config = experiment.evaluator.config
+    total_nodes = launcher.total_nodes
+    rule = config.early_stopping
+    runner = TrialRunner(
+        experiment.evaluator,
+        experiment.params,
+        launcher,
+        run.workspace,
+        nodes=HostPool(range(total_nodes)) if total_nodes else None,
+        experiment=run.name,
+        # resumed: the rungs know what the finished trials reached
+        early_stopping=rule.resume(run.replayed.finished) if rule is not None else None,
+    )
+    return Scheduler(
+        runner,
+        run.journal,
+        slots=config.slots(total_nodes),
+        time_budget=config.time_budget,
+        first_id=run.replayed.next_id,
+    )
 
 
 class _Generations:

@@ -110,20 +110,7 @@ class Evaluator:
         function_runs_in: Literal["thread", "process"] = "thread",
         early_stopping: EarlyStopping | None = None,
     ) -> None:
-        self.function: EvalFunction | None = None
-        if callable(cmd):
-            self.function = cmd
-            self.cmd = getattr(cmd, "__qualname__", None) or repr(cmd)
-        elif isinstance(cmd, str) and cmd.strip() and "\0" not in cmd:
-            self.cmd = cmd
-        else:
-            error = ConfigError if isinstance(cmd, str) else ConfigTypeError
-            raise error(
-                "cmd must be a shell command such as 'python3 train.py' or a function, "
-                f"got {cmd!r}.",
-                name="cmd",
-                value=cmd,
-            )
+        self.function, self.cmd = _function_and_name(cmd)
         self.config = EvaluatorConfig(
             src_path=src_path,
             run_path=run_path,
@@ -154,13 +141,27 @@ class Evaluator:
                 extra=launcher_options or {},
             ),
         )
+        self._advise(run_path=run_path, src_path=src_path, early_stopping=early_stopping)
+        self.metric = MetricSpec(self.config.metric)
+        if function_runs_in == "process" and (self.function is None or self.is_async_callable):
+            raise ConfigError(
+                "function_runs_in='process' runs a plain Python function in worker processes; "
+                f"got {'a command' if self.function is None else 'a coroutine function'}.",
+                name="function_runs_in",
+                value=function_runs_in,
+            )
+
+    def _advise(
+        self, *, run_path: str | Unset, src_path: str, early_stopping: EarlyStopping | None
+    ) -> None:
+        """Warn about settings that are allowed but do not do what they seem to."""
         if run_path is not UNSET and not src_path and self.function is None:
             warnings.warn(
                 "run_path is set but src_path is not: evaluations run in the current "
                 "directory and only their logs go under run_path; set src_path to give "
                 "each trial its own working directory.",
                 HyperdemeWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of Evaluator(...), past this and checked_keywords
             )
         if early_stopping is not None and self.function is not None:
             warnings.warn(
@@ -168,17 +169,7 @@ class Evaluator:
                 "result and prints no intermediate FoMs; run a program that prints its FoM "
                 "each epoch to stop hopeless trials early.",
                 HyperdemeWarning,
-                stacklevel=3,
-            )
-        self.metric = MetricSpec(self.config.metric)
-        if function_runs_in == "process" and (
-            self.function is None or inspect.iscoroutinefunction(self.function)
-        ):
-            raise ConfigError(
-                "function_runs_in='process' runs a plain Python function in worker processes; "
-                f"got {'a command' if self.function is None else 'a coroutine function'}.",
-                name="function_runs_in",
-                value=function_runs_in,
+                stacklevel=4,
             )
 
     def __repr__(self) -> str:
@@ -232,3 +223,17 @@ class Evaluator:
             nodes=nodes,
             checkpoint_dir=checkpoint_dir,
         )
+
+
+def _function_and_name(cmd: object) -> tuple[EvalFunction | None, str]:
+    """The evaluation function (None for a command) and the name logs and errors use."""
+    if callable(cmd):
+        return cmd, getattr(cmd, "__qualname__", None) or repr(cmd)
+    if isinstance(cmd, str) and cmd.strip() and "\0" not in cmd:
+        return None, cmd
+    error = ConfigError if isinstance(cmd, str) else ConfigTypeError
+    raise error(
+        f"cmd must be a shell command such as 'python3 train.py' or a function, got {cmd!r}.",
+        name="cmd",
+        value=cmd,
+    )

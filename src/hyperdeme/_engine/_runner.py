@@ -3,12 +3,8 @@
 Each attempt ends ``ok``, ``failed`` (non-zero exit, launcher error),
 ``no_metric`` (exit 0 but a metric missing or NaN), ``timeout``
 (``eval_timeout`` hit), ``stopped`` (the evaluator's ``early_stopping`` rule
-stopped it; see :mod:`._stopping`) or ``cancelled``. Failed, no-metric and timed-out
-attempts are retried up to ``num_retries`` times; a
-:class:`~hyperdeme.TransientLauncherError` (node failure, step creation
-refused) is retried on its own small budget, whatever ``num_retries`` says.
-The pause before attempt ``n + 1`` is ``retry_delay * 2**(n - 1)`` seconds,
-at most a minute (:class:`RetryPolicy`).
+stopped it; see :mod:`._stopping`) or ``cancelled``. Which endings are tried
+again, how often and after how long is the run's :class:`~._retries.RetryPolicy`.
 """
 
 from __future__ import annotations
@@ -27,45 +23,18 @@ from .._core._logging import get_logger, log_context
 from .._core._trial import Candidate, Status, Trial
 from .._space import Params
 from ..early_stopping import EarlyStoppingState
-from ..launchers import Job, Launcher
+from ..launchers import Exit, Job, Launcher
 from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
 from ._metrics import MetricScanner
+from ._retries import RetryPolicy
 from ._sinks import LogSink
 from ._stopping import AttemptMonitor, start_early_stopping
 from ._workspace import Workspace
 
-__all__ = ["MAX_TRANSIENT_RETRIES", "RetryPolicy", "TrialRunner"]
+__all__ = ["TrialRunner"]
 
 log = get_logger("hyperdeme.trial")
-
-#: attempts a launcher's passing failures (node failure, busy queue) may take
-MAX_TRANSIENT_RETRIES = 5
-#: attempts ending so are tried again while retries are left
-_RETRIED = (Status.FAILED, Status.NO_METRIC, Status.TIMEOUT)
-
-
-@dataclass(slots=True)
-class RetryPolicy:
-    """When to try a failed attempt again, and after how long."""
-
-    num_retries: int
-    retry_delay: float
-    max_transient: int = MAX_TRANSIENT_RETRIES
-    max_delay: float = 60.0
-    failures: int = 0
-    transient: int = 0
-
-    def next_delay(self, *, transient: bool) -> float | None:
-        """Count one failed attempt; the pause before the next, or None when none is left."""
-        if transient:
-            self.transient += 1
-        else:
-            self.failures += 1
-        if self.failures > self.num_retries or self.transient > self.max_transient:
-            return None
-        retries = self.failures + self.transient
-        return min(self.retry_delay * 2.0 ** (retries - 1), self.max_delay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +47,14 @@ class _Place:
 
 @dataclass(slots=True)
 class _Attempt:
+    """How one attempt ended; ``transient``: the launcher said another may succeed."""
+
     status: Status
     fom: float = math.inf
     metrics: dict[str, float] | None = None
     returncode: int | None = None
     error: str = ""
+    transient: bool = False
 
 
 class TrialRunner:
@@ -110,6 +82,9 @@ class TrialRunner:
         self.early_stopping = early_stopping
         if early_stopping is None:
             self.early_stopping = start_early_stopping(self.config.early_stopping)
+        self.retries: RetryPolicy[_Attempt] = RetryPolicy(
+            num_retries=self.config.num_retries, retry_delay=self.config.retry_delay
+        )
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -155,32 +130,32 @@ class TrialRunner:
             )
             self._record(trial, _Attempt(Status.FAILED, error=error))
             return
-        policy = RetryPolicy(self.config.num_retries, self.config.retry_delay)
-        place: _Place | None = None
-        while True:
-            trial.attempts += 1
-            transient = False
-            try:
-                if place is None:
-                    place = await self._prepare(trial)
-                result = await self._attempt(trial, place)
-            except TransientLauncherError as error:
-                transient = True
-                result = _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
-            except Exception as error:
-                # it could not even start (too many open files, an argument list too long,
-                # a file in the way ...): a failed attempt, recorded, not a crashed run
-                result = _Attempt(
-                    Status.FAILED, error=f"the evaluation could not start: {_describe(error)}"
-                )
+        place: list[_Place] = []  # prepared by the first attempt that gets that far
+
+        async def attempt() -> _Attempt:
+            result = await self._try(trial, place)
             self._record(trial, result)
-            if result.status not in _RETRIED:
-                return
-            delay = policy.next_delay(transient=transient)
-            if delay is None:
-                return
-            log.info("trial.retry", attempt=trial.attempts, delay=delay, reason=result.error[-300:])
-            await anyio.sleep(delay)
+            return result
+
+        await self.retries.retry(await attempt(), attempt)
+
+    async def _try(self, trial: Trial, place: list[_Place]) -> _Attempt:
+        """One attempt, whatever happens short of cancellation: how it ended."""
+        trial.attempts += 1
+        try:
+            if not place:
+                place.append(await self._prepare(trial))
+            return await self._attempt(trial, place[0])
+        except TransientLauncherError as error:
+            return _Attempt(
+                Status.FAILED, returncode=error.returncode, error=str(error), transient=True
+            )
+        except Exception as error:
+            # it could not even start (too many open files, an argument list too long,
+            # a file in the way ...): a failed attempt, recorded, not a crashed run
+            return _Attempt(
+                Status.FAILED, error=f"the evaluation could not start: {_describe(error)}"
+            )
 
     async def _prepare(self, trial: Trial) -> _Place:
         """The trial's directory and working directory, and its command line."""
@@ -230,81 +205,88 @@ class TrialRunner:
             return await self._launch(trial, place, checkpoint)
 
     async def _launch(self, trial: Trial, place: _Place, checkpoint: Path | None) -> _Attempt:
-        spec = self.evaluator.metric
-        directory, cwd = place.directory, place.cwd
+        """Run the attempt through the launcher, its logs open, and say how it ended."""
         # a program's output is scanned as it streams, each FoM line a step the
         # early-stopping rule may judge; in-process, the function returns its metrics
-        monitor = AttemptMonitor(trial, self.early_stopping) if directory is not None else None
-        scanner = spec.scanner(monitor.on_step) if monitor is not None else None
-        if directory is None:
+        monitor = None if place.directory is None else AttemptMonitor(trial, self.early_stopping)
+        scanner = None if monitor is None else self.evaluator.metric.scanner(monitor.on_step)
+        if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)
         else:
-            stdout, stderr = _open_logs(directory, trial.attempts, scanner)
+            stdout, stderr = _open_logs(place.directory, trial.attempts, scanner)
         with stdout, stderr:
             job = Job(
                 trial_id=trial.id,
                 attempt=trial.attempts,
                 command=trial.command,
-                cwd=cwd,
+                cwd=place.cwd,
                 env=self.config.env,
                 nodes=trial.nodes,
                 stdout=stdout,
                 stderr=stderr,
                 params=trial.params,
                 name=f"{self.experiment}-{trial.id}",
-                directory=directory,
+                directory=place.directory,
                 experiment=self.experiment,
                 function=self.evaluator.function,
                 checkpoint=checkpoint,
             )
-            limit = self.config.launch.time_limit
             try:
-                if limit is None and monitor is None:  # no scope at all: the in-process hot path
-                    exit_ = await self.launcher.run(job)
-                else:
-                    # the rule's scope and the timeout's: either stops the work the same way
-                    stop = monitor.scope if monitor is not None else nullcontext()
-                    with anyio.move_on_after(limit or math.inf) as scope, stop:
-                        exit_ = await self.launcher.run(job)
-                    if monitor is not None and monitor.stopped:
-                        return _Attempt(
-                            Status.STOPPED,
-                            fom=monitor.fom,
-                            metrics=dict(scanner.metrics if scanner else {}),
-                        )
-                    if scope.cancelled_caught:
-                        return _Attempt(
-                            Status.TIMEOUT, error=f"killed after eval_timeout={limit} s"
-                        )
+                exit_ = await self._run(job, monitor, scanner)
             except TransientLauncherError:
                 raise
             except LauncherError as error:
                 return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+            if isinstance(exit_, _Attempt):
+                return exit_
             if exit_.returncode != 0:
                 return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
-            try:
-                if exit_.result is not None:
-                    metrics = spec.from_result(exit_.result)
-                elif scanner is not None:
-                    metrics = scanner.close()
-                else:
-                    raise ConfigError(
-                        f"{self.evaluator.cmd} returned None; an evaluation function must return "
-                        "a number (the figure of merit) or a dict of metrics such as "
-                        "{'loss': 0.25}."
-                    )
-            except ConfigError as error:
-                return _Attempt(Status.FAILED, returncode=0, error=str(error))
-            fom = spec.fom(metrics)
-            if fom is None or math.isnan(fom):
-                missing = [n for n in spec.names if math.isnan(metrics.get(n, math.nan))]
-                return _Attempt(
-                    Status.NO_METRIC,
-                    metrics=metrics,
-                    returncode=0,
-                    error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
+            return self._judge(exit_, scanner)
+
+    async def _run(
+        self, job: Job, monitor: AttemptMonitor | None, scanner: MetricScanner | None
+    ) -> Exit | _Attempt:
+        """The launcher's exit, or the attempt's end when the rule or the timeout stopped it."""
+        limit = self.config.launch.time_limit
+        if limit is None and monitor is None:  # no scope at all: the in-process hot path
+            return await self.launcher.run(job)
+        # the rule's scope and the timeout's: either stops the work the same way
+        stop = monitor.scope if monitor is not None else nullcontext()
+        with anyio.move_on_after(limit or math.inf) as scope, stop:
+            exit_ = await self.launcher.run(job)
+        if monitor is not None and monitor.stopped:
+            metrics = dict(scanner.metrics if scanner else {})
+            return _Attempt(Status.STOPPED, fom=monitor.fom, metrics=metrics)
+        if scope.cancelled_caught:
+            return _Attempt(Status.TIMEOUT, error=f"killed after eval_timeout={limit} s")
+        return exit_
+
+    def _judge(self, exit_: Exit, scanner: MetricScanner | None) -> _Attempt:
+        """A clean exit's ending: ``ok`` with its FoM, or why its metrics do not count."""
+        spec = self.evaluator.metric
+        try:
+            if exit_.result is not None:
+                metrics = spec.from_result(exit_.result)
+            elif scanner is not None:
+                metrics = scanner.close()
+            else:
+                raise ConfigError(
+                    f"{self.evaluator.cmd} returned None; an evaluation function must return "
+                    "a number (the figure of merit) or a dict of metrics such as "
+                    "{'loss': 0.25}."
                 )
-            return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
+        except ConfigError as error:
+            return _Attempt(Status.FAILED, returncode=0, error=str(error))
+        fom = spec.fom(metrics)
+        if fom is None or math.isnan(fom):
+            missing = [n for n in spec.names if math.isnan(metrics.get(n, math.nan))]
+            return _Attempt(
+                Status.NO_METRIC,
+                metrics=metrics,
+                returncode=0,
+                error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
+            )
+        return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
 
 
 def _describe(error: BaseException) -> str:

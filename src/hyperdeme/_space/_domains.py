@@ -47,6 +47,19 @@ class Range:
     has_default: bool = False
 
     def __post_init__(self) -> None:
+        self._check_bounds()
+        self._check_span()
+        if self.has_default and not self.contains(self.default):
+            kind = "an integer" if self.integer else "a number"
+            raise ConfigError(
+                f"{self.flag}: the default must be {kind} in [{self.low!r}, {self.high!r}], "
+                f"got {self.default!r}",
+                name=self.flag,
+                value=self.default,
+            )
+
+    def _check_bounds(self) -> None:
+        """Each bound a finite number, ints for an integer range."""
         for name, bound in (("lower", self.low), ("upper", self.high)):
             if not is_number(bound):
                 raise ConfigTypeError(
@@ -67,6 +80,9 @@ class Range:
                 name=self.flag,
                 value=(self.low, self.high),
             )
+
+    def _check_span(self) -> None:
+        """Low below high, positive for a log scale, and a width that can be drawn from."""
         if self.low >= self.high:
             raise ConfigError(
                 f"{self.flag}: the lower bound must be below the upper bound, "
@@ -94,14 +110,6 @@ class Range:
                 "(its width overflows a float); narrow it or use a log scale",
                 name=self.flag,
                 value=(self.low, self.high),
-            )
-        if self.has_default and not self.contains(self.default):
-            kind = "an integer" if self.integer else "a number"
-            raise ConfigError(
-                f"{self.flag}: the default must be {kind} in [{self.low!r}, {self.high!r}], "
-                f"got {self.default!r}",
-                name=self.flag,
-                value=self.default,
             )
 
     def sample(self, rng: np.random.Generator) -> int | float:
@@ -228,7 +236,7 @@ class Choice:
         raise ConfigError(
             f"{self.flag}: {value!r} is not in the value list {list(self.values)!r}",
             name=self.flag,
-            value=value,
+            value=self.default,
         )
 
     def grid(self, k: int) -> list[Any]:
@@ -281,22 +289,7 @@ def parse_parameter(entry: object, position: int) -> Parameter:
         raise ConfigError(
             f"parameter {position} is empty; expected [flag, default, domain]", value=entry
         )
-    flag = items[0]
-    if not isinstance(flag, str):
-        raise ConfigTypeError(
-            f"parameter {position}: the flag must be a string, got {flag!r}", value=flag
-        )
-    if not flag.strip():
-        raise ConfigError(
-            f"parameter {position}: the flag must not be empty, got {flag!r}", value=flag
-        )
-    bad = [c for c in ("=", "\n", "\r", "\0") if c in flag]
-    if bad:
-        raise ConfigError(
-            f"parameter {position}: the flag {flag!r} contains {bad[0]!r}; a flag is passed as "
-            "one 'flag=value' argument, so it may not contain '=', line breaks or NUL",
-            value=flag,
-        )
+    flag = _parse_flag(items[0], position)
     if len(items) not in (2, 3):
         raise ConfigError(
             f"{flag}: expected [flag, domain] or [flag, default, domain] (optionally followed "
@@ -304,18 +297,7 @@ def parse_parameter(entry: object, position: int) -> Parameter:
             name=flag,
             value=items,
         )
-    for key in options:
-        if key not in _OPTIONS:
-            raise ConfigError(
-                f"{flag}: unknown option {key!r}; allowed: {', '.join(_OPTIONS)}",
-                name=flag,
-                value=key,
-            )
-    log = options.get("log", False)
-    if not isinstance(log, bool):
-        raise ConfigTypeError(
-            f"{flag}: the log option must be True or False, got {log!r}", name=flag, value=log
-        )
+    log = _parse_log(flag, options)
     has_default = len(items) == 3
     default = plain(items[1]) if has_default else None
     domain = items[-1]
@@ -334,6 +316,43 @@ def parse_parameter(entry: object, position: int) -> Parameter:
         name=flag,
         value=domain,
     )
+
+
+def _parse_flag(flag: object, position: int) -> str:
+    """The entry's flag, checked: a non-empty string fit for one ``flag=value`` argument."""
+    if not isinstance(flag, str):
+        raise ConfigTypeError(
+            f"parameter {position}: the flag must be a string, got {flag!r}", value=flag
+        )
+    if not flag.strip():
+        raise ConfigError(
+            f"parameter {position}: the flag must not be empty, got {flag!r}", value=flag
+        )
+    bad = [c for c in ("=", "\n", "\r", "\0") if c in flag]
+    if bad:
+        raise ConfigError(
+            f"parameter {position}: the flag {flag!r} contains {bad[0]!r}; a flag is passed as "
+            "one 'flag=value' argument, so it may not contain '=', line breaks or NUL",
+            value=flag,
+        )
+    return flag
+
+
+def _parse_log(flag: str, options: dict[Any, Any]) -> bool:
+    """The entry's ``log`` option (False when not given); other options are refused."""
+    for key in options:
+        if key not in _OPTIONS:
+            raise ConfigError(
+                f"{flag}: unknown option {key!r}; allowed: {', '.join(_OPTIONS)}",
+                name=flag,
+                value=key,
+            )
+    log = options.get("log", False)
+    if not isinstance(log, bool):
+        raise ConfigTypeError(
+            f"{flag}: the log option must be True or False, got {log!r}", name=flag, value=log
+        )
+    return log
 
 
 def _parse_range(

@@ -78,12 +78,9 @@ def resolve(
     if workload_manager != "auto":
         return workload_manager, f"workload_manager={workload_manager!r} was given"
     options = options or LauncherOptions()
-    for variable in ("SLURM_JOB_ID", "SLURM_JOBID"):
-        if environ.get(variable):
-            return "slurm", f"{variable}={environ[variable]} is set (inside a Slurm job)"
-    for variable in ("PBS_JOBID", "PBS_NODEFILE"):
-        if environ.get(variable):
-            return "pbs", f"{variable}={environ[variable]} is set (inside a PBS job)"
+    inside = _inside_a_job(environ)
+    if inside is not None:
+        return inside
     if not (options.nodes or options.alloc_jobid):
         found = [tool for tool in ("sbatch", "qsub") if which(tool)]
         unused = f"; {' and '.join(found)} on PATH unused" if found else ""
@@ -91,6 +88,22 @@ def resolve(
             "not inside a Slurm or PBS job and no nodes asked for (nodes=0)"
             f"{unused}: evaluations run on this machine"
         )
+    return _on_path(environ, which, probe)
+
+
+def _inside_a_job(environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """Slurm or PBS when the environment says this runs inside one of their jobs."""
+    for variable in ("SLURM_JOB_ID", "SLURM_JOBID"):
+        if environ.get(variable):
+            return "slurm", f"{variable}={environ[variable]} is set (inside a Slurm job)"
+    for variable in ("PBS_JOBID", "PBS_NODEFILE"):
+        if environ.get(variable):
+            return "pbs", f"{variable}={environ[variable]} is set (inside a PBS job)"
+    return None
+
+
+def _on_path(environ: Mapping[str, str], which: Which, probe: Probe | None) -> tuple[str, str]:
+    """Slurm if sbatch is on PATH, else PBS if its qsub is, else local (and why)."""
     sbatch = which("sbatch")
     if sbatch:
         return "slurm", f"sbatch is on PATH ({sbatch})"

@@ -1,0 +1,140 @@
+"""When a trial's failed attempt is tried again, and after how long (tenacity).
+
+Failed, no-metric and timed-out attempts are retried up to ``num_retries``
+times; a :class:`~hyperdeme.TransientLauncherError` (node failure, step
+creation refused) is retried on its own budget of :data:`MAX_TRANSIENT_RETRIES`,
+whatever ``num_retries`` says. The pause before attempt ``n + 1`` is
+``retry_delay * 2**(n - 1)`` seconds, at most :data:`MAX_DELAY`. A cancelled
+attempt is never retried: cancellation passes straight through.
+
+The policy is tenacity's ``AsyncRetrying`` (as the status polls of
+:mod:`hyperdeme.launchers._poll` are), built once per run. A trial enters it
+only after its first attempt failed: most trials succeed at once, and the
+in-process hot path then pays neither tenacity's import (about 60 ms) nor its
+per-call bookkeeping (see the guide's "Retries").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import anyio
+
+from .._core._logging import get_logger
+from .._core._trial import Status
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+    from tenacity.asyncio import AsyncRetrying
+
+__all__ = ["MAX_DELAY", "MAX_TRANSIENT_RETRIES", "RETRIED", "RetryPolicy"]
+
+log = get_logger("hyperdeme.trial")
+
+#: attempts a launcher's passing failures (node failure, busy queue) may take
+MAX_TRANSIENT_RETRIES = 5
+#: the longest pause between two attempts, in seconds
+MAX_DELAY = 60.0
+#: attempts ending so are tried again while retries are left
+RETRIED = (Status.FAILED, Status.NO_METRIC, Status.TIMEOUT)
+
+
+class Ending(Protocol):
+    """How an attempt ended, as much as the policy needs to know."""
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def transient(self) -> bool: ...
+
+    @property
+    def error(self) -> str: ...
+
+
+E = TypeVar("E", bound=Ending)
+
+
+class RetryPolicy(Generic[E]):
+    """A run's retry policy: :meth:`retry` tries a trial again after a failed first attempt."""
+
+    def __init__(
+        self,
+        *,
+        num_retries: int,
+        retry_delay: float,
+        max_transient: int = MAX_TRANSIENT_RETRIES,
+        max_delay: float = MAX_DELAY,
+    ) -> None:
+        self.num_retries = num_retries
+        self.retry_delay = retry_delay
+        self.max_transient = max_transient
+        self.max_delay = max_delay
+
+    async def retry(self, first: E, again: Callable[[], Awaitable[E]]) -> E:
+        """Run ``again()`` while the last attempt (``first`` to begin with) should be
+        retried and the budget lasts; the last attempt's ending."""
+        if first.status not in RETRIED:
+            return first
+        replay = [first]  # tenacity's first "attempt" is the one already made
+
+        async def attempt() -> E:
+            return replay.pop() if replay else await again()
+
+        budget = _Budget(num_retries=self.num_retries, max_transient=self.max_transient)
+        retrying = self._retrying.copy(stop=budget)
+        ending: E = await retrying(attempt)
+        return ending
+
+    @cached_property
+    def _retrying(self) -> AsyncRetrying:
+        """Everything but the per-trial budget, built at the run's first retry."""
+        from tenacity import retry_if_result, wait_exponential
+        from tenacity.asyncio import AsyncRetrying
+
+        return AsyncRetrying(
+            sleep=anyio.sleep,
+            retry=retry_if_result(_retried),  # an exception (cancellation) is never retried
+            wait=wait_exponential(multiplier=self.retry_delay, max=self.max_delay),
+            before_sleep=_log_retry,
+            retry_error_callback=_last_ending,  # out of budget: the last attempt stands
+        )
+
+
+class _Budget:
+    """A trial's two retry budgets, counted as its attempts fail (tenacity's ``stop``)."""
+
+    def __init__(self, *, num_retries: int, max_transient: int) -> None:
+        self.num_retries = num_retries
+        self.max_transient = max_transient
+        self.failures = 0
+        self.transient = 0
+
+    def __call__(self, state: RetryCallState) -> bool:
+        """Count the failed attempt that just ended; True when no retry is left."""
+        if _ending(state).transient:
+            self.transient += 1
+        else:
+            self.failures += 1
+        return self.failures > self.num_retries or self.transient > self.max_transient
+
+
+def _ending(state: RetryCallState) -> Any:
+    assert state.outcome is not None  # tenacity asks only after an attempt
+    return state.outcome.result()
+
+
+def _retried(ending: Ending) -> bool:
+    return ending.status in RETRIED
+
+
+def _last_ending(state: RetryCallState) -> Any:
+    return _ending(state)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    reason = _ending(state).error[-300:]
+    delay = float(state.upcoming_sleep)
+    log.info("trial.retry", attempt=state.attempt_number, delay=delay, reason=reason)

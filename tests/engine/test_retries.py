@@ -1,0 +1,104 @@
+"""The retry policy (tenacity): the two budgets, the back-off's cap, cancellation, laziness."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import structlog
+from structlog.testing import capture_logs
+from trio.testing import MockClock
+
+from fakes import FakeLauncher
+from hyperdeme import Candidate, Evaluator, Exit, Job, Params, Status, TransientLauncherError
+from hyperdeme._engine._retries import MAX_DELAY
+from hyperdeme._engine._runner import TrialRunner
+from hyperdeme._engine._workspace import Workspace
+
+SPACE = Params([["--x", 0.5, (0.0, 1.0)]])
+
+
+def runner(tmp_path: Path, handler: Any, **settings: Any) -> TrialRunner:
+    evaluator = Evaluator("prog", **settings)
+    workspace = Workspace.create(str(tmp_path / "run"), "exp")
+    return TrialRunner(evaluator, SPACE, FakeLauncher(handler), workspace, None, "exp")
+
+
+async def run_one(r: TrialRunner) -> Any:
+    return await r.run(r.new_trial(1, Candidate({"--x": 0.5}, {})))
+
+
+async def test_transient_errors_do_not_use_up_num_retries(tmp_path: Path) -> None:
+    """Attempt 1 transient, 2 and 3 failed: num_retries=1 allows exactly one more."""
+
+    async def handler(job: Job) -> Exit:
+        if job.attempt == 1:
+            raise TransientLauncherError("node n3 failed")
+        job.stderr.write(f"failure {job.attempt}\n".encode())
+        return Exit(1)
+
+    r = runner(tmp_path, handler, num_retries=1, retry_delay=0.001)
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        trial = await run_one(r)
+    assert (trial.status, trial.attempts, trial.error) == (Status.FAILED, 3, "failure 3")
+    retries = [(e["attempt"], e["delay"]) for e in logs if e["event"] == "trial.retry"]
+    # every retry, transient or not, doubles the pause
+    assert retries == [(1, pytest.approx(0.001)), (2, pytest.approx(0.002))]
+
+
+@pytest.mark.parametrize(
+    "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio")]
+)
+async def test_the_pause_between_attempts_is_at_most_a_minute(tmp_path: Path) -> None:
+    starts: list[float] = []
+
+    async def handler(job: Job) -> Exit:
+        starts.append(anyio.current_time())
+        return Exit(1)
+
+    r = runner(tmp_path, handler, num_retries=3, retry_delay=40.0)
+    trial = await run_one(r)
+    assert (trial.status, trial.attempts) == (Status.FAILED, 4)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps == pytest.approx([40.0, MAX_DELAY, MAX_DELAY], abs=0.01)
+
+
+async def test_a_retry_cancelled_is_not_retried(tmp_path: Path) -> None:
+    started = anyio.Event()
+
+    async def handler(job: Job) -> Exit:
+        if job.attempt == 1:
+            return Exit(1)
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    r = runner(tmp_path, handler, num_retries=5, retry_delay=0)
+    trial = r.new_trial(1, Candidate({"--x": 0.5}, {}))
+    with capture_logs() as logs:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run, trial)
+            await started.wait()
+            tg.cancel_scope.cancel()
+    assert (trial.status, trial.attempts) == (Status.CANCELLED, 2)
+    # the cancelled attempt is no failed attempt (one to retry), just the end
+    assert [e["event"] for e in logs if e["event"].startswith("trial.")] == [
+        "trial.started",
+        "trial.attempt_failed",
+        "trial.retry",
+        "trial.finished",
+    ]
+    assert len(r.launcher.jobs) == 2  # type: ignore[attr-defined]
+
+
+async def test_a_trial_ok_at_once_never_builds_the_retry_machinery(tmp_path: Path) -> None:
+    async def handler(job: Job) -> Exit:
+        job.stdout.write(b"FoM: 1\n")
+        return Exit(0)
+
+    r = runner(tmp_path, handler, num_retries=2)
+    assert (await run_one(r)).status is Status.OK
+    assert "_retrying" not in vars(r.retries)  # tenacity is entered after a failure only
