@@ -26,8 +26,10 @@ starts (:func:`reap`); groups started in the last 0.1 s before such a double
 death may be missed. Process groups are identified by
 their leader's pid and start time, so a pid reused since is never signalled.
 
-Hand-written because no library does this: it is a hundred lines of
-``os``/``signal``/``subprocess`` running in a bare interpreter (``python -I -S``).
+Hand-written because no library does this: the program
+(:mod:`._watchdog_program`) is a hundred lines of ``os``/``signal``/``subprocess``
+that a bare interpreter runs from the package (``python -I -S <file>``); this
+module is the driver's side.
 """
 
 from __future__ import annotations
@@ -203,7 +205,8 @@ def reap(directory: Path) -> int:
     """Stop what a dead driver's watchdog file in ``directory`` lists; how many entries.
 
     For a driver whose watchdog died with it. Runs the watchdog's own stopping
-    code synchronously.
+    code (:func:`._watchdog_program.stop`) synchronously, in this process; a
+    record that is not one a watchdog wrote is ignored.
     """
     record = directory / WATCHDOG_FILE
     try:
