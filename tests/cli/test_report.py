@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 
 import hyperdeme
 from hyperdeme._cli import _plots
+from hyperdeme._cli._html import render_html
 from hyperdeme._cli._journal_view import read_run
 
 from .conftest import invoke
@@ -139,6 +141,15 @@ def test_report_writes_pngs_that_decode_and_a_self_contained_page(
     assert not re.search(r"""(src|href)=["'](?!data:)""", page)  # nothing fetched
     trials = hyperdeme.read_journal(finished_run)
     assert page.count("<tr class=") == len(trials)
+
+
+def test_the_page_inlines_the_stylesheet_and_script_files_of_the_package() -> None:
+    """They are files (report.css, report.js), not strings in the code; the page carries them."""
+    page = render_html(title="t", summary=[], images={}, trials=[])
+    for name, tag in (("report.css", "style"), ("report.js", "script")):
+        text = files("hyperdeme._cli").joinpath(name).read_text(encoding="utf-8")
+        assert len(text) > 100
+        assert f"<{tag}>\n{text}</{tag}>" in page
 
 
 def test_report_defaults_to_the_run_directory(finished_run: Path, tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 The table of trials sorts when a header is clicked. After the page loads, a
 small script records every image's decoded width on ``<body
 data-image-widths="...">``, so a headless browser's DOM shows that the
-images rendered.
+images rendered. The stylesheet and the script are files of this package
+(``report.css``, ``report.js``), inlined into the page.
 """
 
 from __future__ import annotations
@@ -12,52 +13,13 @@ import base64
 import html
 import math
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 
 import hyperdeme
 
 from ._engine_internals import FAILURES, format_value
 
 __all__ = ["render_html"]
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
-pre { background: #f4f4f4; padding: 0.8em; white-space: pre-wrap; overflow-wrap: anywhere; }
-.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 1em; }
-figure { margin: 0; } figure img { width: 100%; border: 1px solid #ddd; }
-figcaption { font-size: 0.9em; color: #555; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
-th { background: #eee; cursor: pointer; position: sticky; top: 0; }
-tr.best td { font-weight: bold; background: #eef8ee; }
-tr.failed td { color: #a00; }
-tr.stopped td, tr.cancelled td { color: #777; }
-"""
-
-_SCRIPT = """
-document.querySelectorAll("#trials th").forEach((th, column) => {
-  th.addEventListener("click", () => {
-    const body = th.closest("table").tBodies[0];
-    const ascending = th.dataset.order !== "asc";
-    th.dataset.order = ascending ? "asc" : "desc";
-    const key = (row) => {
-      const text = row.cells[column].textContent;
-      const number = parseFloat(text);
-      return Number.isNaN(number) && text !== "nan" ? text : number;
-    };
-    const rows = Array.from(body.rows).sort((a, b) => {
-      const x = key(a), y = key(b);
-      const order = x < y ? -1 : x > y ? 1 : 0;
-      return ascending ? order : -order;
-    });
-    rows.forEach((row) => body.appendChild(row));
-  });
-});
-window.addEventListener("load", () => {
-  document.body.dataset.imageWidths =
-    Array.from(document.images).map((image) => image.naturalWidth).join(",");
-});
-"""
 
 
 def render_html(
@@ -79,7 +41,8 @@ def render_html(
 <head>
 <meta charset="utf-8">
 <title>{html.escape(title)}</title>
-<style>{_CSS}</style>
+<style>
+{_asset("report.css")}</style>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
@@ -90,10 +53,17 @@ def render_html(
 </div>
 <h2>Trials</h2>
 {_table(trials)}
-<script>{_SCRIPT}</script>
+<script>
+{_asset("report.js")}</script>
 </body>
 </html>
 """
+
+
+def _asset(name: str) -> str:
+    """A file shipped beside this module: the page's stylesheet (``report.css``) and
+    script (``report.js``), kept as files so that their own tools can check them."""
+    return files("hyperdeme._cli").joinpath(name).read_text(encoding="utf-8")
 
 
 def _table(trials: Sequence[hyperdeme.Trial]) -> str:

@@ -26,8 +26,10 @@ starts (:func:`reap`); groups started in the last 0.1 s before such a double
 death may be missed. Process groups are identified by
 their leader's pid and start time, so a pid reused since is never signalled.
 
-Hand-written because no library does this: it is a hundred lines of
-``os``/``signal``/``subprocess`` running in a bare interpreter (``python -I -S``).
+Hand-written because no library does this: the program
+(:mod:`._watchdog_program`) is a hundred lines of ``os``/``signal``/``subprocess``
+that a bare interpreter runs from the package (``python -I -S <file>``); this
+module is the driver's side.
 """
 
 from __future__ import annotations
@@ -42,10 +44,15 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._core._logging import get_logger
+from . import _watchdog_program
 
-__all__ = ["WATCHDOG_FILE", "Watchdog", "current", "guarded", "reap"]
+if TYPE_CHECKING:
+    from ._watchdog_program import Entry
+
+__all__ = ["PROGRAM", "WATCHDOG_FILE", "Watchdog", "current", "guarded", "program_argv", "reap"]
 
 log = get_logger("hyperdeme.launchers")
 
@@ -54,152 +61,13 @@ _CURRENT: contextvars.ContextVar[Watchdog | None] = contextvars.ContextVar(
     "hyperdeme_watchdog", default=None
 )
 
-#: the watchdog itself: stdlib only, reads JSON lines on stdin
-_PROGRAM = r"""
-import json, os, signal, subprocess, sys, time
+#: the watchdog program, a file of this package (absolute: the driver may change directory)
+PROGRAM = os.path.abspath(_watchdog_program.__file__)
 
-grace, record, mark = float(sys.argv[1]), sys.argv[2], sys.argv[3].encode()
-held = {}
 
-def start_time(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return None
-
-def save():
-    if not record:
-        return
-    try:
-        tmp = record + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"mark": mark.decode(), "held": list(held.values())}, f)
-        os.replace(tmp, record)
-    except OSError:
-        pass  # a full disk: the record lags, the watchdog goes on
-
-def marked():
-    # the process groups of every process carrying the run's mark, this one's excepted
-    groups = set()
-    if not mark:
-        return groups
-    needle = b"HYPERDEME_RUN=" + mark + b"\0"
-    try:
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return groups
-    for pid in pids:
-        if pid == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if needle in f.read() + b"\0":
-                    groups.add(os.getpgid(pid))
-        except OSError:
-            pass
-    groups.discard(os.getpgid(0))
-    return groups
-
-def signal_groups(groups, sig):
-    for pgid in groups:
-        try:
-            os.killpg(pgid, sig)
-        except OSError:
-            pass
-
-def alive(groups):
-    left = []
-    for pgid in groups:
-        try:
-            os.killpg(pgid, 0)
-            left.append(pgid)
-        except OSError:
-            pass
-    return left
-
-def stop(entries):
-    groups = set()
-    for e in entries:
-        if "pgid" in e:
-            now = start_time(e["pgid"])
-            if now is None or e.get("start") in (None, now):
-                groups.add(e["pgid"])
-    groups |= marked()
-    signal_groups(groups, signal.SIGTERM)
-    commands = []
-    for e in entries:
-        if "argv" in e:
-            try:
-                commands.append(subprocess.Popen(e["argv"], env=e.get("env") or None,
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            except OSError:
-                pass
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        late = marked() - groups  # started as the driver died
-        signal_groups(late, signal.SIGTERM)
-        groups = set(alive(groups | late))
-        if not groups:
-            break
-        time.sleep(0.05)
-    signal_groups(groups | marked(), signal.SIGKILL)
-    # a process being started when the driver died carries the mark only once it
-    # runs its program: sweep until none is left
-    for _ in range(20):
-        late = marked()
-        if not late:
-            break
-        signal_groups(late, signal.SIGKILL)
-        time.sleep(0.05)
-    for c in commands:
-        try:
-            c.wait(timeout=max(1.0, deadline - time.monotonic() + 10))
-        except subprocess.TimeoutExpired:
-            c.kill()
-
-import select
-pending = b""
-dirty = False
-last_save = 0.0
-done = False
-while not done:
-    # what is held is saved at most every 0.1 s (a process start costs no file write)
-    ready, _, _ = select.select([0], [], [], 0.1 if dirty else None)
-    if not ready:
-        save()
-        dirty, last_save = False, time.monotonic()
-        continue
-    chunk = os.read(0, 65536)
-    if not chunk:
-        break  # the driver is gone
-    pending += chunk
-    *lines, pending = pending.split(b"\n")
-    for line in lines:
-        message = json.loads(line)
-        op = message.pop("op")
-        if op == "hold":
-            key = message.pop("key")
-            if "pgid" in message:
-                message.setdefault("start", start_time(message["pgid"]))
-            held[key] = message
-        elif op == "release":
-            held.pop(message["key"], None)
-        elif op == "exit":
-            done = True
-            break
-        dirty = True
-    if dirty and time.monotonic() - last_save >= 0.1:
-        save()
-        dirty, last_save = False, time.monotonic()
-stop(list(held.values()))
-held.clear()
-if record:
-    try:
-        os.unlink(record)
-    except OSError:
-        pass
-"""
+def program_argv(*, grace: float, record: Path | None, mark: str) -> list[str]:
+    """The watchdog's command line: a bare interpreter (no site, no environment) runs it."""
+    return [sys.executable, "-I", "-S", PROGRAM, str(grace), str(record or ""), mark]
 
 
 class Watchdog:
@@ -214,7 +82,7 @@ class Watchdog:
         #: the environment every process of the run carries (see the module docstring)
         self.mark = {"HYPERDEME_RUN": token}
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _PROGRAM, str(grace), str(record or ""), token],
+            program_argv(grace=grace, record=record, mark=token),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -337,25 +205,40 @@ def reap(directory: Path) -> int:
     """Stop what a dead driver's watchdog file in ``directory`` lists; how many entries.
 
     For a driver whose watchdog died with it. Runs the watchdog's own stopping
-    code synchronously.
+    code (:func:`._watchdog_program.stop`) synchronously, in this process; a
+    record that is not one a watchdog wrote is ignored.
     """
     record = directory / WATCHDOG_FILE
     try:
         saved = json.loads(record.read_text())
-        entries, mark = list(saved["held"]), str(saved["mark"])
+        entries, mark = [_entry(e) for e in saved["held"]], str(saved["mark"])
     except (OSError, ValueError, KeyError, TypeError):
-        return 0
-    replay = "".join(
-        json.dumps({"op": "hold", "key": i, **entry}) + "\n" for i, entry in enumerate(entries)
-    )
+        return 0  # no record, or not one a watchdog wrote
     # the entries keep their recorded start times: the watchdog's own code stops them,
     # and whatever still carries the dead run's mark
-    subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _PROGRAM, "2.0", "", mark],
-        input=replay.encode(),
-        check=False,
-        timeout=120,
-    )
+    _watchdog_program.stop(entries, mark=mark, grace=2.0)
     record.unlink(missing_ok=True)
     log.warning("run.reaped", directory=str(directory), entries=len(entries))
     return len(entries)
+
+
+def _entry(saved: object) -> Entry:
+    """One entry of a watchdog's record, checked (it is read from disk)."""
+    if not isinstance(saved, dict):
+        raise TypeError(f"a held entry must be an object, got {saved!r}")
+    entry: Entry = {}
+    if "pgid" in saved:
+        if not isinstance(saved["pgid"], int) or saved["pgid"] <= 1:
+            raise ValueError(f"a held pgid must be a process group id, got {saved['pgid']!r}")
+        entry["pgid"], start = saved["pgid"], saved.get("start")
+        entry["start"] = start if isinstance(start, str) else None
+    if "argv" in saved:
+        argv, env = saved["argv"], saved.get("env")
+        if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
+            raise TypeError(f"a held argv must be a list of strings, got {argv!r}")
+        if env is not None and not (
+            isinstance(env, dict) and all(isinstance(v, str) for v in env.values())
+        ):
+            raise TypeError(f"a held env must be an object of strings, got {env!r}")
+        entry["argv"], entry["env"] = argv, env
+    return entry

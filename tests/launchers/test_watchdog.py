@@ -1,0 +1,126 @@
+"""The driver's side of the watchdog: the process it starts, and reaping a dead run's record.
+
+The program's parts are in ``test_watchdog_program.py``; a real driver SIGKILLed
+(alone, with its watchdog, on a full disk) in ``tests/faults``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog, reap
+from hyperdeme.launchers._watchdog_program import start_time
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A process in a group of its own, reaped as soon as it ends (as init reaps a dead
+    driver's children), killed at the end."""
+    process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    threading.Thread(target=process.wait, daemon=True).start()
+    yield process
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def test_a_watchdog_whose_driver_vanished_stops_the_held_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleeper: subprocess.Popen[bytes]
+) -> None:
+    """Started from another directory (the program is found by the package, not the cwd);
+    the pipe closes without a goodbye, as when the driver is SIGKILLed."""
+    monkeypatch.chdir(tmp_path)
+    record = tmp_path / WATCHDOG_FILE
+    watchdog = Watchdog(record=record, grace=2.0)
+    try:
+        watchdog.hold_group(sleeper.pid)
+        watchdog.flush()
+        assert watchdog._process.stdin is not None
+        watchdog._process.stdin.close()  # the driver is gone
+        assert watchdog._process.wait(timeout=10) == 0
+    finally:
+        watchdog.close()
+    assert sleeper.wait(timeout=1) == -signal.SIGTERM
+    assert not record.exists()
+
+
+def test_a_closed_watchdog_leaves_released_groups_alone(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    watchdog = Watchdog(record=tmp_path / WATCHDOG_FILE, grace=2.0)
+    key = watchdog.hold_group(sleeper.pid)
+    watchdog.flush()
+    watchdog.release(key)
+    watchdog.close()
+    assert watchdog._process.returncode == 0
+    assert sleeper.poll() is None
+
+
+def write_record(directory: Path, held: object, mark: str = "") -> Path:
+    record = directory / WATCHDOG_FILE
+    record.write_text(json.dumps({"mark": mark, "held": held}))
+    return record
+
+
+def test_reap_stops_what_a_dead_watchdog_recorded(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    out = tmp_path / "cleaned"
+    record = write_record(
+        tmp_path,
+        [
+            {"pgid": sleeper.pid, "start": start_time(sleeper.pid)},
+            {"argv": ["/bin/sh", "-c", f"echo done > {out}"], "env": None},
+        ],
+        mark=uuid.uuid4().hex,
+    )
+    assert reap(tmp_path) == 2
+    assert sleeper.wait(timeout=1) == -signal.SIGTERM
+    assert out.read_text() == "done\n"
+    assert not record.exists()
+
+
+def test_reap_spares_a_recorded_group_whose_pid_was_reused(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    write_record(tmp_path, [{"pgid": sleeper.pid, "start": "0"}])
+    assert reap(tmp_path) == 1
+    assert sleeper.poll() is None
+
+
+def test_reap_without_a_record_does_nothing(tmp_path: Path) -> None:
+    assert reap(tmp_path) == 0
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        "not json",
+        json.dumps({"held": []}),
+        json.dumps({"mark": "m", "held": ["a string"]}),
+        json.dumps({"mark": "m", "held": [{"pgid": "12"}]}),
+        json.dumps({"mark": "m", "held": [{"pgid": 0}]}),
+        json.dumps({"mark": "m", "held": [{"pgid": True}]}),
+        json.dumps({"mark": "m", "held": [{"argv": "scancel 7"}]}),
+        json.dumps({"mark": "m", "held": [{"argv": []}]}),
+        json.dumps({"mark": "m", "held": [{"argv": ["qdel"], "env": {"A": 1}}]}),
+        json.dumps({"mark": "m", "held": 3}),
+    ],
+)
+def test_reap_ignores_a_record_no_watchdog_wrote(
+    tmp_path: Path, saved: str, sleeper: subprocess.Popen[bytes]
+) -> None:
+    """It is read from disk: nothing of a damaged record is acted upon, and resuming goes on."""
+    (tmp_path / WATCHDOG_FILE).write_text(saved.replace("12", str(sleeper.pid)))
+    assert reap(tmp_path) == 0
+    assert sleeper.poll() is None
