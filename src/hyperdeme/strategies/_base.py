@@ -37,7 +37,6 @@ strategy's business: wrap it in :class:`~hyperdeme.strategies.ConcurrencyLimiter
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +68,7 @@ class Strategy(ABC):
     def __init__(self, space: Params, *, seed: int | None = None) -> None:
         self.space = space
         #: the seed actually used; a fresh one when None/0 was given
-        self.seed: int = check_seed("seed", seed) or secrets.randbits(63)
+        self.seed: int = check_seed("seed", seed) or _fresh_seed()
         self._rng: np.random.Generator | None = None
         self._outstanding: set[int] = set()
 
@@ -150,3 +149,9 @@ class Strategy(ABC):
     @abstractmethod
     def _exhausted(self) -> bool:
         """True once the strategy will never ask again (budget used)."""
+
+
+def _fresh_seed() -> int:
+    import secrets  # where needed: most runs give a seed
+
+    return secrets.randbits(63)
