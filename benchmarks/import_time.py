@@ -42,6 +42,7 @@ HEAVY = (
     "rich",
     "tenacity",
     "secrets",
+    "importlib.metadata",  # plug-ins are looked up when first asked for
 )
 
 

@@ -26,6 +26,7 @@ HEAVY = (
     "rich",
     "tenacity",
     "secrets",
+    "importlib.metadata",  # plug-ins are looked up when first asked for
     "socket",
     "anyio.streams.memory",
     "anyio._core._synchronization",
