@@ -30,6 +30,7 @@ HEAVY = (
     "socket",
     "anyio.streams.memory",
     "anyio._core._synchronization",
+    "anyio.abc",  # with typing_extensions: imported by the first process started
 )
 
 
