@@ -25,6 +25,7 @@ BENCHMARKS = {
     "issue13-table": ("quality", "quality"),
     "quality-grid": ("quality", "quality"),
     "early-stopping": ("quality", "early_stopping"),
+    "import": ("startup", "import_time"),
 }
 
 
@@ -37,7 +38,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--only",
         default="",
-        help="comma list of groups (throughput, quality) or benchmarks: " + ", ".join(BENCHMARKS),
+        help="comma list of groups (throughput, quality, startup) or benchmarks: "
+        + ", ".join(BENCHMARKS),
     )
     add("--list", action="store_true", help="list benchmarks, optimizers and problems")
     add("--profile", metavar="NAME", help="profile a workload (see profile_hot_path.py)")
@@ -70,7 +72,7 @@ def selected(only: str) -> list[str]:
         group = [n for n, (g, _) in BENCHMARKS.items() if g == item]
         if not group and item not in BENCHMARKS:
             raise SystemExit(
-                f"--only: unknown {item!r}; choose from throughput, quality, "
+                f"--only: unknown {item!r}; choose from throughput, quality, startup, "
                 + ", ".join(BENCHMARKS)
             )
         names += [n for n in group or [item] if n not in names]

@@ -185,3 +185,15 @@ def test_points_floats_cannot_order_are_refused() -> None:
         pytest.raises(ConfigError, match=r"--x: grid_size=1000000 puts grid points closer"),
     ):
         p.axis(10**6)
+
+
+def test_a_small_range_axis_is_listed_once_built() -> None:
+    """The grid search reads a point per parameter per trial: an axis of at most
+    LISTED_UP_TO points never computes one again after it is built."""
+    small = Range("--x", 1e-5, 1.0, False, log=True).axis(_axes.LISTED_UP_TO)
+    large = Range("--x", 1e-5, 1.0, False, log=True).axis(_axes.LISTED_UP_TO + 1)
+    with mock.patch.object(_spacing.Points, "values", side_effect=AssertionError("computed")):
+        assert len(list(small)) == len(small) == _axes.LISTED_UP_TO
+        assert small[1234] in small
+        with pytest.raises(AssertionError, match="computed"):
+            large[1234]

@@ -6,16 +6,18 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._core._errors import unwrap
 from .._core._trial import Trial
 from .._space import Params
 from ._optimizer import Optimizer
 from ._result import Result
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream
 
 __all__ = ["optimize", "stream"]
 

@@ -13,7 +13,6 @@ through a journal write); a second Ctrl-C during the clean stop does that.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import threading
@@ -70,13 +69,19 @@ async def _until_terminated(function: Callable[[], Awaitable[T]]) -> T:
 
 
 def loop_running() -> bool:
-    """True inside a running asyncio or trio loop in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return True
+    """True inside a running asyncio or trio loop in this thread.
+
+    Neither is imported to find out: a loop runs only if its module was imported
+    (importing asyncio, with ssl and socket, would add 15-35 ms to ``import hyperdeme``).
+    """
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return True
     trio = sys.modules.get("trio")
     if trio is None:
         return False

@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
+from .._space._values import is_bool
 
 __all__ = ["CHECKPOINT_TOKEN", "build_command", "format_value", "hyperparameter_args"]
 
@@ -24,7 +24,7 @@ def format_value(value: Any) -> str:
     """
     if isinstance(value, str):
         return value
-    if isinstance(value, bool | np.bool_):
+    if is_bool(value):
         return str(bool(value))
     if isinstance(value, numbers.Integral):
         return str(int(value))

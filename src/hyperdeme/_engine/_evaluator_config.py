@@ -13,11 +13,12 @@ seconds per attempt; 0 means no limit for both.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .._core._checks import (
+    Check,
     boolean,
     count,
     is_shell_name,
@@ -30,7 +31,7 @@ from .._core._checks import (
 from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import UNSET, Config, Unset, setting
 from ..early_stopping import EarlyStopping
-from ..launchers import LauncherOptions, check, registered
+from ..launchers import LauncherOptions, check, is_known, registered
 from ..launchers._detect import DETECT
 from ._journal import Durability
 
@@ -46,6 +47,18 @@ def _launcher_names() -> tuple[str, ...]:
 
 def _manager_names() -> tuple[str, ...]:
     return ("auto", *registered())
+
+
+def _launcher_name(auto: tuple[str, ...], names: Callable[[], tuple[str, ...]]) -> Check:
+    """A launcher's name: one of ``auto`` or a known launcher. The full list (which
+    reads the installed plug-ins) is built only to refuse a name."""
+
+    def check(name: str, value: Any) -> str:
+        if isinstance(value, str) and (value in auto or is_known(value)):
+            return value
+        return str(one_of(names)(name, value))
+
+    return check
 
 
 def _metric(name: str, value: Any) -> str | dict[str, float]:
@@ -163,8 +176,8 @@ class EvaluatorConfig(Config):
     metric: str | Mapping[str, float] = setting("FoM: ", _metric)
     checkpoint: str = setting("", text)
     num_parallel_evals: int = setting(0, count(0))
-    workload_manager: str = setting("auto", one_of(_manager_names))
-    launcher: str = setting("auto", one_of(_launcher_names))
+    workload_manager: str = setting("auto", _launcher_name(("auto",), _manager_names))
+    launcher: str = setting("auto", _launcher_name(DETECT, _launcher_names))
     #: minutes for the whole run (0: no limit)
     timeout: float = setting(0.0, number(0.0, infinite=True, unit="minutes"))
     flag: Mapping[str, str] = setting({}, _flag, factory=dict)

@@ -14,7 +14,6 @@ import datetime
 import fcntl
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -50,7 +49,7 @@ class ExperimentLock(Closing):
                 "interleave its journal. Wait for it, stop it, or give this run another name."
             ) from None
         me = {
-            "host": socket.gethostname(),
+            "host": _hostname(),
             "pid": os.getpid(),
             "since": datetime.datetime.now().isoformat(timespec="seconds"),
         }
@@ -90,7 +89,7 @@ def driver_of(directory: Path) -> dict[str, object] | None:
     holder = _holder_of(directory)
     if holder is None:
         return None
-    if holder.get("host") == socket.gethostname():
+    if holder.get("host") == _hostname():
         try:
             os.kill(int(holder["pid"]), 0)  # type: ignore[call-overload]
         except ProcessLookupError:
@@ -107,3 +106,9 @@ def _describe(holder: dict[str, object] | None) -> str:
         return f"pid {holder['pid']} on host {holder['host']} since {holder['since']}"
     except KeyError:
         return "which could not be told"
+
+
+def _hostname() -> str:
+    import socket  # where needed: once per run, not on every ``import hyperdeme``
+
+    return socket.gethostname()

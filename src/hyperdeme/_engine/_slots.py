@@ -30,11 +30,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._core._errors import EvaluationError
 from .._core._logging import get_logger
@@ -42,6 +40,10 @@ from .._core._trial import Candidate, Status, Trial
 from ..strategies import Strategy
 from ._journal import Journal
 from ._runner import TrialRunner
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 __all__ = ["Scheduler"]
 

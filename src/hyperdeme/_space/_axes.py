@@ -1,11 +1,17 @@
-"""A parameter's grid as a lazy sequence: ``len(axis)``, ``axis[i]``, ``value in axis``.
+"""A parameter's grid as a sequence: ``len(axis)``, ``axis[i]``, ``value in axis``.
 
-A range's grid of ``k`` points is ``numpy.linspace(low, high, k)`` (``geomspace``
-with ``log``), rounded for an integer range, deduplicated, sorted, ends included.
-Grids of at most ``LISTED_UP_TO`` points are listed so (:class:`ListedAxis`);
-larger ones are :class:`SpacedAxis`: nothing is materialized, point ``i`` is
-computed when it is needed (:mod:`._spacing` tells how, and how duplicates are
-found without a list), and an axis of 10**9 points costs a few numbers.
+A range's grid of ``k`` points is crayai's: ``numpy.linspace(low, high, k)``
+(``geomspace`` with ``log``), rounded for an integer range, deduplicated,
+sorted, ends included. Why an axis is not simply that list: ``grid_size`` is a
+user's number, and a fine grid (10**9 points per range, walked for a few
+hundred trials) would cost gigabytes and minutes of numpy before the first
+trial, while the walk reads a handful of points. So a range's axis
+(:class:`SpacedAxis`) keeps the few numbers that locate its points
+(:mod:`._spacing`) and computes point ``i`` when it is read; an axis of at most
+``LISTED_UP_TO`` points lists itself once (the grid search reads a point per
+parameter per trial: a tuple beats a numpy call). Either way the points are
+computed one way, by :mod:`._spacing`, so small and huge grids cannot disagree.
+Value lists and one-point grids are :class:`ListedAxis`.
 """
 
 from __future__ import annotations
@@ -14,15 +20,17 @@ import bisect
 import math
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from .._core._checks import is_number
-from ._spacing import Points, Stretch, stretches
 from ._values import same_value
+
+if TYPE_CHECKING:
+    from ._spacing import Stretch
 
 __all__ = ["LISTED_UP_TO", "GridAxis", "ListedAxis", "SpacedAxis"]
 
-#: grids of at most this many points are listed (numpy on the whole array)
+#: range axes of at most this many points are listed once built
 LISTED_UP_TO = 1 << 12
 
 
@@ -79,13 +87,15 @@ class ListedAxis(GridAxis):
 class SpacedAxis(GridAxis):
     """The ``k``-point grid of a range, computed lazily; see the module docstring."""
 
-    __slots__ = ("_high", "_len", "_low", "_starts", "_stretches")
+    __slots__ = ("_high", "_len", "_listed", "_low", "_starts", "_stretches")
 
     def __init__(
         self, flag: str, low: float, high: float, k: int, *, integer: bool, log: bool
     ) -> None:
         if k < 2:
             raise ValueError("a spaced grid axis needs at least 2 points")
+        from ._spacing import Points, stretches  # numpy: imported when a grid is built
+
         points = Points(flag, low, high, k, integer=integer, log=log)
         self._low, self._high = low, high
         self._stretches: list[Stretch] = stretches(points)
@@ -95,11 +105,16 @@ class SpacedAxis(GridAxis):
             self._starts.append(position)
             position += stretch.count
         self._len = position + 1
+        self._listed: tuple[Any, ...] | None = None
+        if self._len <= LISTED_UP_TO:
+            self._listed = tuple(self)
 
     def __len__(self) -> int:
         return self._len
 
     def _get(self, index: int) -> Any:
+        if self._listed is not None:
+            return self._listed[index]
         if index == 0:
             return self._low
         if index == self._len - 1:
@@ -108,6 +123,9 @@ class SpacedAxis(GridAxis):
         return self._stretches[which].value(index - self._starts[which])
 
     def __iter__(self) -> Iterator[Any]:
+        if self._listed is not None:
+            yield from self._listed
+            return
         yield self._low
         for stretch in self._stretches:
             yield from stretch

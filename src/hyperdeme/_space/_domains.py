@@ -11,15 +11,15 @@ import json
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .._core._checks import is_number
 from .._core._errors import ConfigError, ConfigTypeError
-from . import _axes
 from ._axes import GridAxis, ListedAxis, SpacedAxis
 from ._values import plain, same_value
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Choice", "Parameter", "Range", "parse_parameter", "plain", "same_value"]
 
@@ -142,14 +142,9 @@ class Range:
             if self.log:
                 return ListedAxis([self.clip(math.sqrt(self.low * self.high))])
             return ListedAxis([self.clip((self.low + self.high) / 2)])
-        if k > _axes.LISTED_UP_TO:
-            return SpacedAxis(
-                self.flag, self.low, self.high, int(k), integer=self.integer, log=self.log
-            )
-        space = np.geomspace if self.log else np.linspace
-        points = [self.clip(float(x)) for x in space(self.low, self.high, int(k))]
-        points[0], points[-1] = self.low, self.high
-        return ListedAxis(sorted(set(points)))
+        return SpacedAxis(
+            self.flag, self.low, self.high, int(k), integer=self.integer, log=self.log
+        )
 
     def clip(self, value: float) -> int | float:
         """``value`` moved into ``[low, high]``, rounded to an int for integer ranges."""
@@ -255,7 +250,9 @@ class Choice:
             return ListedAxis(self.values)
         if k == 1:
             return ListedAxis([self.default if self.has_default else self.values[(n - 1) // 2]])
-        indices = sorted({round(float(i)) for i in np.linspace(0, n - 1, int(k))})
+        # numpy.linspace(0, n - 1, k) rounded, by the same float operations
+        step = (n - 1) / (int(k) - 1)
+        indices = sorted({round(i * step) for i in range(int(k) - 1)} | {n - 1})
         return ListedAxis([self.values[i] for i in indices])
 
     def contains(self, value: object) -> bool:

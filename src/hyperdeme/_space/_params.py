@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .._core._errors import ConditionError, ConfigError, ConfigTypeError
 from ._conditions import Condition, check_condition
 from ._domains import Choice, Parameter, Range, parse_parameter, same_value
 from ._graph import Graph, check_acyclic, find_cycle, serialize, to_networkx
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Params"]
 
@@ -123,14 +124,14 @@ class Params:
         forbidden-value rules; given defaults are kept as they are.
         """
         if rng is None:
-            rng = np.random.default_rng(0)
+            rng = _generator(0)
         values = {p.flag: p.default if p.has_default else p.sample(rng) for p in self.parameters}
         drawn = {p.flag for p in self.parameters if not p.has_default}
         return self._fix(values, rng, drawn)
 
     def get_params(self, seed: int | None = None) -> dict[str, Any]:
         """crayai.hpo's defaults: flag -> default, a draw seeded with ``seed`` where none."""
-        return self.defaults(None if seed is None else np.random.default_rng(seed))
+        return self.defaults(None if seed is None else _generator(seed))
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """A random point with every flag, no forbidden-value rule broken."""
@@ -340,3 +341,9 @@ class Params:
                 value=dict(values),
             )
         return choices[int(rng.integers(len(choices)))]
+
+
+def _generator(seed: int) -> np.random.Generator:
+    import numpy as np  # where first needed: numpy is a third of an eager import's time
+
+    return np.random.default_rng(seed)

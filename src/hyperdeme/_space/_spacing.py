@@ -21,6 +21,22 @@ bounds on the floating-point error of the points, with a wide margin
   chunk, keeping one count of new values per chunk; a point there is found
   again by recomputing its chunk.
 
+Why this much (issue 16.11 asked whether less would do): each part is what some
+grid needs to be both exact (the points ``numpy.linspace`` gives, bit for bit,
+deduplicated) and lazy (``grid_size=10**9`` built in milliseconds and a few
+hundred kilobytes). Rounding noise decides whether neighbouring points of an
+integer range coincide, so no formula gives the grid; bounds on the noise tell
+where every point is new, where every integer is hit, and where the points must
+be looked at. At ``grid_size=10**9``, ``(1, 10**12)`` log is dense up to index
+629,880,015, scanned for 7,147 indices, then distinct; ``(0, 10**9)`` (a seed,
+one point per integer give or take rounding, :func:`_near_one`) is distinct but
+for 1,912 indices scanned around its one crossing. Without the dense and
+near-one stretches those axes would be scanned whole (10**9 points: 200 s on the
+development machine, 2 s per 10**7).
+What went (issue 16.11): a second computation of small grids, numpy on the
+whole array; every range axis is computed here, whatever its size, so small and
+huge grids cannot disagree (``tests/space/test_grid_points.py`` pins a sweep).
+
 The result is exactly the deduplicated points. Only the time to build an axis
 depends on how much must be scanned: a few thousand points for the ranges
 tried with 10**9 points per axis; all of them (once, in chunks) only in
@@ -37,6 +53,7 @@ numpy's ``power`` error (a few ulps); ``_REL`` allows 32 times that.
 
 from __future__ import annotations
 
+# imported only when a range's grid is built (by _axes.SpacedAxis), so numpy is too
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

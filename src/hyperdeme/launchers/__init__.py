@@ -15,7 +15,7 @@ from ._callable import CallableLauncher
 from ._detect import resolve
 from ._options import LauncherOptions
 from ._process import run_process
-from ._registry import check, create, register, registered
+from ._registry import check, create, is_known, register, registered
 from ._tail import Tail
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Tail",
     "check",
     "create",
+    "is_known",
     "launcher_files",
     "register",
     "registered",

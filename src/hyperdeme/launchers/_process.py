@@ -22,14 +22,18 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
-from anyio.abc import ByteReceiveStream
 
 from .._core._logging import get_logger
 from ._base import OutputSink
-from ._spawn import Child, start
 from ._watchdog import current as current_watchdog
+
+if TYPE_CHECKING:
+    from anyio.abc import ByteReceiveStream
+
+    from ._spawn import Child
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
 
@@ -62,6 +66,10 @@ async def run_process(
         env = {**(os.environ if env is None else env), **watchdog.mark}
     # Started shielded: a cancellation arriving while the process starts waits for it,
     # then the clean-up below stops its whole group (never a program left running).
+    # _spawn (anyio's stream classes) is imported by the first process, not by
+    # `import hyperdeme`; later calls find it in sys.modules (under a microsecond)
+    from ._spawn import start
+
     with anyio.CancelScope(shield=True):
         process = await start(argv, cwd=cwd, env=env)
     held = watchdog.hold_group(process.pid) if watchdog is not None else None

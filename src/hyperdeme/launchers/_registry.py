@@ -25,7 +25,7 @@ from ._base import Launcher
 from ._detect import DETECT
 from ._options import LauncherOptions
 
-__all__ = ["BUILT_IN", "Factory", "check", "create", "register", "registered"]
+__all__ = ["BUILT_IN", "Factory", "check", "create", "is_known", "register", "registered"]
 
 Factory = Callable[[LauncherOptions], Launcher]
 F = TypeVar("F", bound=Factory)
@@ -77,6 +77,12 @@ def registered() -> tuple[str, ...]:
     """Every launcher name available: built-in, registered or installed as a plug-in
     (listing plug-ins imports none of them)."""
     return tuple(sorted(set(_FACTORIES) | set(_BUILT_IN) | set(plugins(LAUNCHERS))))
+
+
+def is_known(name: str) -> bool:
+    """Is ``name`` a launcher: asks the installed plug-ins (importing
+    ``importlib.metadata``) only for a name that is not built in or registered."""
+    return name in _FACTORIES or name in _BUILT_IN or name in plugins(LAUNCHERS)
 
 
 def _factory(name: str) -> Factory:

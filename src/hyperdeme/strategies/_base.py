@@ -59,7 +59,6 @@ not a strategy's business: wrap it in
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -100,7 +99,7 @@ class Strategy(ABC):
     def __init__(self, space: Params, *, seed: int | None = None) -> None:
         self.space = space
         #: the seed actually used; a fresh one when None/0 was given
-        self.seed: int = check_seed("seed", seed) or secrets.randbits(63)
+        self.seed: int = check_seed("seed", seed) or _fresh_seed()
         self._rng: np.random.Generator | None = None
         self._outstanding: set[int] = set()
 
@@ -203,3 +202,9 @@ class StrategyFactory(Protocol):
     """
 
     def __call__(self, space: Params, /, *, seed: int | None) -> Strategy: ...
+
+
+def _fresh_seed() -> int:
+    import secrets  # where needed: most runs give a seed
+
+    return secrets.randbits(63)
