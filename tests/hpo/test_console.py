@@ -119,21 +119,36 @@ def test_every_optimizer_prints_its_banner_and_the_best(tmp_path: Path, optimize
     assert params == printed(best(trials)["params"])
 
 
-def test_verbose_adds_a_line_and_the_program_output_per_trial(tmp_path: Path) -> None:
-    lines = run_script(tmp_path, "genetic", "--verbose").splitlines()
+@pytest.mark.parametrize(("backend", "mode"), [("asyncio", "steady"), ("trio", "generational")])
+def test_verbose_adds_a_line_and_the_program_output_per_trial(
+    tmp_path: Path, backend: str, mode: str
+) -> None:
+    out = run_script(tmp_path, "genetic", "--verbose", "--mode", mode, "--backend", backend)
+    lines = out.splitlines()
     trials = journal(tmp_path / "run")
-    assert len(trials) == 18
+    assert len(trials) == (18 if mode == "steady" else 14)
+    trial_lines: dict[int, int] = {}  # trial line index -> its generation
     for trial in trials:
         where = f"(deme {trial['info']['deme']}, generation {trial['info']['generation']})"
         flags = " ".join(f"{k}={v}" for k, v in printed(trial["params"]).items())
         line = f"Trial {trial['id']} {where}: FoM: {trial['fom']!r} {flags}"
         assert line in lines
+        trial_lines[lines.index(line)] = trial["info"]["generation"]
         output = f"training x={trial['params']['--x']!r} n={trial['params']['--n']}"
         # the program's output follows its trial's line
         assert lines[lines.index(line) + 1 : lines.index(line) + 3] == [
             output,
             f"FoM: {trial['fom']!r}",
         ]
+    # each generation's block comes right after the trial that completed it (and those
+    # before it), before the next trial line
+    for generation in (0, 1, 2):
+        heading = next(
+            i for i, line in enumerate(lines) if line.startswith(f"Generation {generation} ")
+        )
+        last = max(i for i, g in trial_lines.items() if g <= generation)
+        assert heading > last
+        assert not [i for i in trial_lines if last < i < heading]
     assert lines.count("Global Best:") == 3
 
 
