@@ -93,15 +93,17 @@ def test_condition_module_has_the_crayai_classes() -> None:
 def test_hpo_is_a_crayai_drop_in() -> None:
     assert hpo.Params is hyperdeme.Params
     assert hpo.Evaluator is hyperdeme.Evaluator
-    assert hpo.GeneticOptimizer is hyperdeme.GeneticOptimizer
-    assert hpo.RandomOptimizer is hyperdeme.RandomOptimizer
-    assert hpo.GridOptimizer is hyperdeme.GridOptimizer
-    assert hpo.PBTOptimizer is hyperdeme.PBTOptimizer
+    # hpo's optimizers are hyperdeme's, printing what crayai printed (hpo/_console.py)
+    assert issubclass(hpo.GeneticOptimizer, hyperdeme.GeneticOptimizer)
+    assert issubclass(hpo.RandomOptimizer, hyperdeme.RandomOptimizer)
+    assert issubclass(hpo.GridOptimizer, hyperdeme.GridOptimizer)
+    assert issubclass(hpo.PBTOptimizer, hyperdeme.PBTOptimizer)
+    assert hpo.GeneticOptimizer.__module__ == "hyperdeme.hpo"
     assert hpo.condition is condition
-    assert hpo.genetic.Optimizer is hyperdeme.GeneticOptimizer
-    assert hpo.random.Optimizer is hyperdeme.RandomOptimizer
-    assert hpo.grid.Optimizer is hyperdeme.GridOptimizer
-    assert hpo.pbt.Optimizer is hyperdeme.PBTOptimizer
+    assert hpo.genetic.Optimizer is hpo.GeneticOptimizer
+    assert hpo.random.Optimizer is hpo.RandomOptimizer
+    assert hpo.grid.Optimizer is hpo.GridOptimizer
+    assert hpo.pbt.Optimizer is hpo.PBTOptimizer
 
 
 def test_errors_inherit_the_matching_builtin() -> None:

@@ -260,7 +260,8 @@ def test_pbt_settings_are_checked_at_construction() -> None:
         hyperdeme.PBTOptimizer(quantile=0.75)
     with pytest.raises(hyperdeme.ConfigTypeError, match="did you mean 'population'"):
         hyperdeme.PBTOptimizer(populaton=4)  # type: ignore[call-arg]
-    assert hpo.pbt.Optimizer is hpo.PBTOptimizer is hyperdeme.PBTOptimizer
+    assert hpo.pbt.Optimizer is hpo.PBTOptimizer
+    assert issubclass(hpo.PBTOptimizer, hyperdeme.PBTOptimizer)
 
 
 @pytest.mark.parametrize(

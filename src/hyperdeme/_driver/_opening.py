@@ -58,7 +58,7 @@ def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
     with (
         ExperimentLock(workspace.root),
         Journal(workspace.journal_path, fsync=config.fsync) as journal,
-        HumanLog(workspace.root, experiment.log_fn) as human,
+        HumanLog(experiment.log_dir or workspace.root, experiment.log_fn) as human,
     ):
         # what a driver that died with its watchdog left running stops before anything new
         reap(workspace.root)

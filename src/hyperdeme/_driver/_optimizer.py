@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
@@ -158,6 +159,11 @@ class Optimizer:
             settings.append(f"name={self.name!r}")
         return f"{type(self).__name__}({', '.join(settings)})"
 
+    def _log_directory(self) -> Path | None:
+        """Where the ``log_fn`` files go: None, the experiment's run directory
+        (``hyperdeme.hpo``'s optimizers put them where crayai did)."""
+        return None
+
     @property
     def experiment(self) -> str:
         """The run directory's name: ``name``, or a timestamped default chosen once."""
@@ -227,6 +233,7 @@ class Optimizer:
             default_name=self.experiment,
             verbose=self.verbose,
             log_fn=self.log_fn,
+            log_dir=self._log_directory(),
             progress=progress,
         )
         self._experiment = await run_experiment(experiment, result, emit, resume=resume)

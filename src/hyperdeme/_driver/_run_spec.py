@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .._engine._evaluator import Evaluator
 from .._space import Params
@@ -30,5 +31,7 @@ class RunSpec:
     default_name: str
     verbose: bool = False
     log_fn: str = ""
+    #: where the ``log_fn`` files go; None: the experiment's run directory
+    log_dir: Path | None = None
     #: live progress on stderr when it is a terminal
     progress: bool = False

@@ -1,5 +1,6 @@
-"""crayai.hpo.genetic: ``genetic.Optimizer`` is :class:`hyperdeme.GeneticOptimizer`."""
+"""crayai.hpo.genetic: ``genetic.Optimizer`` is ``hpo.GeneticOptimizer``,
+:class:`hyperdeme.GeneticOptimizer` printing crayai's output."""
 
-from .._driver._builtin import GeneticOptimizer as Optimizer
+from ._optimizers import GeneticOptimizer as Optimizer
 
 __all__ = ["Optimizer"]

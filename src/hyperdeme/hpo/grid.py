@@ -1,5 +1,6 @@
-"""crayai.hpo.grid: ``grid.Optimizer`` is :class:`hyperdeme.GridOptimizer`."""
+"""crayai.hpo.grid: ``grid.Optimizer`` is ``hpo.GridOptimizer``,
+:class:`hyperdeme.GridOptimizer` printing crayai's output."""
 
-from .._driver._builtin import GridOptimizer as Optimizer
+from ._optimizers import GridOptimizer as Optimizer
 
 __all__ = ["Optimizer"]

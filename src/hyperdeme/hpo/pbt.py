@@ -1,5 +1,6 @@
-"""Population-based training: ``pbt.Optimizer`` is :class:`hyperdeme.PBTOptimizer`."""
+"""Population-based training: ``pbt.Optimizer`` is ``hpo.PBTOptimizer``,
+:class:`hyperdeme.PBTOptimizer` printing crayai's output."""
 
-from .._driver._builtin import PBTOptimizer as Optimizer
+from ._optimizers import PBTOptimizer as Optimizer
 
 __all__ = ["Optimizer"]

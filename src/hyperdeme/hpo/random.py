@@ -1,5 +1,6 @@
-"""crayai.hpo.random: ``random.Optimizer`` is :class:`hyperdeme.RandomOptimizer`."""
+"""crayai.hpo.random: ``random.Optimizer`` is ``hpo.RandomOptimizer``,
+:class:`hyperdeme.RandomOptimizer` printing crayai's output."""
 
-from .._driver._builtin import RandomOptimizer as Optimizer
+from ._optimizers import RandomOptimizer as Optimizer
 
 __all__ = ["Optimizer"]
