@@ -99,6 +99,7 @@ def test_gens_per_epoch_generations_train_from_the_same_depth() -> None:
     asked = drive(ga(generations=7, pop_size=4, num_demes=1, gens_per_epoch=3), _fom, parallel=2)
     depth: dict[int, int] = {}
     starts: dict[int, int | None] = {}
+    own_across_epochs = 0
     for trial_id, candidate in enumerate(asked, 1):
         assert candidate.checkpoint is not None
         start = trial_of(candidate.checkpoint.start_from)
@@ -112,7 +113,12 @@ def test_gens_per_epoch_generations_train_from_the_same_depth() -> None:
                 starts[p] for p in candidate.info["parents"]
             }
             assert start in fitter_line
+            fitter = min(candidate.info["parents"], key=lambda p: (_fom(p, asked[p - 1].params), p))
+            if asked[fitter - 1].info["epoch"] < epoch:  # an earlier epoch: its own weights
+                assert start == fitter, trial_id
+                own_across_epochs += 1
         depth[trial_id] = start_depth + 1
+    assert own_across_epochs >= 2
     by_epoch: dict[int, set[int]] = {}
     for trial_id, candidate in enumerate(asked, 1):
         start = starts[trial_id]
