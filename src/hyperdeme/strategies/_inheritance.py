@@ -19,8 +19,8 @@ and so on back) that holds at most ``e`` epochs. With ``gens_per_epoch=1``
 (crayai's default) every child thus continues the checkpoint its fitter
 parent's own evaluation wrote, in both modes. With ``gens_per_epoch=3`` the
 population searches hyperparameters for 3 generations on the same weights,
-then moves one epoch on: a child of an epoch's first generation continues its
-fitter parent's own checkpoint, the children of its other generations the one
+then moves one epoch on: a child whose fitter parent is of an earlier epoch
+continues that parent's own checkpoint; within an epoch, as a rule, the one
 that parent started from. A parent whose trial failed has no checkpoint of its
 own: the child takes the one the parent started from.
 
