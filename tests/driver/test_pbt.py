@@ -223,6 +223,51 @@ async def test_crayai_genetic_children_continue_their_fitter_parents_weights(
     assert continued >= 3
 
 
+WRITER = REPO / "tests" / "kernels" / "pbt_writer.py"
+
+
+def _loaded_writer(run_dir: Path, trial: Trial) -> int | None:
+    """The trial that wrote the checkpoint ``trial``'s program loaded, as the program said."""
+    value: int | None = recorded(run_dir, trial, "loaded")
+    return value
+
+
+@pytest.mark.parametrize("mode", ["steady", "generational"])
+async def test_children_load_their_fitter_parents_own_checkpoint(tmp_path: Path, mode: str) -> None:
+    """crayai's PBT with its default gens_per_epoch=1, 2 slots for a population of 5 (so
+    siblings finish before later siblings start), several seeds: the program of
+    (at least 95 % of) the children loads the checkpoint its fitter parent's own program
+    wrote, and the journal's lineage names the trial whose checkpoint it loaded."""
+    children = own = 0
+    for seed in (1, 2, 3):
+        name = f"pbt{seed}"
+        evaluator = hyperdeme.Evaluator(
+            f"{shlex.quote(sys.executable)} -S pbt_writer.py @checkpoint",
+            src_path=str(WRITER.parent), run_path=str(tmp_path / "run"),
+            checkpoint=str(tmp_path / "ckpt"), num_parallel_evals=2, fsync=False,
+        )  # fmt: skip
+        params = hyperdeme.Params(
+            [["--lr", 0.01, (1e-4, 0.05), {"log": True}], ["--momentum", 0.5, (0.0, 0.95)]]
+        )
+        opt = hpo.genetic.Optimizer(
+            evaluator, num_demes=1, pop_size=5, generations=5, mode=mode, seed=seed, name=name
+        )
+        result = await hyperdeme.optimize(opt, params)
+        run_dir = tmp_path / "run" / name
+        trials = {t.id: t for t in result.trials}
+        assert len(trials) == opt.config.budget
+        for trial in trials.values():
+            loaded = _loaded_writer(run_dir, trial)
+            assert trial.info["checkpoint_from"] == loaded, trial.id  # the journal's lineage
+            parents = trial.info["parents"]
+            if parents:
+                children += 1
+                fitter = min(parents, key=lambda p: (trials[p].fom, p))
+                own += loaded == fitter
+    assert children >= 30
+    assert own >= 0.95 * children, (own, children)
+
+
 async def test_gens_per_epoch_generations_share_an_epoch(tmp_path: Path) -> None:
     evaluator = example_evaluator(tmp_path, checkpoint=str(tmp_path / "ckpt"))
     opt = hyperdeme.GeneticOptimizer(

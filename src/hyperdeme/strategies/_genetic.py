@@ -76,9 +76,12 @@ Two modes:
 
 With ``inherit_checkpoints`` (crayai's PBT mode: the GeneticOptimizer sets it
 when the Evaluator has ``checkpoint`` and the command ``@checkpoint``) each
-candidate carries a checkpoint plan: a child continues its fitter parent's
-weights, ``gens_per_epoch`` generations per epoch of training (see
-``_inheritance``). Without it ``gens_per_epoch`` does nothing.
+candidate carries a checkpoint plan: a child continues the weights its fitter
+parent's own evaluation wrote, ``gens_per_epoch`` generations per epoch of
+training (see ``_inheritance``); its parents are then drawn among the members
+of earlier generations only (in steady mode, a sibling of its own generation
+that finished first is not a parent). Without it ``gens_per_epoch`` does
+nothing and selection is as above.
 
 With ``max_evals`` the budget is the smaller of that and ``max_evals``. The
 same seed gives the same candidates for the same order of ``tell`` calls.
@@ -224,6 +227,8 @@ class GeneticSearch(Strategy):
         self._inheritance = (
             Inheritance(config.gens_per_epoch) if config.inherit_checkpoints else None
         )
+        #: with inherit_checkpoints: each trial's generation, which parents must precede
+        self._born: dict[int, int] = {}
 
     @property
     def budget(self) -> int:
@@ -291,7 +296,7 @@ class GeneticSearch(Strategy):
         if initial:
             point, origin, parents = self._initial(deme, jump)
         else:
-            point, parents, reference = self._child(deme, scale, jump)
+            point, parents, reference = self._child(deme, scale, jump, generation)
             origin = "child"
         self._asked += 1
         self._asked_in_deme[deme] += 1
@@ -307,6 +312,7 @@ class GeneticSearch(Strategy):
         }
         plan = None
         if self._inheritance is not None:
+            self._born[trial_id] = generation
             plan = self._inheritance.plan(trial_id, generation, parents)
             info["epoch"] = self._inheritance.epoch(generation)
         return Candidate(self.space.fix(point, self.rng), info, checkpoint=plan)
@@ -319,22 +325,31 @@ class GeneticSearch(Strategy):
         return self._mutate(start, rate, 1.0, jump, avoid=[start]), "initial", []
 
     def _child(
-        self, deme: int, scale: float, jump: bool
+        self, deme: int, scale: float, jump: bool, generation: int
     ) -> tuple[dict[str, Any], list[int], float | None]:
         population = self._demes[deme]
         rate = self.config.mutation_rate
         if not population.members:  # nothing of this deme finished yet: mutate the baseline
             start = self.space.defaults(self.rng)
             return self._mutate(start, rate, scale, jump, avoid=[start]), [], None
-        # failed trials are parents only while no trial anywhere has succeeded
-        pool = population.finite() or [m for other in self._demes for m in other.finite()]
-        pool = pool or list(population.members)
+        pool = self._parents_pool(population, generation)
         first = tournament(self.rng, pool, self._tournament)
         second = tournament(self.rng, pool, _PARTNER_TOURNAMENT)
         point = crossover(first.point, second.point, self.rng, self.config.crossover_rate)
         point = self._mutate(point, rate, scale, jump, avoid=[first.point, second.point])
         parents = sorted({first.trial_id, second.trial_id})
         return point, parents, first.fom
+
+    def _parents_pool(self, population: Deme, generation: int) -> list[Individual]:
+        """Who may parent a child of ``generation``: the deme's successful members, else any
+        deme's; failed trials only while no trial anywhere has succeeded. With
+        checkpoints, members of earlier generations first (see ``_inheritance``)."""
+        everywhere = [m for other in self._demes for m in other.finite()]
+        pools = [population.finite(), everywhere, list(population.members)]
+        if self._inheritance is not None:
+            born = self._born
+            pools[:0] = [[m for m in pool if born[m.trial_id] < generation] for pool in pools[:2]]
+        return next((pool for pool in pools if pool), [])
 
     def _mutate(
         self,

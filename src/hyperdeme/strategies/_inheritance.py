@@ -5,7 +5,10 @@ its own (its id, ``00042``) and a child starts from a checkpoint of its
 *fitter* parent (the lower FoM; ties: the lower trial id), so it trains on
 from that parent's weights with its own crossed and mutated hyperparameters.
 An initial individual, or a child of a deme none of whose trials finished,
-starts empty.
+starts empty. The genetic search draws a child's parents among members of
+*earlier* generations only, in both modes (in ``"steady"`` mode a sibling of the
+child's own generation may have finished first; it is not a parent), so the
+fitter parent's own checkpoint is never too deep for the child.
 
 ``gens_per_epoch`` generations share one epoch of training: a trial of
 generation ``g`` belongs to epoch ``e = g // gens_per_epoch`` and should start
@@ -13,13 +16,13 @@ from weights trained ``e`` epochs, so the trials of an epoch are compared after
 the same amount of training. The child takes the deepest checkpoint of its
 fitter parent's line (the parent's own, else the one the parent started from,
 and so on back) that holds at most ``e`` epochs. With ``gens_per_epoch=1``
-(crayai's default) a child of generation ``g`` thus continues a parent of an
-earlier generation (always the case in ``"generational"`` mode); a parent of
-its own generation (possible in ``"steady"`` mode) hands on the weights it
-started from. With ``gens_per_epoch=3`` the population searches
-hyperparameters for 3 generations on the same weights, then moves one epoch
-on. A parent whose trial failed has no checkpoint of its own: the child takes
-the one the parent started from.
+(crayai's default) every child thus continues the checkpoint its fitter
+parent's own evaluation wrote, in both modes. With ``gens_per_epoch=3`` the
+population searches hyperparameters for 3 generations on the same weights,
+then moves one epoch on: a child whose fitter parent is of an earlier epoch
+continues that parent's own checkpoint; within an epoch, as a rule, the one
+that parent started from. A parent whose trial failed has no checkpoint of its
+own: the child takes the one the parent started from.
 
 A slot is released once no deme member and no running trial can lead a child
 to it.
