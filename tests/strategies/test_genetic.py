@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from typing import Any
 
 import numpy as np
@@ -514,18 +513,15 @@ def _best(strategy: GeneticSearch | RandomSearch) -> float:
 
 
 def test_genetic_beats_random_on_a_shifted_rastrigin() -> None:
-    start = time.perf_counter()
     genetic, random = [], []
     for seed in range(1, 6):
         ga = _ga(RASTRIGIN, generations=50, num_demes=2, pop_size=20, mutation_rate=0.2, seed=seed)
         genetic.append(_best(ga))
         random.append(_best(RandomSearch(RASTRIGIN, RandomConfig(num_iters=ga.budget), seed=seed)))
     assert ga.budget == 2000
-    elapsed = time.perf_counter() - start
     # measured: GA median ~2.0 (~4.6 before step adaptation and jumps), random ~93 (optimum 0)
     assert statistics.median(genetic) < 0.25 * statistics.median(random)
     assert statistics.median(genetic) < 15
-    assert elapsed < 10
 
 
 def test_the_first_parent_is_usually_the_demes_best() -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 import tracemalloc
 from collections.abc import Callable
 
@@ -91,7 +90,6 @@ def test_the_baseline_off_the_grid_adds_one() -> None:
 def test_a_huge_grid_is_never_materialized() -> None:
     space = Params([[f"--p{i}", (0.0, 1.0)] for i in range(7)])
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         grid = _grid(space, 10)
         driver = Driver(grid)
@@ -99,12 +97,10 @@ def test_a_huge_grid_is_never_materialized() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    elapsed = time.perf_counter() - start
     assert grid.size == 10**7
     assert grid.budget == 10**7
     assert [c.info["index"] for c in first] == [0, 1, 2, 3, 4]
     assert peak < 1_000_000  # bytes; the product would need gigabytes
-    assert elapsed < 1.0
     assert not grid.finished
 
 
