@@ -57,16 +57,23 @@ OPTIMIZERS: dict[str, Callable[[hyperdeme.Evaluator], hyperdeme.Optimizer]] = {
     "pbt": lambda ev: hyperdeme.PBTOptimizer(
         ev, population=4, steps=4, quantile=0.25, seed=2, name="e"
     ),
+    # crayai's PBT: each child continues its fitter parent's checkpoint
+    "crayai_pbt": lambda ev: hyperdeme.GeneticOptimizer(
+        ev, generations=4, num_demes=1, pop_size=6, mutation_rate=0.5, seed=3, name="e"
+    ),
 }
 
 
 async def run(tmp_path: Path, kind: str, *, maximize: bool) -> hyperdeme.Result:
-    if kind == "pbt":
+    direction = "maximize" if maximize else "minimize"
+    settings: dict[str, Any] = {"direction": direction}
+    if kind.endswith("pbt"):
         function = pbt_training(accuracy, 1.0 if maximize else -1.0)
     else:
         function = accuracy if maximize else loss
-    direction = "maximize" if maximize else "minimize"
-    ev = evaluator(tmp_path / direction, function, direction=direction)
+    if kind == "crayai_pbt":
+        settings["checkpoint"] = str(tmp_path / direction / "checkpoints")
+    ev = evaluator(tmp_path / direction, function, **settings)
     return await hyperdeme.optimize(OPTIMIZERS[kind](ev), SPACE)
 
 
