@@ -17,7 +17,7 @@ from importlib.resources import files
 
 import hyperdeme
 
-from ._engine_internals import FAILURES, format_value
+from ._engine_internals import FAILURES, Direction, best_of, format_value, wording
 
 __all__ = ["render_html"]
 
@@ -28,8 +28,10 @@ def render_html(
     summary: Sequence[str],
     images: Mapping[str, tuple[str, bytes]],
     trials: Sequence[hyperdeme.Trial],
+    direction: Direction = "minimize",
 ) -> str:
-    """The page: ``summary`` lines, ``images`` (name -> (caption, PNG bytes)), the trials."""
+    """The page: ``summary`` lines, ``images`` (name -> (caption, PNG bytes)), the trials
+    (the best one's row marked, by ``direction``)."""
     figures = "\n".join(
         f'<figure id="{html.escape(name)}"><img alt="{html.escape(caption)}" '
         f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
@@ -52,7 +54,7 @@ def render_html(
 {figures}
 </div>
 <h2>Trials</h2>
-{_table(trials)}
+{_table(trials, direction)}
 <script>
 {_asset("report.js")}</script>
 </body>
@@ -66,12 +68,14 @@ def _asset(name: str) -> str:
     return files("hyperdeme._cli").joinpath(name).read_text(encoding="utf-8")
 
 
-def _table(trials: Sequence[hyperdeme.Trial]) -> str:
-    """The sortable table of trials, one row each, the best trial's row marked."""
+def _table(trials: Sequence[hyperdeme.Trial], direction: Direction) -> str:
+    """The sortable table of trials, one row each, the best trial's row marked; the FoM
+    column's header says which way is better."""
     flags = list(dict.fromkeys(flag for t in trials for flag in t.params))
     metrics = list(dict.fromkeys(name for t in trials for name in t.metrics))
-    best = min((t for t in trials if t.ok), key=lambda t: (t.fom, t.id), default=None)
-    head = ["id", "status", "FoM", *(f"metric {m}" for m in metrics), *flags]
+    best = best_of(trials, direction)
+    head = ["id", "status", f"FoM ({wording(direction)})"]
+    head += [*(f"metric {m}" for m in metrics), *flags]
     head += ["attempts", "deme", "duration (s)"]
     header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "\n".join(_row(t, "best" if t is best else _kind(t), metrics, flags) for t in trials)

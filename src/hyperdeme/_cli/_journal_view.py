@@ -17,7 +17,15 @@ from pathlib import Path
 
 import hyperdeme
 
-from ._engine_internals import FAILURES, JOURNAL_NAME, driver_of, read_trials
+from ._engine_internals import (
+    FAILURES,
+    JOURNAL_NAME,
+    Direction,
+    best_of,
+    driver_of,
+    read_direction,
+    read_trials,
+)
 from ._errors import UsageProblem
 
 __all__ = ["JOURNAL_NAME", "RunView", "read_run"]
@@ -36,15 +44,14 @@ class RunView:
     interrupted: list[int]
     #: the driver running the experiment (host, pid, since), None when none does
     driver: dict[str, object] | None
+    #: whether the experiment minimises or maximises its FoM (its journal's fingerprint)
+    direction: Direction = "minimize"
 
     @property
     def best(self) -> hyperdeme.Trial | None:
-        """The successful trial with the lowest FoM (the earliest among equals)."""
-        best: hyperdeme.Trial | None = None
-        for trial in self.trials:
-            if trial.ok and (best is None or trial.fom < best.fom):
-                best = trial
-        return best
+        """The successful trial with the best FoM (the lowest, or the highest for a
+        maximised one; the earliest among equals)."""
+        return best_of(self.trials, self.direction)
 
     @property
     def failed(self) -> list[hyperdeme.Trial]:
@@ -70,4 +77,5 @@ def read_run(directory: str | os.PathLike[str]) -> RunView:
         running=unfinished if driver is not None else [],
         interrupted=[] if driver is not None else unfinished,
         driver=driver,
+        direction=read_direction(journal),
     )

@@ -3,7 +3,9 @@
 matplotlib is the optional ``plot`` extra: it is imported when a plot is
 made, never at ``import hyperdeme``, and figures are drawn by the Agg canvas
 directly (no pyplot, no global backend switch). Each function returns its
-figure, so tests read the plotted data back.
+figure, so tests read the plotted data back. Each takes the experiment's
+``direction``: "best" is the lowest FoM, or the highest when it maximises
+(the axes then say "higher is better").
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import hyperdeme
 
+from ._engine_internals import Direction, is_better, rank_key, wording
 from ._errors import UsageProblem
 
 if TYPE_CHECKING:
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PLOTS",
     "ParallelAxes",
+    "Plot",
     "best_over_time",
     "best_over_trials",
     "fom_per_trial",
@@ -53,29 +57,35 @@ def new_figure() -> Figure:
     return figure
 
 
-def best_over_time(trials: Sequence[hyperdeme.Trial]) -> Figure:
+def best_over_time(
+    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+) -> Figure:
     """Best FoM so far against seconds since the run's first trial started."""
     figure = new_figure()
     ax = figure.add_subplot()
     ordered = sorted(trials, key=lambda t: t.ended)
     start = min((t.started for t in trials), default=0.0)
-    points = _running_best([(t.ended - start, t) for t in ordered])
-    _step(ax, points, "seconds since the first trial started")
+    points = _running_best([(t.ended - start, t) for t in ordered], direction)
+    _step(ax, points, "seconds since the first trial started", direction)
     ax.set_title("Best FoM so far over time")
     return figure
 
 
-def best_over_trials(trials: Sequence[hyperdeme.Trial]) -> Figure:
+def best_over_trials(
+    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+) -> Figure:
     """Best FoM so far against the number of finished trials (journal order)."""
     figure = new_figure()
     ax = figure.add_subplot()
-    points = _running_best([(float(n), t) for n, t in enumerate(trials, 1)])
-    _step(ax, points, "trials finished")
+    points = _running_best([(float(n), t) for n, t in enumerate(trials, 1)], direction)
+    _step(ax, points, "trials finished", direction)
     ax.set_title("Best FoM so far over trials")
     return figure
 
 
-def fom_per_trial(trials: Sequence[hyperdeme.Trial]) -> Figure:
+def fom_per_trial(
+    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+) -> Figure:
     """Every trial's FoM by trial id, coloured by deme (genetic runs) or status.
 
     Successful trials are dots (one series per deme, or one ``ok`` series);
@@ -101,7 +111,7 @@ def fom_per_trial(trials: Sequence[hyperdeme.Trial]) -> Figure:
         )
     _log_scale_if_wide(ax, [t.fom for t in ok])
     ax.set_xlabel("trial id")
-    ax.set_ylabel("FoM")
+    ax.set_ylabel(f"FoM ({wording(direction)})")
     ax.set_title("FoM of every trial")
     if groups or failed:
         ax.legend(fontsize="small")
@@ -128,14 +138,19 @@ class ParallelAxes:
     ends: list[tuple[str, str]]
 
 
-def parallel_axes(trials: Sequence[hyperdeme.Trial], *, top: int = PARALLEL_TOP) -> ParallelAxes:
+def parallel_axes(
+    trials: Sequence[hyperdeme.Trial],
+    *,
+    top: int = PARALLEL_TOP,
+    direction: Direction = "minimize",
+) -> ParallelAxes:
     """The ``top`` best successful trials on axes scaled per parameter.
 
     A numeric parameter is scaled linearly between its smallest and largest
     value among these trials (0.5 when they are all equal); any other is
     placed by the order its values were first seen, evenly spaced.
     """
-    best = sorted((t for t in trials if t.ok), key=lambda t: (t.fom, t.id))[:top]
+    best = sorted((t for t in trials if t.ok), key=rank_key(direction))[:top]
     flags = list(dict.fromkeys(flag for t in best for flag in t.params))
     columns: list[list[float]] = []
     ends: list[tuple[str, str]] = []
@@ -147,18 +162,24 @@ def parallel_axes(trials: Sequence[hyperdeme.Trial], *, top: int = PARALLEL_TOP)
     return ParallelAxes(best, flags, rows, ends)
 
 
-def parallel_coordinates(trials: Sequence[hyperdeme.Trial], *, top: int = PARALLEL_TOP) -> Figure:
-    """One line per trial of the ``top`` best across the parameters, darker for a lower FoM."""
+def parallel_coordinates(
+    trials: Sequence[hyperdeme.Trial],
+    *,
+    top: int = PARALLEL_TOP,
+    direction: Direction = "minimize",
+) -> Figure:
+    """One line per trial of the ``top`` best across the parameters, darker for a better
+    FoM (a lower one, or a higher one when maximising)."""
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
 
-    data = parallel_axes(trials, top=top)
+    data = parallel_axes(trials, top=top, direction=direction)
     figure = new_figure()
     ax = figure.add_subplot()
     if data.trials:
         foms = [t.fom for t in data.trials]
         norm = Normalize(min(foms), max(foms) if max(foms) > min(foms) else min(foms) + 1)
-        cmap = colormaps["viridis"]
+        cmap = colormaps["viridis" if direction == "minimize" else "viridis_r"]
         positions = list(range(len(data.flags)))
         # worst first, so the best line is drawn on top
         for rank in reversed(range(len(data.trials))):
@@ -179,7 +200,9 @@ def parallel_coordinates(trials: Sequence[hyperdeme.Trial], *, top: int = PARALL
         ax.set_xticks(positions, data.flags)
         from matplotlib.cm import ScalarMappable
 
-        figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="FoM")
+        figure.colorbar(
+            ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"FoM ({wording(direction)})"
+        )
     ax.set_ylim(-0.12, 1.12)
     ax.set_yticks([])
     ax.set_title(f"Parameters of the {len(data.trials)} best trials")
@@ -190,7 +213,9 @@ def parallel_coordinates(trials: Sequence[hyperdeme.Trial], *, top: int = PARALL
 SCHEDULE_PARAMETERS = 4
 
 
-def schedules(trials: Sequence[hyperdeme.Trial]) -> Figure | None:
+def schedules(
+    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+) -> Figure | None:
     """Population-based training: each member's hyperparameters step by step, one panel
     per numeric hyperparameter, one line per member. None for runs of other strategies."""
     slices = sorted(
@@ -234,9 +259,17 @@ def _schedule_panel(ax: Axes, slices: Sequence[hyperdeme.Trial], flag: str) -> N
     ax.set_ylabel(flag)
 
 
+class Plot(Protocol):
+    """A plot of a run's finished trials (None: nothing to show for this run)."""
+
+    def __call__(
+        self, trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+    ) -> Figure | None: ...
+
+
 #: file stem -> (caption, plot function), in the order the report shows them; a
 #: function returning None has nothing to show for this run
-PLOTS: dict[str, tuple[str, Callable[[Sequence[hyperdeme.Trial]], Figure | None]]] = {
+PLOTS: dict[str, tuple[str, Plot]] = {
     "best_over_time": ("Best FoM so far over time", best_over_time),
     "best_over_trials": ("Best FoM so far over trials", best_over_trials),
     "fom_per_trial": ("FoM of every trial", fom_per_trial),
@@ -246,26 +279,28 @@ PLOTS: dict[str, tuple[str, Callable[[Sequence[hyperdeme.Trial]], Figure | None]
 
 
 def _running_best(
-    points: Sequence[tuple[float, hyperdeme.Trial]],
+    points: Sequence[tuple[float, hyperdeme.Trial]], direction: Direction
 ) -> tuple[list[float], list[float]]:
     xs: list[float] = []
     ys: list[float] = []
-    best = math.inf
+    best = math.nan  # none yet
     for x, trial in points:
-        if trial.ok:
-            best = min(best, trial.fom)
+        if trial.ok and (math.isnan(best) or is_better(trial.fom, best, direction)):
+            best = trial.fom
         if math.isfinite(best):
             xs.append(x)
             ys.append(best)
     return xs, ys
 
 
-def _step(ax: Axes, points: tuple[list[float], list[float]], xlabel: str) -> None:
+def _step(
+    ax: Axes, points: tuple[list[float], list[float]], xlabel: str, direction: Direction
+) -> None:
     xs, ys = points
     ax.plot(xs, ys, drawstyle="steps-post", marker=".", label="best FoM so far")
     _log_scale_if_wide(ax, ys)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("best FoM")
+    ax.set_ylabel(f"best FoM ({wording(direction)})")
     if not xs:
         ax.text(0.5, 0.5, "no successful trial yet", transform=ax.transAxes, ha="center")
 

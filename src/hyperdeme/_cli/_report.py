@@ -36,7 +36,7 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
     images: dict[str, tuple[str, bytes]] = {}
     paths: list[Path] = []
     for name, (caption, plot) in PLOTS.items():
-        figure = plot(view.trials)
+        figure = plot(view.trials, direction=view.direction)
         if figure is None:
             continue
         buffer = io.BytesIO()
@@ -51,6 +51,7 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
         summary=status_lines(view),
         images=images,
         trials=view.trials,
+        direction=view.direction,
     )
     html_path = directory / REPORT_NAME
     html_path.write_text(page, encoding="utf-8")

@@ -62,7 +62,8 @@ def _summary(result: hyperdeme.Result, out: TextIO) -> None:
     if math.isfinite(result.best_fom):
         best = result.best_trial
         assert best is not None
-        print(f"best FoM: {result.best_fom:.10g} (trial {best.id})", file=out)
+        which = "" if result.direction == "minimize" else "; higher is better"
+        print(f"best FoM: {result.best_fom:.10g} (trial {best.id}{which})", file=out)
         print(f"best flags: {' '.join(hyperparameter_args(best.params))}", file=out)
 
 

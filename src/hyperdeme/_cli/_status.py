@@ -6,13 +6,15 @@ import time
 from collections import Counter
 
 from ._best import flags
+from ._engine_internals import wording
 from ._journal_view import RunView
 
 __all__ = ["status_lines"]
 
 
 def status_lines(view: RunView, *, now: float | None = None) -> list[str]:
-    """A few human lines: counts by status, running trials, the best FoM and its flags."""
+    """A few human lines: counts by status, running trials, the best FoM and its flags
+    (saying "higher is better" when the experiment maximises its FoM)."""
     now = time.time() if now is None else now
     counts = Counter(t.status.value for t in view.trials)
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
@@ -38,9 +40,14 @@ def status_lines(view: RunView, *, now: float | None = None) -> list[str]:
     if best is None:
         lines.append("best FoM: none yet")
     else:
-        lines.append(f"best FoM: {best.fom:.10g} (trial {best.id})")
+        lines.append(f"best FoM: {best.fom:.10g} (trial {best.id}{_which_way(view)})")
         lines.append(f"best flags: {flags(best.params)}")
     if view.trials:
         last = max(t.ended for t in view.trials)
         lines.append(f"last trial finished {max(0.0, now - last):.0f} s ago")
     return lines
+
+
+def _which_way(view: RunView) -> str:
+    """``"; higher is better"`` for a maximised FoM (minimising, crayai's way, goes unsaid)."""
+    return "" if view.direction == "minimize" else f"; {wording(view.direction)}"

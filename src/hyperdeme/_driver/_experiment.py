@@ -10,7 +10,6 @@ to the caller.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from .._core._direction import is_better, no_best, scored
 from .._core._errors import ConfigError
 from .._core._hosts import HostPool
 from .._core._logging import get_logger, verbose_output
@@ -58,6 +58,7 @@ async def run_experiment(
     ):
         result.journal_path = run.workspace.journal_path
         result.seed = run.strategy.seed
+        result.direction = config.direction
         result.trials.extend(run.replayed.finished)
         launcher = await _launcher(evaluator)  # first: it may refuse its options
         watchdog = await _watchdog(evaluator, run.workspace.root)
@@ -119,7 +120,11 @@ def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Schedule
         nodes=HostPool(range(total_nodes)) if total_nodes else None,
         experiment=run.name,
         # resumed: the rungs know what the finished trials reached
-        early_stopping=rule.resume(run.replayed.finished) if rule is not None else None,
+        early_stopping=(
+            rule.resume(scored(t, config.direction) for t in run.replayed.finished)
+            if rule is not None
+            else None
+        ),
     )
     return Scheduler(
         runner,
@@ -141,10 +146,13 @@ class _Generations:
         self.size = strategy.generation_size or max(1, (budget or 100) // 10)
         self.done = len(result.trials)
         self.best = result.best_trial
+        self.result = result
 
     def count(self, trial: Trial) -> None:
         self.done += 1
-        if trial.ok and (self.best is None or trial.fom < self.best.fom):
+        if trial.ok and (
+            self.best is None or is_better(trial.fom, self.best.fom, self.result.direction)
+        ):
             self.best = trial
         if self.done % self.size:
             return
@@ -153,7 +161,7 @@ class _Generations:
             "run.generation",
             generation=self.done // self.size,
             evaluations=self.done,
-            best_fom=best.fom if best is not None else math.inf,
+            best_fom=best.fom if best is not None else no_best(self.result.direction),
             best_trial=best.id if best is not None else None,
             best_params=best.params if best is not None else None,
         )
@@ -184,7 +192,7 @@ def _progress(experiment: RunSpec, run: Opened) -> Progress | None:
         return None
     from ._progress import Progress  # rich loads only when progress is shown
 
-    display = Progress(budget=run.strategy.budget)
+    display = Progress(budget=run.strategy.budget, direction=experiment.evaluator.config.direction)
     for trial in run.replayed.finished:
         display.trial_finished(trial)
     return display

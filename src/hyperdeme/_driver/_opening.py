@@ -52,7 +52,7 @@ def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
     evaluator = experiment.evaluator
     config = evaluator.config
     probe = experiment.make_strategy(experiment.seed or 1)
-    current = fingerprint(experiment.params, probe, evaluator.cmd)
+    current = fingerprint(experiment.params, probe, evaluator.cmd, config.direction)
     name = _choose(experiment, Path(config.run_root).absolute(), current, resume=resume)
     workspace = Workspace.create(config.run_root, name, config.src_path, config.checkpoint)
     with (
@@ -103,10 +103,11 @@ def _open(
     experiment: RunSpec, journal: Journal, current: dict[str, object], *, resume: bool
 ) -> tuple[Strategy, Replayed]:
     """The strategy, rebuilt from the journal when resuming; the journal's header written."""
+    direction = experiment.evaluator.config.direction
     if not (resume and not journal.empty):
         strategy = experiment.make_strategy(experiment.seed or None)
         journal.experiment(
-            fingerprint(experiment.params, strategy, experiment.evaluator.cmd),
+            fingerprint(experiment.params, strategy, experiment.evaluator.cmd, direction),
             version=__version__,
         )
         return strategy, Replayed()
@@ -130,7 +131,7 @@ def _open(
             now=current.get("command"),
         )
     strategy = experiment.make_strategy(int(recorded["seed"]))
-    replayed = replay(strategy, records, where)
+    replayed = replay(strategy, records, where, direction)
     for trial_id in replayed.interrupted:
         journal.interrupted(trial_id)
     journal.resumed(finished=len(replayed.finished), interrupted=replayed.interrupted)

@@ -32,6 +32,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from .._core._direction import Direction, is_better, no_best
 from .._core._trial import FAILURES, Trial
 
 __all__ = ["Progress", "ProgressState"]
@@ -76,6 +77,7 @@ class Progress:
         console: Console | None = None,
         clock: Callable[[], float] = time.monotonic,
         refresh_per_second: float = 4.0,
+        direction: Direction = "minimize",
     ) -> None:
         self.console = console if console is not None else Console(stderr=True)
         self.budget = budget
@@ -84,7 +86,8 @@ class Progress:
         self._done = 0
         self._failed = 0
         self._in_flight = 0
-        self._best = math.inf
+        self.direction = direction
+        self._best = no_best(direction)
         self._live: Live | None = None
         self._refresh_per_second = refresh_per_second
 
@@ -105,7 +108,8 @@ class Progress:
         self._in_flight = max(0, self._in_flight - 1)
         self._done += 1
         if trial.ok:
-            self._best = min(self._best, trial.fom)
+            if is_better(trial.fom, self._best, self.direction):
+                self._best = trial.fom
         elif trial.status in FAILURES:
             self._failed += 1
         self._refresh()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._core._direction import Direction, best_of, no_best
 from .._core._trial import FAILURES, Status, Trial
 
 __all__ = ["Result", "ScheduleStep"]
@@ -34,8 +34,10 @@ class ScheduleStep:
 class Result:
     """The outcome of a run: the best point and every trial, in finishing order.
 
-    ``best_trial`` (and ``best_fom``, ``best_params``) is the trial with the lowest
-    FoM among those that ran to their end (``trial.ok``), as Optuna's
+    ``best_trial`` (and ``best_fom``, ``best_params``) is the trial with the best
+    FoM (the lowest, or the highest when the evaluator's ``direction`` is
+    ``"maximize"``; ``best_fom`` is ``inf``, or ``-inf``, when none succeeded)
+    among those that ran to their end (``trial.ok``), as Optuna's
     ``best_trial`` ignores pruned trials: a trial stopped early holds the FoM of
     a shorter training, not a result its parameters reproduce.
     """
@@ -46,19 +48,17 @@ class Result:
     seed: int | None = None
     #: True when the ``timeout`` budget stopped the run early
     expired: bool = False
+    #: the evaluator's: which way the FoM is better
+    direction: Direction = "minimize"
 
     @property
     def best_trial(self) -> Trial | None:
-        best: Trial | None = None
-        for trial in self.trials:
-            if trial.ok and (best is None or trial.fom < best.fom):
-                best = trial
-        return best
+        return best_of(self.trials, self.direction)
 
     @property
     def best_fom(self) -> float:
         best = self.best_trial
-        return best.fom if best is not None else math.inf
+        return best.fom if best is not None else no_best(self.direction)
 
     @property
     def best_params(self) -> dict[str, Any]:

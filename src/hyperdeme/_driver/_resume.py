@@ -1,7 +1,9 @@
 """Resuming an experiment exactly once: its fingerprint, and replaying its journal.
 
 An experiment's first journal record is its fingerprint: the search space,
-the strategy (type and settings) and the seed actually used. Resuming with
+the strategy (type and settings), the seed actually used and the direction
+(whether the FoM is minimised or maximised; a journal written before
+directions existed minimised). Resuming with
 anything else is refused with an error naming the differences, because the
 journal's trials would not be what this search would have asked for.
 
@@ -23,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._core._direction import Direction, scored
 from .._core._errors import ConfigError
 from .._core._trial import Candidate, Status, Trial
 from .._engine._journal import Record
@@ -32,16 +35,21 @@ from ..strategies import Strategy
 __all__ = ["Replayed", "check_fingerprint", "fingerprint", "replay"]
 
 #: what must not change for an experiment to be resumed
-_KEYS = ("space", "strategy", "seed")
+_KEYS = ("space", "strategy", "seed", "direction")
+#: what a fingerprint without the key means
+_DEFAULTS = {"direction": "minimize"}
 
 
-def fingerprint(params: Params, strategy: Strategy, command: str) -> dict[str, Any]:
+def fingerprint(
+    params: Params, strategy: Strategy, command: str, direction: Direction = "minimize"
+) -> dict[str, Any]:
     """The experiment's identity, as recorded in its journal's first record."""
     data = {
         "space": params.to_json(),
         "strategy": strategy.describe(),
         "seed": strategy.seed,
         "command": command,
+        "direction": direction,
     }
     plain: dict[str, Any] = _plain(data)
     return plain
@@ -51,7 +59,7 @@ def check_fingerprint(recorded: Mapping[str, Any], current: Mapping[str, Any], w
     """Raise ConfigError naming what differs between ``recorded`` and ``current``."""
     differences: list[str] = []
     for key in _KEYS:
-        differences += _diff(key, recorded.get(key), current.get(key))
+        differences += _diff(key, _get(recorded, key), _get(current, key))
     if differences:
         shown = "; ".join(differences[:6]) + (" ..." if len(differences) > 6 else "")
         raise ConfigError(
@@ -63,8 +71,12 @@ def check_fingerprint(recorded: Mapping[str, Any], current: Mapping[str, Any], w
 
 def matches(recorded: Mapping[str, Any], current: Mapping[str, Any], *, seed: bool) -> bool:
     """Whether an experiment recorded so could be resumed (ignoring the seed unless ``seed``)."""
-    keys = _KEYS if seed else _KEYS[:2]
-    return all(not _diff(key, recorded.get(key), current.get(key)) for key in keys)
+    keys = [key for key in _KEYS if seed or key != "seed"]
+    return all(not _diff(key, _get(recorded, key), _get(current, key)) for key in keys)
+
+
+def _get(fingerprint: Mapping[str, Any], key: str) -> Any:
+    return fingerprint.get(key, _DEFAULTS.get(key))
 
 
 def _diff(path: str, old: Any, new: Any) -> list[str]:
@@ -97,8 +109,11 @@ class Replayed:
     next_id: int = 1
 
 
-def replay(strategy: Strategy, records: Iterable[Record], where: str) -> Replayed:
-    """Replay ``records`` into a fresh ``strategy`` (see the module docstring)."""
+def replay(
+    strategy: Strategy, records: Iterable[Record], where: str, direction: Direction = "minimize"
+) -> Replayed:
+    """Replay ``records`` into a fresh ``strategy`` (see the module docstring); the
+    strategy is told scores, as in the run (see :mod:`hyperdeme._core._direction`)."""
     asked: dict[int, Candidate] = {}
     cancelled: set[int] = set()
     finished: dict[int, Trial] = {}  # the trials told, by id
@@ -125,7 +140,7 @@ def replay(strategy: Strategy, records: Iterable[Record], where: str) -> Replaye
                 cancelled.add(trial.id)
                 continue
             trial.candidate = asked[trial.id]
-            strategy.tell(trial)
+            strategy.tell(scored(trial, direction))
             finished[trial.id] = trial
     outstanding = sorted(asked.keys() - finished.keys())
     return Replayed(

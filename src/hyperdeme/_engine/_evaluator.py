@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 from .._core._checks import boolean, is_integer
+from .._core._direction import Direction
 from .._core._errors import ConfigError, ConfigTypeError, HyperdemeWarning
 from .._core._settings import UNSET, Unset, checked_keywords
 from ..early_stopping import EarlyStopping
@@ -60,7 +61,10 @@ class Evaluator:
     - ``timeout``: minutes for the whole run (0: none); ``flag``: e.g.
       ``{"nodes_per_evaluation": "--N"}``; ``verbose``; ``num_retries``.
 
-    hyperdeme adds ``eval_timeout`` (seconds per attempt, 0: none), ``env``
+    hyperdeme adds ``direction`` (``"minimize"``, crayai's and the default, or
+    ``"maximize"`` for an accuracy or a reward: the FoM, the weighted sum of a
+    metric dict included, is then maximised and the best trial is the one with
+    the largest), ``eval_timeout`` (seconds per attempt, 0: none), ``env``
     (extra environment variables), ``retry_delay`` (seconds before the second
     attempt, doubling up to a minute), ``fsync`` (journal durability against an
     OS crash: ``"batch"``, the default, fsyncs off the event loop, at most every
@@ -86,6 +90,7 @@ class Evaluator:
         src_path: str = _E.src_path,
         run_path: str | Unset = UNSET,
         metric: str | Mapping[str, float] = "FoM: ",
+        direction: Direction = _E.direction,
         checkpoint: str = _E.checkpoint,
         nodes: int = _L.nodes,
         nodes_per_eval: int = _L.nodes_per_eval,
@@ -115,6 +120,7 @@ class Evaluator:
             src_path=src_path,
             run_path=run_path,
             metric=metric,
+            direction=direction,
             checkpoint=checkpoint,
             num_parallel_evals=num_parallel_evals,
             workload_manager=workload_manager,

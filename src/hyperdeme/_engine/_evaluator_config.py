@@ -28,6 +28,7 @@ from .._core._checks import (
     string_mapping,
     text,
 )
+from .._core._direction import DIRECTIONS, Direction
 from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import UNSET, Config, Unset, setting
 from ..early_stopping import EarlyStopping
@@ -174,6 +175,8 @@ class EvaluatorConfig(Config):
     #: UNSET: not given (crayai warns when run_path is given without src_path)
     run_path: str | Unset = setting(UNSET, text)
     metric: str | Mapping[str, float] = setting("FoM: ", _metric)
+    #: whether the FoM is minimised (crayai) or maximised
+    direction: Direction = setting("minimize", one_of(DIRECTIONS))
     checkpoint: str = setting("", text)
     num_parallel_evals: int = setting(0, count(0))
     workload_manager: str = setting("auto", _launcher_name(("auto",), _manager_names))

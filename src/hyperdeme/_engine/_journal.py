@@ -2,7 +2,8 @@
 
 Every record carries ``"schema": 2`` and a ``"type"``:
 
-``experiment``  first line: the fingerprint of the search space, strategy and seed
+``experiment``  first line: the fingerprint of the search space, strategy, seed
+                and direction (``minimize``/``maximize``: how status and report rank)
 ``started``     a trial was asked for: its id, every gene of its candidate, its info
 ``trial``       a trial finished: :meth:`hyperdeme.Trial.to_json` (status, FoM ...)
 ``interrupted`` a trial was running when its driver died (written on resume)
@@ -49,10 +50,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._core._closing import Closing
+from .._core._direction import Direction
 from .._core._errors import HyperdemeWarning, JournalError
 from .._core._trial import Candidate, Trial
 
-__all__ = ["SCHEMA", "Durability", "Journal", "Record", "read_journal", "read_records"]
+__all__ = [
+    "SCHEMA",
+    "Durability",
+    "Journal",
+    "Record",
+    "read_direction",
+    "read_journal",
+    "read_records",
+]
 
 SCHEMA = 2
 JOURNAL_NAME = "trials.jsonl"
@@ -312,6 +322,20 @@ def _parse(line: bytes) -> tuple[Record | None, str]:
     ):
         return None, "a trial record without an integer id"
     return record, ""
+
+
+def read_direction(path: str | os.PathLike[str]) -> Direction:
+    """Whether the experiment of a journal (or of a run directory holding one) minimises
+    or maximises its FoM, as its first record, the fingerprint, says (a journal
+    without one, or written before directions existed, minimises)."""
+    records = read_records(path)
+    try:
+        header = next(records, None)
+    finally:
+        records.close()
+    fingerprint = header.get("fingerprint") if header is not None else None
+    direction = fingerprint.get("direction") if isinstance(fingerprint, dict) else None
+    return "maximize" if direction == "maximize" else "minimize"
 
 
 def read_journal(path: str | os.PathLike[str]) -> list[Trial]:

@@ -208,7 +208,11 @@ class TrialRunner:
         """Run the attempt through the launcher, its logs open, and say how it ended."""
         # a program's output is scanned as it streams, each FoM line a step the
         # early-stopping rule may judge; in-process, the function returns its metrics
-        monitor = None if place.directory is None else AttemptMonitor(trial, self.early_stopping)
+        monitor = (
+            None
+            if place.directory is None
+            else AttemptMonitor(trial, self.early_stopping, self.config.direction)
+        )
         scanner = None if monitor is None else self.evaluator.metric.scanner(monitor.on_step)
         if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._core._direction import scored
 from .._core._errors import EvaluationError
 from .._core._logging import get_logger
 from .._core._trial import Candidate, Status, Trial
@@ -80,6 +81,7 @@ class Scheduler:
         #: cancelled while running (the run stopped)
         self._cancelled: list[Trial] = []
         self._on_start: Callable[[Trial], None] | None = None
+        self.direction = runner.config.direction
 
     async def run(
         self,
@@ -124,7 +126,7 @@ class Scheduler:
         if self.expired:
             log.info("run.time_budget_expired", cancelled=len(cancelled))
         for trial in [*unseen, *cancelled]:
-            strategy.tell(trial)
+            strategy.tell(scored(trial, self.direction))
             await emit(trial)
 
     def _leftovers(self) -> list[Trial]:
@@ -179,7 +181,7 @@ class Scheduler:
 
     def _record(self, strategy: Strategy, trial: Trial) -> None:
         self.journal.trial(trial)  # before anyone hears of it
-        strategy.tell(trial)
+        strategy.tell(scored(trial, self.direction))  # lower is better, whatever the direction
 
     async def _work(
         self,

@@ -18,6 +18,7 @@ import math
 
 import anyio
 
+from .._core._direction import Direction, score
 from .._core._logging import get_logger
 from .._core._trial import Trial
 from ..early_stopping import EarlyStopping, EarlyStoppingState
@@ -35,9 +36,12 @@ def start_early_stopping(rule: EarlyStopping | None) -> EarlyStoppingState | Non
 class AttemptMonitor:
     """Follows one attempt's steps; cancels :attr:`scope` when the rule says stop."""
 
-    def __init__(self, trial: Trial, state: EarlyStoppingState | None) -> None:
+    def __init__(
+        self, trial: Trial, state: EarlyStoppingState | None, direction: Direction = "minimize"
+    ) -> None:
         self.trial = trial
         self.state = state
+        self.direction = direction
         self.scope = anyio.CancelScope()
         #: the rule stopped this attempt
         self.stopped = False
@@ -56,8 +60,8 @@ class AttemptMonitor:
         if self.state is None:
             return
         if self.state.keeps(trial.steps):
-            trial.intermediate[trial.steps] = fom
-        if self.state.report(trial.id, trial.steps, fom):
+            trial.intermediate[trial.steps] = fom  # the program's number; the rule hears a score
+        if self.state.report(trial.id, trial.steps, score(fom, self.direction)):
             self.stopped = True
             log.info("trial.early_stopped", step=trial.steps, fom=fom, attempt=trial.attempts)
             self.scope.cancel()

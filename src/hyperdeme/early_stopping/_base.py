@@ -44,7 +44,9 @@ class EarlyStoppingState(ABC):
     @abstractmethod
     def report(self, trial_id: int, step: int, fom: float) -> bool:
         """Record trial ``trial_id``'s intermediate FoM at ``step`` (1, 2, ...); return True
-        to stop the trial now. ``fom`` may be NaN or infinite (a diverged training)."""
+        to stop the trial now. ``fom`` is a score, lower is better (the program's FoM,
+        negated when the evaluator maximises); it may be NaN or infinite (a diverged
+        training)."""
 
     def keeps(self, step: int) -> bool:
         """Whether ``step``'s FoM is journalled in ``trial.intermediate`` (and so replayed

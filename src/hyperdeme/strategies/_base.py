@@ -30,7 +30,8 @@ for a result" (a generation barrier); returning ``None`` with nothing
 outstanding and ``exhausted()`` true means the strategy is done. A trial id is
 used by one successful ``ask`` only; an id whose ``ask`` returned None may be
 offered again. ``observe`` sees every trial asked for, whatever its status
-(lower FoMs are better; ``trial.ok`` is false for a failed one), in the order
+(lower FoMs are better, whatever the evaluator's ``direction``: maximising, the
+engine tells the negated FoM; ``trial.ok`` is false for a failed one), in the order
 they finish (``trial.candidate`` is what ``propose`` returned); when a
 run is resumed, the journal's trials are asked and told again in their order,
 so a strategy whose proposals depend only on its seed and what it observed is
