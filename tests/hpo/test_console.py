@@ -220,3 +220,18 @@ class _Stream:
 
     def flush(self) -> None:
         pass
+
+
+async def test_a_maximized_run_reports_the_highest_fom_as_the_global_best() -> None:
+    stream = _Stream()
+    console = Console(
+        stream,  # type: ignore[arg-type]
+        verbose=False,
+        generations=Generations(num_demes=1, pop_size=2, generational=False, budget=4),
+        direction="maximize",
+    )
+    for each in (trial(1, 0, 0.5), trial(2, 0, 0.2), trial(3, 1, 0.4), trial(4, 1, 0.9)):
+        await console.trial(each, None)
+    lines = stream.text.splitlines()
+    assert lines[1:4] == ["Generation 0 (2 evaluations)", "Global Best:", "  FoM: 0.5"]
+    assert lines[6:9] == ["Generation 1 (4 evaluations)", "Global Best:", "  FoM: 0.9"]

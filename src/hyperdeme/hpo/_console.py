@@ -40,6 +40,7 @@ from typing import Any, TextIO
 
 import anyio
 
+from .._core._direction import Direction, best_of
 from .._core._trial import Trial
 from .._engine._evaluator import Evaluator
 from .._engine._workspace import Workspace
@@ -52,13 +53,6 @@ RULE = "-" * 60
 
 def _value(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
-
-
-def _better(best: Trial | None, trial: Trial | None) -> Trial | None:
-    """The lower FoM of the two, among trials that ran to their end."""
-    if trial is None or not trial.ok:
-        return best
-    return trial if best is None or trial.fom < best.fom else best
 
 
 def evaluator_settings(evaluator: Evaluator) -> dict[str, Any]:
@@ -84,14 +78,24 @@ class Console:
     """Prints one run's crayai output on ``stream``; fed by the hpo optimizer's run."""
 
     def __init__(
-        self, stream: TextIO, *, verbose: bool, generations: Generations | None = None
+        self,
+        stream: TextIO,
+        *,
+        verbose: bool,
+        generations: Generations | None = None,
+        direction: Direction = "minimize",
     ) -> None:
         self.stream = stream
         self.verbose = verbose
+        self.direction: Direction = direction
         self.generations = generations
         self._best: Trial | None = None  # through the last generation reported
         self._by_generation: dict[int, Trial | None] = {}
         self._seeded = False
+
+    def _better(self, best: Trial | None, trial: Trial | None) -> Trial | None:
+        """The better of the two by the run's direction, among trials that ran to their end."""
+        return best_of([t for t in (best, trial) if t is not None], self.direction)
 
     def _print(self, *lines: str) -> None:
         self.stream.write("".join(f"{line}\n" for line in lines))
@@ -122,7 +126,7 @@ class Console:
         self._seeded = True
         for trial in trials:
             for generation in self._count(trial):
-                self._best = _better(self._best, self._by_generation.get(generation))
+                self._best = self._better(self._best, self._by_generation.get(generation))
 
     async def trial(self, trial: Trial, run_directory: Path | None) -> None:
         """A finished trial: with verbose its line and output; the generations it ends."""
@@ -146,11 +150,13 @@ class Console:
             return []
         generation = trial.info.get("generation")
         if isinstance(generation, int):
-            self._by_generation[generation] = _better(self._by_generation.get(generation), trial)
+            self._by_generation[generation] = self._better(
+                self._by_generation.get(generation), trial
+            )
         return self.generations.add(trial)
 
     def _generation(self, generation: int) -> None:
-        self._best = _better(self._best, self._by_generation.get(generation))
+        self._best = self._better(self._best, self._by_generation.get(generation))
         assert self.generations is not None
         evaluations = self.generations.finished_through(generation)
         self._print(

@@ -68,6 +68,7 @@ class _Printing(Optimizer):
             sys.stdout,
             verbose=self.verbose or evaluator.config.verbose,
             generations=self._generations(),
+            direction=evaluator.config.direction,
         )
         console.banner(self._title(), self._banner_settings(), evaluator)
 
