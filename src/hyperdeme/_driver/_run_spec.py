@@ -32,3 +32,5 @@ class RunSpec:
     log_fn: str = ""
     #: live progress on stderr when it is a terminal
     progress: bool = False
+    #: results told in trial-id order (the same trials whatever the timing)
+    reproducible: bool = False
