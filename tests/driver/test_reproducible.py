@@ -17,6 +17,7 @@ import anyio
 import pytest
 
 import hyperdeme
+from hyperdeme._cli._experiment import load_experiment
 
 SLOTS = 4
 #: trials each optimizer() runs
@@ -119,3 +120,15 @@ def test_reproducible_must_be_a_boolean() -> None:
     with pytest.raises(hyperdeme.ConfigTypeError, match="reproducible") as caught:
         hyperdeme.RandomOptimizer(reproducible="yes")  # type: ignore[arg-type]
     assert caught.value.name == "reproducible"
+
+
+def test_an_experiment_file_sets_it(tmp_path: Path) -> None:
+    path = tmp_path / "experiment.toml"
+    path.write_text(
+        'command = "true"\n[evaluator]\nsrc_path = "."\n'
+        '[optimizer]\ntype = "genetic"\nreproducible = true\n'
+        '[params."--x"]\nrange = [0.0, 1.0]\n'
+    )
+    assert load_experiment(path).optimizer.reproducible is True
+    path.write_text(path.read_text().replace("reproducible = true\n", ""))
+    assert load_experiment(path).optimizer.reproducible is False

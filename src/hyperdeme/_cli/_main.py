@@ -121,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resume",
         action="store_true",
-        help="continue in an existing run directory (trial numbering continues)",
+        help="continue in an existing run directory (trial numbering continues); a larger "
+        "budget in the file, or --max-evals, continues it to that budget",
     )
     run.add_argument(
         "--max-evals",
