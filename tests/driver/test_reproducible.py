@@ -132,3 +132,40 @@ def test_an_experiment_file_sets_it(tmp_path: Path) -> None:
     assert load_experiment(path).optimizer.reproducible is True
     path.write_text(path.read_text().replace("reproducible = true\n", ""))
     assert load_experiment(path).optimizer.reproducible is False
+
+
+async def test_a_result_held_back_is_journalled_when_the_run_stops(tmp_path: Path) -> None:
+    """Trial 2 finishes while trial 1 runs on: held for its turn, which never comes (the
+    run is cancelled once every task waits); it is journalled and reported all the same."""
+    calls = 0
+
+    async def first_hangs(params: dict[str, Any]) -> float:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await anyio.sleep_forever()
+        return fom(params)
+
+    evaluator = hyperdeme.Evaluator(
+        first_hangs, run_path=str(tmp_path), num_parallel_evals=2, fsync=False
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=10, seed=1, reproducible=True, name="s")
+    seen: list[hyperdeme.Trial] = []
+
+    async def run() -> None:
+        async with hyperdeme.stream(opt, space()) as trials:
+            async for trial in trials:
+                seen.append(trial)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await anyio.wait_all_tasks_blocked()  # trial 1 hangs, trial 2 is held
+        assert calls == 2
+        assert seen == []  # nothing told before trial 1
+        tg.cancel_scope.cancel()
+    journal_path = tmp_path / "s" / "trials.jsonl"
+    journalled = hyperdeme.read_journal(journal_path)
+    assert [(t.id, t.status) for t in journalled] == [
+        (2, hyperdeme.Status.OK),
+        (1, hyperdeme.Status.CANCELLED),
+    ]
