@@ -17,6 +17,7 @@ import anyio
 import pytest
 
 import hyperdeme
+from hyperdeme import hpo
 from hyperdeme._cli._experiment import load_experiment
 
 SLOTS = 4
@@ -169,3 +170,17 @@ async def test_a_result_held_back_is_journalled_when_the_run_stops(tmp_path: Pat
         (2, hyperdeme.Status.OK),
         (1, hyperdeme.Status.CANCELLED),
     ]
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        hpo.genetic.Optimizer,
+        hpo.random.Optimizer,
+        hpo.grid.Optimizer,
+        hpo.PBTOptimizer,
+    ],
+)
+def test_crayai_optimizers_take_it(optimizer: type[hyperdeme.Optimizer]) -> None:
+    assert optimizer(reproducible=True).reproducible is True
+    assert optimizer().reproducible is False
