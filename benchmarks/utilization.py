@@ -3,7 +3,10 @@
 Each evaluation is an ``async def`` that sleeps a log-normal time (median
 50 ms, sigma 1; drawn from a seeded generator in call order) on 16 slots.
 Variants, interleaved: genetic steady-state (4 demes x 16), genetic
-generational (crayai's barrier per generation, for contrast) and random.
+generational (crayai's barrier per generation, for contrast) and random, and
+steady genetic and random again with ``reproducible=True`` (results told in
+trial-id order: a slot waits while an earlier trial runs), whose cost is
+the second table's same-run ratios.
 
 Three measures of "busy":
 
@@ -31,11 +34,21 @@ import hyperdeme
 from . import _harness as h
 
 SPACE = hyperdeme.Params([[f"--x{i}", (-5.0, 5.0)] for i in range(4)])
-VARIANTS = ("genetic-steady", "genetic-generational", "random")
+VARIANTS = (
+    "genetic-steady",
+    "genetic-generational",
+    "random",
+    "genetic-steady-reproducible",
+    "random-reproducible",
+)
+#: a variant's suffix for ``reproducible=True`` (results told in trial-id order)
+REPRODUCIBLE = "-reproducible"
 SLOTS, DEMES, POP = 16, 4, 16
 
 
 async def _run(variant: str, evaluations: int, root: Path) -> dict[str, float]:
+    reproducible = variant.endswith(REPRODUCIBLE)
+    variant = variant.removesuffix(REPRODUCIBLE)
     rng = random.Random(1)
     in_objective = 0.0
 
@@ -51,7 +64,7 @@ async def _run(variant: str, evaluations: int, root: Path) -> dict[str, float]:
     )
     if variant == "random":
         opt: hyperdeme.Optimizer = hyperdeme.RandomOptimizer(
-            evaluator, num_iters=evaluations, seed=1
+            evaluator, num_iters=evaluations, seed=1, reproducible=reproducible
         )
     else:
         mode = variant.split("-")[1]
@@ -63,6 +76,7 @@ async def _run(variant: str, evaluations: int, root: Path) -> dict[str, float]:
             pop_size=POP,
             mode=mode,
             seed=1,
+            reproducible=reproducible,
         )
     begin = time.time()
     result = await hyperdeme.optimize(opt, SPACE)
@@ -128,10 +142,21 @@ def main(quick: bool, args: Any) -> list[h.Table]:
             med["steady"],
             target,
         )
+    cost = h.Table(
+        "reproducible=True against the default, same run: steady % and makespan",
+        ["strategy", "steady % ratio", "makespan ratio"],
+    )
+    for base in ("genetic-steady", "random"):
+        default, ordered = summary[base], summary[base + REPRODUCIBLE]
+        cost.add(
+            base,
+            ordered["steady"] / default["steady"],
+            ordered["makespan"] / default["makespan"],
+        )
     return h.save_benchmark(
         "utilization",
         quick,
-        [table],
+        [table, cost],
         settings={
             "evaluations": evaluations,
             "slots": SLOTS,

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis's deadline and too-slow health check are timing claims: on a loaded
+# 2-core CI machine a correct example can take seconds. Timing belongs in
+# benchmarks/, so the property tests check properties only.
+settings.register_profile("hyperdeme", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hyperdeme")
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -145,7 +145,7 @@ def test_an_unknown_type_lists_the_built_ins_and_the_installed_plug_ins(
             'type = "coordinate"\nstepz = 0.5',
             "optimizer.stepz",
             "unknown setting of the strategy plug-in 'coordinate'; did you mean 'step'? "
-            "allowed: max_evals, step, seed, verbose, log_fn, backend.",
+            "allowed: max_evals, step, seed, verbose, log_fn, backend, reproducible.",
         ),
         ('type = "coordinate"\nname = "x"', "optimizer.name", "top of the file"),
         (

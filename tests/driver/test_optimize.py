@@ -199,7 +199,8 @@ def test_optimizer_arguments_are_checked_at_construction() -> None:
             "GeneticOptimizer got unknown keyword argument(s) 'mutation_rat' (did you mean "
             "'mutation_rate'?); allowed: add_mutation_bounds, backend, crossover_rate, "
             "evaluator, generations, gens_per_epoch, log_fn, max_evals, migration_interval, mode, "
-            "mul_mutation_bounds, mutation_rate, name, num_demes, pop_size, seed, verbose.",
+            "mul_mutation_bounds, mutation_rate, name, num_demes, pop_size, reproducible, seed, "
+            "verbose.",
         ),
     ],
 )
@@ -215,7 +216,8 @@ def test_bad_arguments_are_refused_by_the_constructor(
 def test_unknown_keywords_name_the_optimizers_own_keywords() -> None:
     expected = (
         r"RandomOptimizer got unknown keyword argument\(s\) 'numIters' \(did you mean "
-        r"'num_iters'\?\); allowed: backend, evaluator, log_fn, name, num_iters, seed, verbose\.$"
+        r"'num_iters'\?\); allowed: backend, evaluator, log_fn, name, num_iters, reproducible, "
+        r"seed, verbose\.$"
     )
     with pytest.raises(hyperdeme.ConfigTypeError, match=expected):
         hyperdeme.RandomOptimizer(numIters=5)  # type: ignore[call-arg]

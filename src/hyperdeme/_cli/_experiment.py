@@ -34,6 +34,7 @@ from .._core._plugins import EARLY_STOPPING as RULE_PLUGINS
 from .._core._plugins import STRATEGIES, load_plugin, plugins
 from ._engine_internals import DEFAULT_RUN_PATH
 from ._errors import ExperimentError, UsageProblem, culprit
+from ._max_evals import budget_arguments, limited
 from ._search_space import build_params
 from ._strategy_plugins import plugin_optimizer, unknown_type
 
@@ -66,9 +67,11 @@ class ExperimentFile:
     run_dir: Path
 
 
-def load_experiment(path: Path, *, run_path: str | None = None) -> ExperimentFile:
+def load_experiment(
+    path: Path, *, run_path: str | None = None, max_evals: int | None = None
+) -> ExperimentFile:
     """Read and check ``path``; ``run_path`` (relative to the current directory) overrides
-    the file's ``evaluator.run_path``."""
+    the file's ``evaluator.run_path``, ``max_evals`` its budget (see :mod:`._max_evals`)."""
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
@@ -94,7 +97,7 @@ def load_experiment(path: Path, *, run_path: str | None = None) -> ExperimentFil
     params = build_params(path, document.get("params"), document.get("conditions"))
     settings = _evaluator_settings(path, document.get("evaluator", {}), run_path)
     evaluator = _evaluator(path, command, settings)
-    optimizer = _optimizer(path, document.get("optimizer"), evaluator, name, params)
+    optimizer = _optimizer(path, document.get("optimizer"), evaluator, name, params, max_evals)
     run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
     return ExperimentFile(path, params, evaluator, optimizer, run_root / optimizer.experiment)
 
@@ -180,7 +183,12 @@ def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.
 
 
 def _optimizer(
-    path: Path, table: Any, evaluator: hyperdeme.Evaluator, name: str, params: hyperdeme.Params
+    path: Path,
+    table: Any,
+    evaluator: hyperdeme.Evaluator,
+    name: str,
+    params: hyperdeme.Params,
+    max_evals: int | None,
 ) -> hyperdeme.Optimizer:
     if table is None:
         raise ExperimentError(
@@ -194,12 +202,16 @@ def _optimizer(
         if reserved in arguments:
             raise ExperimentError(path, f"optimizer.{reserved}", f"not allowed here; use {where}.")
     kind = arguments.get("type")
+    own_budget = budget_arguments(kind, arguments, max_evals)
     if kind not in OPTIMIZERS:
         if isinstance(kind, str) and kind in plugins(STRATEGIES):
-            return plugin_optimizer(path, arguments, evaluator, name, params)
-        raise unknown_type(path, kind, OPTIMIZERS)
-    optimizer = _kind(path, "optimizer", arguments, OPTIMIZERS)
-    try:
-        return optimizer(evaluator, name=name, **arguments)
-    except _LIBRARY_ERRORS as error:
-        raise ExperimentError(path, culprit("optimizer", error), str(error)) from None
+            built = plugin_optimizer(path, arguments, evaluator, name, params)
+        else:
+            raise unknown_type(path, kind, OPTIMIZERS)
+    else:
+        optimizer = _kind(path, "optimizer", arguments, OPTIMIZERS)
+        try:
+            built = optimizer(evaluator, name=name, **arguments)
+        except _LIBRARY_ERRORS as error:
+            raise ExperimentError(path, culprit("optimizer", error), str(error)) from None
+    return built if own_budget or max_evals is None else limited(built, max_evals)

@@ -121,7 +121,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resume",
         action="store_true",
-        help="continue in an existing run directory (trial numbering continues)",
+        help="continue in an existing run directory (trial numbering continues); a larger "
+        "budget in the file, or --max-evals, continues it to that budget",
+    )
+    run.add_argument(
+        "--max-evals",
+        type=_positive,
+        metavar="N",
+        help="evaluate N trials in all (overrides the file's budget: random num_iters, "
+        "genetic max_evals; grid, pbt and plug-ins stop after N); with --resume a larger N "
+        "continues the experiment",
     )
     run.add_argument(
         "--dry-run",
@@ -183,6 +192,17 @@ class _ListPlugins(argparse.Action):
         parser.exit()
 
 
+def _positive(text: str) -> int:
+    """``--max-evals``'s value: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
 def _command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
@@ -206,7 +226,9 @@ def _run(arguments: argparse.Namespace, out: TextIO) -> int:
     from ._experiment import load_experiment
     from ._run import dry_run, run_experiment
 
-    experiment = load_experiment(arguments.experiment, run_path=arguments.run_path)
+    experiment = load_experiment(
+        arguments.experiment, run_path=arguments.run_path, max_evals=arguments.max_evals
+    )
     if arguments.dry_run:
         dry_run(experiment, out=out)
         return EXIT_OK

@@ -84,6 +84,7 @@ class RandomOptimizer(_Configured):
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
+        reproducible: bool = False,
     ) -> None:
         self.config = RandomConfig(num_iters=num_iters)
         super().__init__(
@@ -94,6 +95,7 @@ class RandomOptimizer(_Configured):
             verbose=verbose,
             log_fn=log_fn,
             backend=backend,
+            reproducible=reproducible,
         )
 
     def _search(self, params: Params, *, seed: int | None) -> Strategy:
@@ -119,6 +121,7 @@ class GridOptimizer(_Configured):
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
+        reproducible: bool = False,
     ) -> None:
         self.config = GridConfig(grid_size=grid_size)
         super().__init__(
@@ -128,6 +131,7 @@ class GridOptimizer(_Configured):
             verbose=verbose,
             log_fn=log_fn,
             backend=backend,
+            reproducible=reproducible,
         )
         self.chunk_size: int = count(1)("chunk_size", chunk_size)
 
@@ -177,6 +181,7 @@ class GeneticOptimizer(_Configured):
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
+        reproducible: bool = False,
     ) -> None:
         given = {"generations": generations, "num_demes": num_demes, "pop_size": pop_size}
         sizes: dict[str, int] = {k: v for k, v in given.items() if not isinstance(v, Unset)}
@@ -199,6 +204,7 @@ class GeneticOptimizer(_Configured):
             verbose=verbose,
             log_fn=log_fn,
             backend=backend,
+            reproducible=reproducible,
         )
         if evaluator is not None:
             for advice in self._checkpoint_advice(evaluator):
@@ -264,6 +270,7 @@ class PBTOptimizer(_Configured):
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
+        reproducible: bool = False,
     ) -> None:
         self.config = PBTConfig(
             population=population,
@@ -282,6 +289,7 @@ class PBTOptimizer(_Configured):
             verbose=verbose,
             log_fn=log_fn,
             backend=backend,
+            reproducible=reproducible,
         )
         if evaluator is not None:
             _check_pbt_evaluator(evaluator)

@@ -132,6 +132,7 @@ def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Schedule
         slots=config.slots(total_nodes),
         time_budget=config.time_budget,
         first_id=run.replayed.next_id,
+        reproducible=experiment.reproducible,
     )
 
 

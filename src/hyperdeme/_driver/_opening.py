@@ -23,7 +23,7 @@ from .._engine._workspace import Workspace
 from ..launchers._watchdog import reap
 from ..strategies import Strategy
 from ._humanlog import HumanLog
-from ._resume import Replayed, check_fingerprint, fingerprint, matches, replay
+from ._resume import Replayed, check_budget, check_fingerprint, fingerprint, matches, replay
 from ._run_spec import RunSpec
 
 __all__ = ["Opened", "opened"]
@@ -53,7 +53,13 @@ def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
     config = evaluator.config
     probe = experiment.make_strategy(experiment.seed or 1)
     current = fingerprint(experiment.params, probe, evaluator.cmd, config.direction)
-    name = _choose(experiment, Path(config.run_root).absolute(), current, resume=resume)
+    name = _choose(
+        experiment,
+        Path(config.run_root).absolute(),
+        current,
+        resume=resume,
+        budget=probe.budget_settings,
+    )
     workspace = Workspace.create(config.run_root, name, config.src_path, config.checkpoint)
     with (
         ExperimentLock(workspace.root),
@@ -66,11 +72,19 @@ def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
         yield Opened(name, workspace, journal, human, strategy, replayed)
 
 
-def _choose(experiment: RunSpec, root: Path, current: dict[str, object], *, resume: bool) -> str:
-    """The experiment's name; without one, when resuming, the newest that matches."""
+def _choose(
+    experiment: RunSpec,
+    root: Path,
+    current: dict[str, object],
+    *,
+    resume: bool,
+    budget: tuple[str, ...],
+) -> str:
+    """The experiment's name; without one, when resuming, the newest that matches (its
+    budget may differ)."""
     name = experiment.name or experiment.default_name
     if resume and experiment.name is None:
-        found = _newest_matching(root, current, seed=bool(experiment.seed))
+        found = _newest_matching(root, current, seed=bool(experiment.seed), budget=budget)
         if found is None:
             log.warning(
                 "run.nothing_to_resume",
@@ -120,17 +134,21 @@ def _open(
             "hyperdeme 0.1, which could not resume); start a new experiment."
         )
     recorded = header["fingerprint"]
+    strategy = experiment.make_strategy(int(recorded["seed"]))
+    budget = strategy.budget_settings
     if experiment.seed:
-        check_fingerprint(recorded, current, where)
+        check_fingerprint(recorded, current, where, budget=budget)
     else:  # seed 0: the seed the experiment was started with
-        check_fingerprint(recorded, {**current, "seed": recorded.get("seed")}, where)
+        current = {**current, "seed": recorded.get("seed")}
+        check_fingerprint(recorded, current, where, budget=budget)
+    check_budget(strategy, len({r["id"] for r in records if r.get("type") == "started"}), where)
+    _log_budget(recorded, current, budget)
     if recorded.get("command") != current.get("command"):
         log.warning(
             "run.command_changed",
             recorded=recorded.get("command"),
             now=current.get("command"),
         )
-    strategy = experiment.make_strategy(int(recorded["seed"]))
     replayed = replay(strategy, records, where, direction)
     for trial_id in replayed.interrupted:
         journal.interrupted(trial_id)
@@ -144,7 +162,26 @@ def _open(
     return strategy, replayed
 
 
-def _newest_matching(root: Path, current: dict[str, object], *, seed: bool) -> str | None:
+def _log_budget(
+    recorded: dict[str, object], current: dict[str, object], budget: tuple[str, ...]
+) -> None:
+    """Say so when the budget settings differ from the recorded ones (a budget that grows)."""
+    old, new = (_settings(identity, budget) for identity in (recorded, current))
+    if old != new:
+        log.info("run.budget_changed", recorded=old, now=new)
+
+
+def _settings(identity: dict[str, object], keys: tuple[str, ...]) -> dict[str, object]:
+    strategy = identity.get("strategy")
+    settings = strategy.get("settings") if isinstance(strategy, dict) else None
+    if not isinstance(settings, dict):
+        return {}
+    return {key: settings.get(key) for key in keys}
+
+
+def _newest_matching(
+    root: Path, current: dict[str, object], *, seed: bool, budget: tuple[str, ...]
+) -> str | None:
     if not root.is_dir():
         return None
     journals = sorted(
@@ -156,7 +193,7 @@ def _newest_matching(root: Path, current: dict[str, object], *, seed: bool) -> s
         header = _first_record(path)
         if header and header.get("type") == "experiment":
             recorded = header.get("fingerprint")
-            if isinstance(recorded, dict) and matches(recorded, current, seed=seed):
+            if isinstance(recorded, dict) and matches(recorded, current, seed=seed, budget=budget):
                 return path.parent.name
     return None
 

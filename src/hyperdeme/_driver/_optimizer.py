@@ -97,8 +97,12 @@ class Optimizer:
     :class:`~hyperdeme.Strategy`: a Strategy subclass whose constructor is
     ``(space, *, seed=None, ...)``, or a ``functools.partial`` or function that
     builds one with settings of its own. ``seed=0`` draws a fresh seed per run
-    (``result.seed`` tells which). The built-in optimizers are subclasses with
-    crayai's typed keywords.
+    (``result.seed`` tells which). ``reproducible=True``: the same seed and the
+    same ``num_parallel_evals`` give the same trials in the same order whatever
+    the timing (results are told to the strategy in trial-id order; see
+    :mod:`hyperdeme._engine._in_order`); by default, with more than one slot,
+    a steady-state search follows the order in which evaluations finish. The
+    built-in optimizers are subclasses with crayai's typed keywords.
     """
 
     @checked_keywords
@@ -112,6 +116,7 @@ class Optimizer:
         verbose: bool | int = False,
         log_fn: str | None = "",
         backend: Backend = "asyncio",
+        reproducible: bool = False,
     ) -> None:
         if evaluator is not None and not isinstance(evaluator, Evaluator):
             raise ConfigTypeError(
@@ -126,6 +131,7 @@ class Optimizer:
         self.verbose: bool = boolean("verbose", verbose)
         self.log_fn: str = _log_name("log_fn", log_fn)
         self.backend: Backend = one_of(("asyncio", "trio"))("backend", backend)
+        self.reproducible: bool = boolean("reproducible", reproducible)
         self.result: Result | None = None
         self._experiment = ""
 
@@ -235,6 +241,7 @@ class Optimizer:
             log_fn=self.log_fn,
             log_dir=self._log_directory(),
             progress=progress,
+            reproducible=self.reproducible,
         )
         self._experiment = await run_experiment(experiment, result, emit, resume=resume)
         return result

@@ -5,7 +5,12 @@ the strategy (type and settings), the seed actually used and the direction
 (whether the FoM is minimised or maximised; a journal written before
 directions existed minimised). Resuming with
 anything else is refused with an error naming the differences, because the
-journal's trials would not be what this search would have asked for.
+journal's trials would not be what this search would have asked for. Only the
+strategy's budget settings (``Strategy.budget_settings``: ``num_iters``,
+``max_evals``, ``generations``) may change: the replayed
+strategy then goes on to the new budget (a budget that grows). A budget
+smaller than the trials already asked for is refused (see
+``check_budget``); the same budget finishes at once.
 
 Replaying the journal rebuilds the strategy exactly: each ``started`` record
 is asked again under its trial id, and the strategy must ask for the very
@@ -32,7 +37,7 @@ from .._engine._journal import Record
 from .._space import Params
 from ..strategies import Strategy
 
-__all__ = ["Replayed", "check_fingerprint", "fingerprint", "replay"]
+__all__ = ["Replayed", "check_budget", "check_fingerprint", "fingerprint", "replay"]
 
 #: what must not change for an experiment to be resumed
 _KEYS = ("space", "strategy", "seed", "direction")
@@ -55,28 +60,75 @@ def fingerprint(
     return plain
 
 
-def check_fingerprint(recorded: Mapping[str, Any], current: Mapping[str, Any], where: str) -> None:
-    """Raise ConfigError naming what differs between ``recorded`` and ``current``."""
+def check_fingerprint(
+    recorded: Mapping[str, Any],
+    current: Mapping[str, Any],
+    where: str,
+    *,
+    budget: tuple[str, ...] = (),
+) -> None:
+    """Raise ConfigError naming what differs between ``recorded`` and ``current``, but
+    for the strategy settings named in ``budget``."""
+    old, new = _settled(recorded, budget), _settled(current, budget)
     differences: list[str] = []
     for key in _KEYS:
-        differences += _diff(key, _get(recorded, key), _get(current, key))
+        differences += _diff(key, _get(old, key), _get(new, key))
     if differences:
         shown = "; ".join(differences[:6]) + (" ..." if len(differences) > 6 else "")
+        only = f"; only the budget ({', '.join(budget)}) may change" if budget else ""
         raise ConfigError(
             f"cannot resume {where}: it was started with another search (recorded -> now: "
-            f"{shown}). Resume with the settings it was started with, or start a new "
-            "experiment under another name."
+            f"{shown}{only}). Resume with the settings it was started with (settings chosen "
+            "for a budget, such as the genetic search's num_demes and pop_size, given as "
+            "recorded), or start a new experiment under another name."
         )
 
 
-def matches(recorded: Mapping[str, Any], current: Mapping[str, Any], *, seed: bool) -> bool:
-    """Whether an experiment recorded so could be resumed (ignoring the seed unless ``seed``)."""
+def check_budget(strategy: Strategy, asked: int, where: str) -> None:
+    """Refuse a budget smaller than the ``asked`` trials an experiment already holds."""
+    budget = strategy.budget
+    if budget is None or budget >= asked:
+        return
+    settings = strategy.describe()["settings"]
+    named = {key: settings.get(key) for key in strategy.budget_settings}
+    shown = ", ".join(f"{key}={value!r}" for key, value in named.items()) or "its settings"
+    raise ConfigError(
+        f"cannot resume {where} with a budget of {budget} evaluations ({shown}): it already "
+        f"holds {asked} trials, and trials are never taken back. Give a budget of at least "
+        f"{asked} (equal: the run finishes at once with what is there).",
+        name=next(iter(named), "budget"),
+        value=budget,
+    )
+
+
+def matches(
+    recorded: Mapping[str, Any],
+    current: Mapping[str, Any],
+    *,
+    seed: bool,
+    budget: tuple[str, ...] = (),
+) -> bool:
+    """Whether an experiment recorded so could be resumed (ignoring the seed unless ``seed``,
+    and the strategy settings named in ``budget``)."""
     keys = [key for key in _KEYS if seed or key != "seed"]
-    return all(not _diff(key, _get(recorded, key), _get(current, key)) for key in keys)
+    old, new = _settled(recorded, budget), _settled(current, budget)
+    return all(not _diff(key, _get(old, key), _get(new, key)) for key in keys)
 
 
 def _get(fingerprint: Mapping[str, Any], key: str) -> Any:
     return fingerprint.get(key, _DEFAULTS.get(key))
+
+
+def _settled(identity: Mapping[str, Any], budget: tuple[str, ...]) -> Mapping[str, Any]:
+    """``identity`` without the strategy settings named in ``budget``."""
+    strategy = identity.get("strategy")
+    if not budget or not isinstance(strategy, dict):
+        return identity
+    settings = strategy.get("settings")
+    if not isinstance(settings, dict):
+        return identity
+    kept = {key: value for key, value in settings.items() if key not in budget}
+    return {**identity, "strategy": {**strategy, "settings": kept}}
 
 
 def _diff(path: str, old: Any, new: Any) -> list[str]:

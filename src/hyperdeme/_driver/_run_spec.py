@@ -35,3 +35,5 @@ class RunSpec:
     log_dir: Path | None = None
     #: live progress on stderr when it is a terminal
     progress: bool = False
+    #: results told in trial-id order (the same trials whatever the timing)
+    reproducible: bool = False

@@ -12,6 +12,11 @@ for another slot's evaluation::
       ^                                                  |
       +-- tell <-- journal "trial" <-- finished Trial ---+
 
+With ``reproducible=True`` results are told in trial-id order instead, and
+a candidate is asked for only while fewer than ``slots`` asked trials are
+untold (see :mod:`._in_order`): the same seed gives the same trials whatever
+the timing, at the cost of slots left idle while an earlier trial finishes.
+
 Workers are started only when a trial finds none idle, so a run costs what
 its trials cost whatever ``slots`` says (10**5 slots for 3 trials: 3
 workers). Only the driver writes the journal, so the journal's order is the
@@ -39,6 +44,7 @@ from .._core._errors import EvaluationError
 from .._core._logging import get_logger
 from .._core._trial import Candidate, Status, Trial
 from ..strategies import Strategy
+from ._in_order import InOrder
 from ._journal import Journal
 from ._runner import TrialRunner
 
@@ -64,6 +70,7 @@ class Scheduler:
         slots: int,
         time_budget: float = math.inf,
         first_id: int = 1,
+        reproducible: bool = False,
     ) -> None:
         self.runner = runner
         self.journal = journal
@@ -82,6 +89,8 @@ class Scheduler:
         self._cancelled: list[Trial] = []
         self._on_start: Callable[[Trial], None] | None = None
         self.direction = runner.config.direction
+        #: reproducible: results told in id order (None: as they finish)
+        self._in_order = InOrder() if reproducible else None
 
     async def run(
         self,
@@ -116,7 +125,7 @@ class Scheduler:
             finally:
                 # whatever stopped the run: finished results not yet told, then the
                 # trials it cancelled, are journalled (synchronous: safe while cancelled)
-                unseen = _drain(receive)
+                unseen = self._held() + _drain(receive)
                 cancelled = self._leftovers()
                 for trial in [*unseen, *cancelled]:
                     self.journal.trial(trial)
@@ -128,6 +137,15 @@ class Scheduler:
         for trial in [*unseen, *cancelled]:
             strategy.tell(scored(trial, self.direction))
             await emit(trial)
+
+    def _held(self) -> list[Trial]:
+        return self._in_order.held() if self._in_order is not None else []
+
+    async def _next_result(self, done: MemoryObjectReceiveStream[Trial]) -> Trial:
+        """The next result to tell: the first to finish, or (reproducible) the next by id."""
+        if self._in_order is None:
+            return await done.receive()
+        return await self._in_order.next(done)
 
     def _leftovers(self) -> list[Trial]:
         """The trials the stop cancelled: running ones, and ones not yet taken up."""
@@ -162,6 +180,8 @@ class Scheduler:
                     self._next_id += 1
                     self.journal.started(trial)
                 self._pending[trial.id] = trial
+                if self._in_order is not None:
+                    self._in_order.asked(trial.id)
                 workers.ensure_one_idle()
                 await work.send(trial)
                 in_flight += 1
@@ -170,8 +190,8 @@ class Scheduler:
             if in_flight == 0:
                 return None
             self.journal.flush()  # what started is on file while the driver waits
-            trial = await done.receive()
-            in_flight -= 1
+            trial = await self._next_result(done)
+            in_flight -= 1  # asked and not told: at most ``slots`` (reproducible: the rule)
             self._record(strategy, trial)
             await self.runner.checkpoints.release(strategy.released_checkpoints())
             await emit(trial)

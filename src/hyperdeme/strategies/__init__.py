@@ -6,6 +6,7 @@ the protocol); the built-in ones each have a validated config.
 
 from .._core._public import publish
 from ._base import Strategy, StrategyFactory
+from ._evaluation_limit import EvaluationLimit
 from ._genetic import GeneticConfig, GeneticSearch
 from ._grid import GridConfig, GridSearch
 from ._limiter import ConcurrencyLimiter
@@ -14,6 +15,7 @@ from ._random import RandomConfig, RandomSearch
 
 __all__ = [
     "ConcurrencyLimiter",
+    "EvaluationLimit",
     "GeneticConfig",
     "GeneticSearch",
     "GridConfig",

@@ -9,8 +9,9 @@ and overrides public hooks only:
 - :meth:`~Strategy.exhausted` (required): True once it will never propose again;
 - :meth:`~Strategy.observe` (optional, no-op by default): take a finished trial
   into account;
-- ``budget``, ``generation_size``, :meth:`~Strategy.describe` and
-  :meth:`~Strategy.released_checkpoints` (optional, with defaults).
+- ``budget``, ``budget_settings``, ``generation_size``,
+  :meth:`~Strategy.describe` and :meth:`~Strategy.released_checkpoints`
+  (optional, with defaults).
 
 The engine never calls the hooks directly: it calls the base class's
 :meth:`~Strategy.ask`, :meth:`~Strategy.tell` and :attr:`~Strategy.finished`,
@@ -151,6 +152,14 @@ class Strategy(ABC):
     def budget(self) -> int | None:
         """How many evaluations this strategy plans in all, when it knows."""
         return None
+
+    @property
+    def budget_settings(self) -> tuple[str, ...]:
+        """The settings (keys of ``describe()["settings"]``) that only say how many
+        evaluations to run: a resumed experiment may change them (a budget that grows),
+        and the strategy rebuilt by replaying the journal goes on to the new budget.
+        None by default: a resume refuses any changed setting."""
+        return ()
 
     @property
     def generation_size(self) -> int | None:

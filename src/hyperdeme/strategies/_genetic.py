@@ -235,6 +235,10 @@ class GeneticSearch(Strategy):
         return self.config.budget
 
     @property
+    def budget_settings(self) -> tuple[str, ...]:
+        return ("max_evals", "generations")
+
+    @property
     def generation_size(self) -> int:
         """Every deme's population once."""
         return self.config.num_demes * self.config.pop_size

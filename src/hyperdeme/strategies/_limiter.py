@@ -30,6 +30,10 @@ class ConcurrencyLimiter(Strategy):
         return self.strategy.budget
 
     @property
+    def budget_settings(self) -> tuple[str, ...]:
+        return self.strategy.budget_settings
+
+    @property
     def generation_size(self) -> int | None:
         return self.strategy.generation_size
 

@@ -46,6 +46,10 @@ class RandomSearch(Strategy):
     def budget(self) -> int:
         return self.config.num_iters
 
+    @property
+    def budget_settings(self) -> tuple[str, ...]:
+        return ("num_iters",)
+
     def propose(self, trial_id: int) -> Candidate | None:
         if self.asked >= self.config.num_iters:
             return None
