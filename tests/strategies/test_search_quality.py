@@ -77,7 +77,7 @@ class VirtualClock:
                 await anyio.lowlevel.checkpoint()
                 continue
             self.now = min(end for end, _ in self._waiting)
-            for end, done in [w for w in self._waiting if w[0] == self.now]:
+            for _, done in [w for w in self._waiting if w[0] == self.now]:
                 done.set()
             self._waiting = [w for w in self._waiting if w[0] != self.now]
 
