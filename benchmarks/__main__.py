@@ -61,6 +61,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add("--jobs", type=int, default=1, help="quality cells run in N processes")
     add("--fresh", action="store_true", help="recompute cached quality cells")
     add("--dry-run", action="store_true", help="quality: count the cells to run, estimate, stop")
+    add(
+        "--allow-dirty",
+        action="store_true",
+        help="measure a tree with uncommitted changes (refused otherwise); the results "
+        'say "dirty": true and their tables open with a warning',
+    )
     return parser.parse_args(argv)
 
 
@@ -103,8 +109,11 @@ def main() -> None:
 
         profile_hot_path.main(args.profile, args.quick)
         return
+    names = selected(args.only)
+    if not args.dry_run:
+        h.require_clean_tree(allow_dirty=args.allow_dirty)
     tables: list[h.Table] = []
-    for name in selected(args.only):
+    for name in names:
         module = importlib.import_module(f"benchmarks.{BENCHMARKS[name][1]}")
         run: Callable[..., list[h.Table]] = module.main
         started = time.perf_counter()
@@ -117,7 +126,7 @@ def main() -> None:
         tables += produced
     summary = h.RESULTS / ("summary-quick.md" if args.quick else "summary.md")
     machine = h.machine_info(h.command_line())
-    header = (
+    header = h.dirty_warning(machine) + (
         f"# {machine['command']}\n\n{machine['date']}, {machine['cpu_model']}, "
         f"{machine['logical_cores']} cores, Python {machine['python']}, "
         f"load {machine['load_average']}\n\n"

@@ -121,12 +121,55 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_state() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+#: where a run's own output goes: changes there do not make the measured tree dirty
+_OUTPUTS = ("benchmarks/results/", ".bench-scratch/")
 
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout.rstrip("\n") if done.returncode == 0 else ""
+
+
+def changed_files() -> list[str]:
+    """What differs from the commit (modified, staged, untracked), but the benchmarks'
+    own results: the code measured is the commit's only when this is empty."""
+    lines = _git("status", "--porcelain", "--untracked-files=all").splitlines()
+    paths = [line[3:].split(" -> ")[-1].strip('"') for line in lines if len(line) > 3]
+    return [path for path in paths if not path.startswith(_OUTPUTS)]
+
+
+def _git_state() -> dict[str, Any]:
+    changed = changed_files()
+    return {"commit": _git("rev-parse", "HEAD"), "dirty": bool(changed), "changed": changed}
+
+
+def require_clean_tree(*, allow_dirty: bool) -> None:
+    """Refuse to measure a tree that is not a commit (unless ``allow_dirty``): a result
+    must say which code it measured, and only a commit can. With ``allow_dirty`` the
+    result files say ``"dirty": true`` and their tables open with a warning."""
+    changed = changed_files()
+    if not changed or allow_dirty:
+        return
+    more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    shown = ", ".join(changed[:10]) + more
+    raise SystemExit(
+        f"scripts/bench: the working tree differs from its commit ({shown}); a result must "
+        "name the code it measured: commit (or stash) first, or pass --allow-dirty for a "
+        "result marked as not to be quoted."
+    )
+
+
+def dirty_warning(machine: Mapping[str, Any]) -> str:
+    """The Markdown warning a result measured from a dirty tree opens with ('' if clean)."""
+    git = machine.get("git", {})
+    if not git.get("dirty"):
+        return ""
+    changed = git.get("changed", [])
+    return (
+        f"> **WARNING: measured from a dirty tree** (commit {git.get('commit', '?')[:12]} plus "
+        f"uncommitted changes to {len(changed)} file(s): {', '.join(changed[:10])}). "
+        "Not a result to quote.\n\n"
+    )
 
 
 @contextmanager
@@ -306,7 +349,8 @@ def save(path: Path, data: Mapping[str, Any], tables: Sequence[Table] = ()) -> N
     temporary.write_text(json.dumps(_finite(data), indent=1, default=_json_default) + "\n")
     temporary.replace(path)
     if tables:
-        header = f"<!-- {data.get('machine', {}).get('command', '')} -->\n\n"
+        machine = data.get("machine", {})
+        header = f"<!-- {machine.get('command', '')} -->\n\n{dirty_warning(machine)}"
         path.with_suffix(".md").write_text(header + "\n".join(t.render() for t in tables))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+import os
 import random
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +22,17 @@ from benchmarks._spaces import Cond, Dim, Space
 from benchmarks._streaming import run_curves, run_optuna_curves
 
 import hyperdeme
+
+
+def bench_extra(module: str) -> None:
+    """Import ``module`` of the bench extra: skipped without it on a developer's machine,
+    failed under CI (``CI`` set), where a skip would hide that the test never runs."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must install the bench extra (pip install -e .[bench]): no {module}")
+        pytest.skip(f"needs the bench extra: no {module}")
 
 
 def test_interleave_rotates_the_order_each_repeat() -> None:
@@ -137,7 +151,7 @@ def test_optuna_define_by_run_suggests_only_active() -> None:
 def test_problems_evaluate_at_a_decoded_point(name: str) -> None:
     problem = PROBLEMS[name]
     if name == "sgd-digits":
-        pytest.importorskip("sklearn", reason="needs the bench extra")
+        bench_extra("sklearn")
     value = problem.objective(problem.space.decode([0.3] * len(problem.space.dims)))
     assert math.isfinite(value)
     assert value >= -1e-9
@@ -191,7 +205,7 @@ def test_an_early_stopping_cell_spends_its_epoch_budget() -> None:
 
 
 def test_optuna_pruners_prune_learning_curves() -> None:
-    pytest.importorskip("optuna", reason="needs the bench extra")
+    bench_extra("optuna")
     problem = PROBLEMS["learning-curve"]
     full = run_optuna_curves(problem, "random", "none", 30, 1)
     pruned = run_optuna_curves(problem, "random", "sha", 30, 1)
@@ -233,3 +247,95 @@ def test_a_hyperdeme_cell_makes_exactly_the_budget(name: str) -> None:
     assert not ENTRIES[name].missing()
     foms = ENTRIES[name].run(PROBLEMS["branin"], 30, 1)
     assert len(foms) == 30
+
+
+# ----------------------------------------------------------------------------- clean trees
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository with one commit, as the harness's ROOT."""
+    root = tmp_path / "repo"
+    (root / "benchmarks" / "results").mkdir(parents=True)
+    (root / "code.py").write_text("x = 1\n")
+    (root / "benchmarks" / "results" / "old.json").write_text("{}\n")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    for who in ("AUTHOR", "COMMITTER"):
+        env |= {f"GIT_{who}_NAME": "t", f"GIT_{who}_EMAIL": "t@example.com"}
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "one"]):
+        subprocess.run(["git", *argv], cwd=root, env=env, check=True, capture_output=True)
+    monkeypatch.setattr(h, "ROOT", root)
+    return root
+
+
+def test_a_clean_tree_is_measured_and_its_commit_recorded(repo: Path) -> None:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    h.require_clean_tree(allow_dirty=False)
+    git = h.machine_info("cmd")["git"]
+    assert git == {"commit": head.stdout.strip(), "dirty": False, "changed": []}
+
+
+def test_the_benchmarks_own_results_do_not_make_a_tree_dirty(repo: Path) -> None:
+    (repo / "benchmarks" / "results" / "old.json").write_text('{"new": 1}\n')
+    (repo / "benchmarks" / "results" / "new.md").write_text("| a |\n")
+    h.require_clean_tree(allow_dirty=False)
+    assert h.machine_info("cmd")["git"]["dirty"] is False
+
+
+@pytest.mark.parametrize("change", ["modified", "untracked", "staged"])
+def test_a_dirty_tree_is_refused_naming_what_changed(repo: Path, change: str) -> None:
+    name = "code.py" if change != "untracked" else "new.py"
+    (repo / name).write_text("x = 2\n")
+    if change == "staged":
+        subprocess.run(["git", "add", name], cwd=repo, check=True)
+    with pytest.raises(SystemExit) as refused:
+        h.require_clean_tree(allow_dirty=False)
+    assert str(refused.value).startswith(
+        f"scripts/bench: the working tree differs from its commit ({name}); "
+    )
+    assert "--allow-dirty" in str(refused.value)
+
+
+def test_allow_dirty_measures_and_marks_the_result_loudly(repo: Path, tmp_path: Path) -> None:
+    (repo / "code.py").write_text("x = 2\n")
+    h.require_clean_tree(allow_dirty=True)
+    machine = h.machine_info("cmd")
+    assert machine["git"]["dirty"] is True
+    assert machine["git"]["changed"] == ["code.py"]
+    path = tmp_path / "r.json"
+    h.save(path, {"machine": machine}, [h.Table("t", ["c"])])
+    assert json.loads(path.read_text())["machine"]["git"]["dirty"] is True
+    lines = path.with_suffix(".md").read_text().splitlines()
+    assert lines[2].startswith("> **WARNING: measured from a dirty tree** (commit ")
+    assert "code.py" in lines[2]
+    assert "Not a result to quote." in lines[2]
+
+
+def test_a_clean_result_has_no_warning(repo: Path, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    h.save(path, {"machine": h.machine_info("cmd")}, [h.Table("t", ["c"])])
+    assert "WARNING" not in path.with_suffix(".md").read_text()
+
+
+def test_scripts_bench_refuses_a_dirty_tree_before_measuring(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.__main__ as bench
+
+    (repo / "code.py").write_text("x = 2\n")
+    ran: list[str] = []
+    monkeypatch.setattr(bench.importlib, "import_module", lambda name: ran.append(name))
+    monkeypatch.setattr(sys, "argv", ["scripts/bench", "--only", "import"])
+    with pytest.raises(SystemExit, match="the working tree differs from its commit"):
+        bench.main()
+    assert ran == []
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_a_missing_bench_extra_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match="bench extra"):
+        bench_extra("hyperdeme_no_such_module")

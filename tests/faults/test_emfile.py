@@ -6,7 +6,8 @@ and trio) set, just before it runs, to the descriptors it has open plus 4, 12, 2
 48: from "cannot even open the journal" through "some evaluations cannot start"
 (EMFILE creating pipes or log files) to "enough". Whatever the outcome, the journal
 holds what the run reported, every failed trial says why, no process survives, and
-the experiment resumed without the limit finishes exactly once.
+the experiment resumed without the limit finishes exactly once. Up to 20 the fault is
+shown to have happened (trials failed with EMFILE, or the run ended on it).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ async def test_a_run_out_of_file_descriptors_records_every_trial_and_resumes(
             f"{case}: trial {trial.id} {trial.status.value}: {trial.error[-500:]}"
         )
 
+    # positive control: at a small limit the fault happened (else a --nofile that does
+    # nothing would pass): trials failed with EMFILE, or the run ended on it
+    failed = [t.id for t in before.finished.values() if "Too many open files" in t.error]
+    hit = bool(failed) or "Too many open files" in stderr
+    if extra <= 20:  # measured: 4 fails opening the journal, 12 and 20 fail trials
+        assert hit, f"{case}: no EMFILE happened (trials failed: {failed})\n{stderr[-3000:]}"
     resumed = optimizer(run, marker=marker, src_path=src, side_log=side2, num_iters=NUM_ITERS)
     result = await hyperdeme.optimize(resumed, SPACE, resume=True)
     check_exactly_once(before, snapshot(journal), side_log(side2), result, NUM_ITERS, case)

@@ -116,6 +116,8 @@ async def test_a_killed_driver_loses_nothing_orphans_nothing_and_resumes_exactly
         assert at_signal == NUM_ITERS, f"{case}: the signal was swallowed, the run went on"
     else:
         assert code in EXIT_CODES[sig], f"{case}: unexpected exit\n{stderr}"
+        # positive control: the kill landed mid-run (the journal was not yet complete)
+        assert at_signal < NUM_ITERS, f"{case}: signalled after the run had finished"
 
     # nothing orphaned: kernels and grandchildren carry the marker, the watchdog's argv
     # names its record in the experiment directory (asserted last, so that a failure
@@ -157,9 +159,19 @@ async def _kill(
 ) -> tuple[int, int]:
     """Start the driver, signal it at ``moment``; its exit code, and how many trials
     its journal held when the signal was sent."""
+    started = stderr.with_name("driver-started")
+    env = {**os.environ, "FAULT_DRIVER_STARTED": str(started)}
     with stderr.open("wb") as err:
-        driver = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=err)
+        driver = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
     try:
+        # "while it starts up" is the driver's start, not the interpreter's: a SIGINT that
+        # came 14 ms after the process (inside Python's own import of site) ended it with
+        # "Fatal Python error: init_import_site", exit 1, before any driver code ran
+        await await_for(
+            lambda: started.exists() or driver.returncode is not None,
+            within=30,
+            what="the driver's interpreter starting",
+        )
         if moment.after is not None:
             await await_for(
                 lambda: (
@@ -170,6 +182,11 @@ async def _kill(
             )
         await anyio.sleep(moment.delay)  # the moment itself, not a wait for something
         at_signal = trial_records(journal)
+        # positive control: the signal lands on a running driver (else the run "survived"
+        # a signal it never got); only a driver done with every trial may be gone already
+        assert driver.returncode is None or at_signal == NUM_ITERS, (
+            f"the driver ended (exit {driver.returncode}) before the signal, at {at_signal} trials"
+        )
         with contextlib.suppress(ProcessLookupError):
             os.kill(driver.pid, sig)
         with anyio.fail_after(30):

@@ -13,6 +13,7 @@ take the library's own path; ``--stream`` runs it with ``hyperdeme.stream`` in
 --side-log=FILE   the kernels append each completed evaluation to FILE (FAULT_LOG)
 --resume          resume the experiment
 --go              print "ready" and wait for a line on stdin before running
+$FAULT_DRIVER_STARTED  a file created once the interpreter is up (a signal now is the driver's)
 --nofile=EXTRA    before running, limit RLIMIT_NOFILE to the open descriptors + EXTRA
 --fsize=BYTES     before running, limit RLIMIT_FSIZE to BYTES (SIGXFSZ ignored, so a
                   write past it fails with EFBIG: a disk full, without root)
@@ -29,6 +30,13 @@ if __name__ == "__main__":
     # Ctrl-C during `import numpy` turns into numpy's ImportError (exit 1): Python's start-up,
     # not the library's signal path. A driver takes SIGINT once its imports are done.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # The interpreter is up (a signal before this is Python's start-up, not the driver's:
+    # SIGINT during site's import is "Fatal Python error: init_import_site", exit 1):
+    # say so to a test that waits for it ($FAULT_DRIVER_STARTED names a file to create).
+    import os as _os
+
+    if _os.environ.get("FAULT_DRIVER_STARTED"):
+        open(_os.environ["FAULT_DRIVER_STARTED"], "x").close()
 
 import argparse
 import json
