@@ -21,7 +21,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from hyperdeme import ConfigError, LauncherOptions
+from hyperdeme import ConfigError, LauncherError, LauncherOptions
 from hyperdeme.launchers import create
 from hyperdeme.launchers._pbs import HOSTS_VARIABLE, PbsLauncher
 from hyperdeme.launchers._pbs_commands import (
@@ -42,6 +42,7 @@ from hyperdeme.launchers._pbs_commands import (
     returncode_of,
     walltime,
 )
+from hyperdeme.launchers._poll import POLL_FAILURES
 
 from .conftest import (
     Evaluation,
@@ -533,6 +534,29 @@ async def test_what_pbs_itself_reports_reaches_the_trial_stderr(
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == -9  # JOB_EXEC_KILL_WALLTIME
     assert "=>> PBS: job killed: walltime exceeded limit 1\n" in ev.errors
+
+
+@pytest.mark.parametrize(("failures", "succeeds"), [(3, True), (9, False)])
+async def test_failing_qstat_calls_are_retried_a_few_times(
+    pbs_server: Path,
+    evaluation: Callable[..., Evaluation],
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+    succeeds: bool,
+) -> None:
+    """Against the stand-in PBS whose next N qstat calls fail: a few are retried, too
+    many end the attempt with qstat's error; the failures happened."""
+    monkeypatch.setenv("PBS_STANDIN_FAIL_QSTAT", str(failures))
+    ev = evaluation(kernel_command())
+    async with PbsLauncher(LauncherOptions(extra={**FAST, "pbs_flavour": "pbspro"})) as launcher:
+        if succeeds:
+            assert (await launcher.run(ev.job)).returncode == 0
+        else:
+            with pytest.raises(LauncherError, match="cannot connect to server"):
+                await launcher.run(ev.job)
+    failed = (pbs_server / "PBS_STANDIN_FAIL_QSTAT.log").read_text().splitlines()
+    assert len(failed) == min(failures, POLL_FAILURES)
+    assert all(line.startswith("-f -F json -x 1.standin") for line in failed)
 
 
 # -- inside a PBS job: pbsdsh ----------------------------------------------------

@@ -36,6 +36,16 @@ the real client tools, as far as hyperdeme relies on them:
   kills the task when signalled, like PBS Pro's. Every spawn is logged to
   ``<spool>/pbsdsh.log`` (JSON lines) for the tests.
 
+``PBS_STANDIN_FAIL_QSTAT=N`` makes the next N ``qstat`` calls fail as if the
+server did not answer (``Connection refused``, exit 2); the count left is in
+``<spool>/PBS_STANDIN_FAIL_QSTAT``, each failure logged in
+``<spool>/PBS_STANDIN_FAIL_QSTAT.log``. The server's processes (the job runner)
+get the stand-in's settings only, not the client's environment.
+
+Not faithful: jobs run on this host under fake node names (``standin-node<i>``),
+at once (no queue wait, no scheduling); ``qdel`` waits for the job's end (real
+qdel returns at once); no mail, no ``undelivered`` directory, no job arrays.
+
 ``PBS_STANDIN_FLAVOUR=torque`` makes them act like Torque (``Version:`` from
 ``qsub --version``, ``-l nodes=``, no ``qstat -F json``, state ``C`` and
 ``exit_status``); ``PBS_STANDIN_HISTORY=0`` makes the server forget finished
@@ -59,11 +69,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _standin import kill_group, locked
+from _standin import injected_failure, kill_group, locked, server_environment
 
 SERVER = "standin"
 UNKNOWN_JOB = 153  # PBSE_UNKJOBID (15001) % 256
 HISTORY_JOB = 35  # PBSE_HISTJOBID (15139) % 256
+FAIL_QSTAT = "PBS_STANDIN_FAIL_QSTAT"
 _ARG_OPTIONS = set("NlojeqAWvMmPSacrkuJ")
 _FLAG_OPTIONS = set("VhzIfnx")
 
@@ -239,6 +250,7 @@ def qsub(argv: list[str]) -> int:
     save(directory, job)
     subprocess.Popen(
         [sys.executable, __file__, "run-job", str(directory), jobid],
+        env=server_environment("PBS_STANDIN_"),
         start_new_session=True,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -341,6 +353,8 @@ def shown_state(job: dict[str, Any]) -> str:
 
 def qstat(argv: list[str]) -> int:
     directory = spool()
+    injected_failure(directory, FAIL_QSTAT, "Connection refused\nqstat: cannot connect to server "
+                     f"{SERVER} (errno=15010)", 2)  # fmt: skip
     full = json_output = history = False
     ids: list[str] = []
     i = 0
