@@ -535,6 +535,27 @@ async def test_pods_see_the_host_files_only_through_their_volumes(
     assert "host only" not in ev.output
 
 
+async def test_by_default_pods_do_not_see_the_clients_working_directory(
+    cluster: Path,
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without KUBECTL_STANDIN_HOST_ONLY the stand-in hides the directory kubectl runs
+    in (the driver's working directory)."""
+    if not mount_namespaces():
+        pytest.skip("no mount namespace on this host: the stand-in cannot hide host files")
+    monkeypatch.delenv("KUBECTL_STANDIN_HOST_ONLY")
+    client = tmp_path / "client"
+    client.mkdir()
+    (client / "note").write_text("client file\n")
+    monkeypatch.chdir(client)
+    ev = evaluation(f"cat {client}/note")
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
+    assert (await launcher.run(ev.job)).returncode == 1
+    assert "client file" not in ev.output
+
+
 async def test_an_unknown_manifest_field_is_refused_like_kubectl_strict_validation(
     cluster: Path, evaluation: Callable[..., Evaluation]
 ) -> None:

@@ -40,7 +40,8 @@ Faithful to Kubernetes, and strict by default:
   ``env``. Where the host allows a mount namespace (``unshare --mount``, as root
   or with user namespaces), the directories only the driver's host has
   (``$KUBECTL_STANDIN_HOST_ONLY``, ``os.pathsep``-separated, default the
-  working directory of ``kubectl create``) are empty in the pod, and host paths
+  working directory of ``kubectl create`` unless it holds this stand-in, whose
+  tree plays the image) are empty in the pod, and host paths
   appear only through the pod's volumes: ``hostPath`` (the node's directory,
   created if missing), ``persistentVolumeClaim`` (bound to ``<spool>/pvcs/<claim>``
   or to the directory ``$KUBECTL_STANDIN_PVCS=claim=/dir`` names), others as
@@ -583,10 +584,12 @@ def run_job(directory: Path, namespace: str, name: str) -> int:
 
 def host_only() -> list[str]:
     """Directories the cluster's nodes do not have: ``$KUBECTL_STANDIN_HOST_ONLY``
-    (``os.pathsep``-separated), else the working directory ``kubectl create`` runs in."""
+    (``os.pathsep``-separated), else the working directory ``kubectl create`` runs in,
+    unless that holds the stand-in itself (the test tree is the "image")."""
     paths = os.environ.get("KUBECTL_STANDIN_HOST_ONLY")
     if paths is None:
-        return [os.getcwd()]
+        here = Path(__file__).resolve()
+        return [] if here.is_relative_to(Path.cwd().resolve()) else [os.getcwd()]
     return [path for path in paths.split(os.pathsep) if path]
 
 
