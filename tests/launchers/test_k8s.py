@@ -10,8 +10,11 @@ locally with ``sh -c``).
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,10 +25,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from hyperdeme import ConfigError, LauncherError, LauncherOptions
+import hyperdeme
+from hyperdeme import ConfigError, ConfigTypeError, LauncherError, LauncherOptions
 from hyperdeme.launchers import Job, create
 from hyperdeme.launchers._k8s import K8sLauncher, job_outcome, pod_exit_code, pod_problem
 from hyperdeme.launchers._k8s_manifest import (
+    checkpoint_problem,
     delete_argv,
     get_job_argv,
     get_pods_argv,
@@ -35,8 +40,10 @@ from hyperdeme.launchers._k8s_manifest import (
     logs_argv,
     submit_argv,
 )
+from hyperdeme.launchers._poll import POLL_FAILURES
 
 from .conftest import (
+    STANDINS,
     Evaluation,
     Watch,
     curve_command,
@@ -45,6 +52,7 @@ from .conftest import (
     kernel_command,
     pbt_through,
     put_on_path,
+    running,
     search_through,
     survivors,
     wait_for_file,
@@ -189,6 +197,91 @@ def test_overrides_are_deep_merged_at_their_level() -> None:
     assert schema_errors(manifest) == []
 
 
+def kubectl_standin() -> Any:
+    """The stand-in kubectl as a module, for its schema of the fields it knows."""
+    path = STANDINS / "k8s" / "_kubectl_standin.py"
+    spec = importlib.util.spec_from_file_location("_kubectl_standin", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"namespace": "team-a", "checkpoint_volume": {"hostPath": "/nfs/ckpt"}},
+        {"checkpoint_volume": {"persistentVolumeClaim": "ckpt", "mountPath": "/ckpt"}},
+        {"pod_overrides": {"volumes": [{"name": "data", "hostPath": {"path": "/data"}}]},
+         "container_overrides": {"volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+         "checkpoint_volume": {"hostPath": "/nfs/ckpt", "mountPath": "/home/me/ckpt"}},
+    ],
+)  # fmt: skip
+def test_every_manifest_we_build_passes_strict_field_validation(extra: dict[str, Any]) -> None:
+    """kubectl's default --validate=strict refuses unknown fields: every field we write
+    is one of the batch/v1 Job schema's (as the stand-in knows it)."""
+    standin = kubectl_standin()
+    settings = LauncherOptions(workload_image=IMAGE, eval_timeout=60, extra=extra)
+    for job in (make_job(), make_job(nodes=3, env={"A": "1"}, checkpoint=Path("/ckpt/x"))):
+        manifest = job_manifest(job, settings)
+        assert standin.unknown_fields(manifest, standin.JOB) == []
+        assert standin.validate(manifest) == []
+    assert standin.unknown_fields({"spec": {"templat": {}}}, standin.JOB) == ["spec.templat"]
+
+
+def test_the_checkpoint_volume_is_added_after_the_overrides() -> None:
+    options = {
+        "pod_overrides": {"volumes": [{"name": "data", "emptyDir": {}}]},
+        "checkpoint_volume": {"persistentVolumeClaim": "hpo-ckpt", "mountPath": "/shared/c"},
+    }
+    manifest = job_manifest(make_job(), LauncherOptions(workload_image=IMAGE, extra=options))
+    pod = manifest["spec"]["template"]["spec"]
+    assert pod["volumes"] == [
+        {"name": "data", "emptyDir": {}},
+        {"name": "hyperdeme-checkpoints", "persistentVolumeClaim": {"claimName": "hpo-ckpt"}},
+    ]
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"name": "hyperdeme-checkpoints", "mountPath": "/shared/c"}
+    ]
+
+
+def test_a_checkpoint_outside_the_checkpoint_volume_is_a_problem() -> None:
+    inside = make_job(checkpoint=Path("/nfs/ckpt/pbt/00001.1.1"))
+    outside = make_job(checkpoint=Path("/home/me/ckpt/00001.1.1"))
+    mounted = LauncherOptions(
+        workload_image=IMAGE, extra={"checkpoint_volume": {"hostPath": "/nfs/ckpt"}}
+    )
+    plain = LauncherOptions(workload_image=IMAGE)
+    assert checkpoint_problem(make_job(), plain) is None  # no checkpoint, no volume needed
+    assert checkpoint_problem(inside, mounted) is None
+    assert "is on no volume of the pods" in str(checkpoint_problem(inside, plain))
+    problem = str(checkpoint_problem(outside, mounted))
+    assert "/home/me/ckpt/00001.1.1" in problem
+    assert "(checkpoint_volume is mounted at /nfs/ckpt)" in problem
+
+
+@pytest.mark.parametrize(
+    ("volume", "error"),
+    [
+        ({"hostPath": "relative/dir"}, ConfigError),
+        ({"persistentVolumeClaim": "ckpt"}, ConfigError),  # where the driver sees it?
+        ({"persistentVolumeClaim": "Bad_Claim", "mountPath": "/c"}, ConfigError),
+        ({"hostPath": "/a", "persistentVolumeClaim": "c", "mountPath": "/a"}, ConfigError),
+        ({"nfs": "/a"}, ConfigError),
+        ("/nfs/ckpt", ConfigTypeError),
+        ({"hostPath": 3}, ConfigTypeError),
+    ],
+)
+def test_bad_checkpoint_volumes_are_config_errors(volume: Any, error: type[Exception]) -> None:
+    message = r"launcher_options\['checkpoint_volume'\] (must be|names)"
+    with pytest.raises(error, match=message) as info:
+        K8sLauncher(LauncherOptions(workload_image=IMAGE, extra={"checkpoint_volume": volume}))
+    assert getattr(info.value, "name", None) == "launcher_options.checkpoint_volume"
+    assert getattr(info.value, "value", None) == volume
+
+
 @given(
     name=st.text(max_size=120),
     trial_id=st.integers(1, 10**9),
@@ -287,6 +380,10 @@ def cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     put_on_path(monkeypatch, "k8s")
     spool = tmp_path / "cluster"
     monkeypatch.setenv("KUBECTL_STANDIN_SPOOL", str(spool))
+    monkeypatch.setenv("KUBECTL_STANDIN_GRACE", "1")  # Kubernetes' 30 s is long for tests
+    # what only the driver's host has: the run directories (checkpoints, src copies)
+    host_only = [str(tmp_path / "run"), str(tmp_path / "ckpt")]
+    monkeypatch.setenv("KUBECTL_STANDIN_HOST_ONLY", os.pathsep.join(host_only))
     return spool
 
 
@@ -394,6 +491,135 @@ async def test_a_pod_that_cannot_start_fails_the_attempt(
     assert jobs_in(cluster) == []
 
 
+def mount_namespaces() -> bool:
+    """Whether this host lets the stand-in give a pod its own mount namespace."""
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    for argv in (unshare, [*unshare, "--map-root-user"]):
+        try:
+            if subprocess.run([*argv, "true"], capture_output=True, check=False).returncode == 0:
+                return True
+        except OSError:
+            return False
+    return False
+
+
+async def test_pods_see_the_host_files_only_through_their_volumes(
+    cluster: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
+) -> None:
+    """Against the stand-in kubectl: a pod starts in a fresh directory, and a directory
+    only the driver's host has (here the run directory) is empty in the pod unless a
+    hostPath volume mounts it."""
+    if not mount_namespaces():
+        pytest.skip("no mount namespace on this host: the stand-in cannot hide host files")
+    shared = tmp_path / "run" / "shared"
+    shared.mkdir(parents=True)
+    (shared / "note").write_text("from the host\n")
+    (tmp_path / "run" / "secret").write_text("host only\n")
+    command = f"pwd; ls -A; cat {shared}/note; cat {tmp_path}/run/secret"
+    ev = evaluation(command)
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
+    assert (await launcher.run(ev.job)).returncode == 1  # cat failed
+    lines = ev.output.splitlines()
+    assert lines[0].startswith(str(cluster / "pods"))  # a fresh directory, not the job's
+    assert lines[1].startswith("cat: ")  # and an empty one
+    assert "from the host" not in ev.output
+    assert "host only" not in ev.output
+    volumes = {
+        "pod_overrides": {"volumes": [{"name": "s", "hostPath": {"path": str(shared)}}]},
+        "container_overrides": {"volumeMounts": [{"name": "s", "mountPath": str(shared)}]},
+    }
+    ev = evaluation(command, trial_id=2)
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra={**FAST, **volumes}))
+    assert (await launcher.run(ev.job)).returncode == 1
+    assert "from the host\n" in ev.output
+    assert "host only" not in ev.output
+
+
+async def test_by_default_pods_do_not_see_the_clients_working_directory(
+    cluster: Path,
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without KUBECTL_STANDIN_HOST_ONLY the stand-in hides the directory kubectl runs
+    in (the driver's working directory)."""
+    if not mount_namespaces():
+        pytest.skip("no mount namespace on this host: the stand-in cannot hide host files")
+    monkeypatch.delenv("KUBECTL_STANDIN_HOST_ONLY")
+    client = tmp_path / "client"
+    client.mkdir()
+    (client / "note").write_text("client file\n")
+    monkeypatch.chdir(client)
+    ev = evaluation(f"cat {client}/note")
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
+    assert (await launcher.run(ev.job)).returncode == 1
+    assert "client file" not in ev.output
+
+
+async def test_an_unknown_manifest_field_is_refused_like_kubectl_strict_validation(
+    cluster: Path, evaluation: Callable[..., Evaluation]
+) -> None:
+    """Against the stand-in kubectl, strict by default like kubectl: a misspelt override
+    is refused at create, naming the field."""
+    ev = evaluation("true")
+    extra = {**FAST, "container_overrides": {"imagePulPolicy": "Always"}}
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=extra))
+    message = (
+        'strict decoding error: unknown field "spec.template.spec.containers\\[0\\].imagePulPolicy"'
+    )
+    with pytest.raises(LauncherError, match=message):
+        await launcher.run(ev.job)
+    assert jobs_in(cluster) == []
+
+
+@pytest.mark.parametrize(("failures", "succeeds"), [(0, True), (3, True), (9, False)])
+async def test_failing_status_queries_are_retried_a_few_times(
+    cluster: Path,
+    evaluation: Callable[..., Evaluation],
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+    succeeds: bool,
+) -> None:
+    """Against the stand-in kubectl failing its next N `get` calls: a few are retried,
+    too many end the attempt with the API server's error; the failures happened."""
+    monkeypatch.setenv("KUBECTL_STANDIN_FAIL_GETS", str(failures))
+    ev = evaluation(kernel_command())
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
+    if succeeds:
+        assert (await launcher.run(ev.job)).returncode == 0
+        assert ev.metrics() == {"FoM": 1.25}
+    else:
+        with pytest.raises(LauncherError, match="InternalError"):
+            await launcher.run(ev.job)
+    log = cluster / "KUBECTL_STANDIN_FAIL_GETS.log"
+    failed = log.read_text().splitlines() if failures else []
+    assert len(failed) == min(failures, POLL_FAILURES)
+    assert all(line.startswith("get job exp-1-1") for line in failed)
+
+
+async def test_delete_returns_at_once_and_the_pod_gets_its_grace(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in like Kubernetes: `kubectl delete` returns before the pod ends; its
+    PID 1 gets SIGTERM (which this one traps), the rest SIGKILL after the grace."""
+    monkeypatch.setenv("KUBECTL_STANDIN_GRACE", "3")
+    trapped, pidfile = tmp_path / "trapped", tmp_path / "pid"
+    script = (
+        f"trap 'echo TERM >> {trapped}' TERM; echo $$ > {pidfile}; while :; do sleep 0.05; done"
+    )
+    manifest = job_manifest(make_job(command=script), LauncherOptions(workload_image=IMAGE))
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(manifest))
+    await anyio.run_process(["kubectl", "create", "-f", str(path)])
+    pid = int(await wait_for_file(pidfile))
+    await anyio.run_process(["kubectl", "delete", "job", "exp-7-1", "--wait=false"])
+    assert jobs_in(cluster) == []  # the Job is gone at once
+    assert running(pid)  # its pod is terminating: 3 s of grace
+    assert (await wait_for_file(trapped)) == "TERM\n"  # PID 1 got SIGTERM, and kept going
+    assert running(pid)
+    assert await gone(pid)  # SIGKILL after the grace
+
+
 async def test_random_search_on_kubernetes(cluster: Path, tmp_path: Path) -> None:
     """hyperdeme.optimize with workload_manager='k8s', against the stand-in kubectl (no API
     server here): one Job per trial, all cleaned up."""
@@ -406,8 +632,48 @@ async def test_random_search_on_kubernetes(cluster: Path, tmp_path: Path) -> Non
 
 async def test_pbt_on_kubernetes(cluster: Path, tmp_path: Path) -> None:
     """Population-based training, every slice a (stand-in) Kubernetes Job; the checkpoint
-    directory must be mounted at the same path in the pods, as the stand-in's is."""
-    await pbt_through(tmp_path, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST)
+    directory is declared as a hostPath volume, mounted at the same path in the pods (the
+    stand-in's pods see nothing of the run's directories otherwise)."""
+    volume = {"hostPath": str(tmp_path / "ckpt")}
+    await pbt_through(
+        tmp_path, workload_manager="k8s", workload_image=IMAGE,
+        launcher_options={**FAST, "checkpoint_volume": volume},
+    )  # fmt: skip
+    manifests = [path async for path in anyio.Path(tmp_path).rglob("*.json")
+                 if path.parent.name == "k8s"]  # fmt: skip
+    assert len(manifests) == 6
+    for path in manifests:
+        pod = json.loads(await path.read_text())["spec"]["template"]["spec"]
+        assert pod["volumes"] == [{"name": "hyperdeme-checkpoints", "hostPath": {
+            "path": str(tmp_path / "ckpt"), "type": "DirectoryOrCreate"}}]  # fmt: skip
+        assert pod["containers"][0]["volumeMounts"] == [
+            {"name": "hyperdeme-checkpoints", "mountPath": str(tmp_path / "ckpt")}
+        ]
+
+
+async def test_pbt_on_kubernetes_through_a_claimed_volume(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoints on a PersistentVolumeClaim the driver also mounts (the stand-in
+    binds claim "hpo-ckpt" to the driver's checkpoint directory, like shared storage)."""
+    monkeypatch.setenv("KUBECTL_STANDIN_PVCS", f"hpo-ckpt={tmp_path / 'ckpt'}")
+    volume = {"persistentVolumeClaim": "hpo-ckpt", "mountPath": str(tmp_path / "ckpt")}
+    await pbt_through(
+        tmp_path, workload_manager="k8s", workload_image=IMAGE,
+        launcher_options={**FAST, "checkpoint_volume": volume},
+    )  # fmt: skip
+
+
+async def test_pbt_on_kubernetes_without_a_checkpoint_volume_says_what_to_declare(
+    cluster: Path, tmp_path: Path
+) -> None:
+    """No volume for the checkpoints: each attempt fails before its Job is created, with
+    a message naming checkpoint_volume (pods do not share the driver's files)."""
+    with pytest.raises(hyperdeme.EvaluationError, match="checkpoint_volume"):
+        await pbt_through(
+            tmp_path, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST
+        )
+    assert not (cluster / "jobs").exists() or jobs_in(cluster) == []
 
 
 async def test_early_stopping_deletes_the_hopeless_jobs(

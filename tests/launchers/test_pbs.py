@@ -21,7 +21,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from hyperdeme import ConfigError, LauncherOptions
+from hyperdeme import ConfigError, LauncherError, LauncherOptions
 from hyperdeme.launchers import create
 from hyperdeme.launchers._pbs import HOSTS_VARIABLE, PbsLauncher
 from hyperdeme.launchers._pbs_commands import (
@@ -42,6 +42,7 @@ from hyperdeme.launchers._pbs_commands import (
     returncode_of,
     walltime,
 )
+from hyperdeme.launchers._poll import POLL_FAILURES
 
 from .conftest import (
     Evaluation,
@@ -93,6 +94,8 @@ def test_batch_script_for_pbs_pro() -> None:
         flavour="pbspro",
         minutes=90,
         status_path="/scratch/run/x.status",
+        stdout_path="/scratch/run/x.out",
+        stderr_path="/scratch/run/x.err",
     )
     assert script == (
         "#!/bin/sh\n"
@@ -100,6 +103,7 @@ def test_batch_script_for_pbs_pro() -> None:
         "#PBS -l select=2\n"
         "#PBS -l place=scatter\n"
         "#PBS -l walltime=01:30:00\n"
+        "exec > /scratch/run/x.out 2> /scratch/run/x.err\n"
         "cd /scratch/run || exit 1\n"
         "export OMP_NUM_THREADS=4\n"
         "export TAG='a b'\n"
@@ -113,7 +117,7 @@ def test_batch_script_for_pbs_pro() -> None:
 def test_batch_script_for_torque_and_user_resources() -> None:
     common: dict[str, Any] = {
         "name": "n", "command": "true", "cwd": "/w", "env": {}, "minutes": 0,
-        "status_path": "/w/s",
+        "status_path": "/w/s", "stdout_path": "/w/o", "stderr_path": "/w/e",
     }  # fmt: skip
     torque = job_script(nodes=3, flavour="torque", **common)
     assert "#PBS -l nodes=3\n" in torque
@@ -178,7 +182,8 @@ def test_every_path_key_and_value_of_a_batch_script_is_quoted(tmp_path: Path) ->
     script = job_script(
         name="exp-1.1", command='printf "%s|" "$TAG" "$(pwd)" > out', cwd=cwd,
         env={"TAG": value}, nodes=1, flavour="pbspro", minutes=0,
-        status_path=cwd / "exp 1.status",
+        status_path=cwd / "exp 1.status", stdout_path=cwd / "exp 1.out",
+        stderr_path=cwd / "exp 1.err",
     )  # fmt: skip
     directives = [line for line in script.splitlines() if line.startswith("#PBS")]
     assert directives == ["#PBS -N exp-1.1", "#PBS -l select=1"]
@@ -336,9 +341,9 @@ async def test_cancelled_batch_job_is_deleted(
 async def test_output_reaches_the_engine_while_the_batch_job_runs(
     pbs_server: Path, evaluation: Callable[..., Evaluation], marker: str
 ) -> None:
-    """Against the stand-in PBS, which writes the -o file as the job goes (PBS Pro with
-    direct write, -k od): the first epoch arrives while the job runs; cancelling then
-    qdels it."""
+    """Against the stand-in PBS, which copies the -o file only at the job's end (PBS
+    Pro's default, Keep_Files n): the job writes its own output (exec >), so the first
+    epoch arrives while the job runs; cancelling then qdels it."""
     ev = evaluation(curve_command("--epochs=3", "--hang", f"--marker={marker}"))
     watch = Watch(ev.job.stdout, b"epoch 1: FoM: 1.04\n")
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
@@ -415,8 +420,143 @@ async def test_a_batch_job_in_an_awkward_directory(
     assert f"cwd={cwd}\n" in ev.output
     assert "TAG=$(touch PWNED)\n" in ev.output
     [job] = spool_jobs(pbs_server)
-    assert job["stdout"] == str(cwd / ".hyperdeme" / "pbs" / "exp-1.1.out")
+    assert job["stdout"] == str(cwd / ".hyperdeme" / "pbs" / "exp-1.1.pbs.out")
     assert injected(tmp_path) == []
+
+
+# -- the stand-in is as strict as PBS Pro about where output goes ----------------
+
+_HELD_JOB = """#!/bin/sh
+echo to-out
+echo to-err >&2
+while [ ! -e {go} ]; do sleep 0.02; done
+"""
+
+
+async def _state(spool: Path, state: str) -> dict[str, Any]:
+    for _ in range(500):
+        jobs = spool_jobs(spool)
+        if jobs and jobs[0]["state"] == state:
+            return jobs[0]
+        await anyio.sleep(0.02)
+    raise TimeoutError(f"the stand-in job never reached {state}")
+
+
+@pytest.mark.parametrize(
+    ("keep", "written_while_running", "final_at_end"),
+    [
+        (None, False, True),  # Keep_Files n: spooled, staged out at the end
+        ("n", False, True),
+        ("od", True, True),  # direct write of stdout; stderr still staged out
+        ("oe", False, False),  # kept on the execution host, never copied
+    ],
+)
+async def test_the_pbs_standin_stages_output_out_at_the_end_unless_k_says_otherwise(
+    pbs_server: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    keep: str | None,
+    written_while_running: bool,
+    final_at_end: bool,
+) -> None:
+    """Like PBS Pro / OpenPBS: the -o file appears only when the job ends, unless -k d
+    (direct write) or -k o/e (kept in the home directory of the execution host)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    script = tmp_path / "held.sh"
+    script.write_text(_HELD_JOB.format(go=tmp_path / "go"))
+    out, err = tmp_path / "job.out", tmp_path / "job.err"
+    options = ["-k", keep] if keep else []
+    argv = ["qsub", "-N", "held", "-o", str(out), "-e", str(err), *options, str(script)]
+    assert (await anyio.run_process(argv, check=False)).returncode == 0
+    job = await _state(pbs_server, "R")
+    assert job["keep"] == (keep or "n")
+    for _ in range(50):  # the job writes its line at once; give it the time to
+        await anyio.sleep(0.02)
+    assert out.exists() == written_while_running
+    if written_while_running:
+        assert out.read_text() == "to-out\n"
+    assert not err.exists()  # stderr is never direct-written here
+    (tmp_path / "go").touch()
+    await _state(pbs_server, "F")
+    assert out.exists() == final_at_end
+    if final_at_end:
+        assert (out.read_text(), err.read_text()) == ("to-out\n", "to-err\n")
+        spooled = [path for path in (pbs_server / "jobs").iterdir() if path.suffix[1:].isupper()]
+        assert spooled == []  # the spool copies (.OU, .ER) are gone
+    else:
+        assert (home / "held.o1").read_text() == "to-out\n"
+        assert (home / "held.e1").read_text() == "to-err\n"
+        assert not err.exists()
+
+
+@pytest.mark.parametrize("keep", ["x", "nn", "oo", "on", ""])
+def test_the_pbs_standin_refuses_a_bad_keep_value(
+    pbs_server: Path, tmp_path: Path, keep: str
+) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/sh\ntrue\n")
+    done = subprocess.run(["qsub", "-k", keep, str(script)], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "illegal -k value" in done.stderr
+    assert spool_jobs(pbs_server) == []
+
+
+@pytest.mark.parametrize("alloc_args", ["-k od", "-k oe", "-j oe"])
+async def test_batch_job_output_reaches_the_trial_whatever_keep_files_says(
+    pbs_server: Path,
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    alloc_args: str,
+) -> None:
+    """The job writes its own output (exec >): a user's -k (direct write, or streams kept
+    on the execution host) or -j changes nothing of what the trial sees."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ev = evaluation(kernel_command("--stderr", "to stderr"))
+    async with PbsLauncher(LauncherOptions(alloc_args=alloc_args, extra=FAST)) as launcher:
+        assert (await launcher.run(ev.job)).returncode == 0
+    assert ev.metrics() == {"FoM": 1.25}
+    assert ev.errors == "to stderr\n"
+
+
+async def test_what_pbs_itself_reports_reaches_the_trial_stderr(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
+) -> None:
+    """PBS's own stream (qsub -e, staged out at the end) is copied after the job's: a
+    walltime kill is explained in the trial's stderr log."""
+    pidfile = tmp_path / "kernel.pid"
+    ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
+    settings = LauncherOptions(alloc_args="-l walltime=1", extra=FAST)
+    async with PbsLauncher(settings) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == -9  # JOB_EXEC_KILL_WALLTIME
+    assert "=>> PBS: job killed: walltime exceeded limit 1\n" in ev.errors
+
+
+@pytest.mark.parametrize(("failures", "succeeds"), [(3, True), (9, False)])
+async def test_failing_qstat_calls_are_retried_a_few_times(
+    pbs_server: Path,
+    evaluation: Callable[..., Evaluation],
+    monkeypatch: pytest.MonkeyPatch,
+    failures: int,
+    succeeds: bool,
+) -> None:
+    """Against the stand-in PBS whose next N qstat calls fail: a few are retried, too
+    many end the attempt with qstat's error; the failures happened."""
+    monkeypatch.setenv("PBS_STANDIN_FAIL_QSTAT", str(failures))
+    ev = evaluation(kernel_command())
+    async with PbsLauncher(LauncherOptions(extra={**FAST, "pbs_flavour": "pbspro"})) as launcher:
+        if succeeds:
+            assert (await launcher.run(ev.job)).returncode == 0
+        else:
+            with pytest.raises(LauncherError, match="cannot connect to server"):
+                await launcher.run(ev.job)
+    failed = (pbs_server / "PBS_STANDIN_FAIL_QSTAT.log").read_text().splitlines()
+    assert len(failed) == min(failures, POLL_FAILURES)
+    assert all(line.startswith("-f -F json -x 1.standin") for line in failed)
 
 
 # -- inside a PBS job: pbsdsh ----------------------------------------------------

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,34 @@ def group_alive(pgid: int) -> bool:
         if int(fields[2]) == pgid and fields[0] != "Z":
             return True
     return False
+
+
+def injected_failure(directory: Path, switch: str, message: str, code: int) -> None:
+    """Fail this call (print ``message``, exit ``code``) while the ``switch`` counter lasts.
+
+    ``$<switch>=N`` (read once per spool, when ``<spool>/<switch>`` does not exist
+    yet) makes the next N calls fail; the count left is in ``<spool>/<switch>``
+    (tests may write it too), and each failed call appends a line to
+    ``<spool>/<switch>.log``, so a test can show the failures happened.
+    """
+    counter = directory / switch
+    with locked(directory):
+        if not counter.exists():
+            counter.write_text(os.environ.get(switch, "0") or "0")
+        left = int(counter.read_text() or "0")
+        if left <= 0:
+            return
+        counter.write_text(str(left - 1))
+        with open(directory / f"{switch}.log", "a") as log:
+            log.write(" ".join(sys.argv[1:]) + "\n")
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+def server_environment(prefix: str) -> dict[str, str]:
+    """The environment of a "server-side" process (the batch server, the kubelet): not
+    the client's. Only PATH, HOME, LANG and the stand-in's own ``<prefix>*`` settings
+    pass, so nothing of the driver (its run mark ``HYPERDEME_RUN`` included, which its
+    watchdog sweeps) reaches the daemons, as on a real cluster."""
+    return {key: value for key, value in os.environ.items()
+            if key in ("PATH", "HOME", "LANG") or key.startswith(prefix)}  # fmt: skip

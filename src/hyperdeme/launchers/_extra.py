@@ -10,7 +10,7 @@ turns the dict into that dataclass, so a misspelt key is a
 names the launcher, before any evaluation::
 
     launcher 'k8s' got unknown launcher_options key(s) 'namespce' (did you mean
-    'namespace'?); allowed: container_overrides, job_overrides, namespace, ...
+    'namespace'?); allowed: checkpoint_volume, container_overrides, job_overrides, ...
 """
 
 from __future__ import annotations

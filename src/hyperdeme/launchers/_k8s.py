@@ -21,9 +21,17 @@ killed for its timeout; other failures take the container's exit code
 instead of waiting forever.
 
 Stopping it, and cleaning up after reading: ``kubectl delete job <name>
---ignore-not-found --wait=false --cascade=background`` (pods get their normal
-termination grace), shielded and bounded. ``ttlSecondsAfterFinished`` removes
-what a crashed hyperdeme could not.
+--ignore-not-found --wait=false --cascade=background``, shielded and bounded. It
+returns at once; the kubelet then SIGTERMs each pod's PID 1 (the ``sh -c`` of the
+command, which a single command replaces), and SIGKILLs what is left after the
+pod's ``terminationGracePeriodSeconds`` (default 30; set it with
+``pod_overrides``). ``ttlSecondsAfterFinished`` removes what a crashed hyperdeme
+could not.
+
+Pods see the image's files, not the driver's: a checkpoint (PBT) must be on the
+volume ``launcher_options["checkpoint_volume"]`` declares (see
+:mod:`._k8s_manifest`); an attempt whose checkpoint is not fails with a
+:class:`LauncherError` before its Job is created.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from ._follow import SkipSeen, while_following
 from ._k8s_manifest import (
     K8sOptions,
     check_options,
+    checkpoint_problem,
     delete_argv,
     get_job_argv,
     get_pods_argv,
@@ -93,6 +102,9 @@ class K8sLauncher(Launcher):
         return self.options.nodes or None
 
     async def run(self, job: Job) -> Exit:
+        problem = checkpoint_problem(job, self.options)
+        if problem is not None:
+            raise LauncherError(f"Kubernetes Job for trial {job.trial_id}: {problem}")
         name = job_name(job)
         directory = anyio.Path(launcher_files(job, "k8s"))
         await directory.mkdir(parents=True, exist_ok=True)

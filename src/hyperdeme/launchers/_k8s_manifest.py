@@ -14,6 +14,17 @@ key by key, anything else, lists included, replaces):
   ``tolerations``, ``serviceAccountName``, ``imagePullSecrets`` ...),
 * ``container_overrides`` into the container (``resources``,
   ``volumeMounts``, ``workingDir``, ``imagePullPolicy`` ...).
+
+Pods do not share the driver's files. An evaluation that reads or writes a
+checkpoint (PBT) needs the checkpoint directory mounted in its pods at the path
+the driver uses: ``launcher_options["checkpoint_volume"]`` declares it, as
+``{"hostPath": "/nfs/ckpt"}`` (the nodes' directory, mounted at the same path;
+add ``"mountPath"`` when the driver sees it elsewhere) or
+``{"persistentVolumeClaim": "hpo-ckpt", "mountPath": "/nfs/ckpt"}`` (a claim on
+storage the driver mounts at ``mountPath``). It is added to the pod's volumes
+and the container's mounts after the overrides (which cannot drop it). A
+checkpoint outside it fails the attempt before its Job is created
+(:func:`checkpoint_problem`).
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from .._core._checks import optional
@@ -35,10 +47,12 @@ from ._options import LauncherOptions
 from ._poll import DEFAULT_POLL_INTERVAL, poll_seconds
 
 __all__ = [
+    "CHECKPOINT_VOLUME",
     "CONTAINER_NAME",
     "MANAGED_BY",
     "K8sOptions",
     "check_options",
+    "checkpoint_problem",
     "deep_merge",
     "delete_argv",
     "get_job_argv",
@@ -57,6 +71,9 @@ _LABEL_MAX = 63
 _NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+#: the name of the checkpoint volume in the pod spec
+CHECKPOINT_VOLUME = "hyperdeme-checkpoints"
 
 
 def job_name(job: Job) -> str:
@@ -127,7 +144,39 @@ def job_manifest(job: Job, launch: LauncherOptions) -> dict[str, Any]:
     pod = manifest["spec"]["template"]["spec"]
     pod["containers"][0] = deep_merge(container, options.container_overrides)
     manifest["spec"]["template"]["spec"] = deep_merge(pod, options.pod_overrides)
-    return deep_merge(manifest, options.job_overrides)
+    manifest = deep_merge(manifest, options.job_overrides)
+    if options.checkpoint_volume is not None:
+        _mount(manifest["spec"]["template"]["spec"], options.checkpoint_volume)
+    return manifest
+
+
+def _mount(pod: dict[str, Any], volume: Mapping[str, str]) -> None:
+    """Add the checkpoint volume to ``pod`` and mount it in its first container."""
+    if "hostPath" in volume:
+        source: dict[str, Any] = {"hostPath": {"path": volume["hostPath"],
+                                               "type": "DirectoryOrCreate"}}  # fmt: skip
+    else:
+        source = {"persistentVolumeClaim": {"claimName": volume["persistentVolumeClaim"]}}
+    pod["volumes"] = [*pod.get("volumes", []), {"name": CHECKPOINT_VOLUME, **source}]
+    container = pod["containers"][0]
+    mount = {"name": CHECKPOINT_VOLUME, "mountPath": volume["mountPath"]}
+    container["volumeMounts"] = [*container.get("volumeMounts", []), mount]
+
+
+def checkpoint_problem(job: Job, launch: LauncherOptions) -> str | None:
+    """Why the pods of ``job`` would not see its checkpoint directory, or None."""
+    if job.checkpoint is None:
+        return None
+    volume = K8sOptions(**launch.extra).checkpoint_volume
+    if volume is not None and PurePosixPath(job.checkpoint).is_relative_to(volume["mountPath"]):
+        return None
+    where = "" if volume is None else f" (checkpoint_volume is mounted at {volume['mountPath']})"
+    return (
+        f"the checkpoint directory {job.checkpoint} is on no volume of the pods{where}: "
+        "pods do not share the driver's files, so declare the directory holding the "
+        "checkpoints with launcher_options={'checkpoint_volume': {'hostPath': '<dir>'}} or "
+        "{'persistentVolumeClaim': '<claim>', 'mountPath': '<dir>'}."
+    )
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,6 +213,37 @@ def _namespace(name: str, value: Any) -> str:
     return value
 
 
+def _checkpoint_volume(name: str, value: Any) -> dict[str, str] | None:
+    """``{"hostPath": dir[, "mountPath": dir]}`` or ``{"persistentVolumeClaim": claim,
+    "mountPath": dir}``, with ``mountPath`` filled in."""
+    if value is None:
+        return None
+    allowed = (
+        "{'hostPath': '/dir'} (optionally with 'mountPath') or "
+        "{'persistentVolumeClaim': 'claim', 'mountPath': '/dir'}"
+    )
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigTypeError(f"{name} must be {allowed}, got {value!r}.", value=value)
+    volume = dict(value)
+    if "hostPath" in volume:
+        volume.setdefault("mountPath", volume["hostPath"])
+    keys = set(volume)
+    paths = [volume.get("hostPath", "/"), volume.get("mountPath", "")]
+    if keys not in ({"hostPath", "mountPath"}, {"persistentVolumeClaim", "mountPath"}) or not all(
+        path.startswith("/") for path in paths
+    ):
+        raise ConfigError(f"{name} must be {allowed} with absolute paths, got {value!r}.",
+                          value=value)  # fmt: skip
+    claim = volume.get("persistentVolumeClaim")
+    if claim is not None and not _SUBDOMAIN.fullmatch(claim):
+        raise ConfigError(
+            f"{name} names the claim {claim!r}, which is no Kubernetes object name (lowercase "
+            "letters, digits, '-' and '.').",
+            value=value,
+        )
+    return volume
+
+
 def _overrides(name: str, value: Any) -> dict[str, Any]:
     value = value or {}
     if not isinstance(value, Mapping):
@@ -187,6 +267,8 @@ class K8sOptions(Config):
     pod_overrides: Mapping[str, Any] = option({}, _overrides, factory=dict)
     #: deep-merged into the container (``resources``, ``volumeMounts`` ...)
     container_overrides: Mapping[str, Any] = option({}, _overrides, factory=dict)
+    #: the volume holding the checkpoints (PBT), mounted in the pods at the driver's path
+    checkpoint_volume: Mapping[str, str] | None = option(None, _checkpoint_volume)
 
 
 def _namespaced(namespace: str | None) -> list[str]:

@@ -21,19 +21,32 @@ remote task through the task manager (``tm_kill``) before exiting.
 **Outside a job** each evaluation is a batch job: a script written to
 ``<cwd>/.hyperdeme/pbs/`` (``#PBS -N``, a node request ``-l select=<k>``
 on PBS Pro or ``-l nodes=<k>`` on Torque, ``-l walltime`` from
-``alloc_timeout`` minutes), submitted with ``qsub -o <out> -e <err>
+``alloc_timeout`` minutes), submitted with ``qsub -o <pbs.out> -e <pbs.err>
 <alloc_args> <script>``: the output files are qsub arguments, not ``#PBS``
 directives, which cannot quote a path with spaces. The job is polled every
 ``poll_interval`` seconds (``launcher_options``, default 2) with ``qstat -f
 -F json -x`` (PBS Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON
 output). At each poll what the job appended to its output file is copied into
 the trial's stdout log, so FoMs printed while it trains reach the engine
-(early stopping); the rest, and the error file, when it ends. PBS Pro writes
-the ``-o`` file as the job goes with direct write (``alloc_args="-k od"``);
-otherwise the file only appears when the job ends. ``Exit_status`` becomes the return
-code as described in :mod:`._pbs_commands`. Stopping it: ``qdel <id>``,
-shielded and bounded. ``launcher_options["pbs_flavour"]`` (``"pbspro"`` or
-``"torque"``) skips asking ``qsub --version``.
+(early stopping); the rest, and the error file, when it ends.
+
+*Where the output is written while the job runs.* By default (``Keep_Files``
+``n``) PBS Pro / OpenPBS spool a job's streams on the execution host and copy
+them to the ``-o``/``-e`` paths only when the job ends; ``qsub -k od`` (direct
+write) would make it write them as it goes, but Torque has no ``d``, a site may
+forbid it, a user's ``-k`` in ``alloc_args`` would clash with ours, and OpenPBS
+writes directly only where the MOM maps the destination (else it stages out
+anyway). So the job writes its own output instead: the script's first command is
+``exec > <label>.out 2> <label>.err`` in ``<cwd>/.hyperdeme/pbs/``, the
+directory the exit-status file already needs on a file system shared with the
+execution hosts. That is followed while the job runs, whatever ``-k`` says, on
+every flavour. PBS's own ``-o``/``-e`` streams (``<label>.pbs.out``/``.pbs.err``:
+what PBS itself reports, such as ``=>> PBS: job killed: walltime ...``) are
+copied after the job's output, into the trial's stdout and stderr logs, once the
+job ended. ``Exit_status`` becomes the return code as described in
+:mod:`._pbs_commands`. Stopping it: ``qdel <id>``, shielded and bounded.
+``launcher_options["pbs_flavour"]`` (``"pbspro"`` or ``"torque"``) skips asking
+``qsub --version``.
 """
 
 from __future__ import annotations
@@ -51,7 +64,7 @@ from .._core._errors import ConfigError, LauncherError, TransientLauncherError
 from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
 from .._core._settings import Config
-from ._base import Exit, Job, Launcher, launcher_files
+from ._base import Exit, Job, Launcher, OutputSink, launcher_files
 from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version
 from ._extra import option
@@ -221,6 +234,8 @@ class PbsLauncher(Launcher):
             flavour=flavour,
             minutes=self.options.alloc_timeout,
             status_path=files.status,
+            stdout_path=files.stdout,
+            stderr_path=files.stderr,
             alloc_args=self.options.alloc_args,
         )
         await anyio.Path(files.script).write_text(script)
@@ -238,6 +253,8 @@ class PbsLauncher(Launcher):
         stderr = Tail(job.stderr)
         await stdout.finish(wait=ran)
         await FileFollower(files.stderr, stderr).finish(wait=ran)
+        await _copy_if_any(files.pbs_stdout, job.stdout)  # PBS's own streams, staged out
+        await _copy_if_any(files.pbs_stderr, stderr)
         if exit_status is None:  # the server forgot the job: trust the script's record
             exit_status = await _read_status(files.status)
         if exit_status is None:
@@ -260,8 +277,8 @@ class PbsLauncher(Launcher):
     async def _submit(self, files: _Files, cwd: Path) -> str:
         """qsub, shielded: once submitted, the job id is needed to qdel it."""
         argv = qsub_argv(
-            files.script, self.options.alloc_args, stdout_path=files.stdout,
-            stderr_path=files.stderr,
+            files.script, self.options.alloc_args, stdout_path=files.pbs_stdout,
+            stderr_path=files.pbs_stderr,
         )  # fmt: skip
         with anyio.CancelScope(shield=True), anyio.move_on_after(_SUBMIT_LIMIT):
             stdout = await checked(argv, what="submit the evaluation", cwd=cwd)
@@ -330,7 +347,7 @@ class _Files:
     async def prepare(self) -> None:
         """Create the directory; remove what an earlier run with this label left."""
         await anyio.Path(self.directory).mkdir(parents=True, exist_ok=True)
-        for stale in (self.stdout, self.stderr, self.status):
+        for stale in (self.stdout, self.stderr, self.status, self.pbs_stdout, self.pbs_stderr):
             await anyio.Path(stale).unlink(missing_ok=True)
 
     @property
@@ -348,6 +365,21 @@ class _Files:
     @property
     def status(self) -> Path:
         return self.directory / f"{self.label}.status"
+
+    @property
+    def pbs_stdout(self) -> Path:
+        """PBS's own output stream of a batch job (``qsub -o``), staged out at its end."""
+        return self.directory / f"{self.label}.pbs.out"
+
+    @property
+    def pbs_stderr(self) -> Path:
+        """PBS's own error stream of a batch job (``qsub -e``), staged out at its end."""
+        return self.directory / f"{self.label}.pbs.err"
+
+
+async def _copy_if_any(path: Path, sink: OutputSink) -> None:
+    """Copy a file that may not exist (nothing was staged out, or PBS kept it elsewhere)."""
+    await FileFollower(path, sink).poll()
 
 
 async def _read_status(path: Path) -> int | None:

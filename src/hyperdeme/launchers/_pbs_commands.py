@@ -167,9 +167,16 @@ def job_script(
     flavour: Flavour,
     minutes: int,
     status_path: Path | str,
+    stdout_path: Path | str,
+    stderr_path: Path | str,
     alloc_args: str = "",
 ) -> str:
     """A batch script running ``command`` in ``cwd`` with ``env`` on ``nodes`` nodes.
+
+    Its first command sends the script's output to ``stdout_path`` and
+    ``stderr_path`` (``exec >``): the job writes them itself, as it runs,
+    whatever PBS does with its own ``-o``/``-e`` streams (spooled and copied at
+    the job's end by default).
 
     The node request is left to ``alloc_args`` when it has one (``select=``,
     ``nodes=``), and the placement when it says ``place=``. The exit status is
@@ -189,7 +196,9 @@ def job_script(
     if minutes > 0:
         directives.append(f"-l walltime={walltime(minutes)}")
     lines = ["#!/bin/sh", *(f"#PBS {directive}" for directive in directives)]
-    lines.append(f"cd {shlex.quote(str(cwd))} || exit 1")
+    q = shlex.quote
+    lines.append(f"exec > {q(str(stdout_path))} 2> {q(str(stderr_path))}")
+    lines.append(f"cd {q(str(cwd))} || exit 1")
     lines += exports(env)
     lines += [
         f"/bin/sh -c {shlex.quote(command)}",
@@ -207,8 +216,9 @@ def qsub_argv(
     stdout_path: Path | str,
     stderr_path: Path | str,
 ) -> list[str]:
-    """Submit ``script``, its output to ``stdout_path``/``stderr_path``; ``alloc_args``
-    on the command line win over the script's directives.
+    """Submit ``script``, PBS's own output streams to ``stdout_path``/``stderr_path``
+    (what the job writes before its ``exec >`` and PBS's messages, such as a walltime
+    kill); ``alloc_args`` on the command line win over the script's directives.
 
     The paths are arguments (no shell, no directive parsing): a run path with
     spaces or shell metacharacters reaches PBS as it is.

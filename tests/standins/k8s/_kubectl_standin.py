@@ -3,38 +3,82 @@
 No Kubernetes API server runs in the test environment. This script accepts
 the ``kubectl`` calls hyperdeme makes, checks what it is given the way the
 API server would for a ``batch/v1`` Job, and runs the Job's container
-command locally with ``sh -c`` in the background (the image is not pulled;
-an image whose name contains ``does-not-exist`` stays in
-``ImagePullBackOff``). State lives in ``$KUBECTL_STANDIN_SPOOL``.
+command locally in the background (the image is not pulled; an image whose
+name contains ``does-not-exist`` stays in ``ImagePullBackOff``). State lives
+in ``$KUBECTL_STANDIN_SPOOL``.
 
-Supported: ``[-n NS] create|apply -f FILE`` (JSON manifests),
-``get job NAME -o json``, ``get pods -l job-name=NAME -o json``,
-``logs job/NAME`` and ``logs -l job-name=NAME [--tail=N]`` (stdout and stderr
-merged, as in a container log), ``logs --follow job/NAME`` (the first pod's log
-as it is written, until its container ends or the Job is deleted; a pod not
-started yet is an error, as for kubectl), ``delete job NAME [--ignore-not-found]
-[--wait=false] [--cascade=background]`` (SIGTERM to the pods, SIGKILL after
-2 s). The Job gets ``Complete`` or ``Failed`` (``BackoffLimitExceeded``,
-``DeadlineExceeded`` past ``activeDeadlineSeconds``) conditions.
+Supported: ``[-n NS] create|apply -f FILE [--validate=strict|warn|ignore]``
+(JSON manifests), ``get job NAME -o json``, ``get pods -l job-name=NAME -o
+json``, ``logs job/NAME`` and ``logs -l job-name=NAME [--tail=N]`` (stdout and
+stderr merged, as in a container log), ``logs --follow job/NAME`` (the first
+pod's log as it is written, until its container ends or the Job is deleted; a
+pod not started yet is an error, as for kubectl), ``delete job NAME
+[--ignore-not-found] [--wait=false] [--cascade=background]
+[--grace-period=S]``. The Job gets ``Complete`` or ``Failed``
+(``BackoffLimitExceeded``, ``DeadlineExceeded`` past ``activeDeadlineSeconds``)
+conditions.
+
+Faithful to Kubernetes, and strict by default:
+
+* **validation**: ``--validate=strict`` (kubectl's default) refuses a field the
+  batch/v1 Job schema does not have (:data:`JOB` lists the fields the stand-in
+  knows, down to containers, env, volumes and mounts; maps such as labels,
+  resources or affinity are not looked into) with kubectl's ``strict decoding
+  error: unknown field "spec..."``; ``warn`` prints it, ``ignore`` accepts it.
+  Required fields, formats, and mounts naming a declared volume are checked.
+* **delete** returns at once (the Job object is gone); each pod then gets
+  SIGTERM to its PID 1 only and, after the grace period (the pod's
+  ``terminationGracePeriodSeconds``, else ``--grace-period``, else
+  ``$KUBECTL_STANDIN_GRACE``, default 30 like Kubernetes), SIGKILL to every
+  process left in it, from a background process, like the kubelet.
+* **flaky API server**: ``$KUBECTL_STANDIN_FAIL_GETS=N`` makes the next N
+  ``kubectl get`` calls (job or pods) fail with an ``InternalError``; the count
+  left is in ``<spool>/KUBECTL_STANDIN_FAIL_GETS`` and each failure is logged in
+  ``<spool>/KUBECTL_STANDIN_FAIL_GETS.log``.
+* **pods do not share the host's files**: a pod starts in a fresh empty
+  directory (``workingDir`` if given), with only PATH, HOME, LANG and its
+  ``env``. Where the host allows a mount namespace (``unshare --mount``, as root
+  or with user namespaces), the directories only the driver's host has
+  (``$KUBECTL_STANDIN_HOST_ONLY``, ``os.pathsep``-separated, default the
+  working directory of ``kubectl create`` unless it holds this stand-in, whose
+  tree plays the image) are empty in the pod, and host paths
+  appear only through the pod's volumes: ``hostPath`` (the node's directory,
+  created if missing), ``persistentVolumeClaim`` (bound to ``<spool>/pvcs/<claim>``
+  or to the directory ``$KUBECTL_STANDIN_PVCS=claim=/dir`` names), others as
+  empty directories; ``subPath`` and ``readOnly`` are honoured.
+* the "cluster" processes (the Job runner, the kubelet's terminator) run with
+  the stand-in's settings only, not the client's environment.
+
+Not faithful: the image is the host's file system (its Python, the tests'
+scripts: only the host-only directories are hidden); where no mount namespace
+can be made the pods see every host file (the fresh working directory stays);
+no scheduling, node resources, restarts, or pod events.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _standin import kill_group, locked
+from _standin import group_alive, injected_failure, kill_group, locked, server_environment
 
 LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+#: ``$KUBECTL_STANDIN_FAIL_GETS=N``: the next N ``kubectl get`` fail like a flaky API server
+FAIL_GETS = "KUBECTL_STANDIN_FAIL_GETS"
+TRANSIENT = ("Error from server (InternalError): an error on the server (\"\") has prevented "
+             "the request from succeeding (get jobs.batch)")  # fmt: skip
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -127,17 +171,127 @@ def validate(manifest: Any) -> list[str]:
         for var in container.get("env", []):
             if not isinstance(var.get("name"), str) or not isinstance(var.get("value", ""), str):
                 errors.append(f"{where}.env: Invalid value: {var!r}")
+    return errors + volume_errors(pod)
+
+
+# -- strict decoding: the batch/v1 Job fields the stand-in knows -----------------------
+
+ANY: dict[str, Any] | None = None  # a field whose content is not checked (maps, deep types)
+META = dict.fromkeys([
+    "name", "generateName", "namespace", "labels", "annotations", "uid", "resourceVersion",
+    "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+    "ownerReferences", "finalizers", "managedFields", "selfLink",
+])  # fmt: skip
+ENV_VAR = dict.fromkeys(["name", "value", "valueFrom"])
+VOLUME_MOUNT = dict.fromkeys(["name", "mountPath", "readOnly", "recursiveReadOnly", "subPath",
+                              "subPathExpr", "mountPropagation"])  # fmt: skip
+CONTAINER: dict[str, Any] = {
+    **dict.fromkeys([
+        "name", "image", "command", "args", "workingDir", "ports", "envFrom", "resizePolicy",
+        "restartPolicy", "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe",
+        "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy",
+        "securityContext", "stdin", "stdinOnce", "tty",
+    ]),
+    "env": [ENV_VAR],
+    "resources": dict.fromkeys(["limits", "requests", "claims"]),
+    "volumeMounts": [VOLUME_MOUNT],
+}  # fmt: skip
+VOLUME: dict[str, Any] = {
+    **dict.fromkeys([
+        "name", "emptyDir", "configMap", "secret", "nfs", "projected", "csi", "ephemeral",
+        "downwardAPI", "iscsi", "cephfs", "fc", "image", "local",
+    ]),
+    "hostPath": dict.fromkeys(["path", "type"]),
+    "persistentVolumeClaim": dict.fromkeys(["claimName", "readOnly"]),
+}  # fmt: skip
+POD_SPEC: dict[str, Any] = {
+    **dict.fromkeys([
+        "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds", "dnsPolicy",
+        "nodeSelector", "serviceAccountName", "serviceAccount", "automountServiceAccountToken",
+        "nodeName", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
+        "securityContext", "imagePullSecrets", "hostname", "subdomain", "affinity",
+        "schedulerName", "tolerations", "hostAliases", "priorityClassName", "priority",
+        "dnsConfig", "readinessGates", "runtimeClassName", "enableServiceLinks",
+        "preemptionPolicy", "overhead", "topologySpreadConstraints", "setHostnameAsFQDN", "os",
+        "hostUsers", "schedulingGates", "resourceClaims", "resources", "ephemeralContainers",
+    ]),
+    "volumes": [VOLUME],
+    "containers": [CONTAINER],
+    "initContainers": [CONTAINER],
+}  # fmt: skip
+JOB_SPEC: dict[str, Any] = {
+    **dict.fromkeys([
+        "parallelism", "completions", "activeDeadlineSeconds", "podFailurePolicy",
+        "successPolicy", "backoffLimit", "backoffLimitPerIndex", "maxFailedIndexes", "selector",
+        "manualSelector", "ttlSecondsAfterFinished", "completionMode", "suspend",
+        "podReplacementPolicy", "managedBy",
+    ]),
+    "template": {"metadata": META, "spec": POD_SPEC},
+}  # fmt: skip
+JOB: dict[str, Any] = {"apiVersion": ANY, "kind": ANY, "metadata": META, "spec": JOB_SPEC,
+                       "status": ANY}  # fmt: skip
+
+
+def unknown_fields(value: Any, schema: Any, where: str = "") -> list[str]:
+    """The fields of ``value`` that ``schema`` does not know, as kubectl names them."""
+    if schema is None:
+        return []
+    if isinstance(schema, list):
+        items = value if isinstance(value, list) else []
+        return [found for i, item in enumerate(items)
+                for found in unknown_fields(item, schema[0], f"{where}[{i}]")]  # fmt: skip
+    if not isinstance(value, dict):
+        return []
+    found: list[str] = []
+    for key, item in value.items():
+        path = f"{where}.{key}" if where else key
+        if key not in schema:
+            found.append(path)
+        else:
+            found += unknown_fields(item, schema[key], path)
+    return found
+
+
+def volume_errors(pod: dict[str, Any]) -> list[str]:
+    """What the API server checks of volumes: mounts name a volume, paths are given."""
+    errors: list[str] = []
+    volumes = {}
+    for i, volume in enumerate(pod.get("volumes") or []):
+        volumes[volume.get("name")] = volume
+        host = volume.get("hostPath")
+        if host is not None and not str(host.get("path", "")).startswith("/"):
+            errors.append(f"spec.template.spec.volumes[{i}].hostPath.path: Required value: "
+                          "an absolute path")  # fmt: skip
+        claim = volume.get("persistentVolumeClaim")
+        if claim is not None and not claim.get("claimName"):
+            errors.append(f"spec.template.spec.volumes[{i}].persistentVolumeClaim.claimName: "
+                          "Required value")  # fmt: skip
+    for c, container in enumerate(pod.get("containers") or []):
+        for m, mount in enumerate(container.get("volumeMounts") or []):
+            where = f"spec.template.spec.containers[{c}].volumeMounts[{m}]"
+            if mount.get("name") not in volumes:
+                errors.append(f"{where}.name: Not found: {mount.get('name')!r}")
+            if not str(mount.get("mountPath", "")).startswith("/"):
+                errors.append(f"{where}.mountPath: Required value: an absolute path")
     return errors
 
 
 # -- commands ---------------------------------------------------------------------
 
 
-def create(directory: Path, namespace: str | None, path: str, verb: str) -> int:
+def create(directory: Path, namespace: str | None, path: str, verb: str, mode: str) -> int:
     try:
         manifest = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
         fail(f"error: error parsing {path}: {error} (the stand-in reads JSON manifests)")
+    unknown = unknown_fields(manifest, JOB) if isinstance(manifest, dict) else []
+    if unknown and mode in ("strict", "true"):
+        fail(f'Error from server (BadRequest): error when creating "{path}": Job in version '
+             '"v1" cannot be handled as a Job: strict decoding error: '
+             + ", ".join(f'unknown field "{field}"' for field in unknown))  # fmt: skip
+    if unknown and mode == "warn":
+        for field in unknown:
+            print(f'Warning: unknown field "{field}"', file=sys.stderr)
     errors = validate(manifest)
     name = (manifest.get("metadata") or {}).get("name", "")
     if errors:
@@ -159,18 +313,19 @@ def create(directory: Path, namespace: str | None, path: str, verb: str) -> int:
                                     creationTimestamp=now())  # fmt: skip
         manifest["status"] = {"active": 0, "startTime": now()}
         manifest["pods"] = []
+        manifest["hostOnly"] = host_only()
         save(directory, manifest)
     subprocess.Popen(
         [sys.executable, __file__, "run-job", str(directory), namespace, name],
         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env=server_environment("KUBECTL_STANDIN_"),
     )  # fmt: skip
     print(f"job.batch/{name} created")
     return 0
 
 
 def public(job: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in job.items() if key != "pods"}
+    return {key: value for key, value in job.items() if key not in ("pods", "hostOnly")}
 
 
 def pod_objects(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -202,6 +357,7 @@ def pod_objects(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def get(directory: Path, namespace: str, words: list[str], output: str | None) -> int:
+    injected_failure(directory, FAIL_GETS, TRANSIENT, 1)
     if output != "json":
         fail("error: the stand-in supports only -o json")
     kind = words[0] if words else ""
@@ -219,6 +375,7 @@ def get(directory: Path, namespace: str, words: list[str], output: str | None) -
 
 
 def get_pods(directory: Path, namespace: str, selector: str, output: str | None) -> int:
+    injected_failure(directory, FAIL_GETS, TRANSIENT, 1)
     if output != "json":
         fail("error: the stand-in supports only -o json")
     key, _, name = selector.partition("=")
@@ -280,7 +437,9 @@ def logs(directory: Path, namespace: str, target: str | None, selector: str | No
     return 0
 
 
-def delete(directory: Path, namespace: str, name: str, ignore_not_found: bool) -> int:
+def delete(directory: Path, namespace: str, name: str, ignore_not_found: bool,
+           grace: float | None) -> int:  # fmt: skip
+    """Remove the Job at once; its pods terminate in the background, with their grace."""
     with locked(directory):
         job = load(directory, namespace, name)
         if job is None:
@@ -289,10 +448,35 @@ def delete(directory: Path, namespace: str, name: str, ignore_not_found: bool) -
             fail(f'Error from server (NotFound): jobs.batch "{name}" not found')
         assert job is not None
         job_file(directory, namespace, name).unlink()
+    if grace is None or grace < 0:
+        pod_spec = job["spec"]["template"]["spec"]
+        grace = pod_spec.get("terminationGracePeriodSeconds", default_grace())
     for pod in job["pods"]:
         if pod.get("pid"):
-            kill_group(pod["pid"])
+            subprocess.Popen(
+                [sys.executable, __file__, "terminate", str(pod["pid"]), str(grace)],
+                start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=server_environment("KUBECTL_STANDIN_"),
+            )  # fmt: skip
     print(f'job.batch "{name}" deleted')
+    return 0
+
+
+def default_grace() -> float:
+    """The pods' termination grace when neither the manifest nor --grace-period sets it."""
+    return float(os.environ.get("KUBECTL_STANDIN_GRACE", "30"))
+
+
+def terminate(pid: int, grace: float) -> int:
+    """The kubelet stopping a container: SIGTERM to its PID 1 only, then after ``grace``
+    seconds SIGKILL to every process left in it (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and group_alive(pid):
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
     return 0
 
 
@@ -330,12 +514,21 @@ def run_job(directory: Path, namespace: str, name: str) -> int:
         env["HOSTNAME"] = pod["name"]
         if spec.get("completionMode") == "Indexed":
             env["JOB_COMPLETION_INDEX"] = str(pod["index"])
-        workdir = directory / "pods" / pod["name"]
+        workdir = directory / "pods" / pod["name"] / "workdir"  # the image's fresh directory
         workdir.mkdir(parents=True)
         cwd = container.get("workingDir") or str(workdir)
         log = open(directory / "logs" / f"{pod['name']}.log", "wb")  # noqa: SIM115
         command = container.get("command", []) + container.get("args", [])
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        plan = {
+            "hide": job["hostOnly"], "mounts": mounts(directory, job, container), "cwd": cwd,
+            "argv": command,
+        }  # fmt: skip
+        plan_path = directory / "pods" / pod["name"] / "plan.json"
+        plan_path.write_text(json.dumps(plan))
+        isolation = isolating_argv()
+        pod["isolated"] = bool(isolation)
+        argv = [*isolation, sys.executable, __file__, "pod-init", str(plan_path)]
+        process = subprocess.Popen(argv, cwd=str(workdir), env=env, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=log, start_new_session=True)  # fmt: skip
         processes.append(process)
         pod.update(phase="Running", pid=process.pid, started=now())
@@ -386,15 +579,118 @@ def run_job(directory: Path, namespace: str, name: str) -> int:
     return 0
 
 
+# -- the pods' file system: fresh, with hostPath and claimed volumes only --------------
+
+
+def host_only() -> list[str]:
+    """Directories the cluster's nodes do not have: ``$KUBECTL_STANDIN_HOST_ONLY``
+    (``os.pathsep``-separated), else the working directory ``kubectl create`` runs in,
+    unless that holds the stand-in itself (the test tree is the "image")."""
+    paths = os.environ.get("KUBECTL_STANDIN_HOST_ONLY")
+    if paths is None:
+        here = Path(__file__).resolve()
+        return [] if here.is_relative_to(Path.cwd().resolve()) else [os.getcwd()]
+    return [path for path in paths.split(os.pathsep) if path]
+
+
+def mounts(directory: Path, job: dict[str, Any], container: dict[str, Any]) -> list[Any]:
+    """(host directory, mount path, read-only) of each volume the container mounts:
+    a hostPath is the node's (here the host's) directory; a persistentVolumeClaim is
+    bound to ``<spool>/pvcs/<claim>``, or to the directory ``$KUBECTL_STANDIN_PVCS``
+    (``claim=/dir`` items, ``os.pathsep``-separated) gives it, like a shared file system
+    the driver's host also mounts. Other volume kinds are an empty directory."""
+    claims = dict(item.partition("=")[::2] for item in
+                  os.environ.get("KUBECTL_STANDIN_PVCS", "").split(os.pathsep) if item)  # fmt: skip
+    pod_spec = job["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod_spec.get("volumes", [])}
+    found = []
+    for mount in container.get("volumeMounts", []):
+        volume = volumes[mount["name"]]
+        if "hostPath" in volume:
+            source = volume["hostPath"]["path"]
+        elif "persistentVolumeClaim" in volume:
+            claim = volume["persistentVolumeClaim"]["claimName"]
+            source = claims.get(claim) or str(directory / "pvcs" / claim)
+        else:
+            source = str(directory / "volumes" / secrets.token_hex(4))
+        Path(source).mkdir(parents=True, exist_ok=True)  # hostPath type DirectoryOrCreate
+        if mount.get("subPath"):
+            source = str(Path(source) / mount["subPath"])
+            Path(source).mkdir(parents=True, exist_ok=True)
+        found.append([source, mount["mountPath"], bool(mount.get("readOnly"))])
+    return found
+
+
+def isolating_argv() -> list[str]:
+    """``unshare`` arguments giving a pod its own mount namespace, or [] where this host
+    allows none (then the pod sees the host's files: the one fidelity lost)."""
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    for argv in (unshare, [*unshare, "--map-root-user"]):
+        try:
+            probe = subprocess.run([*argv, "true"], capture_output=True, check=False)
+        except OSError:
+            return []
+        if probe.returncode == 0:
+            return argv
+    return []
+
+
+def pod_init(plan_path: str) -> int:
+    """Inside the pod's mount namespace (if any): hide the host-only directories under
+    empty tmpfs, bind the volumes at their mount paths, cd, exec the command as PID 1
+    of the "container" (this process's pid)."""
+    plan = json.loads(Path(plan_path).read_text())
+    if isolated():
+        staged = []
+        for source, _target, _read_only in plan["mounts"]:  # before hiding: sources may be hidden
+            stage = tempfile.mkdtemp(prefix="kubectl-standin-")
+            subprocess.run(["mount", "--bind", source, stage], check=True)
+            staged.append(stage)
+        for hidden in plan["hide"]:
+            if os.path.isdir(hidden):
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", hidden],
+                               check=True)  # fmt: skip
+        for stage, (_source, target, read_only) in zip(staged, plan["mounts"], strict=True):
+            os.makedirs(target, exist_ok=True)
+            subprocess.run(["mount", "--bind", stage, target], check=True)
+            if read_only:
+                subprocess.run(["mount", "-o", "remount,bind,ro", target], check=True)
+            subprocess.run(["umount", "-l", stage], check=True)
+            os.rmdir(stage)
+    os.makedirs(plan["cwd"], exist_ok=True)  # like the kubelet for workingDir
+    os.chdir(plan["cwd"])
+    argv = plan["argv"]
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as error:
+        print(f"exec {argv[0]!r}: {error}", file=sys.stderr)
+        return 127
+    return 0
+
+
+def isolated() -> bool:
+    """Whether this process has a mount namespace of its own (unshare worked)."""
+    try:
+        return os.readlink("/proc/self/ns/mnt") != os.readlink(f"/proc/{os.getppid()}/ns/mnt")
+    except OSError:
+        return False
+
+
 def main() -> int:
     argv = sys.argv[1:]
     if argv[:1] == ["run-job"]:
         return run_job(Path(argv[1]), argv[2], argv[3])
+    if argv[:1] == ["pod-init"]:
+        return pod_init(argv[1])
+    if argv[:1] == ["terminate"]:
+        return terminate(int(argv[1]), float(argv[2]))
     namespace: str | None = None
     output = selector = None
     files: list[str] = []
     ignore_not_found = False
     tail: int | None = None
+    grace: float | None = None
+    mode = "strict"  # kubectl's default --validate since 1.27 (server-side field validation)
     follow = False
     words: list[str] = []
     i = 0
@@ -422,6 +718,13 @@ def main() -> int:
             follow = True
         elif word == "--ignore-not-found" or word == "--ignore-not-found=true":
             ignore_not_found = True
+        elif word.startswith("--grace-period="):
+            grace = float(word.partition("=")[2])
+        elif word.startswith("--validate="):
+            mode = word.partition("=")[2]
+            if mode not in ("strict", "true", "warn", "ignore", "false"):
+                fail(f'error: invalid - validate option "{mode}"; must be one of: strict (or '
+                     "true), warn, ignore (or false)")  # fmt: skip
         elif word.startswith(("--wait=", "--cascade=", "--max-log-requests=", "--prefix")):
             pass
         elif word.startswith("-"):
@@ -436,7 +739,7 @@ def main() -> int:
     if verb in ("create", "apply"):
         if len(files) != 1 or files[0] == "-":
             fail("error: the stand-in needs exactly one -f FILE")
-        return create(directory, namespace, files[0], verb)
+        return create(directory, namespace, files[0], verb, mode)
     ns = namespace or "default"
     if verb == "get":
         if selector is not None and rest in (["pods"], ["pod"]):
@@ -445,7 +748,7 @@ def main() -> int:
     if verb == "logs":
         return logs(directory, ns, rest[0] if rest else None, selector, tail, follow)
     if verb == "delete" and len(rest) == 2 and rest[0] in ("job", "jobs", "job.batch"):
-        return delete(directory, ns, rest[1], ignore_not_found)
+        return delete(directory, ns, rest[1], ignore_not_found, grace)
     fail(f"error: the stand-in does not support: kubectl {' '.join(argv)}")
     return 1
 

@@ -6,14 +6,28 @@ the real client tools, as far as hyperdeme relies on them:
 * ``qsub [options] script`` parses the ``#PBS`` directives (up to the first
   command line) and its options (which win), checks ``-l`` resources and the
   job name, copies the script, prints ``<n>.standin`` and starts the job in
-  the background, detached, in the user's home directory (like PBS), writing
-  the ``-o``/``-e`` files and the job's state to the spool directory
-  ``$PBS_STANDIN_SPOOL``. ``qsub --version`` prints ``pbs_version = ...``.
+  the background, detached, in the user's home directory (like PBS), with the
+  job's state in the spool directory ``$PBS_STANDIN_SPOOL``. ``qsub --version``
+  prints ``pbs_version = ...``.
+* Output, as PBS Pro / OpenPBS's ``Keep_Files`` (``qsub -k``, default ``n``):
+  a stream is spooled while the job runs (``<spool>/jobs/<n>.OU``/``.ER``, the
+  MOM's spool) and *staged out* to its ``-o``/``-e`` path only when the job ends
+  (also after ``qdel`` or a walltime kill), before the job shows ``F``. With
+  ``-k od``/``ed``/``oed`` (direct write) that stream goes straight to its final
+  path as the job runs; with ``-k o``/``e``/``oe`` (kept, no ``d``) it stays on the
+  execution host as ``$HOME/<name>.o<n>``/``.e<n>`` and is never copied. A ``-k``
+  value other than ``n`` or a combination of ``e``, ``o``, ``d`` is refused like
+  qsub does (``illegal -k value``). ``-j oe``/``eo`` join the streams. qstat shows
+  ``Keep_Files``. Not modelled: ``d`` alone (treated as no stream kept), a
+  destination the MOM cannot reach (real PBS falls back to stage-out, or to
+  ``undelivered``), sandbox=PRIVATE staging directories.
 * ``qstat -f [-F json] [-x] <id>`` reports ``Q``/``R``/``F`` and
   ``Exit_status`` like PBS Pro; finished jobs need ``-x``; unknown ids fail
   with ``Unknown Job Id`` (exit 153, PBSE_UNKJOBID % 256).
 * ``qdel <id>`` SIGTERMs the job's process group (SIGKILL after 2 s),
-  waits for it to be gone and records ``Exit_status = 271`` (256 + SIGTERM).
+  waits for it to be gone and for the output to be staged out, and records
+  ``Exit_status = 271`` (256 + SIGTERM). (Real qdel returns at once; the stand-in
+  waits, at most 10 s, so the tests see the end state.)
 * ``pbsdsh [-n index | -h host] -- program args`` runs the program as a task
   of the job: in a new session, in the home directory, with only the job's
   environment (PBS_*, PATH, HOME), its output going to the *job's* output
@@ -21,6 +35,16 @@ the real client tools, as far as hyperdeme relies on them:
   ``pbsdsh: task 0x00000000 exit status N`` for a failed task and exits 0, and
   kills the task when signalled, like PBS Pro's. Every spawn is logged to
   ``<spool>/pbsdsh.log`` (JSON lines) for the tests.
+
+``PBS_STANDIN_FAIL_QSTAT=N`` makes the next N ``qstat`` calls fail as if the
+server did not answer (``Connection refused``, exit 2); the count left is in
+``<spool>/PBS_STANDIN_FAIL_QSTAT``, each failure logged in
+``<spool>/PBS_STANDIN_FAIL_QSTAT.log``. The server's processes (the job runner)
+get the stand-in's settings only, not the client's environment.
+
+Not faithful: jobs run on this host under fake node names (``standin-node<i>``),
+at once (no queue wait, no scheduling); ``qdel`` waits for the job's end (real
+qdel returns at once); no mail, no ``undelivered`` directory, no job arrays.
 
 ``PBS_STANDIN_FLAVOUR=torque`` makes them act like Torque (``Version:`` from
 ``qsub --version``, ``-l nodes=``, no ``qstat -F json``, state ``C`` and
@@ -36,6 +60,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,11 +69,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _standin import kill_group, locked
+from _standin import injected_failure, kill_group, locked, server_environment
 
 SERVER = "standin"
 UNKNOWN_JOB = 153  # PBSE_UNKJOBID (15001) % 256
 HISTORY_JOB = 35  # PBSE_HISTJOBID (15139) % 256
+FAIL_QSTAT = "PBS_STANDIN_FAIL_QSTAT"
 _ARG_OPTIONS = set("NlojeqAWvMmPSacrkuJ")
 _FLAG_OPTIONS = set("VhzIfnx")
 
@@ -189,6 +215,9 @@ def qsub(argv: list[str]) -> int:
         else:
             options[key] = value
     found = resources(options.get("l", []))
+    keep = options.get("k", "n")
+    if not re.fullmatch(r"n|(?!.*(.).*\1)[eod]{1,3}", keep):
+        fail(f"illegal -k value {keep!r} (n, or e, o and d combined)", 2)
     name = options.get("N", script_path.name)
     limit = 15 if flavour() == "torque" else 236
     if not re.fullmatch(r"[A-Za-z][\w.-]*", name) or len(name) > limit:
@@ -213,13 +242,15 @@ def qsub(argv: list[str]) -> int:
     nodes = int(re.match(r"\d+", found.get("select") or found.get("nodes") or "1").group())  # type: ignore[union-attr]
     job = {
         "id": jobid, "name": name, "state": "Q", "stdout": stdout, "stderr": stderr,
-        "join": options.get("j", ""), "resources": found, "nodes": nodes, "workdir": workdir,
+        "join": options.get("j", ""), "keep": keep,
+        "resources": found, "nodes": nodes, "workdir": workdir,
         "env": environment, "walltime": seconds(found["walltime"]) if "walltime" in found else 0,
         "submitted": time.time(), "pid": None,
     }  # fmt: skip
     save(directory, job)
     subprocess.Popen(
         [sys.executable, __file__, "run-job", str(directory), jobid],
+        env=server_environment("PBS_STANDIN_"),
         start_new_session=True,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -245,8 +276,14 @@ def run_job(directory: Path, jobid: str) -> int:
             "PBS_NODEFILE": str(nodefile), "PBS_ENVIRONMENT": "PBS_BATCH", "PBS_QUEUE": "workq",
             "PBS_O_HOST": SERVER,
         }  # fmt: skip
-        stdout = open(job["stdout"], "wb")  # noqa: SIM115
-        stderr = stdout if "oe" in job["join"] else open(job["stderr"], "wb")  # noqa: SIM115
+        streams = {letter: live_path(directory, job, letter) for letter in "oe"}
+        joined = {"oe": "e", "eo": "o"}.get(job["join"])  # the stream merged into the other
+        out = None if joined == "o" else open(streams["o"], "wb")  # noqa: SIM115
+        err = None if joined == "e" else open(streams["e"], "wb")  # noqa: SIM115
+        stdout = out or err
+        stderr = err or out
+        assert stdout is not None
+        assert stderr is not None
         process = subprocess.Popen(
             ["/bin/sh", str(directory / "jobs" / f"{jobid.split('.')[0]}.sh")],
             cwd=job["env"].get("HOME", "/"),
@@ -265,12 +302,46 @@ def run_job(directory: Path, jobid: str) -> int:
         kill_group(process.pid)
         process.wait()
         exit_status = -29 if flavour() == "pbspro" else 271  # JOB_EXEC_KILL_WALLTIME
+        stderr.write(f"=>> PBS: job killed: walltime exceeded limit {job['walltime']}\n".encode())
+    stdout.close()
+    stderr.close()
+    with locked(directory):
+        job = load(directory, jobid) or job
+        if job.get("deleted"):
+            exit_status = 256 + signal.SIGTERM
+    for letter in "oe":  # stage-out, as the job exits (state E), before F
+        if letter != joined:
+            stage_out(streams[letter], Path(job["stdout" if letter == "o" else "stderr"]))
     with locked(directory):
         job = load(directory, jobid) or job
         if job["state"] == "R":
             job.update(state="F", exit_status=exit_status, ended=time.time())
             save(directory, job)
     return 0
+
+
+def live_path(directory: Path, job: dict[str, Any], letter: str) -> Path:
+    """Where stream ``letter`` (o, e) is written while the job runs (Keep_Files)."""
+    number = job["id"].split(".")[0]
+    final = Path(job["stdout" if letter == "o" else "stderr"])
+    if letter in job["keep"] and "d" in job["keep"]:
+        return final  # direct write
+    if letter in job["keep"]:  # kept on the execution host, in the home directory
+        return Path(job["env"].get("HOME", "/")) / f"{job['name']}.{letter}{number}"
+    return directory / "jobs" / f"{number}.{'OU' if letter == 'o' else 'ER'}"
+
+
+def stage_out(spooled: Path, final: Path) -> None:
+    """Copy a spooled stream to its destination and remove it (nothing for a direct
+    write or a kept stream, which are not in the spool)."""
+    if spooled.suffix not in (".OU", ".ER") or spooled == final or not spooled.exists():
+        return
+    try:
+        shutil.copyfile(spooled, final)
+    except OSError as error:  # PBS would mail the user and keep it in undelivered/
+        print(f"stage-out of {spooled} to {final} failed: {error}", file=sys.stderr)
+        return
+    spooled.unlink()
 
 
 # -- qstat, qdel ----------------------------------------------------------------
@@ -282,6 +353,8 @@ def shown_state(job: dict[str, Any]) -> str:
 
 def qstat(argv: list[str]) -> int:
     directory = spool()
+    injected_failure(directory, FAIL_QSTAT, "Connection refused\nqstat: cannot connect to server "
+                     f"{SERVER} (errno=15010)", 2)  # fmt: skip
     full = json_output = history = False
     ids: list[str] = []
     i = 0
@@ -320,6 +393,7 @@ def qstat(argv: list[str]) -> int:
         "Output_Path": f"{SERVER}:{job['stdout']}",
         "Error_Path": f"{SERVER}:{job['stderr']}",
         "Resource_List": job["resources"],
+        "Keep_Files": job.get("keep", "n"),
     }
     if "exit_status" in job:
         fields["exit_status" if flavour() == "torque" else "Exit_status"] = job["exit_status"]
@@ -357,11 +431,16 @@ def qdel(argv: list[str]) -> int:
                 job.update(state="F", ended=time.time())
                 save(directory, job)
                 continue
+            job["deleted"] = True
+            save(directory, job)
             pid = job["pid"]
         kill_group(pid)
+        deadline = time.monotonic() + 10.0  # the server stages the output out, then F
+        while time.monotonic() < deadline and (load(directory, jobid) or job)["state"] == "R":
+            time.sleep(0.02)
         with locked(directory):
             job = load(directory, jobid) or job
-            if job["state"] == "R":  # else the server recorded the end first
+            if job["state"] == "R":  # the server is gone: record the end itself
                 job.update(state="F", exit_status=256 + signal.SIGTERM, ended=time.time())
                 save(directory, job)
     return status
