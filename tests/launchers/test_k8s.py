@@ -690,3 +690,29 @@ async def test_early_stopping_deletes_the_hopeless_jobs(
     assert finished == ["es-1-1"]
     assert deleted == ["es-1-1", "es-2-1", "es-3-1"]
     assert jobs_in(cluster) == []
+
+
+@pytest.mark.parametrize(("failures", "expected"), [(0, 3), (POLL_FAILURES - 1, 3), (99, 1)])
+async def test_the_exit_code_query_is_retried_like_the_status_polls(
+    monkeypatch: pytest.MonkeyPatch, failures: int, expected: int
+) -> None:
+    """A failed Job's exit code comes from `kubectl get pods`: a query failing a few
+    times is asked again (the code is the program's), too often gives 1 and a warning.
+    A fake `capture` (not the stand-in), to aim the failures at this one query."""
+    pods = {"items": [{"status": {"containerStatuses": [{"state": {"terminated": {
+        "exitCode": 3}}}]}}]}  # fmt: skip
+    calls: list[list[str]] = []
+
+    async def capture(argv: list[str]) -> tuple[int, str, str]:
+        calls.append(argv)
+        if len(calls) <= failures:
+            return 1, "", "Error from server (InternalError): try again"
+        return 0, json.dumps(pods), ""
+
+    monkeypatch.setattr("hyperdeme.launchers._k8s.capture", capture)
+    launcher = K8sLauncher(LauncherOptions(workload_image=IMAGE, extra=FAST))
+    with capture_logs() as logs:
+        code = await launcher._returncode("exp-1-1", "Failed", "BackoffLimitExceeded")
+    assert code == expected
+    assert len(calls) == min(failures + 1, POLL_FAILURES)
+    assert any(e["event"] == "k8s.exit_code_unknown" for e in logs) == (expected == 1)

@@ -206,9 +206,24 @@ class K8sLauncher(Launcher):
             return 0
         if reason == "DeadlineExceeded":
             return -9
-        code, stdout, _ = await capture(get_pods_argv(name, self.namespace))
-        exit_code = pod_exit_code(_json(stdout)) if code == 0 else None
+        try:
+            exit_code = await query(
+                lambda: self._pod_exit_code(name), interval=self.poll_interval, job=name
+            )
+        except LauncherError as error:  # the Job failed; which code, the API would not say
+            log.warning("k8s.exit_code_unknown", job=name, error=str(error))
+            return 1
         return 1 if exit_code is None else exit_code
+
+    async def _pod_exit_code(self, name: str) -> int | None:
+        """One query of the Job's pods: their exit code (None when none has one)."""
+        argv = get_pods_argv(name, self.namespace)
+        returncode, stdout, stderr = await capture(argv)
+        if returncode != 0:
+            raise QueryFailed(
+                command_error(argv, returncode, stderr, what=f"read Job {name}'s pods")
+            )
+        return pod_exit_code(_json(stdout))
 
 
 def job_outcome(job: dict[str, Any]) -> tuple[str, str] | None:
