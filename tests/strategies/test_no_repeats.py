@@ -8,6 +8,7 @@ import math
 from collections import Counter
 from typing import Any
 
+import numpy as np
 import pytest
 
 from hyperdeme import Candidate, ConfigError, Params, Status, Trial
@@ -124,6 +125,14 @@ def test_a_12_point_space_ends_after_its_12_points(make: Any, seed: int, paralle
     assert strategy.seen.complete
 
 
+def test_a_limiter_shares_the_points_seen_of_the_strategy_it_wraps() -> None:
+    inner = RandomSearch(TWELVE, RandomConfig(num_iters=50), seed=1)
+    limited = ConcurrencyLimiter(inner, max_concurrent=2)
+    assert limited.seen is inner.seen
+    drive(limited, twelve_fom, parallel=2)
+    assert len(limited.seen) == 12
+
+
 def test_the_space_counts_as_done_while_its_last_points_are_in_flight() -> None:
     driver = Driver(RandomSearch(TWELVE, RandomConfig(num_iters=50), seed=1))
     for _ in range(12):
@@ -167,19 +176,16 @@ def test_a_resumed_genetic_search_never_repeats_the_points_replayed() -> None:
     assert repeats(MIXED, first.asked + rest) == 0
 
 
-def test_a_told_trial_without_its_candidate_counts_as_seen() -> None:
-    """A trial told from elsewhere (its candidate unknown) is never proposed again."""
+def test_a_told_trial_counts_as_seen_even_when_it_is_not_what_was_asked() -> None:
+    """A trial told without its candidate (an engine that knows only the parameters it
+    ran) joins the points seen by its own parameters, and is never proposed again."""
     strategy = RandomSearch(TWELVE, RandomConfig(num_iters=50), seed=1)
-    driver = Driver(strategy)
-    for _ in range(11):
-        candidate = driver.take()
-        params = TWELVE.active(candidate.params)
-        driver.running.remove(driver.last_id)
-        trial = Trial(id=driver.last_id, params=params, fom=1.0, status=Status.OK, candidate=None)
-        strategy.tell(trial)
-    last = driver.take()
-    assert key(TWELVE, last.params) not in {key(TWELVE, c.params) for c in driver.asked[:-1]}
-    assert strategy.seen.complete
+    strategy.ask(1)
+    ran = {"--a": 3, "--b": 3}
+    strategy.tell(Trial(id=1, params=ran, fom=1.0, status=Status.OK, candidate=None))
+    assert ran in strategy.seen
+    asked = drive(strategy, twelve_fom)
+    assert key(TWELVE, ran) not in {key(TWELVE, c.params) for c in asked}
 
 
 def test_pbt_members_start_distinct_and_a_too_small_space_is_refused() -> None:
@@ -224,6 +230,7 @@ def test_seen_points_keys_active_canonical_values() -> None:
     # --momentum is inactive without sgd: the same point
     assert {"--lr": 0.01, "--opt": "adam", "--layers": 2, "--momentum": 0.9} in seen
     assert {"--lr": 0.01, "--opt": "adam", "--layers": 2.0, "--momentum": 0.9} in seen
+    assert {"--lr": np.float64(0.01), "--opt": "adam", "--layers": np.int64(2)} in seen
     assert {"--lr": 0.01, "--opt": "adam", "--layers": 3, "--momentum": 0.9} not in seen
     assert {"--lr": 0.010000001, "--opt": "adam", "--layers": 2, "--momentum": 0.0} not in seen
     assert not seen.add({"--lr": 0.01, "--opt": "adam", "--layers": 2})

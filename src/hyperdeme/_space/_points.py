@@ -3,9 +3,10 @@
 Two points are *the same point* when their active parameters are equal (genes
 of parameters switched off by conditions do not count): :func:`point_key`
 turns a point into a hashable key over its active parameters, each value
-canonicalised (an integer range's value as an int, a real range's as the float
-stored, a value list's entry as the plain Python value; bools kept apart from
-numbers, lists and dicts by their JSON text).
+canonicalised: numbers compared as numbers (an integer range's ``2`` and
+``2.0`` alike, numpy's scalars as the values they hold, a real range's float as
+stored), bools kept apart from numbers (``True`` is not ``1``), lists and dicts
+by their JSON text.
 
 A space is *finite* when every parameter is a value list or an integer range.
 :func:`finite_size` is then its number of distinct points: without conditions
@@ -24,8 +25,9 @@ import math
 from collections.abc import Hashable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._domains import Choice, Parameter, Range
-from ._values import is_bool, plain
+from .._core._checks import is_number
+from ._domains import Choice, Parameter
+from ._values import is_bool
 
 if TYPE_CHECKING:
     from ._params import Params
@@ -41,20 +43,19 @@ def point_key(space: Params, point: Mapping[str, Any]) -> Hashable:
     if space.conditions:
         point = space.active(point)
     # in the space's order, whatever the point's; without conditions all present are active
-    return tuple(
-        (p.flag, _canonical(p, point[p.flag])) for p in space.parameters if p.flag in point
-    )
+    return tuple((p.flag, _canonical(point[p.flag])) for p in space.parameters if p.flag in point)
 
 
-def _canonical(parameter: Parameter, value: Any) -> Hashable:
-    if type(value) is float and isinstance(parameter, Range):  # the common case, quickly
-        return ("number", int(value) if parameter.integer and value.is_integer() else value)
-    value = plain(value)
+def _canonical(value: Any) -> Hashable:
+    """``value`` as a hashable key part: numbers (numpy's too) compare as numbers
+    (``2 == 2.0``), bools apart from them, unhashable values (lists, dicts) by their
+    JSON text."""
+    if type(value) is float or type(value) is int:  # the common case, quickly (not bool)
+        return ("number", value)
     if is_bool(value):
         return ("bool", bool(value))
-    if isinstance(parameter, Range) and isinstance(value, int | float):
-        whole = parameter.integer and float(value).is_integer()
-        return ("number", int(value) if whole else float(value))
+    if is_number(value):
+        return ("number", value)
     try:
         hash(value)
     except TypeError:
