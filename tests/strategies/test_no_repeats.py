@@ -240,3 +240,30 @@ def test_seen_points_keys_active_canonical_values() -> None:
     flags.add({"--f": 1})
     assert {"--f": True} not in flags  # a bool is not the number 1
     assert seen.size is None  # a real range: infinite
+
+
+def test_fresh_finds_the_points_left_when_draws_keep_hitting_seen_ones() -> None:
+    """A draw that only ever gives a seen point: what is left of the finite space is
+    enumerated, one of its points handed out, until none is left."""
+    seen = SeenPoints(TWELVE)
+    stuck = {"--a": 1, "--b": 0}
+    seen.add(stuck)
+    rng = np.random.default_rng(1)
+    found = []
+    while (point := seen.fresh(lambda: dict(stuck), rng)) is not None:
+        assert point not in seen
+        seen.add(point)
+        found.append(point)
+    assert len(found) == 11
+    assert seen.complete
+
+
+def test_unhashable_values_are_points_too() -> None:
+    space = Params([["--shape", [[1, 2], [2, 1], {"k": 1}]], ["--n", (0, 1)]])
+    seen = SeenPoints(space)
+    assert seen.add({"--shape": [1, 2], "--n": 0})
+    assert {"--shape": [1, 2], "--n": 0} in seen
+    assert {"--shape": [2, 1], "--n": 0} not in seen
+    assert {"--shape": {"k": 1}, "--n": 0} not in seen
+    asked = drive(RandomSearch(space, RandomConfig(num_iters=20), seed=2), lambda i, p: 1.0)
+    assert len(asked) == 6
