@@ -267,3 +267,37 @@ def test_unhashable_values_are_points_too() -> None:
     assert {"--shape": {"k": 1}, "--n": 0} not in seen
     asked = drive(RandomSearch(space, RandomConfig(num_iters=20), seed=2), lambda i, p: 1.0)
     assert len(asked) == 6
+
+
+def test_a_child_redrawn_off_a_seen_point_counts_as_a_failed_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 1/5 rule hears of a local child that landed on a seen point, when it is asked
+    (it used to be evaluated, and told no better than its parent)."""
+    from hyperdeme.strategies import _adaptation
+
+    proposing = False
+    heard_while_proposing: list[bool] = []
+    record = _adaptation.Adaptation.record
+
+    def spy(self: Any, success: bool) -> None:
+        if proposing:
+            heard_while_proposing.append(success)
+        record(self, success)
+
+    propose = GeneticSearch.propose
+
+    def in_propose(self: GeneticSearch, trial_id: int) -> Candidate | None:
+        nonlocal proposing
+        proposing = True
+        try:
+            return propose(self, trial_id)
+        finally:
+            proposing = False
+
+    monkeypatch.setattr(_adaptation.Adaptation, "record", spy)
+    monkeypatch.setattr(GeneticSearch, "propose", in_propose)
+    space = Params([["--a", 2, [1, 2, 3]], ["--b", 5, (0, 9)]])  # 30 points
+    drive(GeneticSearch(space, GeneticConfig(max_evals=30), seed=1), twelve_fom)
+    assert heard_while_proposing
+    assert not any(heard_while_proposing)

@@ -33,8 +33,9 @@ basin. A child whose active parameters equal a
 parent's gets one active gene mutated, so no evaluation is spent on a copy;
 a child (or initial individual) equal to any point already asked or told
 (``_seen``) has one active gene mutated again, up to 8 times, and is then
-replaced by a random point not seen. On a finite space the search ends once
-every point was asked.
+replaced by a random point not seen; a local child that had to be redrawn so
+counts as an unsuccessful step for the step-size adaptation. On a finite space
+the search ends once every point was asked.
 Parents are the finite individuals of the deme, else of any deme; a failed
 trial is a parent only when no trial has succeeded yet. A child of a deme none
 of whose trials has finished is a mutant of the baseline. Every point is
@@ -304,6 +305,10 @@ class GeneticSearch(Strategy):
         if unseen is None:  # no point left that was not seen: the search ends
             self._none_left = True
             return None
+        if unseen is not point and reference is not None and not jump:
+            # a local step that landed on a seen point failed (the 1/5 rule): its repeat
+            # used to be told as no better than its parent, and the steps shrank with it
+            self._adaptation[deme].record(False)
         self._asked += 1
         self._asked_in_deme[deme] += 1
         self._pending[trial_id] = _Asked(deme, origin, reference, jump)
