@@ -59,6 +59,9 @@ def _summary(result: hyperdeme.Result, out: TextIO) -> None:
     cancelled = f", {result.n_cancelled} cancelled" if result.n_cancelled else ""
     counts = f"{failed}{stopped}{cancelled}"
     print(f"trials: {len(result.trials)}{counts} in {result.elapsed:.1f} s", file=out)
+    if result.space_exhausted:
+        size = result.space_size
+        print(f"the search space has {size} points; all {size} were evaluated", file=out)
     if math.isfinite(result.best_fom):
         best = result.best_trial
         assert best is not None

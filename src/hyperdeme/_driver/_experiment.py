@@ -35,6 +35,7 @@ from ._result import Result
 from ._run_spec import RunSpec
 
 if TYPE_CHECKING:
+    from ..strategies import SeenPoints
     from ._progress import Progress
 
 __all__ = ["Emit", "run_experiment"]
@@ -97,6 +98,7 @@ async def run_experiment(
             finally:
                 result.elapsed = time.monotonic() - started
                 result.expired = scheduler.expired
+        _space_done(run.strategy.seen, result)
         log.info(
             "run.finished",
             trials=len(result.trials),
@@ -105,6 +107,18 @@ async def run_experiment(
             elapsed=round(result.elapsed, 3),
         )
     return run.name
+
+
+def _space_done(seen: SeenPoints, result: Result) -> None:
+    """Record in ``result`` (and log) whether every point of a finite space was evaluated."""
+    result.space_size = seen.size
+    result.space_exhausted = seen.complete
+    if result.space_exhausted:
+        log.info(
+            "search_space.exhausted",
+            points=seen.size,
+            message=f"the search space has {seen.size} points; all {seen.size} were evaluated",
+        )
 
 
 def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Scheduler:

@@ -50,6 +50,11 @@ class Result:
     expired: bool = False
     #: the evaluator's: which way the FoM is better
     direction: Direction = "minimize"
+    #: the number of distinct points of a finite search space (None: infinite or unknown)
+    space_size: int | None = None
+    #: True when every point of the finite search space was evaluated, so the run ended
+    #: there whatever was left of its budget (no point is evaluated twice)
+    space_exhausted: bool = False
 
     @property
     def best_trial(self) -> Trial | None:

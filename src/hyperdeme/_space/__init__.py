@@ -4,8 +4,10 @@ from ._axes import GridAxis
 from ._conditions import Condition, equals, greater_than, inside, less_than, not_equals
 from ._domains import Choice, Parameter, Range, plain, same_value
 from ._params import Params
+from ._points import MAX_ENUMERATED, finite_points, finite_size, point_key
 
 __all__ = [
+    "MAX_ENUMERATED",
     "Choice",
     "Condition",
     "GridAxis",
@@ -13,10 +15,13 @@ __all__ = [
     "Params",
     "Range",
     "equals",
+    "finite_points",
+    "finite_size",
     "greater_than",
     "inside",
     "less_than",
     "not_equals",
     "plain",
+    "point_key",
     "same_value",
 ]

@@ -12,6 +12,7 @@ from ._grid import GridConfig, GridSearch
 from ._limiter import ConcurrencyLimiter
 from ._pbt import PBTConfig, PBTSearch
 from ._random import RandomConfig, RandomSearch
+from ._seen import SeenPoints
 
 __all__ = [
     "ConcurrencyLimiter",
@@ -24,6 +25,7 @@ __all__ = [
     "PBTSearch",
     "RandomConfig",
     "RandomSearch",
+    "SeenPoints",
     "Strategy",
     "StrategyFactory",
 ]

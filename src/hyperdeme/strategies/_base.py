@@ -45,6 +45,12 @@ training). Slots no later candidate will start from are handed back with
 checkpoint per trial; a slot an outstanding candidate starts from is never
 released.
 
+Every candidate asked and every trial told joins ``self.seen`` (a
+:class:`~hyperdeme.strategies.SeenPoints`), rebuilt on resume by the
+replay; the built-in strategies never propose a point in it (PBT members that
+continue training keep theirs), and on a finite space say ``exhausted()`` once
+``self.seen.complete``.
+
 Randomness comes from ``self.rng``, a ``numpy.random.Generator`` created
 lazily from the explicit seed (an int >= 0; None or 0 draws a fresh one, kept
 in ``self.seed`` for replay).
@@ -67,6 +73,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .._core._checks import seed as check_seed
 from .._core._errors import UsageError
 from .._core._trial import Candidate
+from ._seen import SeenPoints
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,6 +111,7 @@ class Strategy(ABC):
         self.seed: int = check_seed("seed", seed) or _fresh_seed()
         self._rng: np.random.Generator | None = None
         self._outstanding: set[int] = set()
+        self._seen: SeenPoints | None = None
 
     @property
     def rng(self) -> np.random.Generator:
@@ -112,6 +120,13 @@ class Strategy(ABC):
 
             self._rng = np.random.default_rng(self.seed)
         return self._rng
+
+    @property
+    def seen(self) -> SeenPoints:
+        """The points asked for or told so far (see ``_seen``): what is never proposed again."""
+        if self._seen is None:
+            self._seen = SeenPoints(self.space)
+        return self._seen
 
     @property
     def outstanding(self) -> int:
@@ -130,6 +145,7 @@ class Strategy(ABC):
             )
         if candidate is not None:
             self._outstanding.add(trial_id)
+            self.seen.add(candidate.params)
         return candidate
 
     def tell(self, trial: Trial) -> None:
@@ -141,6 +157,8 @@ class Strategy(ABC):
                 f"trial {trial.id} is not outstanding for this {type(self).__name__}: it was "
                 "never asked for, or was told already; tell each asked trial exactly once."
             ) from None
+        if trial.candidate is None:  # else its candidate joined at ask
+            self.seen.add(trial.params)
         self.observe(trial)
 
     @property

@@ -30,7 +30,12 @@ for value lists), its size multiplied by the deme's *step scale*; in a *jump
 child* (30 % of children, ``_adaptation.JUMP_RATE``) one of the mutated genes
 is instead redrawn from its whole domain, the long move that leaves a local
 basin. A child whose active parameters equal a
-parent's gets one active gene mutated, so no evaluation is spent on a copy.
+parent's gets one active gene mutated, so no evaluation is spent on a copy;
+a child (or initial individual) equal to any point already asked or told
+(``_seen``) has one active gene mutated again, up to 8 times, and is then
+replaced by a random point not seen; a local child that had to be redrawn so
+counts as an unsuccessful step for the step-size adaptation. On a finite space
+the search ends once every point was asked.
 Parents are the finite individuals of the deme, else of any deme; a failed
 trial is a parent only when no trial has succeeded yet. A child of a deme none
 of whose trials has finished is a mutant of the baseline. Every point is
@@ -102,7 +107,7 @@ from ._adaptation import JUMP_RATE, Adaptation
 from ._base import Strategy
 from ._deme import Deme, Individual, tournament
 from ._inheritance import Inheritance
-from ._mutation import Bounds, crossover, mutate_point
+from ._mutation import Bounds, crossover, mutate_point, unseen_point
 from ._sizing import CRAYAI, sized_for
 
 if TYPE_CHECKING:
@@ -229,6 +234,7 @@ class GeneticSearch(Strategy):
         )
         #: with inherit_checkpoints: each trial's generation, which parents must precede
         self._born: dict[int, int] = {}
+        self._none_left = False  # no point left that was not seen
 
     @property
     def budget(self) -> int:
@@ -271,10 +277,10 @@ class GeneticSearch(Strategy):
 
     # ------------------------------------------------------------------ ask
     def exhausted(self) -> bool:
-        return self._asked >= self.budget
+        return self._asked >= self.budget or self._none_left or self.seen.complete
 
     def propose(self, trial_id: int) -> Candidate | None:
-        if self._asked >= self.budget:
+        if self.exhausted():
             return None
         initial_asks = self.num_demes * self.pop_size
         if self.mode == "generational":
@@ -302,6 +308,16 @@ class GeneticSearch(Strategy):
         else:
             point, parents, reference = self._child(deme, scale, jump, generation)
             origin = "child"
+        bounds = (self.config.mul_mutation_bounds, self.config.add_mutation_bounds)
+        point = self.space.fix(point, self.rng)
+        unseen = unseen_point(point, self.seen, self.rng, *bounds, scale=scale)
+        if unseen is None:  # no point left that was not seen: the search ends
+            self._none_left = True
+            return None
+        if unseen is not point and reference is not None and not jump:
+            # a local step that landed on a seen point failed (the 1/5 rule): its repeat
+            # used to be told as no better than its parent, and the steps shrank with it
+            self._adaptation[deme].record(False)
         self._asked += 1
         self._asked_in_deme[deme] += 1
         self._pending[trial_id] = _Asked(deme, origin, reference, jump)
@@ -319,7 +335,7 @@ class GeneticSearch(Strategy):
             self._born[trial_id] = generation
             plan = self._inheritance.plan(trial_id, generation, parents)
             info["epoch"] = self._inheritance.epoch(generation)
-        return Candidate(self.space.fix(point, self.rng), info, checkpoint=plan)
+        return Candidate(unseen, info, checkpoint=plan)
 
     def _initial(self, deme: int, jump: bool) -> tuple[dict[str, Any], str, list[int]]:
         start = self.space.defaults(self.rng)

@@ -7,15 +7,14 @@ is read as a mixed-radix number whose digits index the axes (the last
 parameter turns fastest, as in ``itertools.product``). So a grid of 10**9
 points per range costs nothing until it is walked. Two points whose active
 parameters are equal (they differ only in genes switched off by conditions)
-are one evaluation: a set of the active points already asked removes the
-duplicates. That set grows with the number of *distinct* points asked, which
+are one evaluation: the strategy's points seen (``_seen``: every point asked
+or told) removes the duplicates. That set grows with the number of *distinct* points asked, which
 is the evaluation budget anyway. Points that break a forbidden-value rule
 (``space.allowed``) are skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +59,6 @@ class GridSearch(Strategy):
             param.axis(self.config.grid_size) for param in space.parameters
         ]
         self._position = 0  # the next position in the full product
-        self._seen: set[Hashable] = set()
         self._next: Candidate | None = None
         self._done = False
         self._baseline_pending = space.has_all_defaults
@@ -106,7 +104,6 @@ class GridSearch(Strategy):
         if self._baseline_pending:
             self._baseline_pending = False
             point = self.space.fix(self.space.defaults(self.rng), self.rng)
-            self._seen.add(self._key(point))
             return Candidate(point, {"strategy": "grid", "index": None, "baseline": True})
         flags = self.space.flags
         size = self.size
@@ -116,10 +113,8 @@ class GridSearch(Strategy):
             point = dict(zip(flags, self._values_at(index), strict=True))
             if not self.space.allowed(point):
                 continue
-            key = self._key(point)
-            if key in self._seen:
+            if point in self.seen:
                 continue
-            self._seen.add(key)
             return Candidate(point, {"strategy": "grid", "index": index})
         return None
 
@@ -131,15 +126,3 @@ class GridSearch(Strategy):
             values.append(grid[digit])
         values.reverse()
         return values
-
-    def _key(self, point: dict[str, Any]) -> Hashable:
-        return tuple((flag, _hashable(value)) for flag, value in self.space.active(point).items())
-
-
-def _hashable(value: Any) -> Hashable:
-    # bools and numbers stay apart (True == 1), unhashable list values by repr
-    try:
-        hash(value)
-    except TypeError:
-        return ("repr", repr(value))
-    return (isinstance(value, bool), value)

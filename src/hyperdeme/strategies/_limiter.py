@@ -9,6 +9,7 @@ from ._base import Strategy
 
 if TYPE_CHECKING:
     from .._core._trial import Candidate, Trial
+    from ._seen import SeenPoints
 
 __all__ = ["ConcurrencyLimiter"]
 
@@ -36,6 +37,11 @@ class ConcurrencyLimiter(Strategy):
     @property
     def generation_size(self) -> int | None:
         return self.strategy.generation_size
+
+    @property
+    def seen(self) -> SeenPoints:
+        """The wrapped strategy's points seen."""
+        return self.strategy.seen
 
     def describe(self) -> dict[str, Any]:
         """The wrapped strategy's: how many run at once does not change what is asked."""

@@ -15,6 +15,9 @@ A redraw is a uniform draw from the whole domain (log-uniform on log ranges),
 different from the current value: the long jump that takes a gene out of a
 local basin, which small steps never do.
 
+A point already seen (asked or told) is not evaluated again: :func:`unseen_point`
+mutates one active gene of it, up to 8 times, then draws a random point not seen.
+
 Crossover is uniform: each gene from the second parent with probability ``rate``.
 
 Nothing here keeps state; all randomness comes from the ``rng`` passed in.
@@ -27,11 +30,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._space import Choice, Range
+from ._seen import novel
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .._space import Parameter, Params
+    from ._seen import SeenPoints
 
 __all__ = [
     "Bounds",
@@ -41,6 +46,7 @@ __all__ = [
     "mutate_range",
     "mutate_value",
     "redraw_value",
+    "unseen_point",
 ]
 
 #: (small_high, large_low, large_high): u ~ U(0, small_high) or U(large_low, large_high)
@@ -190,3 +196,30 @@ def crossover(
 ) -> dict[str, Any]:
     """Uniform crossover: each gene from ``second`` with probability ``rate``."""
     return {flag: second[flag] if rng.random() < rate else value for flag, value in first.items()}
+
+
+def unseen_point(
+    point: dict[str, Any],
+    seen: SeenPoints,
+    rng: np.random.Generator,
+    mul_bounds: Bounds,
+    add_bounds: Bounds,
+    *,
+    scale: float = 1.0,
+) -> dict[str, Any] | None:
+    """``point`` if not in ``seen``; else one active gene of it mutated (a local move of
+    step ``scale``, repaired with ``space.fix``), again from there up to 8 times, until
+    unseen; else a random point not seen (``seen.fresh``); None if there is none."""
+    space = seen.space
+
+    def vary(repeated: dict[str, Any]) -> dict[str, Any]:
+        active = [*space.active(repeated)] or list(space.flags)
+        moved = mutate_point(
+            repeated, space, rng, 0.0, mul_bounds, add_bounds, scale=scale, at_least_one=active
+        )
+        return space.fix(moved, rng)
+
+    def draw() -> dict[str, Any]:
+        return space.fix(space.sample(rng), rng)
+
+    return novel(point, seen, vary=vary, draw=draw, rng=rng)

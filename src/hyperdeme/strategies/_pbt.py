@@ -32,6 +32,14 @@ released as soon as no member's next slice can start from it, so at most about
 ``population`` plus the running trials' slots exist. A slice that fails leaves
 its member on its last good checkpoint (none: start afresh).
 
+Repeated points (``_seen``): the initial members are distinct points (a
+space with fewer points than ``population`` is refused with a ConfigError at
+the first ask), and an explore step is drawn again, up to 8 times, while it
+equals the hyperparameters some member has at the moment, then replaced by a
+random point no member has (when there is one). A member's next
+slice keeps its hyperparameters: it continues training, a new step, not a
+repeat; so PBT never says it exhausted a finite space.
+
 Budget: ``population * steps`` evaluations. The trial ``info`` carries
 ``member``, ``step`` (0-based), and on a slice after an exploit
 ``exploited_from`` (``{"member", "trial"}``) and ``explored`` (how each
@@ -51,6 +59,7 @@ from .._core._settings import Config, setting
 from .._core._trial import Candidate, CheckpointPlan, Status
 from ._base import Strategy, slot_of
 from ._explore import explore
+from ._seen import SeenPoints
 
 if TYPE_CHECKING:
     from .._core._trial import Trial
@@ -59,6 +68,8 @@ if TYPE_CHECKING:
 __all__ = ["PBTConfig", "PBTSearch"]
 
 PBTMode = Literal["async", "sync"]
+#: explore steps tried for hyperparameters no member has at the moment
+_EXPLORE_TRIES = 8
 
 
 def _quantile(name: str, value: Any) -> float:
@@ -182,14 +193,29 @@ class PBTSearch(Strategy):
         return Candidate(dict(member.point), info, checkpoint=plan)
 
     def _initial_population(self) -> list[_Member]:
-        points = []
+        """``population`` distinct points: the defaults first when all are given."""
+        distinct = SeenPoints(self.space)
+        points: list[dict[str, Any]] = []
         for index in range(self.config.population):
+            point: dict[str, Any] | None
             if index == 0 and self.space.has_all_defaults:
-                point = self.space.defaults(self.rng)
+                point = self.space.fix(self.space.defaults(self.rng), self.rng)
             else:
-                point = self.space.sample(self.rng)
-            points.append(self.space.fix(point, self.rng))
+                point = distinct.fresh(self._draw, self.rng)
+            if point is None:
+                raise ConfigError(
+                    f"population={self.config.population} needs as many distinct points, but "
+                    f"the search space has {len(distinct)}; lower population to at most "
+                    f"{len(distinct)}.",
+                    name="population",
+                    value=self.config.population,
+                )
+            distinct.add(point)
+            points.append(point)
         return [_Member(index, point) for index, point in enumerate(points)]
+
+    def _draw(self) -> dict[str, Any]:
+        return self.space.fix(self.space.sample(self.rng), self.rng)
 
     def _next_member(self) -> _Member | None:
         free = [m for m in self._members if m.running is None and m.asked < self.config.steps]
@@ -234,13 +260,24 @@ class PBTSearch(Strategy):
                 self._exploit(member, top[int(self.rng.integers(len(top)))])
 
     def _exploit(self, member: _Member, donor: _Member) -> None:
-        point, moves = explore(
-            donor.point,
-            self.space,
-            self.rng,
-            self.config.perturb,
-            self.config.resample_probability,
-        )
+        # explored again while it equals a member's current point (see the module docstring)
+        taken = SeenPoints(self.space)
+        for other in self._members:
+            taken.add(other.point)
+        for _ in range(_EXPLORE_TRIES):
+            point, moves = explore(
+                donor.point,
+                self.space,
+                self.rng,
+                self.config.perturb,
+                self.config.resample_probability,
+            )
+            if point not in taken:
+                break
+        else:  # explore keeps landing on members' points: a random point no member has
+            fresh = taken.fresh(self._draw, self.rng)
+            if fresh is not None:
+                point, moves = fresh, dict.fromkeys(self.space.flags, "resampled")
         member.point = point
         member.start = donor.checkpoint
         member.exploit = {
