@@ -1,15 +1,16 @@
 """Driver of scripts/mutants (read its header first): cosmic-ray over the promise modules.
 
-For each module: copy the tree to .mutants/<module>/tree (tracked and untracked, not ignored,
-files), write .mutants/<name>.toml, `cosmic-ray init` a session .mutants/<name>.sqlite
-(kept: a second run resumes it unless the module or its tests changed), mark the
-operators we do not use as skipped, run `cosmic-ray baseline` (the tests must pass
-unmutated) and `cosmic-ray exec`, then read the session. A mutant counts as killed
-when its module's tests fail or time out.
+For each module: copy the tree to .mutants/<module>/tree (tracked and untracked, not
+ignored, files; mutants never touch the working tree), run the module's tests there
+unmutated (they must pass; 4x their time, at least 30 s, is each mutant's timeout),
+write .mutants/<module>.toml, `cosmic-ray init` a session .mutants/<module>.sqlite
+(kept and resumed: see run()), mark the operators we do not use as skipped and
+`cosmic-ray exec`, then read the session. A mutant counts as killed when its
+module's tests fail or time out.
 
 Operators: cosmic-ray's full set makes every binary operator into each of the 12
 others and every comparison into each of the 7 others, which is mostly noise that
-costs test runs. We keep the "sufficient" subset of Offutt et al. (1996): a
+costs test runs. We keep a selective subset (after Offutt et al., 1996): a
 comparison into its neighbours and its negation (< into <= and >=, == into !=, is
 into is not), + into -, * into /, | into &, every number +-1, True/False swapped,
 and/or swapped, `not` added and removed, break/continue swapped, except clauses
@@ -19,8 +20,10 @@ that catch nothing, decorators removed, for loops that iterate zero times.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import sqlite3
@@ -30,6 +33,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutants"
@@ -117,6 +121,9 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="the modules and their tests")
     parser.add_argument("--report", action="store_true", help="only rewrite the report")
     parser.add_argument("--fresh", action="store_true", help="drop the modules' old sessions")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants of a module run at once (each in its tree)"
+    )
     args = parser.parse_args()
     if args.list:
         for module in MODULES:
@@ -130,17 +137,17 @@ def main() -> int:
     if not args.report:
         python = os.environ.get("MUTANTS_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
         for module in chosen:
-            run(module, python=python, fresh=args.fresh)
+            run(module, python=python, fresh=args.fresh, jobs=args.jobs)
     report()
     return 0
 
 
-def tree(module: Module) -> Path:
-    """The module's scratch copy of the tree: modules can run at once, each in its own."""
-    return WORK / module.name / "tree"
+def tree(module: Module, shard: int = 0) -> Path:
+    """A scratch copy of the tree: modules, and shards of a module, each have their own."""
+    return WORK / module.name / ("tree" if shard == 0 else f"tree{shard}")
 
 
-def copy_tree(module: Module) -> None:
+def copy_tree(module: Module, shard: int = 0) -> None:
     """The working tree's files (tracked and untracked, not ignored) into its tree."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -148,35 +155,45 @@ def copy_tree(module: Module) -> None:
         check=True,
         capture_output=True,
     ).stdout.split(b"\0")
-    shutil.rmtree(tree(module), ignore_errors=True)
+    shutil.rmtree(tree(module, shard), ignore_errors=True)
     for raw in listed:
         name = raw.decode()
         if not name or not (ROOT / name).is_file():
             continue
-        target = tree(module) / name
+        target = tree(module, shard) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
 
 
-def _fingerprint(module: Module) -> str:
-    """Module and test sources: a session is reused only while these are unchanged."""
-    parts = [(ROOT / module.path).read_text()]
-    parts += [(ROOT / test.split("::")[0]).read_text() for test in module.tests]
-    parts.append(repr((EXCLUDED_OPERATORS, PYTEST_OPTIONS)))
-    import hashlib
+def _fingerprints(module: Module) -> dict[str, str]:
+    """Of the mutated source (with the operators and options) and of the module's tests."""
+    source = [(ROOT / module.path).read_text(), repr((EXCLUDED_OPERATORS, PYTEST_OPTIONS))]
+    tests = [(ROOT / test.split("::")[0]).read_text() for test in module.tests]
+    return {
+        "source": hashlib.sha256("\0".join(source).encode()).hexdigest(),
+        "tests": hashlib.sha256("\0".join([*module.tests, *tests]).encode()).hexdigest(),
+    }
 
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
-
-def run(module: Module, *, python: str, fresh: bool) -> None:
+def run(module: Module, *, python: str, fresh: bool, jobs: int) -> None:
+    """A session is resumed while the module and its tests are as they were. When only the
+    tests changed (tests were added to kill survivors), only the survivors run again: a
+    mutant the old tests killed stays killed as long as no test was removed or weakened
+    (after that, run with --fresh). When the module changed, every mutant runs again.
+    Either way the old session's counts go to history.jsonl first."""
     WORK.mkdir(exist_ok=True)
     copy_tree(module)
     session = WORK / f"{module.name}.sqlite"
     stamp = WORK / f"{module.name}.fingerprint"
-    fingerprint = _fingerprint(module)
-    if fresh or not stamp.exists() or stamp.read_text() != fingerprint:
+    now = _fingerprints(module)
+    before = json.loads(stamp.read_text()) if stamp.exists() else None
+    if fresh or before is None or before["source"] != now["source"] or not session.exists():
         _keep_history(module)
         session.unlink(missing_ok=True)
+    elif before["tests"] != now["tests"]:
+        _keep_history(module)
+        with sqlite3.connect(session) as db:
+            db.execute("delete from work_results where test_outcome = 'SURVIVED'")
     started = time.monotonic()
     baseline = _baseline(module, python=python)
     config = WORK / f"{module.name}.toml"
@@ -196,9 +213,12 @@ def run(module: Module, *, python: str, fresh: bool) -> None:
         _tool(module, "cosmic-ray", "init", str(config), str(session))
         _tool(module, "cr-filter-operators", str(session), str(config))
         _tool(module, "cr-filter-pragma", str(session))
-    stamp.write_text(fingerprint)
+    stamp.write_text(json.dumps(now))
     print(f"{module.name}: baseline {baseline:.1f} s; running the mutants", flush=True)
-    _tool(module, "cosmic-ray", "exec", str(config), str(session))
+    if jobs > 1:
+        _exec_shards(module, config, session, jobs)
+    else:
+        _tool(module, "cosmic-ray", "exec", str(config), str(session))
     counts = _counts(_read(module))
     print(
         f"{module.name}: {counts['killed']}/{counts['total']} killed "
@@ -224,9 +244,9 @@ def _keep_history(module: Module) -> None:
         history.write(json.dumps(entry) + "\n")
 
 
-def _env(module: Module) -> dict[str, str]:
+def _env(module: Module, shard: int = 0) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(tree(module) / "src")
+    env["PYTHONPATH"] = str(tree(module, shard) / "src")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -247,6 +267,62 @@ def _baseline(module: Module, *, python: str) -> float:
     if done.returncode != 0:
         sys.exit(f"{module.name}: its tests fail unmutated:\n{done.stdout[-3000:]}")
     return time.monotonic() - started
+
+
+_OTHER_SHARD = "left to another shard"
+
+
+def _exec_shards(module: Module, config: Path, session: Path, jobs: int) -> None:
+    """`cosmic-ray exec` on ``jobs`` copies of the session at once, each in its own copy of
+    the tree and given every jobs-th pending mutant (the rest marked skipped in its copy);
+    then each copy's results go back into the session."""
+    with sqlite3.connect(session) as db:
+        pending = [
+            row[0]
+            for row in db.execute(
+                "select job_id from work_items"
+                " where job_id not in (select job_id from work_results) order by job_id"
+            )
+        ]
+    shards = []
+    for shard in range(1, jobs + 1):
+        copy_tree(module, shard)
+        subprocess.run(
+            [
+                os.environ.get("MUTANTS_PYTHON", sys.executable),
+                "-m",
+                "compileall",
+                "-q",
+                str(tree(module, shard) / "src"),
+            ],
+            check=True,
+        )
+        copy = WORK / f"{module.name}.shard{shard}.sqlite"
+        shutil.copyfile(session, copy)
+        others = [job for index, job in enumerate(pending) if index % jobs != shard - 1]
+        with sqlite3.connect(copy) as db:
+            db.executemany(
+                "insert into work_results (worker_outcome, output, job_id)"
+                " values ('SKIPPED', ?, ?)",
+                [(_OTHER_SHARD, job) for job in others],
+            )
+        command = [str(BIN / "cosmic-ray"), "exec", str(config), str(copy)]
+        shards.append(
+            (copy, subprocess.Popen(command, cwd=tree(module, shard), env=_env(module, shard)))
+        )
+    failed = [copy.name for copy, process in shards if process.wait() != 0]
+    with sqlite3.connect(session) as db:
+        for copy, _ in shards:
+            with sqlite3.connect(copy) as shard_db:
+                rows = shard_db.execute(
+                    "select worker_outcome, output, test_outcome, diff, job_id from work_results"
+                    " where output is null or output != ?",
+                    (_OTHER_SHARD,),
+                ).fetchall()
+            db.executemany("insert or replace into work_results values (?, ?, ?, ?, ?)", rows)
+            copy.unlink()
+    if failed:
+        sys.exit(f"{module.name}: cosmic-ray exec failed in {failed}")
 
 
 def _tool(module: Module, name: str, *args: str) -> None:
@@ -293,12 +369,30 @@ def _read(module: Module) -> list[Mutant]:
     return sorted(mutants, key=lambda m: (m.line, m.operator))
 
 
-def _reasons() -> dict[tuple[str, str, str], str]:
-    """(module, line before, line after) -> why the mutant is equivalent, from equivalent.toml."""
-    if not EQUIVALENT.exists():
-        return {}
-    entries = tomllib.loads(EQUIVALENT.read_text()).get("mutant", [])
-    return {(e["module"], e["before"], e["after"]): e["reason"] for e in entries}
+@dataclass(frozen=True)
+class Reasons:
+    """Why survivors are equivalent, from equivalent.toml: ``[[mutant]]`` names one by module
+    and its changed line before and after; ``[[kind]]`` names a kind of mutant by operator
+    and a regular expression its line before matches (in any module)."""
+
+    mutants: dict[tuple[str, str, str], str]
+    kinds: list[dict[str, str]]
+
+    def get(self, mutant: Mutant) -> str | None:
+        before, after = mutant.change()
+        reason = self.mutants.get((mutant.module, before, after))
+        if reason is not None:
+            return reason
+        for kind in self.kinds:
+            if mutant.operator == kind["operator"] and re.search(kind["line"], before):
+                return kind["reason"]
+        return None
+
+
+def _reasons() -> Reasons:
+    table = tomllib.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    mutants = {(e["module"], e["before"], e["after"]): e["reason"] for e in table.get("mutant", [])}
+    return Reasons(mutants, list(table.get("kind", [])))
 
 
 def _commit() -> str:
@@ -314,11 +408,11 @@ def _commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def _counts(mutants: list[Mutant], reasons: dict[tuple[str, str, str], str] | None = None):
+def _counts(mutants: list[Mutant], reasons: Reasons | None = None) -> dict[str, Any]:
     tested = [m for m in mutants if m.outcome not in ("skipped", "pending", "incompetent")]
     killed = [m for m in tested if m.outcome in ("killed", "timeout")]
     survived = [m for m in tested if m.outcome == "survived"]
-    equivalent = [m for m in survived if reasons and (m.module, *m.change()) in reasons]
+    equivalent = [m for m in survived if reasons and reasons.get(m) is not None]
     live = len(tested) - len(equivalent)
     return {
         "total": len(tested),
@@ -352,7 +446,7 @@ def report() -> None:
                     "line": m.line,
                     "before": m.change()[0],
                     "after": m.change()[1],
-                    "equivalent": reasons.get((m.module, *m.change())),
+                    "equivalent": reasons.get(m),
                 }
                 for m in survivors
             ],

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hyperdeme import Candidate, HyperdemeWarning, Status, Trial, read_journal
-from hyperdeme._engine._journal import Durability, Journal
+from hyperdeme import Candidate, HyperdemeWarning, JournalError, Status, Trial, read_journal
+from hyperdeme._engine._journal import Durability, Journal, read_records
 from processes import kill_marked, new_marker
 
 KERNELS = Path(__file__).parents[1] / "kernels"
@@ -257,3 +259,142 @@ def test_the_journal_survives_a_sigkilled_driver(tmp_path: Path, marker: str) ->
     assert [t.id for t in trials] == [r["id"] for r in finished]
     assert len({t.id for t in trials}) == len(trials)
     assert all(t.status is Status.OK and t.attempts == 1 for t in trials)
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+def _fsyncs(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], threading.Event]:
+    """Every fsync from now on, by the name of the thread that made it; and an event set
+    at the first one."""
+    made: list[str] = []
+    first = threading.Event()
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        made.append(threading.current_thread().name)
+        real(fd)
+        first.set()
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return made, first
+
+
+def test_mutants_a_journal_is_empty_until_its_first_record(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        assert journal.empty
+        journal.trial(trial(1))
+        assert not journal.empty
+    with Journal(path) as journal:
+        assert not journal.empty
+
+
+@pytest.mark.parametrize(("fsync", "inline"), [("always", 1), ("never", 0), ("batch", 0)])
+def test_mutants_only_always_fsyncs_each_trial_in_the_callers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: Durability, inline: int
+) -> None:
+    made, _ = _fsyncs(monkeypatch)
+    me = threading.current_thread().name
+    with Journal(tmp_path / "trials.jsonl", fsync=fsync) as journal:
+        journal.started(trial(1))
+        journal.flush()  # a started record is never synced on its own
+        assert made == []
+        for count in range(1, 4):
+            journal.trial(trial(count))
+            assert made.count(me) == inline * count  # before trial() returned
+    assert made.count(me) == 3 * inline
+    if fsync == "never":
+        assert made == []
+
+
+def test_mutants_batch_fsyncs_in_its_thread_without_waiting_for_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made, first = _fsyncs(monkeypatch)
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+        assert first.wait(30), "the batch thread never synced a waiting record"
+        assert made == ["hyperdeme journal fsync"]
+
+
+def test_mutants_batch_fsyncs_nothing_when_nothing_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    made, _ = _fsyncs(monkeypatch)
+    with Journal(path):  # reopened and closed: no record waited, no fsync
+        pass
+    assert made == []
+
+
+def test_mutants_a_failed_write_cuts_back_to_the_last_record_and_names_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    journal = Journal(path, fsync="never")
+    journal.trial(trial(1))
+    journal.trial(trial(2))
+    whole = path.read_bytes()
+    real = os.write
+    calls: list[int] = []
+
+    def half_then_full(fd: int, data: bytes) -> int:
+        if fd != journal._fd:
+            return real(fd, data)
+        calls.append(len(data))
+        if len(calls) == 1:  # the kernel takes half the record, then the disk is full
+            return real(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(JournalError) as failed:
+        journal.trial(trial(3))
+    monkeypatch.undo()
+    assert path.read_bytes() == whole  # no partial record left
+    assert str(failed.value) == (
+        f"cannot write the journal {path}: No space left on device (ENOSPC); the run stops "
+        "here with every earlier record intact: free some space, then resume."
+    )
+    with pytest.raises(JournalError):  # and it stays failed
+        journal.trial(trial(4))
+    journal.close()
+    assert [t.id for t in read_journal(path)] == [1, 2]
+
+
+def test_mutants_trial_records_with_bad_fields_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    good = {"schema": 2, "type": "trial", **trial(2).to_json()}
+    bad = [
+        {**good, "params": 5},  # TypeError
+        {**good, "status": "bogus"},  # ValueError
+        {key: value for key, value in good.items() if key != "fom"},  # KeyError
+    ]
+    with path.open("a") as handle:
+        for record in bad:
+            handle.write(json.dumps(record) + "\n")
+    with pytest.warns(HyperdemeWarning, match=r"skipped 3 trial record\(s\) with missing or bad"):
+        assert [t.id for t in read_journal(path)] == [1]
+
+
+def test_mutants_closing_writes_the_started_records_still_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+        journal.started(trial(2))
+        assert path.read_bytes().count(b"\n") == 1  # kept in memory so far
+    records = list(read_records(path))
+    assert [(r["type"], r["id"]) for r in records] == [("trial", 1), ("started", 2)]
+
+
+def test_mutants_a_skipped_line_is_blamed_on_the_code_reading_the_records(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    path.write_text("not json\n")
+    with pytest.warns(HyperdemeWarning, match="line 1: not JSON") as caught:
+        assert list(read_records(path)) == []
+    assert caught[0].filename == __file__

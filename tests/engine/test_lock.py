@@ -167,3 +167,20 @@ def test_lock_refusal_with_an_incomplete_holder_says_it_cannot_tell(tmp_path: Pa
             ExperimentLock(tmp_path)
     finally:
         os.close(fd)
+
+
+def test_lock_closes_after_its_holder_file_was_removed_by_hand(tmp_path: Path) -> None:
+    lock = ExperimentLock(tmp_path)
+    (tmp_path / ".driver").unlink()
+    lock.close()  # no error: the lock is released all the same
+    with ExperimentLock(tmp_path):
+        pass
+
+
+def test_lock_driver_of_never_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hyperdeme status`` asks at once: no holder is no holder, without the wait a
+    refused driver gives a new holder."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(_lock, "time", SimpleNamespace(sleep=sleeps.append))
+    assert driver_of(tmp_path) is None
+    assert sleeps == []
