@@ -213,7 +213,7 @@ def run(module: Module, *, python: str, fresh: bool, jobs: int) -> None:
         _tool(module, "cosmic-ray", "init", str(config), str(session))
         _tool(module, "cr-filter-operators", str(session), str(config))
         _tool(module, "cr-filter-pragma", str(session))
-    stamp.write_text(json.dumps(now))
+    stamp.write_text(json.dumps({**now, "commit": _commit()}))  # the tree the session ran on
     print(f"{module.name}: baseline {baseline:.1f} s; running the mutants", flush=True)
     if jobs > 1:
         _exec_shards(module, config, session, jobs)
@@ -238,7 +238,9 @@ def _keep_history(module: Module) -> None:
     tests = (
         tomllib.loads(config.read_text())["cosmic-ray"]["test-command"] if config.exists() else ""
     )
-    entry = {"module": module.name, "commit": _commit(), "test_command": tests, **counts}
+    stamp = WORK / f"{module.name}.fingerprint"
+    commit = json.loads(stamp.read_text()).get("commit") if stamp.exists() else None
+    entry = {"module": module.name, "commit": commit or _commit(), "test_command": tests, **counts}
     OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / "history.jsonl").open("a") as history:
         history.write(json.dumps(entry) + "\n")

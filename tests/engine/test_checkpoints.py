@@ -437,3 +437,32 @@ async def test_mutants_fsync_flushes_every_file_and_directory_of_a_commit(
         [str(written), str(written / "sub"), str(written / "sub" / "model.txt"), str(tmp_path)]
     )  # the files (not the link), their directories before the commit, the root after it
     assert synced[-1] == str(tmp_path)
+
+
+async def test_mutants_a_store_makes_its_root_and_the_root_s_parents(tmp_path: Path) -> None:
+    plain = CheckpointStore(tmp_path / "a" / "b")
+    trial = Trial(id=4, params={}, candidate=Candidate({}))
+    assert await plain.directory(trial) == str(tmp_path / "a" / "b" / "00004")
+    planned_store = CheckpointStore(tmp_path / "c" / "d")
+    await write_slot(planned_store, planned(1, "m"), "made")
+    assert (tmp_path / "c" / "d" / "m" / "model.txt").read_text() == "made"
+
+
+async def test_mutants_a_scratch_that_cannot_be_deleted_does_not_fail_the_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.unlink
+
+    def refuse(path: Any, *args: Any, **kwargs: Any) -> None:
+        if os.fspath(path) == "stuck.bin":
+            raise PermissionError(13, "Permission denied", path)
+        real(path, *args, **kwargs)
+
+    store = CheckpointStore(tmp_path)
+    async with store.attempt(planned(1, "a")) as scratch:
+        assert scratch.path is not None
+        (scratch.path / "stuck.bin").write_text("the program's, not deletable")
+        (scratch.path / "other.bin").write_text("deletable")
+        monkeypatch.setattr(os, "unlink", refuse)
+    monkeypatch.undo()
+    assert sorted(os.listdir(scratch.path)) == ["stuck.bin"]  # the rest went, no error
