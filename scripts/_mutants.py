@@ -186,6 +186,8 @@ def run(module: Module, *, python: str, fresh: bool, jobs: int) -> None:
     session = WORK / f"{module.name}.sqlite"
     stamp = WORK / f"{module.name}.fingerprint"
     now = _fingerprints(module)
+    if session.exists():
+        _merge_shards(module, session)
     before = json.loads(stamp.read_text()) if stamp.exists() else None
     if fresh or before is None or before["source"] != now["source"] or not session.exists():
         _keep_history(module)
@@ -313,8 +315,16 @@ def _exec_shards(module: Module, config: Path, session: Path, jobs: int) -> None
             (copy, subprocess.Popen(command, cwd=tree(module, shard), env=_env(module, shard)))
         )
     failed = [copy.name for copy, process in shards if process.wait() != 0]
+    _merge_shards(module, session)
+    if failed:
+        sys.exit(f"{module.name}: cosmic-ray exec failed in {failed}")
+
+
+def _merge_shards(module: Module, session: Path) -> None:
+    """The results in the module's shard sessions into its session (also those of a run that
+    was interrupted: called before a run too)."""
     with sqlite3.connect(session) as db:
-        for copy, _ in shards:
+        for copy in sorted(WORK.glob(f"{module.name}.shard*.sqlite")):
             with sqlite3.connect(copy) as shard_db:
                 rows = shard_db.execute(
                     "select worker_outcome, output, test_outcome, diff, job_id from work_results"
@@ -323,8 +333,6 @@ def _exec_shards(module: Module, config: Path, session: Path, jobs: int) -> None
                 ).fetchall()
             db.executemany("insert or replace into work_results values (?, ?, ?, ?, ?)", rows)
             copy.unlink()
-    if failed:
-        sys.exit(f"{module.name}: cosmic-ray exec failed in {failed}")
 
 
 def _tool(module: Module, name: str, *args: str) -> None:
