@@ -83,7 +83,11 @@ MODULES = (
     Module(
         "poll",
         "src/hyperdeme/launchers/_poll.py",
-        ("tests/launchers/test_pbs.py", "tests/launchers/test_k8s.py"),
+        (
+            "tests/launchers/test_poll.py",
+            "tests/launchers/test_pbs.py",
+            "tests/launchers/test_k8s.py",
+        ),
     ),
 )
 
