@@ -466,3 +466,22 @@ async def test_mutants_a_scratch_that_cannot_be_deleted_does_not_fail_the_attemp
         monkeypatch.setattr(os, "unlink", refuse)
     monkeypatch.undo()
     assert sorted(os.listdir(scratch.path)) == ["stuck.bin"]  # the rest went, no error
+
+
+async def test_mutants_a_scratch_says_whether_it_was_committed_and_stores_default_to_no_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._engine import _checkpoints
+
+    synced: list[str] = []
+    monkeypatch.setattr(_checkpoints, "_fsync", lambda path: synced.append(str(path)))
+    store = CheckpointStore(tmp_path)
+    assert store.fsync is False
+    async with store.attempt(planned(1, "a")) as scratch:
+        assert scratch.committed is False
+        assert await scratch.commit() == ""
+        assert scratch.committed is True
+    async with store.attempt(planned(2, "b")) as failed:
+        pass
+    assert failed.committed is False
+    assert synced == []
