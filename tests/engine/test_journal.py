@@ -428,7 +428,7 @@ def test_mutants_batch_pauses_20_ms_from_the_start_of_one_fsync_to_the_next(
 ) -> None:
     from hyperdeme._engine import _journal
 
-    clock = iter(range(1000))  # each reading 5 ms after the last: an fsync "takes" 5 ms
+    clock = iter(range(100, 1000))  # each reading 5 ms after the last: an fsync "takes" 5 ms
     monkeypatch.setattr(_journal, "time", SimpleNamespace(monotonic=lambda: next(clock) * 0.005))
     _, first = _fsyncs(monkeypatch)
     journal = Journal(tmp_path / "trials.jsonl")
@@ -444,12 +444,27 @@ def test_mutants_batch_pauses_20_ms_from_the_start_of_one_fsync_to_the_next(
 def test_mutants_batch_keeps_syncing_and_syncs_what_waits_at_close(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from hyperdeme._engine import _journal
+
+    idle = threading.Semaphore(0)  # released each time the thread waits for a request
+
+    class Event(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            if timeout is None:
+                idle.release()
+            return super().wait(timeout)
+
+    monkeypatch.setattr(
+        _journal, "threading", SimpleNamespace(Event=Event, Thread=threading.Thread)
+    )
     made, first = _fsyncs(monkeypatch)
     path = tmp_path / "trials.jsonl"
     journal = Journal(path)
+    assert idle.acquire(timeout=10)  # waiting for the first request
     journal.trial(trial(1))
     assert first.wait(30)
-    journal.trial(trial(2))  # after the first fsync: needs one of its own
+    assert idle.acquire(timeout=10), "the thread stopped after its first fsync"
+    journal.trial(trial(2))  # after the first fsync, the thread idle: needs one of its own
     journal.close()
     assert len(made) == 2
     assert made == ["hyperdeme journal fsync"] * 2
@@ -575,6 +590,10 @@ def test_mutants_the_warning_names_five_bad_lines_and_counts_the_rest(tmp_path: 
     assert "line 5: not JSON" in message
     assert "line 6" not in message
     assert message.endswith("line 5: not JSON and 2 more).")
+    path.write_text("not json\n" * 6)
+    with pytest.warns(HyperdemeWarning) as caught:
+        list(read_records(path))
+    assert str(caught[0].message).endswith("line 5: not JSON and 1 more).")
     path.write_text("not json\n" * 5)
     with pytest.warns(HyperdemeWarning) as caught:
         list(read_records(path))
