@@ -387,7 +387,8 @@ def _read(module: Module) -> list[Mutant]:
 class Reasons:
     """Why survivors are equivalent, from equivalent.toml: ``[[mutant]]`` names one by module
     and its changed line before and after; ``[[kind]]`` names a kind of mutant by operator
-    and a regular expression its line before matches (in any module)."""
+    and a regular expression its line before matches (in any module, or in ``module`` at
+    ``lines`` when given)."""
 
     mutants: dict[tuple[str, str, str], str]
     kinds: list[dict[str, str]]
@@ -398,7 +399,12 @@ class Reasons:
         if reason is not None:
             return reason
         for kind in self.kinds:
-            if mutant.operator == kind["operator"] and re.search(kind["line"], before):
+            if (
+                mutant.operator == kind["operator"]
+                and re.search(kind["line"], before)
+                and kind.get("module", mutant.module) == mutant.module
+                and mutant.line in kind.get("lines", [mutant.line])
+            ):
                 return kind["reason"]
         return None
 

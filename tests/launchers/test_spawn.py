@@ -137,3 +137,68 @@ async def test_cancelling_a_wait_stops_the_group(tmp_path: Path) -> None:
     # killed, they may take a moment to leave the kernel (1 s of slack, as in tests/faults)
     psutil.wait_procs(marked(marker), timeout=1)
     assert marked(marker) == []
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+def _open_fds() -> set[int]:
+    return {int(name) for name in os.listdir("/proc/self/fd")}
+
+
+@pytest.mark.parametrize("pidfd", [True, False])
+async def test_mutants_a_program_leads_its_own_session_with_its_pid_and_returncode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pidfd: bool
+) -> None:
+    if not pidfd:
+        monkeypatch.setattr(_spawn, "_PIDFD", False)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("pidfds are Linux 5.3+")
+    code = "import os, sys; print(os.getpid(), os.getsid(0), os.getpgid(0)); sys.stdin.read()"
+    child = await _spawn.start([sys.executable, "-c", code], cwd=tmp_path, env=None)
+    assert child.stdout is not None
+    assert child.stderr is not None
+    assert child.returncode is None
+    assert await child.wait() == 0  # stdin is /dev/null: read() returned at once
+    assert child.returncode == 0
+    output = b""
+    while not output.endswith(b"\n"):
+        output += await child.stdout.receive()
+    pid, session, group = map(int, output.split())
+    assert pid == child.pid
+    assert session == group == pid  # its own session and process group: killpg reaches all
+    assert session != os.getsid(0)
+    await child.stdout.aclose()
+    await child.stderr.aclose()
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_mutants_waiting_closes_the_pidfd_at_once(tmp_path: Path) -> None:
+    before = _open_fds()
+    child = await _spawn.start([sys.executable, "-c", "pass"], cwd=tmp_path, env=None)
+    assert child.stdout is not None
+    assert child.stderr is not None
+    await child.stdout.aclose()
+    await child.stderr.aclose()
+    assert len(_open_fds() - before) == 1  # the pidfd, until the end is seen
+    assert await child.wait() == 0
+    assert _open_fds() - before == set()  # while the child object lives on
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_mutants_a_failed_pidfd_open_kills_reaps_and_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def emfile(pid: int, flags: int = 0) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(_spawn, "_PIDFD", True)
+    monkeypatch.setattr(os, "pidfd_open", emfile)
+    before = _open_fds()
+    children_before = {p.pid for p in psutil.Process().children()}
+    with pytest.raises(OSError, match="Too many open files"):
+        await _spawn.start(
+            [sys.executable, "-c", "import time; time.sleep(60)"], cwd=None, env=None
+        )
+    assert _open_fds() == before
+    assert {p.pid for p in psutil.Process().children()} == children_before  # killed and reaped
