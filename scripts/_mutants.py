@@ -500,9 +500,13 @@ def _markdown(result: dict) -> str:
         "timeouts. Regenerate with `scripts/mutants --report`.",
         "",
         "| module | mutants | killed | timeout | survived | equivalent | kill rate | "
-        "kill rate, equivalents left out |",
-        "|---|---|---|---|---|---|---|---|",
+        "kill rate, equivalents left out | before the added tests (first session) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    first: dict[str, str] = {}
+    for h in result["history"]:
+        if h["module"] not in first and h["kill_rate"] is not None:
+            first[h["module"]] = f"{h['killed']}/{h['total']} = {100 * h['kill_rate']:.1f} %"
 
     def row(name: str, c: dict) -> str:
         def pct(x: float | None) -> str:
@@ -512,12 +516,15 @@ def _markdown(result: dict) -> str:
         return (
             f"| {name} | {c['total']}{pending} | {c['killed']} | {c['timeout']} | "
             f"{c['survived']} | {c['equivalent']} | {pct(c['kill_rate'])} | "
-            f"{pct(c['kill_rate_of_non_equivalent'])} |"
+            f"{pct(c['kill_rate_of_non_equivalent'])} | {first.get(name, '-')} |"
         )
 
     for name, c in result["modules"].items():
         lines.append(row(name, c))
     lines.append(row("**overall**", result["overall"]))
+    missing = [m.name for m in MODULES if m.name not in result["modules"]]
+    if missing:
+        lines += ["", f"Not run yet: {', '.join(missing)}."]
     if result["history"]:
         lines += [
             "",
