@@ -202,3 +202,30 @@ async def test_mutants_a_failed_pidfd_open_kills_reaps_and_closes(
         )
     assert _open_fds() == before
     assert {p.pid for p in psutil.Process().children()} == children_before  # killed and reaped
+
+
+async def test_mutants_a_cancelled_program_gets_sigterm_then_sigkill(tmp_path: Path) -> None:
+    """The program traps SIGTERM (says so and carries on): it hears SIGTERM first, and
+    is still stopped (SIGKILL after the grace period)."""
+    marker = new_marker()
+    code = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: print('TERM', flush=True))\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(0.01)\n"
+    )
+    out, err = LogSink(tmp_path / "out.log"), LogSink(tmp_path / "err.log")
+    with out, err:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: run_process(
+                    [sys.executable, "-c", code, marker], stdout=out, stderr=err, grace=0.5
+                )
+            )
+            with anyio.fail_after(30):
+                while "ready" not in out.tail:  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    psutil.wait_procs(marked(marker), timeout=1)
+    assert marked(marker) == []  # stopped although it ignores SIGTERM
+    assert (tmp_path / "out.log").read_text().split() == ["ready", "TERM"]
