@@ -68,7 +68,15 @@ MODULES = (
     Module("resume", "src/hyperdeme/_driver/_resume.py", ("tests/driver/test_resume.py",)),
     Module("opening", "src/hyperdeme/_driver/_opening.py", ("tests/driver/test_resume.py",)),
     Module("spawn", "src/hyperdeme/launchers/_spawn.py", ("tests/launchers/test_spawn.py",)),
-    Module("process", "src/hyperdeme/launchers/_process.py", ("tests/launchers/test_spawn.py",)),
+    Module(
+        "process",
+        "src/hyperdeme/launchers/_process.py",
+        (
+            "tests/launchers/test_spawn.py",
+            "tests/launchers/test_watchdog.py",
+            "tests/launchers/test_local.py",
+        ),
+    ),
     Module("local", "src/hyperdeme/launchers/_local.py", ("tests/launchers/test_local.py",)),
     Module(
         "watchdog",
