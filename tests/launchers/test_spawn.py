@@ -15,8 +15,10 @@ import threading
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
+from structlog.testing import capture_logs
 
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import _spawn, run_process
@@ -229,3 +231,56 @@ async def test_mutants_a_cancelled_program_gets_sigterm_then_sigkill(tmp_path: P
     psutil.wait_procs(marked(marker), timeout=1)
     assert marked(marker) == []  # stopped although it ignores SIGTERM
     assert (tmp_path / "out.log").read_text().split() == ["ready", "TERM"]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_mutants_a_cancelled_program_is_stopped_by_its_launcher_first(
+    tmp_path: Path, fails: bool
+) -> None:
+    """run_process's ``stop`` (scancel, qdel ...) runs once on cancellation, before the
+    signals; when it fails, that is logged and the group is stopped all the same."""
+    marker = new_marker()
+    stops: list[str] = []
+
+    async def stop() -> None:
+        await anyio.lowlevel.checkpoint()  # a real stop awaits its command
+        stops.append(marker)
+        if fails:
+            raise RuntimeError("scancel: connection refused")
+
+    code = "import time; print('ready', flush=True); time.sleep(60)"
+    out, err = LogSink(tmp_path / "out.log"), LogSink(tmp_path / "err.log")
+    with out, err, capture_logs() as logs:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: run_process(
+                    [sys.executable, "-c", code, marker],
+                    stdout=out,
+                    stderr=err,
+                    stop=stop,
+                    grace=0.5,
+                )
+            )
+            with anyio.fail_after(30):
+                while "ready" not in out.tail:  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    psutil.wait_procs(marked(marker), timeout=1)
+    assert marked(marker) == []
+    assert stops == [marker]
+    failed = [e for e in logs if e["event"] == "launcher.stop_failed"]
+    assert [e["error"] for e in failed] == (["scancel: connection refused"] if fails else [])
+
+
+async def test_mutants_a_program_that_ended_is_not_stopped_by_its_launcher(tmp_path: Path) -> None:
+    stops: list[int] = []
+
+    async def stop() -> None:
+        stops.append(1)
+
+    out, err = LogSink(None), LogSink(None)
+    with out, err:
+        code = await run_process(
+            [sys.executable, "-c", "pass"], stdout=out, stderr=err, stop=stop, grace=0.5
+        )
+    assert (code, stops) == (0, [])
