@@ -353,3 +353,135 @@ async def test_a_function_evaluator_ignores_plans(tmp_path: Path) -> None:
     workspace = Workspace.create(str(tmp_path / "run"), "exp")
     runner = TrialRunner(evaluator, SPACE, FakeLauncher(reads_and_writes(False)), workspace)
     assert not runner.checkpoints.enabled
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+@pytest.mark.parametrize(
+    ("command", "settings", "enabled", "durable"),
+    [
+        ("prog @checkpoint", {}, True, False),
+        ("prog --x", {}, False, False),  # nothing could use a checkpoint
+        ("prog @checkpoint", {"fsync": "always"}, True, True),
+        ("prog @checkpoint", {"fsync": "never"}, True, False),
+    ],
+)
+def test_mutants_for_run_enables_a_command_naming_its_checkpoint_and_follows_fsync(
+    tmp_path: Path, command: str, settings: dict[str, Any], enabled: bool, durable: bool
+) -> None:
+    evaluator = Evaluator(command, **settings)
+    workspace = Workspace.create(str(tmp_path / "run"), "exp")
+    store = CheckpointStore.for_run(evaluator, workspace)
+    assert (store.enabled, store.fsync) == (enabled, durable)
+    assert store.root == workspace.checkpoint_base
+
+
+async def test_mutants_a_trial_without_a_plan_gets_the_same_directory_again(
+    tmp_path: Path,
+) -> None:
+    store = CheckpointStore(tmp_path)
+    trial = Trial(id=4, params={}, candidate=Candidate({}))
+    first = await store.directory(trial)
+    (Path(str(first)) / "kept.txt").write_text("from the first attempt")
+    assert await store.directory(trial) == first  # e.g. after a resume: no error, kept
+    assert (tmp_path / "00004" / "kept.txt").read_text() == "from the first attempt"
+
+
+async def test_mutants_a_trial_committing_its_slot_again_keeps_its_new_version(
+    tmp_path: Path,
+) -> None:
+    store = CheckpointStore(tmp_path)
+    trial = planned(3, "a")
+    await write_slot(store, trial, "attempt 1")
+    trial.attempts = 2
+    await write_slot(store, trial, "attempt 2")
+    assert store.committed("a") == 3
+    assert (tmp_path / "a" / "model.txt").read_text() == "attempt 2"
+    assert entries(tmp_path) == ["a", "a@3"]
+
+
+async def test_mutants_a_checkpoint_copy_keeps_its_symbolic_links(tmp_path: Path) -> None:
+    store = CheckpointStore(tmp_path)
+    first = planned(1, "a")
+    async with store.attempt(first) as scratch:
+        assert scratch.path is not None
+        (scratch.path / "model.1").write_text("weights")
+        (scratch.path / "latest").symlink_to("model.1")
+        assert await scratch.commit() == ""
+    async with store.attempt(planned(2, "b", start_from="a")) as scratch:
+        assert scratch.path is not None
+        assert os.readlink(scratch.path / "latest") == "model.1"  # a link, not a copy
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+async def test_mutants_fsync_flushes_every_file_and_directory_of_a_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    from hyperdeme._engine import _checkpoints
+
+    synced: list[str] = []
+    monkeypatch.setattr(_checkpoints, "_fsync", lambda path: synced.append(str(path)))
+    store = CheckpointStore(tmp_path, fsync=fsync)
+    async with store.attempt(planned(1, "a")) as scratch:
+        assert scratch.path is not None
+        (scratch.path / "sub").mkdir()
+        (scratch.path / "sub" / "model.txt").write_text("weights")
+        (scratch.path / "latest").symlink_to("sub/model.txt")
+        assert await scratch.commit() == ""
+        written = scratch.path
+    if not fsync:
+        assert synced == []
+        return
+    assert sorted(synced) == sorted(
+        [str(written), str(written / "sub"), str(written / "sub" / "model.txt"), str(tmp_path)]
+    )  # the files (not the link), their directories before the commit, the root after it
+    assert synced[-1] == str(tmp_path)
+
+
+async def test_mutants_a_store_makes_its_root_and_the_root_s_parents(tmp_path: Path) -> None:
+    plain = CheckpointStore(tmp_path / "a" / "b")
+    trial = Trial(id=4, params={}, candidate=Candidate({}))
+    assert await plain.directory(trial) == str(tmp_path / "a" / "b" / "00004")
+    planned_store = CheckpointStore(tmp_path / "c" / "d")
+    await write_slot(planned_store, planned(1, "m"), "made")
+    assert (tmp_path / "c" / "d" / "m" / "model.txt").read_text() == "made"
+
+
+async def test_mutants_a_scratch_that_cannot_be_deleted_does_not_fail_the_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.unlink
+
+    def refuse(path: Any, *args: Any, **kwargs: Any) -> None:
+        if os.fspath(path) == "stuck.bin":
+            raise PermissionError(13, "Permission denied", path)
+        real(path, *args, **kwargs)
+
+    store = CheckpointStore(tmp_path)
+    async with store.attempt(planned(1, "a")) as scratch:
+        assert scratch.path is not None
+        (scratch.path / "stuck.bin").write_text("the program's, not deletable")
+        (scratch.path / "other.bin").write_text("deletable")
+        monkeypatch.setattr(os, "unlink", refuse)
+    monkeypatch.undo()
+    assert sorted(os.listdir(scratch.path)) == ["stuck.bin"]  # the rest went, no error
+
+
+async def test_mutants_a_scratch_says_whether_it_was_committed_and_stores_default_to_no_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._engine import _checkpoints
+
+    synced: list[str] = []
+    monkeypatch.setattr(_checkpoints, "_fsync", lambda path: synced.append(str(path)))
+    store = CheckpointStore(tmp_path)
+    assert store.fsync is False
+    async with store.attempt(planned(1, "a")) as scratch:
+        assert scratch.committed is False
+        assert await scratch.commit() == ""
+        assert scratch.committed is True
+    async with store.attempt(planned(2, "b")) as failed:
+        pass
+    assert failed.committed is False
+    assert synced == []

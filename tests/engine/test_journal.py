@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from hyperdeme import Candidate, HyperdemeWarning, Status, Trial, read_journal
-from hyperdeme._engine._journal import Durability, Journal
+from hyperdeme import Candidate, HyperdemeWarning, JournalError, Status, Trial, read_journal
+from hyperdeme._engine._journal import Durability, Journal, read_records
 from processes import kill_marked, new_marker
 
 KERNELS = Path(__file__).parents[1] / "kernels"
@@ -257,3 +260,352 @@ def test_the_journal_survives_a_sigkilled_driver(tmp_path: Path, marker: str) ->
     assert [t.id for t in trials] == [r["id"] for r in finished]
     assert len({t.id for t in trials}) == len(trials)
     assert all(t.status is Status.OK and t.attempts == 1 for t in trials)
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+def _fsyncs(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], threading.Event]:
+    """Every fsync from now on, by the name of the thread that made it; and an event set
+    at the first one."""
+    made: list[str] = []
+    first = threading.Event()
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        made.append(threading.current_thread().name)
+        real(fd)
+        first.set()
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return made, first
+
+
+def test_mutants_a_journal_is_empty_until_its_first_record(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        assert journal.empty
+        journal.trial(trial(1))
+        assert not journal.empty
+    with Journal(path) as journal:
+        assert not journal.empty
+
+
+@pytest.mark.parametrize(("fsync", "inline"), [("always", 1), ("never", 0), ("batch", 0)])
+def test_mutants_only_always_fsyncs_each_trial_in_the_callers_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: Durability, inline: int
+) -> None:
+    made, _ = _fsyncs(monkeypatch)
+    me = threading.current_thread().name
+    with Journal(tmp_path / "trials.jsonl", fsync=fsync) as journal:
+        journal.started(trial(1))
+        journal.flush()  # a started record is never synced on its own
+        assert made == []
+        for count in range(1, 4):
+            journal.trial(trial(count))
+            assert made.count(me) == inline * count  # before trial() returned
+    assert made.count(me) == 3 * inline
+    if fsync == "never":
+        assert made == []
+
+
+def test_mutants_batch_fsyncs_in_its_thread_without_waiting_for_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made, first = _fsyncs(monkeypatch)
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+        assert first.wait(30), "the batch thread never synced a waiting record"
+        assert made == ["hyperdeme journal fsync"]
+
+
+def test_mutants_batch_fsyncs_nothing_when_nothing_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    made, _ = _fsyncs(monkeypatch)
+    with Journal(path):  # reopened and closed: no record waited, no fsync
+        pass
+    assert made == []
+
+
+def test_mutants_a_failed_write_cuts_back_to_the_last_record_and_names_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    journal = Journal(path, fsync="never")
+    journal.trial(trial(1))
+    journal.trial(trial(2))
+    whole = path.read_bytes()
+    real = os.write
+    calls: list[int] = []
+
+    def half_then_full(fd: int, data: bytes) -> int:
+        if fd != journal._fd:
+            return real(fd, data)
+        calls.append(len(data))
+        if len(calls) == 1:  # the kernel takes half the record, then the disk is full
+            return real(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(JournalError) as failed:
+        journal.trial(trial(3))
+    monkeypatch.undo()
+    assert path.read_bytes() == whole  # no partial record left
+    assert str(failed.value) == (
+        f"cannot write the journal {path}: No space left on device (ENOSPC); the run stops "
+        "here with every earlier record intact: free some space, then resume."
+    )
+    with pytest.raises(JournalError):  # and it stays failed
+        journal.trial(trial(4))
+    journal.close()
+    assert [t.id for t in read_journal(path)] == [1, 2]
+
+
+def test_mutants_trial_records_with_bad_fields_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    good = {"schema": 2, "type": "trial", **trial(2).to_json()}
+    bad = [
+        {**good, "params": 5},  # TypeError
+        {**good, "status": "bogus"},  # ValueError
+        {key: value for key, value in good.items() if key != "fom"},  # KeyError
+    ]
+    with path.open("a") as handle:
+        for record in [*bad, good]:  # a good record after the bad ones is still read
+            handle.write(json.dumps(record) + "\n")
+    with pytest.warns(
+        HyperdemeWarning, match=r"skipped 3 trial record\(s\) with missing or bad"
+    ) as caught:
+        assert [t.id for t in read_journal(path)] == [1, 2]
+    assert caught[0].filename == __file__  # blamed on the caller of read_journal
+
+
+def test_mutants_closing_writes_the_started_records_still_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+        journal.started(trial(2))
+        assert path.read_bytes().count(b"\n") == 1  # kept in memory so far
+    records = list(read_records(path))
+    assert [(r["type"], r["id"]) for r in records] == [("trial", 1), ("started", 2)]
+
+
+def test_mutants_a_skipped_line_is_blamed_on_the_code_reading_the_records(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    path.write_text("not json\n")
+    with pytest.warns(HyperdemeWarning, match="line 1: not JSON") as caught:
+        assert list(read_records(path)) == []
+    assert caught[0].filename == __file__
+
+
+class _SpyEvent:
+    """Stands in for the batch thread's stop event: records each pause, never sleeps."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._set = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None:
+            self.pauses.append(timeout)
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+def test_mutants_batch_pauses_20_ms_from_the_start_of_one_fsync_to_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._engine import _journal
+
+    clock = iter(range(100, 1000))  # each reading 5 ms after the last: an fsync "takes" 5 ms
+    monkeypatch.setattr(_journal, "time", SimpleNamespace(monotonic=lambda: next(clock) * 0.005))
+    _, first = _fsyncs(monkeypatch)
+    journal = Journal(tmp_path / "trials.jsonl")
+    assert journal._syncer is not None
+    spy = journal._syncer._stopped = _SpyEvent()  # type: ignore[assignment]
+    journal.trial(trial(1))
+    assert first.wait(30)
+    journal.close()
+    assert spy.pauses
+    assert spy.pauses[0] == pytest.approx(0.015)
+
+
+def test_mutants_batch_keeps_syncing_and_syncs_what_waits_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._engine import _journal
+
+    idle = threading.Semaphore(0)  # released each time the thread waits for a request
+
+    class Event(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            if timeout is None:
+                idle.release()
+            return super().wait(timeout)
+
+    monkeypatch.setattr(
+        _journal, "threading", SimpleNamespace(Event=Event, Thread=threading.Thread)
+    )
+    made, first = _fsyncs(monkeypatch)
+    path = tmp_path / "trials.jsonl"
+    journal = Journal(path)
+    assert idle.acquire(timeout=10)  # waiting for the first request
+    journal.trial(trial(1))
+    assert first.wait(30)
+    assert idle.acquire(timeout=10), "the thread stopped after its first fsync"
+    journal.trial(trial(2))  # after the first fsync, the thread idle: needs one of its own
+    journal.close()
+    assert len(made) == 2
+    assert made == ["hyperdeme journal fsync"] * 2
+
+
+def test_mutants_a_failed_batch_fsync_stops_the_next_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failed = threading.Event()
+
+    def broken_disk(fd: int) -> None:
+        failed.set()
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    path = tmp_path / "trials.jsonl"
+    journal = Journal(path)
+    monkeypatch.setattr(os, "fsync", broken_disk)
+    journal.trial(trial(1))
+    assert failed.wait(30)
+    assert journal._syncer is not None
+    journal._syncer._thread.join(30)  # the thread ends at the error
+    with pytest.raises(JournalError, match=r"Input/output error \(EIO\); .* fix that, then"):
+        journal.trial(trial(2))
+    journal.close()
+
+
+def test_mutants_a_write_error_without_errno_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    journal = Journal(path, fsync="never")
+    real = os.write
+
+    def fail(fd: int, data: bytes) -> int:
+        if fd == journal._fd:
+            raise OSError("the volume went away")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", fail)
+    with pytest.raises(JournalError) as caught:
+        journal.trial(trial(1))
+    monkeypatch.undo()
+    journal.close()
+    assert str(caught.value) == (
+        f"cannot write the journal {path}: the volume went away (error); the run stops here "
+        "with every earlier record intact: fix that, then resume."
+    )
+
+
+def test_mutants_a_journal_in_a_new_directory_tree_is_made_rw_r_r(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "trials.jsonl"
+    old = os.umask(0o022)
+    try:
+        with Journal(path) as journal:
+            journal.trial(trial(1))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_mutants_closing_twice_closes_the_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path / "trials.jsonl", fsync="never")
+    fd = journal._fd
+    closed: list[int] = []
+    real = os.close
+
+    def spy(n: int) -> None:
+        closed.append(n)
+        if n == fd:  # never any other descriptor (the mutant "- 0" would close stdin)
+            real(n)
+
+    monkeypatch.setattr(os, "close", spy)
+    journal.close()
+    journal.close()
+    assert closed == [fd]
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(fd)  # really closed (nothing else opened meanwhile)
+
+
+def test_mutants_an_unfinished_record_is_cut_at_its_own_start(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    with Journal(path) as journal:
+        journal.trial(trial(1))
+    whole = path.read_bytes()
+    for torn in [b"{", b"x" * ((1 << 20) - 1), b"y" * ((1 << 20) + 3)]:  # across 1 MiB reads
+        path.write_bytes(whole + torn)
+        with pytest.warns(
+            HyperdemeWarning, match=rf"unfinished record \({len(torn)} bytes"
+        ) as caught:
+            Journal(path).close()
+        assert caught[0].filename == __file__  # blamed on who opened the journal
+        assert path.read_bytes() == whole
+
+
+@pytest.mark.parametrize("size", [1, 5, (1 << 20) + 1])
+def test_mutants_a_journal_of_one_unfinished_record_is_emptied(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "trials.jsonl"
+    path.write_bytes(b"z" * size)
+    with pytest.warns(HyperdemeWarning, match="unfinished record"):
+        Journal(path).close()
+    assert path.read_bytes() == b""
+
+
+def test_mutants_a_blank_first_line_survives_cutting_a_long_unfinished_record(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "trials.jsonl"
+    path.write_bytes(b"\n" + b"w" * (1 << 20))  # the newline alone before the last 1 MiB
+    with pytest.warns(HyperdemeWarning, match="unfinished record"):
+        Journal(path).close()
+    assert path.read_bytes() == b"\n"
+
+
+def test_mutants_the_warning_names_five_bad_lines_and_counts_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "trials.jsonl"
+    path.write_text("not json\n" * 7)
+    with pytest.warns(HyperdemeWarning) as caught:
+        list(read_records(path))
+    message = str(caught[0].message)
+    assert "skipped 7 line(s)" in message
+    assert "line 5: not JSON" in message
+    assert "line 6" not in message
+    assert message.endswith("line 5: not JSON and 2 more).")
+    path.write_text("not json\n" * 6)
+    with pytest.warns(HyperdemeWarning) as caught:
+        list(read_records(path))
+    assert str(caught[0].message).endswith("line 5: not JSON and 1 more).")
+    path.write_text("not json\n" * 5)
+    with pytest.warns(HyperdemeWarning) as caught:
+        list(read_records(path))
+    assert str(caught[0].message).endswith("line 5: not JSON).")
+
+
+def test_mutants_a_driver_that_never_closes_its_journal_still_exits(tmp_path: Path) -> None:
+    program = (
+        "import sys; from hyperdeme import Trial; from hyperdeme._engine._journal import Journal\n"
+        "Journal(__import__('pathlib').Path(sys.argv[1])).trial(Trial(id=1, params={}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "trials.jsonl")], timeout=120, check=True
+    )
+    assert done.returncode == 0

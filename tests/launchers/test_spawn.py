@@ -15,8 +15,10 @@ import threading
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
+from structlog.testing import capture_logs
 
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import _spawn, run_process
@@ -137,3 +139,148 @@ async def test_cancelling_a_wait_stops_the_group(tmp_path: Path) -> None:
     # killed, they may take a moment to leave the kernel (1 s of slack, as in tests/faults)
     psutil.wait_procs(marked(marker), timeout=1)
     assert marked(marker) == []
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+def _open_fds() -> set[int]:
+    return {int(name) for name in os.listdir("/proc/self/fd")}
+
+
+@pytest.mark.parametrize("pidfd", [True, False])
+async def test_mutants_a_program_leads_its_own_session_with_its_pid_and_returncode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pidfd: bool
+) -> None:
+    if not pidfd:
+        monkeypatch.setattr(_spawn, "_PIDFD", False)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("pidfds are Linux 5.3+")
+    code = "import os, sys; print(os.getpid(), os.getsid(0), os.getpgid(0)); sys.stdin.read()"
+    child = await _spawn.start([sys.executable, "-c", code], cwd=tmp_path, env=None)
+    assert child.stdout is not None
+    assert child.stderr is not None
+    assert child.returncode is None
+    assert await child.wait() == 0  # stdin is /dev/null: read() returned at once
+    assert child.returncode == 0
+    output = b""
+    while not output.endswith(b"\n"):
+        output += await child.stdout.receive()
+    pid, session, group = map(int, output.split())
+    assert pid == child.pid
+    assert session == group == pid  # its own session and process group: killpg reaches all
+    assert session != os.getsid(0)
+    await child.stdout.aclose()
+    await child.stderr.aclose()
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_mutants_waiting_closes_the_pidfd_at_once(tmp_path: Path) -> None:
+    before = _open_fds()
+    child = await _spawn.start([sys.executable, "-c", "pass"], cwd=tmp_path, env=None)
+    assert child.stdout is not None
+    assert child.stderr is not None
+    await child.stdout.aclose()
+    await child.stderr.aclose()
+    assert len(_open_fds() - before) == 1  # the pidfd, until the end is seen
+    assert await child.wait() == 0
+    assert _open_fds() - before == set()  # while the child object lives on
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_mutants_a_failed_pidfd_open_kills_reaps_and_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def emfile(pid: int, flags: int = 0) -> int:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(_spawn, "_PIDFD", True)
+    monkeypatch.setattr(os, "pidfd_open", emfile)
+    before = _open_fds()
+    children_before = {p.pid for p in psutil.Process().children()}
+    with pytest.raises(OSError, match="Too many open files"):
+        await _spawn.start(
+            [sys.executable, "-c", "import time; time.sleep(60)"], cwd=None, env=None
+        )
+    assert _open_fds() == before
+    assert {p.pid for p in psutil.Process().children()} == children_before  # killed and reaped
+
+
+async def test_mutants_a_cancelled_program_gets_sigterm_then_sigkill(tmp_path: Path) -> None:
+    """The program traps SIGTERM (says so and carries on): it hears SIGTERM first, and
+    is still stopped (SIGKILL after the grace period)."""
+    marker = new_marker()
+    code = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: print('TERM', flush=True))\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(0.01)\n"
+    )
+    out, err = LogSink(tmp_path / "out.log"), LogSink(tmp_path / "err.log")
+    with out, err:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: run_process(
+                    [sys.executable, "-c", code, marker], stdout=out, stderr=err, grace=0.5
+                )
+            )
+            with anyio.fail_after(30):
+                while "ready" not in out.tail:  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    psutil.wait_procs(marked(marker), timeout=1)
+    assert marked(marker) == []  # stopped although it ignores SIGTERM
+    assert (tmp_path / "out.log").read_text().split() == ["ready", "TERM"]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_mutants_a_cancelled_program_is_stopped_by_its_launcher_first(
+    tmp_path: Path, fails: bool
+) -> None:
+    """run_process's ``stop`` (scancel, qdel ...) runs once on cancellation, before the
+    signals; when it fails, that is logged and the group is stopped all the same."""
+    marker = new_marker()
+    stops: list[str] = []
+
+    async def stop() -> None:
+        await anyio.lowlevel.checkpoint()  # a real stop awaits its command
+        stops.append(marker)
+        if fails:
+            raise RuntimeError("scancel: connection refused")
+
+    code = "import time; print('ready', flush=True); time.sleep(60)"
+    out, err = LogSink(tmp_path / "out.log"), LogSink(tmp_path / "err.log")
+    with out, err, capture_logs() as logs:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: run_process(
+                    [sys.executable, "-c", code, marker],
+                    stdout=out,
+                    stderr=err,
+                    stop=stop,
+                    grace=0.5,
+                )
+            )
+            with anyio.fail_after(30):
+                while "ready" not in out.tail:  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    psutil.wait_procs(marked(marker), timeout=1)
+    assert marked(marker) == []
+    assert stops == [marker]
+    failed = [e for e in logs if e["event"] == "launcher.stop_failed"]
+    assert [e["error"] for e in failed] == (["scancel: connection refused"] if fails else [])
+
+
+async def test_mutants_a_program_that_ended_is_not_stopped_by_its_launcher(tmp_path: Path) -> None:
+    stops: list[int] = []
+
+    async def stop() -> None:
+        stops.append(1)
+
+    out, err = LogSink(None), LogSink(None)
+    with out, err:
+        code = await run_process(
+            [sys.executable, "-c", "pass"], stdout=out, stderr=err, stop=stop, grace=0.5
+        )
+    assert (code, stops) == (0, [])
