@@ -56,6 +56,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add("--sizes", default="", help="in-process trial counts, e.g. 1000,10000,100000")
     add("--budgets", default="", help="quality budgets, e.g. 100,400,2000")
     add("--seeds", type=int, default=0, help="quality seeds 1..N (default 10; quick 3)")
+    add(
+        "--first-seed",
+        type=int,
+        default=1,
+        metavar="S",
+        help="quality seeds start at S: S..S+N-1 (held-out seeds, e.g. --first-seed 16)",
+    )
     add("--problems", default="", help="quality problems (comma list)")
     add("--optimizers", default="", help="quality optimizers (comma list)")
     add("--jobs", type=int, default=1, help="quality cells run in N processes")

@@ -10,7 +10,8 @@ same fingerprint is not run again, so a long run resumes where it stopped, and
 Configurations:
 
 - ``quality-grid``: every problem at 100, 400 and 2,000 evaluations, 10 seeds
-  (quick: 4 problems at 100 and 400, 3 seeds); medians and quartiles; a list of
+  (quick: 4 problems at 100 and 400, 3 seeds; ``--seeds N --first-seed S`` runs
+  seeds S..S+N-1, e.g. held-out seeds); medians and quartiles; a list of
   where a peer beats every hyperdeme entry (a finding, not a failure).
 - ``issue13-table``: issue #13's reference table exactly: shifted Rastrigin-10D
   (optimum at 2.3, bounds +-5.12), 400 evaluations, seeds 1-5, median best FoM,
@@ -73,7 +74,7 @@ def config(name: str, quick: bool, args: Any) -> Config:
         name,
         tuple(args.problems.split(",")) if args.problems else problems,
         tuple(int(b) for b in args.budgets.split(",")) if args.budgets else budgets,
-        tuple(range(1, (args.seeds or seeds) + 1)),
+        tuple(range(args.first_seed, args.first_seed + (args.seeds or seeds))),
         tuple(args.optimizers.split(",")) if args.optimizers else tuple(ENTRIES),
     )
 

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from benchmarks import _harness as h
 from benchmarks import learning_curve
-from benchmarks.__main__ import selected
+from benchmarks.__main__ import parse, selected
 from benchmarks._peers import ENTRIES
 from benchmarks._problems import PROBLEMS, SHIFTS
 from benchmarks._spaces import Cond, Dim, Space
 from benchmarks._streaming import run_curves, run_optuna_curves
+from benchmarks.quality import config
 
 import hyperdeme
 
@@ -92,6 +93,13 @@ def test_selected_groups_and_names() -> None:
     assert selected("memory,throughput")[0] == "memory"
     with pytest.raises(SystemExit):
         selected("nonsense")
+
+
+def test_quality_seeds_start_at_first_seed() -> None:
+    assert config("quality-grid", False, parse(["--seeds", "3"])).seeds == (1, 2, 3)
+    held_out = parse(["--seeds", "45", "--first-seed", "16"])
+    assert config("quality-grid", False, held_out).seeds == tuple(range(16, 61))
+    assert config("quality-grid", True, parse(["--first-seed", "4"])).seeds == (4, 5, 6)
 
 
 SPACE = Space(
