@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._checks import count
 from ._base import Strategy
+from ._wrapper import Wrapper
 
 if TYPE_CHECKING:
-    from .._core._trial import Candidate, Trial
+    from .._core._trial import Candidate
 
 __all__ = ["EvaluationLimit"]
 
 
-class EvaluationLimit(Strategy):
+class EvaluationLimit(Wrapper):
     """Wraps ``strategy`` so that it asks for at most ``max_evals`` candidates in all.
 
     A plan shorter than ``max_evals`` is not lengthened. Everything else is the
@@ -22,27 +23,14 @@ class EvaluationLimit(Strategy):
     """
 
     def __init__(self, strategy: Strategy, *, max_evals: int) -> None:
-        self.strategy = strategy
         self.max_evals: int = count(1)("max_evals", max_evals)
-        super().__init__(strategy.space, seed=strategy.seed)
+        super().__init__(strategy)
         self._asked = 0
 
     @property
     def budget(self) -> int:
         planned = self.strategy.budget
         return self.max_evals if planned is None else min(planned, self.max_evals)
-
-    @property
-    def budget_settings(self) -> tuple[str, ...]:
-        return self.strategy.budget_settings
-
-    @property
-    def generation_size(self) -> int | None:
-        return self.strategy.generation_size
-
-    def describe(self) -> dict[str, Any]:
-        """The wrapped strategy's: the limit only says how many to run."""
-        return self.strategy.describe()
 
     def propose(self, trial_id: int) -> Candidate | None:
         if self._asked >= self.max_evals:
@@ -51,12 +39,6 @@ class EvaluationLimit(Strategy):
         if candidate is not None:
             self._asked += 1
         return candidate
-
-    def observe(self, trial: Trial) -> None:
-        self.strategy.tell(trial)
-
-    def released_checkpoints(self) -> list[str]:
-        return self.strategy.released_checkpoints()
 
     def exhausted(self) -> bool:
         return self._asked >= self.max_evals or self.strategy.finished

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._core._checks import count
 from ._base import Strategy
+from ._wrapper import Wrapper
 
 if TYPE_CHECKING:
-    from .._core._trial import Candidate, Trial
-    from ._seen import SeenPoints
+    from .._core._trial import Candidate
 
 __all__ = ["ConcurrencyLimiter"]
 
 
-class ConcurrencyLimiter(Strategy):
+class ConcurrencyLimiter(Wrapper):
     """Wraps ``strategy`` so that ``ask`` returns None while ``max_concurrent`` of its
     candidates are outstanding (crayai's grid ``chunk_size``), like Ray Tune's.
 
@@ -22,44 +22,13 @@ class ConcurrencyLimiter(Strategy):
     """
 
     def __init__(self, strategy: Strategy, *, max_concurrent: int) -> None:
-        self.strategy = strategy
         self.max_concurrent: int = count(1)("max_concurrent", max_concurrent)
-        super().__init__(strategy.space, seed=strategy.seed)
-
-    @property
-    def budget(self) -> int | None:
-        return self.strategy.budget
-
-    @property
-    def budget_settings(self) -> tuple[str, ...]:
-        return self.strategy.budget_settings
-
-    @property
-    def generation_size(self) -> int | None:
-        return self.strategy.generation_size
-
-    @property
-    def seen(self) -> SeenPoints:
-        """The wrapped strategy's points seen."""
-        return self.strategy.seen
-
-    def describe(self) -> dict[str, Any]:
-        """The wrapped strategy's: how many run at once does not change what is asked."""
-        return self.strategy.describe()
+        super().__init__(strategy)
 
     def propose(self, trial_id: int) -> Candidate | None:
         if self.outstanding >= self.max_concurrent:
             return None
         return self.strategy.ask(trial_id)
-
-    def observe(self, trial: Trial) -> None:
-        self.strategy.tell(trial)
-
-    def released_checkpoints(self) -> list[str]:
-        return self.strategy.released_checkpoints()
-
-    def exhausted(self) -> bool:
-        return self.strategy.finished
 
     def __repr__(self) -> str:
         return f"ConcurrencyLimiter({self.strategy!r}, max_concurrent={self.max_concurrent})"
