@@ -3,6 +3,7 @@ search continues exactly where it stopped, and a changed search is refused."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -190,3 +191,31 @@ async def test_early_stopping_resumes_with_the_rungs_the_finished_trials_reached
     assert [by_x[x].status for x in (0.3, 0.2, 0.1)] == [Status.OK] * 3
     assert by_x[0.9].status is Status.STOPPED
     assert by_x[0.9].steps == 1
+
+
+@pytest.mark.parametrize("status", ["interrupted", "cancelled"])
+async def test_interrupted_and_cancelled_trials_run_again_on_resume(
+    tmp_path: Path, status: str
+) -> None:
+    """A trial the machine or the cluster ended (``interrupted``), like one a stop
+    cancelled, is no result of its parameters: resume runs the same point again."""
+    first = await hyperdeme.optimize(make("random", tmp_path), SPACE)
+    _mark_trial(Path(first.journal_path or ""), 4, status)
+    evaluated.clear()
+    again = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert evaluated == [first.trials[3].params]
+    rerun = next(t for t in again.trials if t.id == 4)
+    assert rerun.status is Status.OK
+    assert rerun.fom == first.trials[3].fom
+    assert again.n_interrupted == 0
+
+
+def _mark_trial(journal: Path, trial_id: int, status: str) -> None:
+    """Rewrite ``trial_id``'s record in ``journal`` as ended with ``status``."""
+    edited = []
+    for line in journal.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("type") == "trial" and record["id"] == trial_id:
+            record.update(status=status, fom=float("inf"))
+        edited.append(json.dumps(record))
+    journal.write_text("\n".join(edited) + "\n")

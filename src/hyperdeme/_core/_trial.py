@@ -24,10 +24,15 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # eval_timeout hit; the process group was killed
     STOPPED = "stopped"  # early stopping: its intermediate FoMs were hopeless; fom is the last
     CANCELLED = "cancelled"  # the run stopped (time budget, caller cancelled)
+    #: the machine or the cluster, not the parameters, ended the attempt (EMFILE, a disk
+    #: full while writing its logs, fork failing, the allocation ending): run again on
+    #: resume, never counted as a failure of its parameters
+    INTERRUPTED = "interrupted"
 
 
 #: how a *failed* trial ended, wherever failures are counted (``Result.n_failed``, the
-#: progress line, ``hyperdeme status``): not ok, not stopped early, not cancelled
+#: progress line, ``hyperdeme status``): not ok, not stopped early, not cancelled nor
+#: interrupted (those are run again on resume)
 FAILURES = frozenset({Status.FAILED, Status.NO_METRIC, Status.TIMEOUT})
 
 

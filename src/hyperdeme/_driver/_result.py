@@ -84,6 +84,12 @@ class Result:
     def n_cancelled(self) -> int:
         return sum(1 for t in self.trials if t.status is Status.CANCELLED)
 
+    @property
+    def n_interrupted(self) -> int:
+        """Trials the machine or the cluster ended (not their parameters); resume runs
+        them again."""
+        return sum(1 for t in self.trials if t.status is Status.INTERRUPTED)
+
     def lineage(self, trial_id: int) -> list[int]:
         """The trials whose checkpoints ``trial_id``'s weights descend from, oldest first.
 

@@ -188,7 +188,7 @@ def replay(
             trial = Trial.from_json(record)
             if trial.id not in asked or trial.id in finished:
                 continue  # a record of a journal written before 0.2, or a duplicate
-            if trial.status is Status.CANCELLED:
+            if trial.status in (Status.CANCELLED, Status.INTERRUPTED):
                 cancelled.add(trial.id)
                 continue
             trial.candidate = asked[trial.id]
