@@ -384,3 +384,26 @@ def test_a_name_already_running_in_this_process_is_refused_as_running(tmp_path: 
     finally:
         release.set()
         runner.join(30)
+
+
+def test_grace_period_is_checked_and_reaches_every_launchers_stop(tmp_path: Path) -> None:
+    from hyperdeme._cli._experiment import load_experiment
+    from hyperdeme.launchers import create
+    from hyperdeme.launchers._pbs import PbsLauncher
+    from hyperdeme.launchers._slurm import SlurmLauncher
+
+    with pytest.raises(hyperdeme.ConfigError, match="grace_period") as raised:
+        Evaluator(_fine, grace_period=-1)
+    assert raised.value.name == "grace_period"
+    options = Evaluator("prog", grace_period=1.5).config.launch
+    assert create("local", options).grace == 1.5  # type: ignore[attr-defined]
+    assert SlurmLauncher(options, environ={}).grace == 1.5
+    assert PbsLauncher(options, environ={}).grace == 1.5
+    assert create("local", Evaluator("prog").config.launch).grace == 5.0  # type: ignore[attr-defined]
+    experiment = tmp_path / "experiment.toml"
+    experiment.write_text(
+        'command = "python3 train.py"\n[evaluator]\ngrace_period = 0.5\n'
+        '[optimizer]\ntype = "random"\nnum_iters = 1\n[params."--x"]\nrange = [0.0, 1.0]\n'
+    )
+    loaded = load_experiment(experiment)
+    assert loaded.evaluator.config.launch.grace_period == 0.5
