@@ -407,3 +407,47 @@ def test_grace_period_is_checked_and_reaches_every_launchers_stop(tmp_path: Path
     )
     loaded = load_experiment(experiment)
     assert loaded.evaluator.config.launch.grace_period == 0.5
+
+
+async def test_file_work_runs_in_a_worker_thread_not_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening the experiment (lock, journal, replay), each trial's directory and links,
+    and its logs: all in worker threads, none in the loop's thread."""
+    from hyperdeme._driver import _opening
+    from hyperdeme._engine import _runner
+    from hyperdeme._engine._workspace import Workspace
+
+    where: dict[str, set[int]] = {"open": set(), "prepare": set(), "logs": set()}
+    open_journal, prepare, open_logs = _opening._open, Workspace.prepare, _runner._open_logs
+
+    def spy(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            where[name].add(threading.get_ident())
+            return function(*args, **kwargs)
+
+        return called
+
+    monkeypatch.setattr(_opening, "_open", spy("open", open_journal))
+    monkeypatch.setattr(Workspace, "prepare", spy("prepare", prepare))
+    monkeypatch.setattr(_runner, "_open_logs", spy("logs", open_logs))
+    (tmp_path / "data.txt").write_text("x")
+    await hyperdeme.optimize(_optimizer(tmp_path, "e"), SPACE)
+    assert all(where.values())  # each was called
+    assert threading.get_ident() not in set().union(*where.values())
+
+
+async def test_cancel_ends_a_streams_iteration_and_the_result_says_so(tmp_path: Path) -> None:
+    evaluator = Evaluator(_fine, run_path=str(tmp_path), fsync=False)
+    opt = RandomOptimizer(evaluator, num_iters=1000, name="e")
+    seen = 0
+    async with hyperdeme.stream(opt, Params([["--x", 0.5, (0.0, 1.0)]])) as trials:
+        async for _ in trials:
+            seen += 1
+            if seen == 3:
+                opt.cancel()  # from the loop's own thread, too
+    assert opt.result is not None
+    assert opt.result.cancelled
+    assert 3 <= len(opt.result.trials) < 1000
+    journalled = hyperdeme.read_journal(opt.result.journal_path or "")
+    assert sorted(t.id for t in opt.result.trials) == sorted(t.id for t in journalled)
