@@ -233,7 +233,7 @@ def test_cancel_from_another_thread_stops_a_blocking_run(tmp_path: Path, backend
     (source / "ignores_term.sh").write_text(IGNORES_TERM)
     started = tmp_path / "started"
     evaluator = Evaluator(
-        f"sh ignores_term.sh {started}",
+        f"exec sh ignores_term.sh {started}",  # the launcher's own child ignores SIGTERM
         run_path=str(tmp_path / "run"),
         src_path=str(source),
         grace_period=0.5,
