@@ -26,6 +26,7 @@ BENCHMARKS = {
     "quality-grid": ("quality", "quality"),
     "early-stopping": ("quality", "early_stopping"),
     "import": ("startup", "import_time"),
+    "loop-lag": ("embedding", "loop_lag"),
 }
 
 
@@ -38,7 +39,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--only",
         default="",
-        help="comma list of groups (throughput, quality, startup) or benchmarks: "
+        help="comma list of groups (throughput, quality, startup, embedding) or benchmarks: "
         + ", ".join(BENCHMARKS),
     )
     add("--list", action="store_true", help="list benchmarks, optimizers and problems")

@@ -41,6 +41,7 @@ EXPECTED = {
     "TransientLauncherError",
     "Trial",
     "UsageError",
+    "aread_journal",
     "condition",
     "optimize",
     "read_journal",

@@ -40,6 +40,7 @@ from ._driver._optimizer import Optimizer as Optimizer
 from ._driver._result import Result as Result
 from ._engine._evaluator import Evaluator as Evaluator
 from ._engine._journal import read_journal as read_journal
+from ._engine._journal_async import aread_journal as aread_journal
 from ._space import Choice as Choice
 from ._space import GridAxis as GridAxis
 from ._space import Parameter as Parameter
@@ -96,6 +97,7 @@ __all__ = [
     "TransientLauncherError",
     "Trial",
     "UsageError",
+    "aread_journal",
     "condition",
     "optimize",
     "read_journal",

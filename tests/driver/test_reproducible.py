@@ -139,12 +139,14 @@ async def test_a_result_held_back_is_journalled_when_the_run_stops(tmp_path: Pat
     """Trial 2 finishes while trial 1 runs on: held for its turn, which never comes (the
     run is cancelled once every task waits); it is journalled and reported all the same."""
     calls = 0
+    second = anyio.Event()
 
     async def first_hangs(params: dict[str, Any]) -> float:
         nonlocal calls
         calls += 1
         if calls == 1:
             await anyio.sleep_forever()
+        second.set()
         return fom(params)
 
     evaluator = hyperdeme.Evaluator(
@@ -160,6 +162,7 @@ async def test_a_result_held_back_is_journalled_when_the_run_stops(tmp_path: Pat
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
+        await second.wait()  # the run is opened in a worker thread: wait for trial 2
         await anyio.wait_all_tasks_blocked()  # trial 1 hangs, trial 2 is held
         assert calls == 2
         assert seen == []  # nothing told before trial 1

@@ -11,6 +11,7 @@ import pytest
 
 from fakes import FakeLauncher, Handler, fom_handler
 from hyperdeme import EvaluationError, Evaluator, Exit, Job, Params, Status, Trial, read_journal
+from hyperdeme._engine._files import on_loop
 from hyperdeme._engine._journal import Journal
 from hyperdeme._engine._runner import TrialRunner
 from hyperdeme._engine._slots import Scheduler
@@ -46,7 +47,10 @@ class Run:
         evaluator = Evaluator("prog", retry_delay=0, **settings)  # the workspace is below
         self.workspace = Workspace.create(str(tmp_path / "run"), "exp")
         self.launcher = FakeLauncher(handler)
-        runner = TrialRunner(evaluator, SPACE, self.launcher, self.workspace, experiment="exp")
+        # file work on the loop: the tests step the run with wait_all_tasks_blocked
+        runner = TrialRunner(
+            evaluator, SPACE, self.launcher, self.workspace, experiment="exp", file_work=on_loop
+        )
         self.journal = Journal(self.workspace.journal_path, fsync="never")
         self.scheduler = Scheduler(runner, self.journal, slots=slots, time_budget=budget)
         self.emitted: list[Trial] = []

@@ -131,3 +131,41 @@ async def test_callables_leave_no_trial_directories(tmp_path: Path) -> None:
 
     await run(tmp_path, evaluate, num_iters=2)
     assert sorted(p.name for p in (tmp_path / "run" / "exp").iterdir()) == [".lock", "trials.jsonl"]
+
+
+UNGUARDED = """
+import sys
+import hyperdeme
+
+def evaluate(params):
+    return params["--x"]
+
+# no `if __name__ == "__main__":` guard: every worker process runs this again
+evaluator = hyperdeme.Evaluator(
+    evaluate, function_runs_in="process", run_path=sys.argv[1], fsync=False
+)
+opt = hyperdeme.RandomOptimizer(evaluator, num_iters=3, name="e")
+opt.optimize(hyperdeme.Params([["--x", 0.5, (0.0, 1.0)]]))
+"""
+
+
+def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path: Path) -> None:
+    """A worker process imports the script again, which starts another run and breaks
+    the worker: each trial says what to do instead of an opaque BrokenWorkerProcess."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run")],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        check=False,  # it fails fast: every trial failed
+    )
+    trials = read_journal(tmp_path / "run" / "e")
+    assert trials
+    assert {t.status for t in trials} == {Status.FAILED}
+    assert all("if __name__ == '__main__':" in t.error for t in trials)

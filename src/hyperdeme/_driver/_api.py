@@ -28,7 +28,11 @@ async def optimize(
     """Run ``optimizer`` over ``params`` inside the caller's event loop; return the result.
 
     Cancelling the caller's scope stops every evaluation (processes killed,
-    allocations released) and leaves a consistent journal. ``resume=True``
+    allocations released) and leaves a consistent journal; ``opt.cancel()`` (from
+    any thread) does the same and returns the result. Errors are raised bare, as
+    :func:`stream` and the blocking call raise them (never an ``ExceptionGroup``).
+    The run's file work happens in a worker thread, off the caller's loop (see the
+    guide's "Embedding hyperdeme"). ``resume=True``
     continues the experiment; ``progress=True`` shows live progress on a terminal
     (see :meth:`hyperdeme.Optimizer.optimize`).
     """
@@ -44,7 +48,8 @@ def stream(
             async for trial in trials:
                 ...
 
-    Leaving the block early stops the run. ``opt.result`` holds the result after it.
+    Leaving the block early stops the run; ``opt.cancel()`` ends the iteration.
+    ``opt.result`` holds the result after it (every trial the journal holds).
     ``resume=True`` continues the experiment; only trials of this run are streamed.
     """
     return _Stream(optimizer, params, resume=resume, progress=progress)

@@ -9,6 +9,9 @@ Both signals become a cancellation of the run, seen at its next checkpoint, on
 asyncio and trio alike. Trio would otherwise raise KeyboardInterrupt at any
 line of the run's synchronous code (halfway through starting a program, or
 through a journal write); a second Ctrl-C during the clean stop does that.
+
+In any other thread signals are not the run's (Python delivers them to the main
+thread): ``opt.cancel()`` stops such a run.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from .._space import Choice, Params
 from ..launchers import CallableLauncher, Launcher, create, resolve
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
 from ..strategies import Strategy
-from ._opening import Opened, opened
+from ._opening import Opened, opening
 from ._result import Result
 from ._run_spec import RunSpec
 
@@ -53,16 +53,39 @@ async def run_experiment(
     config = evaluator.config
     _check_nodes_parameter(evaluator, experiment.params)
     started = time.monotonic()
-    with (
-        verbose_output(config.verbose or experiment.verbose),
-        opened(experiment, resume=resume) as run,
-    ):
-        result.journal_path = run.workspace.journal_path
-        result.seed = run.strategy.seed
-        result.direction = config.direction
-        result.trials.extend(run.replayed.finished)
-        launcher = await _launcher(evaluator)  # first: it may refuse its options
-        watchdog = await _watchdog(evaluator, run.workspace.root)
+    with verbose_output(config.verbose or experiment.verbose):
+        async with opening(experiment, resume=resume) as run:
+            await _run(experiment, run, result, emit, started)
+    return run.name
+
+
+async def _run(
+    experiment: RunSpec, run: Opened, result: Result, emit: Emit | None, started: float
+) -> None:
+    """Run the opened experiment: launcher entered, watchdog up, the scheduler to its end."""
+    evaluator = experiment.evaluator
+    config = evaluator.config
+    result.journal_path = run.workspace.journal_path
+    result.seed = run.strategy.seed
+    result.direction = config.direction
+    result.trials.extend(run.replayed.finished)
+    launcher = await _launcher(evaluator)  # first: it may refuse its options
+    display = _progress(experiment, run)
+    generations = _Generations(run.strategy, result)
+
+    def record(trial: Trial) -> None:
+        # as the trial is journalled, so a cancelled run's result holds what its journal does
+        result.trials.append(trial)
+        run.human.write(trial)
+        generations.count(trial)
+
+    async def on_trial(trial: Trial) -> None:
+        if display is not None:
+            display.trial_finished(trial)
+        if emit is not None:
+            await emit(trial)
+
+    async with _watching(evaluator, run.workspace.root), launcher:
         log.info(
             "run.started",
             experiment=run.name,
@@ -72,41 +95,26 @@ async def run_experiment(
             resumed=len(run.replayed.finished),
             rerun=len(run.replayed.rerun),
         )
-
-        display = _progress(experiment, run)
-        generations = _Generations(run.strategy, result)
-
-        async def on_trial(trial: Trial) -> None:
-            result.trials.append(trial)
-            run.human.write(trial)
-            generations.count(trial)
-            if display is not None:
-                display.trial_finished(trial)
-            if emit is not None:
-                await emit(trial)
-
-        async with _watching(watchdog), launcher:
-            scheduler = _scheduler(experiment, run, launcher)
-            try:
-                with display if display is not None else nullcontext():
-                    await scheduler.run(
-                        run.strategy,
-                        on_trial,
-                        rerun=run.replayed.rerun,
-                        on_start=display.trial_started if display is not None else None,
-                    )
-            finally:
-                result.elapsed = time.monotonic() - started
-                result.expired = scheduler.expired
-        _space_done(run.strategy.seen, result)
-        log.info(
-            "run.finished",
-            trials=len(result.trials),
-            best_fom=result.best_fom,
-            failed=result.n_failed,
-            elapsed=round(result.elapsed, 3),
-        )
-    return run.name
+        scheduler = _scheduler(experiment, run, launcher, record)
+        try:
+            with display if display is not None else nullcontext():
+                await scheduler.run(
+                    run.strategy,
+                    on_trial,
+                    rerun=run.replayed.rerun,
+                    on_start=display.trial_started if display is not None else None,
+                )
+        finally:
+            result.elapsed = time.monotonic() - started
+            result.expired = scheduler.expired
+    _space_done(run.strategy.seen, result)
+    log.info(
+        "run.finished",
+        trials=len(result.trials),
+        best_fom=result.best_fom,
+        failed=result.n_failed,
+        elapsed=round(result.elapsed, 3),
+    )
 
 
 def _space_done(seen: SeenPoints, result: Result) -> None:
@@ -121,7 +129,9 @@ def _space_done(seen: SeenPoints, result: Result) -> None:
         )
 
 
-def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Scheduler:
+def _scheduler(
+    experiment: RunSpec, run: Opened, launcher: Launcher, record: Callable[[Trial], None]
+) -> Scheduler:
     """The run's scheduler, its trials run on ``launcher`` (and its nodes, if it has any)."""
     config = experiment.evaluator.config
     total_nodes = launcher.total_nodes
@@ -147,6 +157,7 @@ def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Schedule
         time_budget=config.time_budget,
         first_id=run.replayed.next_id,
         reproducible=experiment.reproducible,
+        on_journalled=record,
     )
 
 
@@ -182,24 +193,29 @@ class _Generations:
         )
 
 
-async def _watchdog(evaluator: Evaluator, directory: Path) -> Watchdog | None:
-    """A watchdog for runs that start processes (see :mod:`hyperdeme.launchers._watchdog`)."""
-    if evaluator.function is not None:
-        return None
-    return await anyio.to_thread.run_sync(lambda: Watchdog(record=directory / WATCHDOG_FILE))
-
-
 @asynccontextmanager
-async def _watching(watchdog: Watchdog | None) -> AsyncIterator[None]:
-    if watchdog is None:
+async def _watching(evaluator: Evaluator, directory: Path) -> AsyncIterator[None]:
+    """A watchdog for runs that start processes (see :mod:`hyperdeme.launchers._watchdog`),
+    started in a worker thread and closed whenever a cancellation lands: its start is
+    inside the ``try`` whose ``finally`` closes it (a cancel during the start waits for
+    the thread, then closes what it started)."""
+    if evaluator.function is not None:
         yield
         return
+    grace = evaluator.config.launch.grace_period
+    started: list[Watchdog] = []
+
+    def start() -> None:
+        started.append(Watchdog(record=directory / WATCHDOG_FILE, grace=grace))
+
     try:
-        with watchdog.active():
+        await anyio.to_thread.run_sync(start)
+        with started[0].active():
             yield
     finally:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(watchdog.close)
+        if started:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(started[0].close)
 
 
 def _progress(experiment: RunSpec, run: Opened) -> Progress | None:
@@ -217,7 +233,7 @@ async def _launcher(evaluator: Evaluator) -> Launcher:
     config = evaluator.config
     if evaluator.function is not None:
         process = config.function_runs_in == "process"
-        return CallableLauncher(runs_in="process" if process else "thread")
+        return CallableLauncher(runs_in="process" if process else "thread", slots=config.slots())
     # detection may ask `qsub --version`: keep the event loop free meanwhile
     name, reason = await anyio.to_thread.run_sync(
         lambda: resolve(

@@ -5,20 +5,29 @@ directory under run_path (when resuming without a name, the newest one there
 that matches this search), its lock (one driver per experiment), what a dead
 driver left running (stopped), its journal (the fingerprint written for a new
 experiment, checked and replayed into the strategy for a resumed one).
+
+A run does all of it in a worker thread (:func:`opening`): replaying a journal
+of 20,000 trials takes most of a second, which the caller's event loop (a web
+server's, say) must not spend waiting; closing (the journal's last fsync, the
+lock) is done there too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._core._errors import ConfigError
+import anyio
+
+from .._core._errors import ConfigError, JournalError
 from .._core._logging import get_logger
 from .._core._version import __version__
+from .._engine._files import off_loop
 from .._engine._journal import JOURNAL_NAME, Journal, read_records
-from .._engine._lock import ExperimentLock
+from .._engine._lock import ExperimentLock, driver_of
 from .._engine._workspace import Workspace
 from ..launchers._watchdog import reap
 from ..strategies import Strategy
@@ -26,7 +35,7 @@ from ._humanlog import HumanLog
 from ._resume import Replayed, check_budget, check_fingerprint, fingerprint, matches, replay
 from ._run_spec import RunSpec
 
-__all__ = ["Opened", "opened"]
+__all__ = ["Opened", "opened", "opening"]
 
 log = get_logger("hyperdeme.run")
 
@@ -41,6 +50,21 @@ class Opened:
     human: HumanLog
     strategy: Strategy
     replayed: Replayed
+
+
+@asynccontextmanager
+async def opening(experiment: RunSpec, *, resume: bool) -> AsyncIterator[Opened]:
+    """:func:`opened`, entered and closed in a worker thread (see the module docstring).
+
+    A cancellation while the thread works waits for it (its result must be closed),
+    then closes what it opened: nothing is left open whenever the cancel lands.
+    """
+    stack = ExitStack()
+    try:
+        yield await off_loop(stack.enter_context, opened(experiment, resume=resume))
+    finally:
+        with anyio.CancelScope(shield=True):
+            await off_loop(stack.close)
 
 
 @contextmanager
@@ -106,6 +130,17 @@ def _choose(
             message=f"{root / name} holds no journal to resume; starting it",
         )
     if not resume and _has_records(journal):
+        driver = driver_of(root / name)
+        if driver is not None:  # resuming would only meet its lock
+            import socket  # only to word this error
+
+            ours = driver.get("pid") == os.getpid() and driver.get("host") == socket.gethostname()
+            who = "another run in this process" if ours else "another driver"
+            raise JournalError(
+                f"the experiment {root / name} is being run by {who} (pid "
+                f"{driver.get('pid')} on host {driver.get('host')}); wait for it to end, "
+                "stop it, or give this run another name."
+            )
         raise ConfigError(
             f"the experiment {root / name} already holds trials; resume it (resume=True, or "
             "hyperdeme run --resume: finished trials are not run again), or choose another name."

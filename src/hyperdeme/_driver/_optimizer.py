@@ -20,12 +20,13 @@ from typing import Any, Literal
 
 from .._core._checks import boolean, one_of, text
 from .._core._checks import seed as check_seed
-from .._core._errors import ConfigError, ConfigTypeError
+from .._core._errors import ConfigError, ConfigTypeError, unwrap
 from .._core._settings import checked_keywords
 from .._engine._evaluator import Evaluator
 from .._space import Params
 from ..strategies import Strategy, StrategyFactory
 from ._blocking import run_blocking
+from ._cancel import Canceller
 from ._experiment import Emit, run_experiment
 from ._result import Result
 from ._run_spec import RunSpec
@@ -134,6 +135,7 @@ class Optimizer:
         self.reproducible: bool = boolean("reproducible", reproducible)
         self.result: Result | None = None
         self._experiment = ""
+        self._canceller = Canceller()
 
     def make_strategy(self, params: Params, *, seed: int | None = None) -> Strategy:
         """A fresh strategy over ``params``: ``self.strategy(params, seed=...)``, checked.
@@ -185,6 +187,18 @@ class Optimizer:
     @property
     def best_params(self) -> dict[str, Any] | None:
         return self.result.best_params if self.result is not None else None
+
+    def cancel(self) -> None:
+        """Stop this optimizer's run as Ctrl-C does, from any thread, a signal handler or
+        another event loop: evaluations stopped (SIGTERM, the evaluator's ``grace_period``,
+        SIGKILL), the journal consistent. The run (``optimize``, ``await
+        hyperdeme.optimize`` or ``stream``) then returns normally; ``opt.result`` holds
+        every trial the journal holds and ``result.cancelled`` is True.
+
+        Called while no run is going on, it stops the next run as soon as it starts
+        (a thread started with ``opt.optimize`` may not have begun yet).
+        """
+        self._canceller.cancel()
 
     def optimize(self, params: Params, *, resume: bool = False, progress: bool = False) -> Result:
         """Run to completion in a new event loop (see :mod:`._blocking`).
@@ -243,5 +257,10 @@ class Optimizer:
             progress=progress,
             reproducible=self.reproducible,
         )
-        self._experiment = await run_experiment(experiment, result, emit, resume=resume)
+        with self._canceller.scope() as scope:
+            try:
+                self._experiment = await run_experiment(experiment, result, emit, resume=resume)
+            except BaseExceptionGroup as group:  # the bare error, as stream and optimize raise
+                unwrap(group)
+        result.cancelled = scope.cancelled_caught
         return result

@@ -48,6 +48,8 @@ class Result:
     seed: int | None = None
     #: True when the ``timeout`` budget stopped the run early
     expired: bool = False
+    #: True when ``opt.cancel()`` stopped the run
+    cancelled: bool = False
     #: the evaluator's: which way the FoM is better
     direction: Direction = "minimize"
     #: the number of distinct points of a finite search space (None: infinite or unknown)

@@ -64,7 +64,9 @@ class Evaluator:
     hyperdeme adds ``direction`` (``"minimize"``, crayai's and the default, or
     ``"maximize"`` for an accuracy or a reward: the FoM, the weighted sum of a
     metric dict included, is then maximised and the best trial is the one with
-    the largest), ``eval_timeout`` (seconds per attempt, 0: none), ``env``
+    the largest), ``eval_timeout`` (seconds per attempt, 0: none), ``grace_period``
+    (seconds between SIGTERM and SIGKILL whenever an evaluation is stopped, 5 by
+    default: a timeout, a cancelled run, ``opt.cancel()``, the watchdog), ``env``
     (extra environment variables), ``retry_delay`` (seconds before the second
     attempt, doubling up to a minute), ``fsync`` (journal durability against an
     OS crash: ``"batch"``, the default, fsyncs off the event loop, at most every
@@ -108,6 +110,7 @@ class Evaluator:
         verbose: bool | int = _E.verbose,
         num_retries: int = _E.num_retries,
         eval_timeout: float = _L.eval_timeout,
+        grace_period: float = _L.grace_period,
         env: Mapping[str, str] | None = None,
         retry_delay: float = _E.retry_delay,
         fsync: Durability | bool = _E.fsync,
@@ -144,6 +147,7 @@ class Evaluator:
                 urika_args=urika_args,
                 workload_image=workload_image,
                 eval_timeout=eval_timeout,
+                grace_period=grace_period,
                 extra=launcher_options or {},
             ),
         )

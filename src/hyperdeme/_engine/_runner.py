@@ -26,6 +26,7 @@ from ..early_stopping import EarlyStoppingState
 from ..launchers import Exit, Job, Launcher
 from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
+from ._files import FileWork, off_loop
 from ._metrics import MetricScanner
 from ._retries import RetryPolicy
 from ._sinks import LogSink
@@ -69,6 +70,8 @@ class TrialRunner:
         nodes: HostPool[int] | None = None,
         experiment: str = "",
         early_stopping: EarlyStoppingState | None = None,
+        *,
+        file_work: FileWork = off_loop,
     ) -> None:
         self.evaluator = evaluator
         self.space = space
@@ -77,6 +80,8 @@ class TrialRunner:
         self.nodes = nodes
         self.experiment = experiment
         self.config = evaluator.config
+        #: where each trial's directory and logs are made (a worker thread: see _files)
+        self.file_work = file_work
         self.checkpoints = CheckpointStore.for_run(evaluator, workspace)
         #: one per run: fresh from the rule, or given (a resumed run's, rebuilt)
         self.early_stopping = early_stopping
@@ -162,9 +167,9 @@ class TrialRunner:
         directory, cwd = (None, self.workspace.cwd)  # in-process trials "run" here
         checkpoint = None
         if not self.evaluator.is_callable:
-            # synchronous: measured, worker threads do not make a disk's metadata
-            # operations faster (it serializes them), and cost hops on a fast one
-            directory, cwd = self.workspace.prepare(trial.id, trial.params)
+            # in a worker thread: with a src_path of 200 entries this is 200 symlinks,
+            # tens of milliseconds the caller's event loop must not wait (see _files)
+            directory, cwd = await self.file_work(self.workspace.prepare, trial.id, trial.params)
             checkpoint = await self.checkpoints.directory(trial)
         trial.command = self.evaluator.command_for(
             trial.params, nodes=trial.nodes, checkpoint_dir=checkpoint
@@ -217,7 +222,9 @@ class TrialRunner:
         if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)
         else:
-            stdout, stderr = _open_logs(place.directory, trial.attempts, scanner)
+            stdout, stderr = await self.file_work(
+                _open_logs, place.directory, trial.attempts, scanner
+            )
         with stdout, stderr:
             job = Job(
                 trial_id=trial.id,
@@ -256,8 +263,11 @@ class TrialRunner:
             return await self.launcher.run(job)
         # the rule's scope and the timeout's: either stops the work the same way
         stop = monitor.scope if monitor is not None else nullcontext()
+        began = time.monotonic()
         with anyio.move_on_after(limit or math.inf) as scope, stop:
             exit_ = await self.launcher.run(job)
+        if limit is not None and not scope.cancel_called and time.monotonic() - began > limit:
+            return _Attempt(Status.TIMEOUT, error=_blocked(time.monotonic() - began, limit))
         if monitor is not None and monitor.stopped:
             metrics = dict(scanner.metrics if scanner else {})
             return _Attempt(Status.STOPPED, fom=monitor.fom, metrics=metrics)
@@ -291,6 +301,18 @@ class TrialRunner:
                 error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
             )
         return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
+
+
+def _blocked(took: float, limit: float) -> str:
+    """Why an attempt ran past ``eval_timeout`` untouched: its deadline passed while the
+    event loop was not running, so the cancellation could not land (a loop-lag check)."""
+    return (
+        f"ran {took:.1f} s, past eval_timeout={limit} s, without giving the event loop "
+        "back (an `async def` evaluation function that blocks: time.sleep, CPU work, a "
+        "blocking call), so it could not be stopped in time; define it with plain `def` "
+        "(it then runs in a worker thread), or await such work with "
+        "anyio.to_thread.run_sync."
+    )
 
 
 def _describe(error: BaseException) -> str:

@@ -71,6 +71,7 @@ class Scheduler:
         time_budget: float = math.inf,
         first_id: int = 1,
         reproducible: bool = False,
+        on_journalled: Callable[[Trial], None] | None = None,
     ) -> None:
         self.runner = runner
         self.journal = journal
@@ -91,6 +92,9 @@ class Scheduler:
         self.direction = runner.config.direction
         #: reproducible: results told in id order (None: as they finish)
         self._in_order = InOrder() if reproducible else None
+        #: called as each finished trial is journalled (synchronous: even as the run is
+        #: cancelled, so the caller's result holds every trial the journal holds)
+        self._on_journalled = on_journalled
 
     async def run(
         self,
@@ -128,7 +132,7 @@ class Scheduler:
                 unseen = self._held() + _drain(receive)
                 cancelled = self._leftovers()
                 for trial in [*unseen, *cancelled]:
-                    self.journal.trial(trial)
+                    self._journal(trial)
         if failure is not None:
             raise failure
         self.expired = budget.cancelled_caught
@@ -199,8 +203,13 @@ class Scheduler:
             if failure is not None:
                 return failure
 
+    def _journal(self, trial: Trial) -> None:
+        self.journal.trial(trial)
+        if self._on_journalled is not None:
+            self._on_journalled(trial)
+
     def _record(self, strategy: Strategy, trial: Trial) -> None:
-        self.journal.trial(trial)  # before anyone hears of it
+        self._journal(trial)  # before anyone hears of it
         strategy.tell(scored(trial, self.direction))  # lower is better, whatever the direction
 
     async def _work(

@@ -2,6 +2,8 @@
 
 A coroutine function is awaited on the event loop (no thread hop). A plain
 function runs in a worker thread (``runs_in="thread"``, the default: cheap,
+from a thread limiter of the run's own, sized to its slots, never anyio's
+default one of 40 threads that the application's own ``to_thread`` calls share;
 shares the driver's memory, but a thread cannot be killed, so a function
 that overruns ``eval_timeout`` is abandoned and keeps running in its thread
 (on asyncio the interpreter then waits for it at exit), or in a worker
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import traceback
 from collections.abc import Callable
 from typing import Any, Literal, cast
@@ -48,9 +49,12 @@ class CallableLauncher(Launcher):
 
     name = "callable"
 
-    def __init__(self, *, runs_in: RunsIn = "thread") -> None:
+    def __init__(self, *, runs_in: RunsIn = "thread", slots: int = 1) -> None:
         self.runs_in = runs_in
-        self._processes: anyio.CapacityLimiter | None = None
+        #: as many worker threads (or processes) as the run has slots: its own, so that
+        #: 64 slots run 64 at a time and the application's ``to_thread`` calls never wait
+        self.slots = slots
+        self._limiter: anyio.CapacityLimiter | None = None
         #: per function: (is a coroutine function, takes a checkpoint), asked once
         self._kinds: dict[Callable[..., Any], tuple[bool, bool]] = {}
 
@@ -74,15 +78,18 @@ class CallableLauncher(Launcher):
             if coroutine:
                 result = await call(params)
             elif self.runs_in == "process":
-                if self._processes is None:  # the scheduler bounds how many run at once
-                    self._processes = anyio.CapacityLimiter(math.inf)
                 result = await anyio.to_process.run_sync(
-                    _in_worker, call, params, cancellable=True, limiter=self._processes
+                    _in_worker, call, params, cancellable=True, limiter=self._workers()
                 )
             else:
-                result = await anyio.to_thread.run_sync(call, params, abandon_on_cancel=True)
+                result = await anyio.to_thread.run_sync(
+                    call, params, abandon_on_cancel=True, limiter=self._workers()
+                )
         except anyio.get_cancelled_exc_class():
             raise
+        except anyio.BrokenWorkerProcess as error:
+            job.stderr.write(_broken_worker(error).encode())
+            return Exit(1)
         except _Exited as error:  # raised in a worker process: its own words, as in a thread
             job.stderr.write(f"{error}\n".encode())
             return Exit(1)
@@ -103,6 +110,23 @@ class CallableLauncher(Launcher):
             )
             return Exit(1)
         return Exit(0, result=result)
+
+    def _workers(self) -> anyio.CapacityLimiter:
+        """The run's own limiter (made in the run's event loop, on first use)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(max(1, self.slots))
+        return self._limiter
+
+
+def _broken_worker(error: BaseException) -> str:
+    return (
+        f"the worker process died before returning a result ({type(error).__name__}: "
+        f"{error}). With function_runs_in='process' each worker imports the script that "
+        "started the run again: if the script starts the optimization at module level, "
+        "the worker runs it too and breaks. Put the script's top-level code under "
+        "`if __name__ == '__main__':` and define the evaluation function at module level "
+        "(the function itself may also have ended its process: os._exit, a crash).\n"
+    )
 
 
 class _Exited(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._base import Exit, Job, Launcher
 from ._options import LauncherOptions
-from ._process import DEFAULT_GRACE, run_process
+from ._process import run_process
 from ._registry import register
 
 __all__ = ["LocalLauncher"]
@@ -18,10 +18,10 @@ class LocalLauncher(Launcher):
     """
 
     def __init__(
-        self, options: LauncherOptions | None = None, *, grace: float = DEFAULT_GRACE
+        self, options: LauncherOptions | None = None, *, grace: float | None = None
     ) -> None:
         self.options = options or LauncherOptions()
-        self.grace = grace
+        self.grace = self.options.grace_period if grace is None else grace
 
     def argv(self, job: Job) -> list[str]:
         """The command line that runs ``job`` (subclasses wrap it in a launcher tool)."""

@@ -81,6 +81,9 @@ class LauncherOptions(Config):
     #: seconds one attempt may take (0: no limit); the engine enforces it, a
     #: launcher may also tell its workload manager (Kubernetes' activeDeadlineSeconds)
     eval_timeout: float = setting(0.0, number(0.0, infinite=True, unit="seconds"))
+    #: seconds between SIGTERM and SIGKILL when an evaluation is stopped (every
+    #: launcher's stop and the watchdog's), so a caller's timeout bounds the real stop
+    grace_period: float = setting(5.0, number(0.0, unit="seconds"))
     #: the Evaluator's ``launcher_options``: backend-specific extras
     extra: Mapping[str, Any] = setting({}, _extra, factory=dict)
 

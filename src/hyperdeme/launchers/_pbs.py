@@ -89,7 +89,7 @@ from ._pbs_commands import (
     returncode_of,
 )
 from ._poll import DEFAULT_POLL_INTERVAL, QueryFailed, poll_seconds, query
-from ._process import DEFAULT_GRACE, run_process
+from ._process import run_process
 from ._registry import register
 from ._tail import Tail
 from ._watchdog import guarded
@@ -124,12 +124,12 @@ class PbsLauncher(Launcher):
         options: LauncherOptions,
         *,
         environ: Mapping[str, str] | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
     ) -> None:
         settings: PbsOptions = self.read_extra(options)
         self.options = options
         self.environ = dict(os.environ if environ is None else environ)
-        self.grace = grace
+        self.grace = self.options.grace_period if grace is None else grace
         self.poll_interval = settings.poll_interval
         self.flavour: Flavour | None = settings.pbs_flavour
         self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job

@@ -31,7 +31,7 @@ from .._core._logging import get_logger
 from ._base import Exit, Job, Launcher
 from ._capture import capture
 from ._options import LauncherOptions
-from ._process import DEFAULT_GRACE, run_process
+from ._process import run_process
 from ._registry import register
 from ._slurm_commands import (
     NODE_FAILURE,
@@ -61,11 +61,11 @@ class SlurmLauncher(Launcher):
         options: LauncherOptions,
         *,
         environ: Mapping[str, str] | None = None,
-        grace: float = DEFAULT_GRACE,
+        grace: float | None = None,
     ) -> None:
         self.options = options
         self.environ = dict(os.environ if environ is None else environ)
-        self.grace = grace
+        self.grace = self.options.grace_period if grace is None else grace
         self.jobid: int | None = None
         self.owns_allocation = False
         self.hosts: list[str] = []

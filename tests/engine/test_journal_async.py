@@ -1,0 +1,37 @@
+"""``aread_journal``: the same trials as ``read_journal``, read off the event loop."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hyperdeme
+from hyperdeme import Params
+from hyperdeme._engine import _journal_async
+
+
+async def test_aread_journal_reads_what_read_journal_reads_in_a_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def evaluate(params: dict[str, Any]) -> float:
+        return float(params["--x"])
+
+    evaluator = hyperdeme.Evaluator(evaluate, run_path=str(tmp_path), fsync=False)
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=20, seed=2, name="e")
+    await hyperdeme.optimize(opt, Params([["--x", 0.5, (0.0, 1.0)]]))
+    readers: list[threading.Thread] = []
+
+    def reading(path: Any) -> list[hyperdeme.Trial]:
+        readers.append(threading.current_thread())
+        return hyperdeme.read_journal(path)
+
+    monkeypatch.setattr(_journal_async, "read_journal", reading)
+    trials = await hyperdeme.aread_journal(tmp_path / "e")
+    expected = hyperdeme.read_journal(tmp_path / "e")
+    assert [t.to_json() for t in trials] == [t.to_json() for t in expected]
+    assert len(trials) == 20
+    assert readers
+    assert readers[0] is not threading.current_thread()
