@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -106,7 +107,9 @@ def make_sampler(name: str, seed: int) -> Any:
     import optuna
 
     cls = getattr(optuna.samplers, SAMPLERS[name])
-    return cls(seed=seed)
+    with warnings.catch_warnings():  # named by the user: "experimental" (QMC, GP) is known
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return cls(seed=seed)
 
 
 class OptunaSearch(Strategy):
