@@ -120,6 +120,21 @@ def _random(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
     return hyperdeme.RandomOptimizer(evaluator, num_iters=budget, seed=seed)
 
 
+def _cmaes(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
+    return hyperdeme.CMAESOptimizer(evaluator, max_evals=budget, seed=seed)
+
+
+def _optuna_strategy(sampler: str) -> MakeOptimizer:
+    def make(evaluator: hyperdeme.Evaluator, budget: int, seed: int) -> Any:
+        import optuna
+
+        samplers = {"tpe": optuna.samplers.TPESampler, "cmaes": optuna.samplers.CmaEsSampler}
+        chosen = samplers[sampler](seed=seed)
+        return hyperdeme.OptunaOptimizer(evaluator, sampler=chosen, max_evals=budget, seed=seed)
+
+    return make
+
+
 def _not_wired(feature: str) -> Run:
     def run(problem: Problem, budget: int, seed: int) -> list[float]:
         raise NotImplementedError(
@@ -277,6 +292,18 @@ ENTRIES: dict[str, Entry] = {
             "hyperdeme",
             _hyperdeme(_ga_for_budget),
             note="GeneticOptimizer(max_evals=budget): demes, pop_size, generations for the budget",
+        ),
+        Entry(
+            "hyperdeme-cmaes",
+            "hyperdeme",
+            _hyperdeme(_cmaes),
+            note="CMAESOptimizer(max_evals=budget): sigma0 1/6 of each range, IPOP restarts",
+        ),
+        Entry(
+            "hyperdeme-optuna-tpe",
+            "hyperdeme",
+            _hyperdeme(_optuna_strategy("tpe")),
+            note="OptunaOptimizer(sampler=TPESampler(seed=seed)) on hyperdeme's engine",
         ),
         Entry(
             "hyperdeme-pbt",

@@ -13,6 +13,7 @@ the centre, or favours it, gains nothing.
 | ackley-10d | [-32.768, 32.768]^10 | ``FRACTIONS`` * 32.768 |
 | branin | [-5, 10] x [0, 15] | its three classic minima (0.397887 subtracted) |
 | hartmann-6d | [0, 1]^6 | the classic minimum (-3.32237 subtracted) |
+| ellipsoid-10d | [-5, 5]^10 | centre + ``FRACTIONS`` * half-width, axes rotated (``ROTATION``) |
 | mixed | see ``MIXED`` | sgd, lr 0.05, momentum 0.9, 3 layers, 128 units, dropout 0.2, relu |
 | sgd-digits | see ``DIGITS`` | unknown: validation error of scikit-learn's SGDClassifier |
 | learning-curve | see ``CURVE`` | lr 3e-3, width 64, wd 1e-4, batch 64: 0.05 after 27 epochs |
@@ -62,11 +63,28 @@ SHIFTS = {
     "rastrigin-10d": (2.3,) * DIM,
     "rosenbrock-10d": _shift(-5.0, 10.0),
     "ackley-10d": _shift(-32.768, 32.768),
+    "ellipsoid-10d": _shift(-5.0, 5.0),
 }
 
 
 def _xs(params: Mapping[str, Any], shift: tuple[float, ...]) -> list[float]:
     return [float(params[f"--x{i}"]) - s for i, s in enumerate(shift)]
+
+
+@functools.cache
+def _rotation() -> Any:
+    """A fixed random rotation of R^10 (QR of a Gaussian matrix drawn with seed 20)."""
+    import numpy as np
+
+    q, r = np.linalg.qr(np.random.default_rng(20).standard_normal((DIM, DIM)))
+    return q * np.sign(np.diag(r))
+
+
+def ellipsoid(params: Mapping[str, Any]) -> float:
+    """The rotated ill-conditioned ellipsoid: sum 10^(6 i / (d - 1)) z_i^2 with z = R (x - s),
+    condition number 10^6: separable searches gain nothing from the axes."""
+    z = _rotation() @ _xs(params, SHIFTS["ellipsoid-10d"])
+    return float(sum(10 ** (6 * i / (DIM - 1)) * zi * zi for i, zi in enumerate(z)))
 
 
 def sphere(params: Mapping[str, Any]) -> float:
@@ -245,6 +263,12 @@ PROBLEMS: dict[str, Problem] = {
             "Branin, 2-D (regret)",
         ),
         Problem("hartmann-6d", _box(0.0, 1.0, 6), hartmann6, "Hartmann-6 (regret)"),
+        Problem(
+            "ellipsoid-10d",
+            _box(-5.0, 5.0),
+            ellipsoid,
+            "rotated ill-conditioned ellipsoid (cond. 1e6), 10-D",
+        ),
         Problem("mixed", MIXED, mixed, "ints, value lists, a condition"),
         Problem("sgd-digits", DIGITS, sgd_digits, "SGDClassifier on load_digits, val. error"),
         Problem(

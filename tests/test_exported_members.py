@@ -5,6 +5,8 @@ from hyperdeme import condition, hpo
 
 EXPECTED = {
     "ASHA",
+    "CMAESOptimizer",
+    "CMAESSearch",
     "Candidate",
     "CheckpointPlan",
     "Choice",
@@ -28,6 +30,8 @@ EXPECTED = {
     "LauncherError",
     "LauncherOptions",
     "Optimizer",
+    "OptunaOptimizer",
+    "OptunaSearch",
     "PBTOptimizer",
     "PBTSearch",
     "Parameter",

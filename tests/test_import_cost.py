@@ -24,6 +24,8 @@ HEAVY = (
     "anyio.streams.memory",
     "anyio._core._synchronization",
     "anyio.abc",  # with typing_extensions: imported by the first process started
+    "cmaes",  # when a CMA-ES search starts
+    "optuna",  # an optional extra: when an Optuna search starts
 )
 
 

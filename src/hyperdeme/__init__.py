@@ -36,6 +36,8 @@ from ._driver._builtin import GeneticOptimizer as GeneticOptimizer
 from ._driver._builtin import GridOptimizer as GridOptimizer
 from ._driver._builtin import PBTOptimizer as PBTOptimizer
 from ._driver._builtin import RandomOptimizer as RandomOptimizer
+from ._driver._model_based import CMAESOptimizer as CMAESOptimizer
+from ._driver._model_based import OptunaOptimizer as OptunaOptimizer
 from ._driver._optimizer import Optimizer as Optimizer
 from ._driver._result import Result as Result
 from ._engine._evaluator import Evaluator as Evaluator
@@ -53,14 +55,18 @@ from .launchers import Job as Job
 from .launchers import Launcher as Launcher
 from .launchers import LauncherOptions as LauncherOptions
 from .launchers import register as register_launcher
+from .strategies import CMAESSearch as CMAESSearch
 from .strategies import GeneticSearch as GeneticSearch
 from .strategies import GridSearch as GridSearch
+from .strategies import OptunaSearch as OptunaSearch
 from .strategies import PBTSearch as PBTSearch
 from .strategies import RandomSearch as RandomSearch
 from .strategies import Strategy as Strategy
 
 __all__ = [
     "ASHA",
+    "CMAESOptimizer",
+    "CMAESSearch",
     "Candidate",
     "CheckpointPlan",
     "Choice",
@@ -84,6 +90,8 @@ __all__ = [
     "LauncherError",
     "LauncherOptions",
     "Optimizer",
+    "OptunaOptimizer",
+    "OptunaSearch",
     "PBTOptimizer",
     "PBTSearch",
     "Parameter",

@@ -34,6 +34,12 @@ def make(kind: str, tmp_path: Path, name: str = "exp", seed: int = 7) -> hyperde
         return hyperdeme.RandomOptimizer(evaluator, num_iters=12, seed=seed, name=name)
     if kind == "grid":
         return hyperdeme.GridOptimizer(evaluator, grid_size=3, chunk_size=1, name=name)
+    if kind == "cmaes":  # popsize 4: the stop after 5 lands inside the second generation
+        return hyperdeme.CMAESOptimizer(evaluator, max_evals=14, popsize=4, seed=seed, name=name)
+    if kind == "optuna":
+        return hyperdeme.OptunaOptimizer(
+            evaluator, sampler="tpe", max_evals=12, seed=seed, name=name
+        )
     return hyperdeme.GeneticOptimizer(
         evaluator, generations=3, num_demes=2, pop_size=3, seed=seed, name=name
     )
@@ -50,7 +56,7 @@ async def stop_after(optimizer: hyperdeme.Optimizer, count: int) -> list[hyperde
     return seen
 
 
-@pytest.mark.parametrize("kind", ["random", "grid", "genetic"])
+@pytest.mark.parametrize("kind", ["random", "grid", "genetic", "cmaes", "optuna"])
 async def test_a_stopped_run_resumes_to_exactly_what_an_uninterrupted_run_does(
     tmp_path: Path, kind: str
 ) -> None:

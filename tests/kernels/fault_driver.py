@@ -18,6 +18,7 @@ $FAULT_DRIVER_STARTED  a file created once the interpreter is up (a signal now i
 --fsize=BYTES     before running, limit RLIMIT_FSIZE to BYTES (SIGXFSZ ignored, so a
                   write past it fails with EFBIG: a disk full, without root)
 --kernel=ARGS     more arguments for faulty.sh ("--stubborn --sleep=0.05")
+--strategy=NAME   random (default), cmaes or optuna (TPE)
 
 Tests build the very same optimizer in-process with :func:`optimizer` (to resume).
 """
@@ -66,9 +67,11 @@ def optimizer(
     seed: int = 1,
     kernel: str = "",
     side_log: str | os.PathLike[str] | None = None,
+    strategy: str = "random",
     **settings: object,
-) -> hyperdeme.RandomOptimizer:
-    """The experiment: ``num_iters`` evaluations of faulty.sh, ``slots`` at a time."""
+) -> hyperdeme.Optimizer:
+    """The experiment: ``num_iters`` evaluations of faulty.sh, ``slots`` at a time, by
+    random search (or ``strategy="cmaes"`` / ``"optuna"``: CMA-ES, Optuna's TPE)."""
     command = f"bash {shlex.quote(str(KERNEL))} --marker={marker} {kernel}".strip()
     evaluator = hyperdeme.Evaluator(
         command,
@@ -79,6 +82,24 @@ def optimizer(
         env={"FAULT_LOG": str(Path(side_log).absolute())} if side_log else {},
         **settings,  # type: ignore[arg-type]
     )
+    if strategy == "cmaes":
+        return hyperdeme.CMAESOptimizer(
+            evaluator,
+            max_evals=num_iters,
+            popsize=4,
+            seed=seed,
+            name=name,
+            backend=backend,  # type: ignore[arg-type]
+        )
+    if strategy == "optuna":
+        return hyperdeme.OptunaOptimizer(
+            evaluator,
+            sampler="tpe",
+            max_evals=num_iters,
+            seed=seed,
+            name=name,
+            backend=backend,  # type: ignore[arg-type]
+        )
     return hyperdeme.RandomOptimizer(
         evaluator,
         num_iters=num_iters,
@@ -112,6 +133,7 @@ def main() -> None:
     parser.add_argument("--go", action="store_true")
     parser.add_argument("--nofile", type=int, default=0)
     parser.add_argument("--fsize", type=int, default=0)
+    parser.add_argument("--strategy", default="random")
     args = parser.parse_args()
     opt = optimizer(
         args.run_path,
@@ -124,6 +146,7 @@ def main() -> None:
         seed=args.seed,
         kernel=args.kernel,
         side_log=args.side_log or None,
+        strategy=args.strategy,
     )
     report = os.open(args.report or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     if args.go:

@@ -9,7 +9,8 @@
     [evaluator.early_stopping]                # optional: type = "asha" (or a plug-in's
                                               # name), max_steps = 27 ...
     [optimizer]
-    type = "genetic"                          # random | grid | genetic | pbt | a plug-in
+    type = "genetic"                          # random | grid | genetic | pbt | cmaes |
+                                              # optuna (sampler = "tpe" ...) | a plug-in
     generations = 10                          # any keyword of that optimizer
     [params."--lr"]                           # see _search_space
     range = [1e-5, 1.0]
@@ -47,6 +48,8 @@ OPTIMIZERS: dict[str, type[hyperdeme.Optimizer]] = {
     "grid": hyperdeme.GridOptimizer,
     "genetic": hyperdeme.GeneticOptimizer,
     "pbt": hyperdeme.PBTOptimizer,
+    "cmaes": hyperdeme.CMAESOptimizer,
+    "optuna": hyperdeme.OptunaOptimizer,
 }
 #: evaluator keywords holding paths, resolved against the file's directory
 PATH_KEYS = ("src_path", "run_path", "checkpoint")

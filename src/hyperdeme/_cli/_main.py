@@ -48,7 +48,7 @@ The experiment file (TOML):
   src_path = "src"                         # relative paths: relative to this file
   num_parallel_evals = 4
   [optimizer]
-  type = "genetic"                         # random | grid | genetic | pbt
+  type = "genetic"                         # random | grid | genetic | pbt | cmaes | optuna
   generations = 10                         # any keyword of that optimizer
   pop_size = 16
   [params."--lr"]                          # one table per flag, in order

@@ -3,7 +3,8 @@
 For each built-in type N is the number of evaluations in all: random sets
 ``num_iters = N``; genetic sets ``max_evals = N`` and drops the file's
 ``generations`` (so the generations cover N; ``num_demes`` and ``pop_size``
-stay as the file says). Grid and PBT plan their own number of evaluations
+stay as the file says); cmaes and optuna set ``max_evals = N``. Grid and PBT
+plan their own number of evaluations
 (the grid's points, ``population * steps``), as does a strategy plug-in: for
 them N is a limit (:class:`hyperdeme.strategies.EvaluationLimit`), the plan
 cut after N evaluations and never lengthened. Either way the override is a
@@ -28,6 +29,9 @@ def budget_arguments(kind: object, arguments: dict[str, Any], max_evals: int | N
         return True
     if kind == "random":
         arguments["num_iters"] = max_evals
+        return True
+    if kind in ("cmaes", "optuna"):
+        arguments["max_evals"] = max_evals
         return True
     if kind == "genetic":
         arguments["max_evals"] = max_evals
