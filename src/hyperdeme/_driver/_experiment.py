@@ -60,6 +60,7 @@ async def run_experiment(
         result.journal_path = run.workspace.journal_path
         result.seed = run.strategy.seed
         result.direction = config.direction
+        result.objectives = dict(config.objectives or {})
         result.trials.extend(run.replayed.finished)
         launcher = await _launcher(evaluator)  # first: it may refuse its options
         watchdog = await _watchdog(evaluator, run.workspace.root)

@@ -89,8 +89,9 @@ class Evaluator:
         *,
         src_path: str = _E.src_path,
         run_path: str | Unset = UNSET,
-        metric: str | Mapping[str, float] = "FoM: ",
-        direction: Direction = _E.direction,
+        metric: str | Mapping[str, float] | Unset = UNSET,
+        direction: Direction | Unset = UNSET,
+        objectives: Mapping[str, Direction] | None = None,
         checkpoint: str = _E.checkpoint,
         nodes: int = _L.nodes,
         nodes_per_eval: int = _L.nodes_per_eval,
@@ -116,11 +117,13 @@ class Evaluator:
         early_stopping: EarlyStopping | None = None,
     ) -> None:
         self.function, self.cmd = _function_and_name(cmd)
+        _check_objectives(objectives, metric=metric, direction=direction)
         self.config = EvaluatorConfig(
             src_path=src_path,
             run_path=run_path,
-            metric=metric,
-            direction=direction,
+            metric=_E.metric if isinstance(metric, Unset) else metric,
+            direction=_E.direction if isinstance(direction, Unset) else direction,
+            objectives=objectives,
             checkpoint=checkpoint,
             num_parallel_evals=num_parallel_evals,
             workload_manager=workload_manager,
@@ -148,7 +151,7 @@ class Evaluator:
             ),
         )
         self._advise(run_path=run_path, src_path=src_path, early_stopping=early_stopping)
-        self.metric = MetricSpec(self.config.metric)
+        self.metric = MetricSpec(self.config.metric, objectives=self.config.objectives)
         if function_runs_in == "process" and (self.function is None or self.is_async_callable):
             raise ConfigError(
                 "function_runs_in='process' runs a plain Python function in worker processes; "
@@ -186,6 +189,24 @@ class Evaluator:
             else:
                 settings.append(f"{name}={value!r}")
         return f"Evaluator({', '.join(settings)})"
+
+    @property
+    def objectives(self) -> dict[str, Direction]:
+        """Each objective's direction, in the order given (``Evaluator(objectives=...)``);
+        empty for one FoM (``metric``, ``direction``).
+
+        A strategy is told scores (lower is better): ``trial.objectives`` of the
+        trials it hears holds each objective as a score, in this order, so a
+        search over them minimises every one (an Optuna study:
+        ``directions=["minimize"] * len(evaluator.objectives)``).
+        """
+        return dict(self.config.objectives or {})
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        """The user's direction of each objective (one FoM: ``(direction,)``)."""
+        objectives = self.config.objectives
+        return tuple(objectives.values()) if objectives else (self.config.direction,)
 
     @property
     def is_callable(self) -> bool:
@@ -228,6 +249,29 @@ class Evaluator:
             nodes_flag=self.config.nodes_per_eval_flag,
             nodes=nodes,
             checkpoint_dir=checkpoint_dir,
+        )
+
+
+def _check_objectives(objectives: object, *, metric: object, direction: object) -> None:
+    """``objectives`` replaces ``metric`` and ``direction``: refuse them together."""
+    if objectives is None:
+        return
+    given = [
+        name for name, value in (("metric", metric), ("direction", direction)) if value is not UNSET
+    ]
+    if given:
+        raise ConfigError(
+            f"objectives= names each metric and its direction, so it cannot be combined with "
+            f"{' and '.join(f'{n}=' for n in given)}; got objectives={objectives!r} and "
+            + ", ".join(
+                f"{n}={v!r}"
+                for n, v in (("metric", metric), ("direction", direction))
+                if v is not UNSET
+            )
+            + ". Give objectives alone (several objectives, a Pareto search), or metric= "
+            "and direction= (one FoM).",
+            name="objectives",
+            value=objectives,
         )
 
 
