@@ -41,23 +41,27 @@ def write_csv(trials: Iterable[hyperdeme.Trial], out: TextIO) -> int:
         ]
     )
     for t in trials:
-        writer.writerow(
-            [
-                t.id,
-                t.status.value,
-                _number(t.fom),
-                *(_number(t.objectives[o]) if o in t.objectives else "" for o in objectives),
-                *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
-                *(format_value(t.params[f]) if f in t.params else "" for f in flags),
-                t.attempts,
-                "" if t.returncode is None else t.returncode,
-                t.info.get("deme", ""),
-                repr(t.started),
-                repr(t.ended),
-                repr(t.duration),
-            ]
-        )
+        writer.writerow(_row(t, objectives, metrics, flags))
     return len(trials)
+
+
+def _row(
+    t: hyperdeme.Trial, objectives: list[str], metrics: list[str], flags: list[str]
+) -> list[object]:
+    return [
+        t.id,
+        t.status.value,
+        _number(t.fom),
+        *(_number(t.objectives[o]) if o in t.objectives else "" for o in objectives),
+        *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
+        *(format_value(t.params[f]) if f in t.params else "" for f in flags),
+        t.attempts,
+        "" if t.returncode is None else t.returncode,
+        t.info.get("deme", ""),
+        repr(t.started),
+        repr(t.ended),
+        repr(t.duration),
+    ]
 
 
 def _ordered(names: Iterable[str]) -> list[str]:

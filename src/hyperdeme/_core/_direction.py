@@ -72,11 +72,10 @@ def scored(
         trial,
         fom=score(trial.fom, direction),
         intermediate={step: score(fom, direction) for step, fom in trial.intermediate.items()},
-        objectives=dict(
-            zip(trial.objectives, objective_scores(trial, objectives or {}), strict=True)
-        )
-        if trial.objectives
-        else {},
+        objectives={
+            name: score(value, (objectives or {}).get(name, "minimize"))
+            for name, value in trial.objectives.items()
+        },
     )
 
 

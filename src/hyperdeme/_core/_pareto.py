@@ -49,8 +49,8 @@ def _matrix(scores: Sequence[Sequence[float]]) -> npt.NDArray[np.float64]:
     import numpy as np
 
     array = np.asarray(scores, dtype=np.float64)
-    if array.ndim != 2:
-        array = array.reshape(len(scores), -1)
+    if array.ndim != 2:  # no points, or points without objectives
+        array = array.reshape(len(scores), 0 if len(scores) == 0 else -1)
     # NaN never wins a comparison; as inf it is dominated by every finite point
     return np.where(np.isnan(array), math.inf, array)
 
