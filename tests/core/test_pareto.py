@@ -65,6 +65,10 @@ def test_crowding_gives_the_extremes_infinity_and_the_inner_points_their_gaps() 
     assert distances[1] == pytest.approx(3 / 4 + 3 / 4)
     assert distances[2] == pytest.approx(3 / 4 + 3 / 4)
     assert crowding([(1.0, 2.0), (2.0, 1.0)]) == [math.inf, math.inf]
+    # three objectives: the last point is the largest in one objective, the smallest in none
+    three = crowding([(0, 3, 1), (1, 0, 3), (3, 1, 0), (2, 2, 2), (1.5, 1.5, 4)])
+    assert three[4] == math.inf
+    assert math.isfinite(three[3])
     # the more isolated inner point comes first in NSGA-II's order
     order = pareto_order([(0.0, 4.0), (0.5, 3.5), (3.0, 1.0), (4.0, 0.0), (4.0, 4.0)])
     assert [rank[0] for rank in order] == [0, 0, 0, 0, 1]

@@ -10,7 +10,7 @@ import pytest
 
 from hyperdeme import Params, Status, Trial
 from hyperdeme.strategies import GeneticConfig, GeneticSearch
-from hyperdeme.strategies._deme import Deme, Individual
+from hyperdeme.strategies._deme import Deme, Individual, selection_key
 
 FLAGS = [f"--x{i}" for i in range(4)]
 SPACE = Params([[flag, (0.0, 1.0)] for flag in FLAGS])
@@ -130,3 +130,12 @@ def test_both_modes_run_with_several_objectives(mode: str) -> None:
         trial_id += 1
     assert trial_id == 41
     assert all(len(m.scores) == 2 for deme in search.demes for m in deme)
+
+
+def test_tournaments_compare_nsga2_ranks_not_the_first_objective() -> None:
+    pool = [_ind(1, 0.0, 4.0), _ind(2, 4.0, 0.0), _ind(3, 2.0, 2.0), _ind(4, 3.0, 3.0)]
+    ranked = sorted(pool, key=selection_key(pool))
+    assert [m.trial_id for m in ranked][-1] == 4  # the only dominated one
+    assert {m.trial_id for m in ranked[:2]} == {1, 2}  # the front's extremes
+    one = [_ind(5, 2.0), _ind(6, 1.0)]
+    assert [m.trial_id for m in sorted(one, key=selection_key(one))] == [6, 5]
