@@ -119,6 +119,8 @@ def test_export_has_a_column_per_objective(pareto_run: Path) -> None:
         trial = by_id[int(row["id"])]
         assert float(row["objective.val_loss"]) == trial.objectives["val_loss"]
         assert float(row["objective.accuracy"]) == trial.objectives["accuracy"]
+        assert None not in row.values()  # every row as long as the header
+        assert float(row["--x"]) == trial.params["--x"]
 
 
 def test_report_plots_the_front_over_every_trial(pareto_run: Path, tmp_path: Path) -> None:
