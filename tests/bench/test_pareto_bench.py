@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from benchmarks.pareto import FLAGS, IDEAL, PROBLEMS, REFERENCE, hypervolume
 
 
