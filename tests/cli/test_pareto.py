@@ -60,6 +60,7 @@ def pareto_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "src" / "two.py").write_text(PROGRAM)
     outcome = invoke("run", write(directory, EXPERIMENT))
     assert outcome.code == 0, outcome.err
+    (directory / "run-output.txt").write_text(outcome.out)
     return directory / "run" / "pareto"
 
 
@@ -71,6 +72,13 @@ def test_toml_objectives_reach_every_trial(pareto_run: Path) -> None:
     trials = hyperdeme.read_journal(pareto_run)
     assert len(trials) == 24
     assert all(list(t.objectives) == list(OBJECTIVES) for t in trials)
+
+
+def test_the_run_summary_gives_the_fronts_size_not_a_best_fom(pareto_run: Path) -> None:
+    summary = (pareto_run.parent.parent / "run-output.txt").read_text().splitlines()
+    front = front_of(pareto_run)
+    assert any(line.startswith(f"Pareto front: {len(front)} trial(s)") for line in summary)
+    assert not any(line.startswith("best FoM") for line in summary)
 
 
 def test_status_names_the_objectives_and_lists_the_front(pareto_run: Path) -> None:

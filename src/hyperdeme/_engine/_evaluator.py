@@ -62,22 +62,24 @@ class Evaluator:
       ``{"nodes_per_evaluation": "--N"}``; ``verbose``; ``num_retries``.
 
     hyperdeme adds ``direction`` (``"minimize"``, crayai's and the default, or
-    ``"maximize"`` for an accuracy or a reward: the FoM, the weighted sum of a
-    metric dict included, is then maximised and the best trial is the one with
-    the largest), ``eval_timeout`` (seconds per attempt, 0: none), ``env``
-    (extra environment variables), ``retry_delay`` (seconds before the second
-    attempt, doubling up to a minute), ``fsync`` (journal durability against an
-    OS crash: ``"batch"``, the default, fsyncs off the event loop, at most every
-    20 ms; ``"always"`` (or True) each finished trial before it is reported;
-    ``"never"`` (or False) leaves it to the kernel; a SIGKILLed driver loses no
-    finished trial whatever it says),
-    ``launcher_options`` (backend extras such as a Kubernetes namespace; each
-    launcher accepts only the keys it declares),
-    ``function_runs_in`` (a plain function's worker: ``"thread"``, or ``"process"``
-    so that an evaluation that overruns ``eval_timeout`` can be killed; the
-    function must then be picklable, i.e. defined at module level) and
-    ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a
-    trial whose intermediate FoMs, one per line the program prints, are hopeless).
+    ``"maximize"`` for an accuracy or a reward: the FoM, the weighted sum of a metric
+    dict included, is then maximised and the best trial is the one with the largest),
+    ``objectives`` (several objectives instead of ``metric`` and ``direction``:
+    ``{"val_loss": "minimize", "latency_ms": "minimize"}``, each read like a dict metric
+    and recorded in ``trial.objectives``; the FoM is the first one's value,
+    ``Result.pareto_front`` the non-dominated trials, and the genetic optimizer selects
+    by NSGA-II ranking), ``eval_timeout`` (seconds per attempt, 0: none), ``env`` (extra
+    environment variables), ``retry_delay`` (seconds before the second attempt, doubling
+    up to a minute), ``fsync`` (journal durability against an OS crash: ``"batch"``, the
+    default, fsyncs off the event loop, at most every 20 ms; ``"always"`` (or True) each
+    finished trial before it is reported; ``"never"`` (or False) leaves it to the
+    kernel; a SIGKILLed driver loses no finished trial whatever it says),
+    ``launcher_options`` (backend extras such as a Kubernetes namespace; each launcher
+    accepts only the keys it declares), ``function_runs_in`` (a plain function's worker:
+    ``"thread"``, or ``"process"`` so that an evaluation that overruns ``eval_timeout``
+    can be killed; the function must then be picklable, i.e. defined at module level)
+    and ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a trial
+    whose intermediate FoMs, one per line the program prints, are hopeless).
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """
