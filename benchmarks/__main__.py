@@ -25,6 +25,7 @@ BENCHMARKS = {
     "issue13-table": ("quality", "quality"),
     "quality-grid": ("quality", "quality"),
     "early-stopping": ("quality", "early_stopping"),
+    "pareto": ("quality", "pareto"),
     "import": ("startup", "import_time"),
     "loop-lag": ("embedding", "loop_lag"),
 }

@@ -88,7 +88,7 @@ def test_save_writes_json_without_infinities(tmp_path: Path) -> None:
 
 
 def test_selected_groups_and_names() -> None:
-    assert selected("quality") == ["issue13-table", "quality-grid", "early-stopping"]
+    assert selected("quality") == ["issue13-table", "quality-grid", "early-stopping", "pareto"]
     assert selected("quality-grid") == ["quality-grid"]
     assert selected("memory,throughput")[0] == "memory"
     with pytest.raises(SystemExit):

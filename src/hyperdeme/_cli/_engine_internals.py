@@ -8,6 +8,7 @@ from __future__ import annotations
 from .._core._direction import Direction as Direction
 from .._core._direction import best_of as best_of
 from .._core._direction import is_better as is_better
+from .._core._direction import pareto_front as pareto_front
 from .._core._direction import rank_key as rank_key
 from .._core._direction import wording as wording
 from .._core._trial import FAILURES as FAILURES
@@ -16,6 +17,7 @@ from .._engine._command import hyperparameter_args as hyperparameter_args
 from .._engine._evaluator_config import DEFAULT_RUN_PATH as DEFAULT_RUN_PATH
 from .._engine._journal import JOURNAL_NAME as JOURNAL_NAME
 from .._engine._journal import read_direction as read_direction
+from .._engine._journal import read_objectives as read_objectives
 from .._engine._journal import read_trials as read_trials
 from .._engine._lock import driver_of as driver_of
 
@@ -29,8 +31,10 @@ __all__ = [
     "format_value",
     "hyperparameter_args",
     "is_better",
+    "pareto_front",
     "rank_key",
     "read_direction",
+    "read_objectives",
     "read_trials",
     "wording",
 ]

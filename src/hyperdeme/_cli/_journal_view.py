@@ -12,7 +12,7 @@ again).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hyperdeme
@@ -23,7 +23,9 @@ from ._engine_internals import (
     Direction,
     best_of,
     driver_of,
+    pareto_front,
     read_direction,
+    read_objectives,
     read_trials,
 )
 from ._errors import UsageProblem
@@ -46,6 +48,14 @@ class RunView:
     driver: dict[str, object] | None
     #: whether the experiment minimises or maximises its FoM (its journal's fingerprint)
     direction: Direction = "minimize"
+    #: the experiment's objectives and their directions (empty: one FoM)
+    objectives: dict[str, Direction] = field(default_factory=dict)
+
+    @property
+    def front(self) -> list[hyperdeme.Trial]:
+        """The non-dominated successful trials (several objectives), ordered by the first
+        objective, best first; with one FoM, the trials with the best FoM."""
+        return pareto_front(self.trials, self.objectives, self.direction)
 
     @property
     def best(self) -> hyperdeme.Trial | None:
@@ -78,4 +88,5 @@ def read_run(directory: str | os.PathLike[str]) -> RunView:
         interrupted=[] if driver is not None else unfinished,
         driver=driver,
         direction=read_direction(journal),
+        objectives=read_objectives(journal),
     )

@@ -143,7 +143,12 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, handler, text in (
         ("status", _status, "trials done, failed and running; the best FoM and its flags"),
-        ("best", _best, "the best parameters as flags, to paste after the command"),
+        (
+            "best",
+            _best,
+            "the best parameters as flags, to paste after the command (several "
+            "objectives: each trial of the Pareto front)",
+        ),
     ):
         _command(commands, name, handler, text).add_argument(
             "run_dir", type=Path, metavar="RUN_DIR", help="a run directory (holds trials.jsonl)"
@@ -248,7 +253,13 @@ def _best(arguments: argparse.Namespace, out: TextIO) -> int:
     from ._best import best_flags
     from ._journal_view import read_run
 
-    print(best_flags(read_run(arguments.run_dir)), file=out)
+    view = read_run(arguments.run_dir)
+    if len(view.objectives) > 1:  # several objectives: the Pareto front
+        from ._front import front_flags
+
+        print("\n".join(front_flags(view)), file=out)
+        return EXIT_OK
+    print(best_flags(view), file=out)
     return EXIT_OK
 
 

@@ -2,7 +2,8 @@
 
 Plots: best FoM so far over time and over trials, every trial's FoM (by deme
 or status), parallel coordinates of the best trials, and for population-based
-training each member's hyperparameter schedule.
+training each member's hyperparameter schedule; with several objectives, the
+Pareto front (``_front_plot``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._front_plot import FRONT_CAPTION, pareto_plot
 from ._html import render_html
 from ._journal_view import RunView
 from ._plots import PLOTS
@@ -45,6 +47,14 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
         path = directory / f"{name}.png"
         path.write_bytes(png)
         images[name] = (caption, png)
+        paths.append(path)
+    front = pareto_plot(view.trials, objectives=view.objectives)  # several objectives
+    if front is not None:
+        buffer = io.BytesIO()
+        front.savefig(buffer, format="png")
+        path = directory / "pareto_front.png"
+        path.write_bytes(buffer.getvalue())
+        images["pareto_front"] = (FRONT_CAPTION, buffer.getvalue())
         paths.append(path)
     page = render_html(
         title=f"hyperdeme report: {view.directory.name}",

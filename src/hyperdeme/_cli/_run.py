@@ -62,7 +62,15 @@ def _summary(result: hyperdeme.Result, out: TextIO) -> None:
     if result.space_exhausted:
         size = result.space_size
         print(f"the search space has {size} points; all {size} were evaluated", file=out)
-    if math.isfinite(result.best_fom):
+    if len(result.objectives) > 1:  # no single best: the front's size
+        front = result.pareto_front
+        if front:
+            print(
+                f"Pareto front: {len(front)} trial(s) no other beats in every objective "
+                "(hyperdeme best prints their flags)",
+                file=out,
+            )
+    elif math.isfinite(result.best_fom):
         best = result.best_trial
         assert best is not None
         which = "" if result.direction == "minimize" else "; higher is better"

@@ -7,6 +7,7 @@ from collections import Counter
 
 from ._best import flags
 from ._engine_internals import wording
+from ._front import front_status
 from ._journal_view import RunView
 
 __all__ = ["status_lines"]
@@ -14,7 +15,8 @@ __all__ = ["status_lines"]
 
 def status_lines(view: RunView, *, now: float | None = None) -> list[str]:
     """A few human lines: counts by status, running trials, the best FoM and its flags
-    (saying "higher is better" when the experiment maximises its FoM)."""
+    (saying "higher is better" when the experiment maximises its FoM), or with several
+    objectives the Pareto front."""
     now = time.time() if now is None else now
     counts = Counter(t.status.value for t in view.trials)
     by_status = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
@@ -37,7 +39,9 @@ def status_lines(view: RunView, *, now: float | None = None) -> list[str]:
             "hyperdeme run --resume runs them again)"
         )
     best = view.best
-    if best is None:
+    if len(view.objectives) > 1:  # no single best: the front
+        lines += front_status(view)
+    elif best is None:
         lines.append("best FoM: none yet")
     else:
         lines.append(f"best FoM: {best.fom:.10g} (trial {best.id}{_which_way(view)})")

@@ -10,6 +10,10 @@ whatever picks or ranks "the best" for the user (``Result.best_*``, the
 progress line, ``hyperdeme status``/``best``/``report``) ranks by
 :func:`rank_key` and says which way is better with :func:`wording`.
 
+With several objectives (``Evaluator(objectives=...)``) each has its own
+direction: :func:`scored` turns each of ``trial.objectives`` into a score too,
+and :func:`pareto_front` picks the non-dominated trials for the user.
+
 A FoM with no meaning as a result (a failed or cancelled trial's ``inf``, a
 diverged ``nan`` or ``±inf`` when maximising) scores ``inf`` or ``nan``, never
 ``-inf``: it cannot be the best.
@@ -19,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
+from ._pareto import non_dominated
 from ._trial import Trial
 
 __all__ = [
@@ -30,6 +35,8 @@ __all__ = [
     "best_of",
     "is_better",
     "no_best",
+    "objective_scores",
+    "pareto_front",
     "rank_key",
     "score",
     "scored",
@@ -50,19 +57,54 @@ def score(fom: float, direction: Direction) -> float:
     return fom if math.isnan(fom) else math.inf
 
 
-def scored(trial: Trial, direction: Direction) -> Trial:
-    """The trial a strategy is told: its FoM and intermediate FoMs as scores.
+def scored(
+    trial: Trial, direction: Direction, objectives: Mapping[str, Direction] | None = None
+) -> Trial:
+    """The trial a strategy is told: its FoM, intermediate FoMs and objectives as scores.
 
-    Minimising, the trial itself; maximising, a copy (the journal's trial keeps
-    the program's numbers).
+    Minimising everything, the trial itself; else a copy (the journal's trial
+    keeps the program's numbers). ``objectives`` gives each objective's direction.
     """
-    if direction == "minimize":
+    flip = bool(objectives) and any(d == "maximize" for d in (objectives or {}).values())
+    if direction == "minimize" and not flip:
         return trial
     return dataclasses.replace(
         trial,
         fom=score(trial.fom, direction),
         intermediate={step: score(fom, direction) for step, fom in trial.intermediate.items()},
+        objectives={
+            name: score(value, (objectives or {}).get(name, "minimize"))
+            for name, value in trial.objectives.items()
+        },
     )
+
+
+def objective_scores(trial: Trial, objectives: Mapping[str, Direction]) -> tuple[float, ...]:
+    """The trial's objectives as scores, in the order of ``objectives`` (``inf`` for a
+    missing one; an objective not named there is minimised)."""
+    names = objectives or dict.fromkeys(trial.objectives, "minimize")
+    return tuple(
+        score(trial.objectives.get(name, math.inf), direction) for name, direction in names.items()
+    )
+
+
+def pareto_front(
+    trials: Iterable[Trial], objectives: Mapping[str, Direction], direction: Direction = "minimize"
+) -> list[Trial]:
+    """The successful trials (``trial.ok``) no other successful trial dominates, each
+    objective taken in its direction; ordered by the first objective, best first, then
+    by the next ..., then by id. Trials with equal objectives all belong to it.
+
+    Without ``objectives`` (one FoM, better in ``direction``) the front is the trials
+    with the best FoM.
+    """
+    candidates = [t for t in trials if t.ok]
+    if objectives:
+        vectors = [objective_scores(t, objectives) for t in candidates]
+    else:
+        vectors = [(score(t.fom, direction),) for t in candidates]
+    front = [(vectors[i], candidates[i].id, candidates[i]) for i in non_dominated(vectors)]
+    return [trial for _, _, trial in sorted(front, key=lambda item: item[:2])]
 
 
 def is_better(fom: float, than: float, direction: Direction) -> bool:

@@ -106,6 +106,10 @@ class Trial:
     steps: int = 0
     #: intermediate FoMs the early-stopping rule keeps (ASHA: at its rungs), by step
     intermediate: dict[int, float] = field(default_factory=dict)
+    #: with several objectives (``Evaluator(objectives=...)``): each one's value as the
+    #: program reported it, in the evaluator's order; ``fom`` is the first one's. Empty
+    #: for a single FoM (and in its journal record, which stays as it was).
+    objectives: dict[str, float] = field(default_factory=dict)
     candidate: Candidate | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -127,7 +131,7 @@ class Trial:
 
     def to_json(self) -> dict[str, Any]:
         """The journal record: JSON-able, without the candidate's hidden genes."""
-        return {
+        record: dict[str, Any] = {
             "id": self.id,
             "params": self.params,
             "fom": _json_float(self.fom),
@@ -145,6 +149,9 @@ class Trial:
             "steps": self.steps,
             "intermediate": {str(k): _json_float(v) for k, v in self.intermediate.items()},
         }
+        if self.objectives:  # absent for a single FoM: such records stay as they were
+            record["objectives"] = {k: _json_float(v) for k, v in self.objectives.items()}
+        return record
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Trial:
@@ -165,6 +172,7 @@ class Trial:
             nodes=int(record.get("nodes", 0)),
             steps=int(record.get("steps", 0)),
             intermediate={int(k): _float(v) for k, v in record.get("intermediate", {}).items()},
+            objectives={k: _float(v) for k, v in record.get("objectives", {}).items()},
         )
 
 

@@ -68,6 +68,7 @@ async def _run(
     result.journal_path = run.workspace.journal_path
     result.seed = run.strategy.seed
     result.direction = config.direction
+    result.objectives = dict(config.objectives or {})
     result.trials.extend(run.replayed.finished)
     launcher = await _launcher(evaluator)  # first: it may refuse its options
     display = _progress(experiment, run)

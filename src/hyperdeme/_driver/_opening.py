@@ -76,7 +76,9 @@ def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
     evaluator = experiment.evaluator
     config = evaluator.config
     probe = experiment.make_strategy(experiment.seed or 1)
-    current = fingerprint(experiment.params, probe, evaluator.cmd, config.direction)
+    current = fingerprint(
+        experiment.params, probe, evaluator.cmd, config.direction, config.objectives
+    )
     name = _choose(
         experiment,
         Path(config.run_root).absolute(),
@@ -153,10 +155,13 @@ def _open(
 ) -> tuple[Strategy, Replayed]:
     """The strategy, rebuilt from the journal when resuming; the journal's header written."""
     direction = experiment.evaluator.config.direction
+    objectives = experiment.evaluator.config.objectives
     if not (resume and not journal.empty):
         strategy = experiment.make_strategy(experiment.seed or None)
         journal.experiment(
-            fingerprint(experiment.params, strategy, experiment.evaluator.cmd, direction),
+            fingerprint(
+                experiment.params, strategy, experiment.evaluator.cmd, direction, objectives
+            ),
             version=__version__,
         )
         return strategy, Replayed()
@@ -184,7 +189,7 @@ def _open(
             recorded=recorded.get("command"),
             now=current.get("command"),
         )
-    replayed = replay(strategy, records, where, direction)
+    replayed = replay(strategy, records, where, direction, objectives)
     for trial_id in replayed.interrupted:
         journal.interrupted(trial_id)
     journal.resumed(finished=len(replayed.finished), interrupted=replayed.interrupted)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._core._direction import Direction, best_of, no_best
+from .._core._direction import Direction, best_of, no_best, pareto_front
 from .._core._trial import FAILURES, Status, Trial
 
 __all__ = ["Result", "ScheduleStep"]
@@ -40,6 +40,10 @@ class Result:
     among those that ran to their end (``trial.ok``), as Optuna's
     ``best_trial`` ignores pruned trials: a trial stopped early holds the FoM of
     a shorter training, not a result its parameters reproduce.
+
+    With several objectives (``Evaluator(objectives=...)``) there is no single
+    best: ``pareto_front`` lists the trials no other dominates, and ``best_*``
+    rank by the first objective alone (``fom`` is its value).
     """
 
     trials: list[Trial] = field(default_factory=list)
@@ -57,6 +61,8 @@ class Result:
     #: True when every point of the finite search space was evaluated, so the run ended
     #: there whatever was left of its budget (no point is evaluated twice)
     space_exhausted: bool = False
+    #: the evaluator's objectives and their directions (empty: one FoM)
+    objectives: dict[str, Direction] = field(default_factory=dict)
 
     @property
     def best_trial(self) -> Trial | None:
@@ -71,6 +77,19 @@ class Result:
     def best_params(self) -> dict[str, Any]:
         best = self.best_trial
         return dict(best.params) if best is not None else {}
+
+    @property
+    def pareto_front(self) -> list[Trial]:
+        """The successful trials (``trial.ok``) that no other successful trial
+        dominates (is no worse in every objective, each in its direction, and better
+        in one): the best trade-offs of a multi-objective search.
+
+        Ordered by the first objective, best first (then by the next, then by
+        id), so for two objectives it runs along the front from one end to the
+        other. Trials with equal objective values all belong to it. With one FoM,
+        the trials with the best FoM.
+        """
+        return pareto_front(self.trials, self.objectives, self.direction)
 
     @property
     def n_failed(self) -> int:

@@ -40,22 +40,29 @@ from ..strategies import Strategy
 __all__ = ["Replayed", "check_budget", "check_fingerprint", "fingerprint", "replay"]
 
 #: what must not change for an experiment to be resumed
-_KEYS = ("space", "strategy", "seed", "direction")
+_KEYS = ("space", "strategy", "seed", "direction", "objectives")
 #: what a fingerprint without the key means
 _DEFAULTS = {"direction": "minimize"}
 
 
 def fingerprint(
-    params: Params, strategy: Strategy, command: str, direction: Direction = "minimize"
+    params: Params,
+    strategy: Strategy,
+    command: str,
+    direction: Direction = "minimize",
+    objectives: Mapping[str, Direction] | None = None,
 ) -> dict[str, Any]:
-    """The experiment's identity, as recorded in its journal's first record."""
-    data = {
+    """The experiment's identity, as recorded in its journal's first record (with
+    ``objectives`` only when there are some: a single FoM's stays as it was)."""
+    data: dict[str, Any] = {
         "space": params.to_json(),
         "strategy": strategy.describe(),
         "seed": strategy.seed,
         "command": command,
         "direction": direction,
     }
+    if objectives:
+        data["objectives"] = dict(objectives)
     plain: dict[str, Any] = _plain(data)
     return plain
 
@@ -162,7 +169,11 @@ class Replayed:
 
 
 def replay(
-    strategy: Strategy, records: Iterable[Record], where: str, direction: Direction = "minimize"
+    strategy: Strategy,
+    records: Iterable[Record],
+    where: str,
+    direction: Direction = "minimize",
+    objectives: Mapping[str, Direction] | None = None,
 ) -> Replayed:
     """Replay ``records`` into a fresh ``strategy`` (see the module docstring); the
     strategy is told scores, as in the run (see :mod:`hyperdeme._core._direction`)."""
@@ -192,7 +203,7 @@ def replay(
                 cancelled.add(trial.id)
                 continue
             trial.candidate = asked[trial.id]
-            strategy.tell(scored(trial, direction))
+            strategy.tell(scored(trial, direction, objectives))
             finished[trial.id] = trial
     outstanding = sorted(asked.keys() - finished.keys())
     return Replayed(

@@ -62,24 +62,26 @@ class Evaluator:
       ``{"nodes_per_evaluation": "--N"}``; ``verbose``; ``num_retries``.
 
     hyperdeme adds ``direction`` (``"minimize"``, crayai's and the default, or
-    ``"maximize"`` for an accuracy or a reward: the FoM, the weighted sum of a
-    metric dict included, is then maximised and the best trial is the one with
-    the largest), ``eval_timeout`` (seconds per attempt, 0: none), ``grace_period``
-    (seconds between SIGTERM and SIGKILL whenever an evaluation is stopped, 5 by
-    default: a timeout, a cancelled run, ``opt.cancel()``, the watchdog), ``env``
-    (extra environment variables), ``retry_delay`` (seconds before the second
-    attempt, doubling up to a minute), ``fsync`` (journal durability against an
-    OS crash: ``"batch"``, the default, fsyncs off the event loop, at most every
-    20 ms; ``"always"`` (or True) each finished trial before it is reported;
-    ``"never"`` (or False) leaves it to the kernel; a SIGKILLed driver loses no
-    finished trial whatever it says),
-    ``launcher_options`` (backend extras such as a Kubernetes namespace; each
-    launcher accepts only the keys it declares),
-    ``function_runs_in`` (a plain function's worker: ``"thread"``, or ``"process"``
-    so that an evaluation that overruns ``eval_timeout`` can be killed; the
-    function must then be picklable, i.e. defined at module level) and
-    ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a
-    trial whose intermediate FoMs, one per line the program prints, are hopeless).
+    ``"maximize"`` for an accuracy or a reward: the FoM, the weighted sum of a metric
+    dict included, is then maximised and the best trial is the one with the largest),
+    ``objectives`` (several objectives instead of ``metric`` and ``direction``:
+    ``{"val_loss": "minimize", "latency_ms": "minimize"}``, each read like a dict metric
+    and recorded in ``trial.objectives``; the FoM is the first one's value,
+    ``Result.pareto_front`` the non-dominated trials, and the genetic optimizer selects
+    by NSGA-II ranking), ``eval_timeout`` (seconds per attempt, 0: none), ``grace_period`` (seconds
+    between SIGTERM and SIGKILL whenever an evaluation is stopped, 5 by default: a
+    timeout, a cancelled run, ``opt.cancel()``, the watchdog), ``env`` (extra
+    environment variables), ``retry_delay`` (seconds before the second attempt, doubling
+    up to a minute), ``fsync`` (journal durability against an OS crash: ``"batch"``, the
+    default, fsyncs off the event loop, at most every 20 ms; ``"always"`` (or True) each
+    finished trial before it is reported; ``"never"`` (or False) leaves it to the
+    kernel; a SIGKILLed driver loses no finished trial whatever it says),
+    ``launcher_options`` (backend extras such as a Kubernetes namespace; each launcher
+    accepts only the keys it declares), ``function_runs_in`` (a plain function's worker:
+    ``"thread"``, or ``"process"`` so that an evaluation that overruns ``eval_timeout``
+    can be killed; the function must then be picklable, i.e. defined at module level)
+    and ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a trial
+    whose intermediate FoMs, one per line the program prints, are hopeless).
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """
@@ -91,8 +93,9 @@ class Evaluator:
         *,
         src_path: str = _E.src_path,
         run_path: str | Unset = UNSET,
-        metric: str | Mapping[str, float] = "FoM: ",
-        direction: Direction = _E.direction,
+        metric: str | Mapping[str, float] | Unset = UNSET,
+        direction: Direction | Unset = UNSET,
+        objectives: Mapping[str, Direction] | None = None,
         checkpoint: str = _E.checkpoint,
         nodes: int = _L.nodes,
         nodes_per_eval: int = _L.nodes_per_eval,
@@ -119,11 +122,13 @@ class Evaluator:
         early_stopping: EarlyStopping | None = None,
     ) -> None:
         self.function, self.cmd = _function_and_name(cmd)
+        _check_objectives(objectives, metric=metric, direction=direction)
         self.config = EvaluatorConfig(
             src_path=src_path,
             run_path=run_path,
-            metric=metric,
-            direction=direction,
+            metric=_E.metric if isinstance(metric, Unset) else metric,
+            direction=_E.direction if isinstance(direction, Unset) else direction,
+            objectives=objectives,
             checkpoint=checkpoint,
             num_parallel_evals=num_parallel_evals,
             workload_manager=workload_manager,
@@ -152,7 +157,7 @@ class Evaluator:
             ),
         )
         self._advise(run_path=run_path, src_path=src_path, early_stopping=early_stopping)
-        self.metric = MetricSpec(self.config.metric)
+        self.metric = MetricSpec(self.config.metric, objectives=self.config.objectives)
         if function_runs_in == "process" and (self.function is None or self.is_async_callable):
             raise ConfigError(
                 "function_runs_in='process' runs a plain Python function in worker processes; "
@@ -190,6 +195,24 @@ class Evaluator:
             else:
                 settings.append(f"{name}={value!r}")
         return f"Evaluator({', '.join(settings)})"
+
+    @property
+    def objectives(self) -> dict[str, Direction]:
+        """Each objective's direction, in the order given (``Evaluator(objectives=...)``);
+        empty for one FoM (``metric``, ``direction``).
+
+        A strategy is told scores (lower is better): ``trial.objectives`` of the
+        trials it hears holds each objective as a score, in this order, so a
+        search over them minimises every one (an Optuna study:
+        ``directions=["minimize"] * len(evaluator.objectives)``).
+        """
+        return dict(self.config.objectives or {})
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        """The user's direction of each objective (one FoM: ``(direction,)``)."""
+        objectives = self.config.objectives
+        return tuple(objectives.values()) if objectives else (self.config.direction,)
 
     @property
     def is_callable(self) -> bool:
@@ -232,6 +255,29 @@ class Evaluator:
             nodes_flag=self.config.nodes_per_eval_flag,
             nodes=nodes,
             checkpoint_dir=checkpoint_dir,
+        )
+
+
+def _check_objectives(objectives: object, *, metric: object, direction: object) -> None:
+    """``objectives`` replaces ``metric`` and ``direction``: refuse them together."""
+    if objectives is None:
+        return
+    given = [
+        name for name, value in (("metric", metric), ("direction", direction)) if value is not UNSET
+    ]
+    if given:
+        raise ConfigError(
+            f"objectives= names each metric and its direction, so it cannot be combined with "
+            f"{' and '.join(f'{n}=' for n in given)}; got objectives={objectives!r} and "
+            + ", ".join(
+                f"{n}={v!r}"
+                for n, v in (("metric", metric), ("direction", direction))
+                if v is not UNSET
+            )
+            + ". Give objectives alone (several objectives, a Pareto search), or metric= "
+            "and direction= (one FoM).",
+            name="objectives",
+            value=objectives,
         )
 
 

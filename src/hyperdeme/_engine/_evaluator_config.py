@@ -94,6 +94,43 @@ def _metric(name: str, value: Any) -> str | dict[str, float]:
     return weights
 
 
+def _objectives(name: str, value: Any) -> dict[str, Direction] | None:
+    """None (one FoM), or a non-empty dict of metric name -> "minimize" | "maximize"."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigTypeError(
+            f"{name} must be a dict of metric name -> 'minimize' or 'maximize', such as "
+            f"{{'val_loss': 'minimize', 'latency_ms': 'minimize'}}; got {value!r}.",
+            name=name,
+            value=value,
+        )
+    if not value:
+        raise ConfigError(
+            f"{name} must name at least one metric and its direction ('minimize' or "
+            "'maximize'); got an empty dict (leave it out for one FoM).",
+            name=name,
+            value=value,
+        )
+    directions: dict[str, Direction] = {}
+    for key, direction in value.items():
+        if not isinstance(key, str) or not key.strip() or any(c in key for c in "\n\r"):
+            raise ConfigError(
+                f"{name} names must be non-empty one-line strings (the metric's name in the "
+                f"output or the returned dict), got {key!r}.",
+                name=name,
+                value=key,
+            )
+        if direction not in DIRECTIONS:
+            raise ConfigError(
+                f"{name}[{key!r}] must be 'minimize' or 'maximize', got {direction!r}.",
+                name=f"{name}.{key}",
+                value=direction,
+            )
+        directions[key] = direction
+    return directions
+
+
 def _flag(name: str, value: Any) -> dict[str, str]:
     flags: dict[str, str] = string_mapping(what="a dict like {'nodes_per_evaluation': '--N'}")(
         name, value
@@ -177,6 +214,9 @@ class EvaluatorConfig(Config):
     metric: str | Mapping[str, float] = setting("FoM: ", _metric)
     #: whether the FoM is minimised (crayai) or maximised
     direction: Direction = setting("minimize", one_of(DIRECTIONS))
+    #: several objectives, each metric's direction (None: one FoM, ``metric``); the
+    #: first one's direction becomes ``direction`` (the FoM is its value)
+    objectives: Mapping[str, Direction] | None = setting(None, _objectives)
     checkpoint: str = setting("", text)
     num_parallel_evals: int = setting(0, count(0))
     workload_manager: str = setting("auto", _launcher_name(("auto",), _manager_names))
@@ -198,6 +238,8 @@ class EvaluatorConfig(Config):
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
 
     def _validate(self) -> None:
+        if self.objectives:  # the FoM is the first objective's value
+            object.__setattr__(self, "direction", next(iter(self.objectives.values())))
         if self.workload_manager == "local" and self.launch.nodes > 1:
             raise ConfigError(
                 f"nodes={self.launch.nodes} needs a workload manager; workload_manager='local' "

@@ -61,6 +61,7 @@ __all__ = [
     "Record",
     "read_direction",
     "read_journal",
+    "read_objectives",
     "read_records",
 ]
 
@@ -336,6 +337,24 @@ def read_direction(path: str | os.PathLike[str]) -> Direction:
     fingerprint = header.get("fingerprint") if header is not None else None
     direction = fingerprint.get("direction") if isinstance(fingerprint, dict) else None
     return "maximize" if direction == "maximize" else "minimize"
+
+
+def read_objectives(path: str | os.PathLike[str]) -> dict[str, Direction]:
+    """The objectives of the experiment of a journal and their directions, as its
+    fingerprint records them (empty for one FoM, and for journals without them)."""
+    records = read_records(path)
+    try:
+        header = next(records, None)
+    finally:
+        records.close()
+    fingerprint = header.get("fingerprint") if header is not None else None
+    found = fingerprint.get("objectives") if isinstance(fingerprint, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {
+        str(name): "maximize" if direction == "maximize" else "minimize"
+        for name, direction in found.items()
+    }
 
 
 def read_journal(path: str | os.PathLike[str]) -> list[Trial]:

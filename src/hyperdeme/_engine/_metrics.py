@@ -54,23 +54,39 @@ class MetricSpec:
     * ``{"loss": 0.7, "time": 0.3}``: each name followed by optional ``:``/``=``
       and a number; FoM = weighted sum of each metric's last value. A negative
       weight maximizes that metric.
+    * ``objectives={"val_loss": "minimize", "latency_ms": "minimize"}`` (given,
+      ``metric`` is ignored): each name read as a dict metric is; the FoM is the
+      first objective's value, and every objective must be there (else the
+      trial has no result). A step is complete once each objective has a new
+      value (see the module docstring).
     """
 
-    def __init__(self, metric: str | Mapping[str, float]) -> None:
-        if isinstance(metric, str):
+    def __init__(
+        self, metric: str | Mapping[str, float], *, objectives: Mapping[str, str] | None = None
+    ) -> None:
+        #: the objectives' names, in order (empty: one FoM)
+        self.objectives: tuple[str, ...] = tuple(objectives or ())
+        self.prefix: bytes | None = None
+        self.weights: dict[str, float]
+        if self.objectives:
+            self.weights = {self.objectives[0]: 1.0}
+        elif isinstance(metric, str):
             name = metric.strip().rstrip(":=").strip() or metric
-            self.prefix: bytes | None = metric.encode()
-            self.weights: dict[str, float] = {name: 1.0}
+            self.prefix = metric.encode()
+            self.weights = {name: 1.0}
         else:
             self.prefix = None
             self.weights = {name: float(weight) for name, weight in metric.items()}
-        self.names = tuple(self.weights)
+        self.names = self.objectives or tuple(self.weights)
 
     def scanner(self, on_step: StepListener | None = None) -> MetricScanner:
         return MetricScanner(self, on_step)
 
     def fom(self, metrics: Mapping[str, float]) -> float | None:
-        """The weighted sum, or None when a metric is missing or NaN."""
+        """The weighted sum (with objectives: the first one's value), or None when a
+        metric (an objective) is missing or NaN."""
+        if any(math.isnan(metrics.get(name, math.nan)) for name in self.objectives):
+            return None
         total = 0.0
         for name, weight in self.weights.items():
             value = metrics.get(name)
@@ -78,6 +94,10 @@ class MetricSpec:
                 return None
             total += weight * value
         return total
+
+    def objective_values(self, metrics: Mapping[str, float]) -> dict[str, float]:
+        """Each objective's value in ``metrics``, in order (empty for one FoM)."""
+        return {name: metrics[name] for name in self.objectives if name in metrics}
 
     def from_result(self, result: object) -> dict[str, float]:
         """Metrics of a callable evaluator's return value (a number or a dict)."""

@@ -180,6 +180,7 @@ class TrialRunner:
         trial.status = result.status
         trial.fom = result.fom
         trial.metrics = result.metrics or {}
+        trial.objectives = self.evaluator.metric.objective_values(trial.metrics)
         trial.returncode = result.returncode
         trial.error = result.error
         if result.status not in (Status.OK, Status.STOPPED):

@@ -90,6 +90,7 @@ class Scheduler:
         self._cancelled: list[Trial] = []
         self._on_start: Callable[[Trial], None] | None = None
         self.direction = runner.config.direction
+        self.objectives = runner.config.objectives
         #: reproducible: results told in id order (None: as they finish)
         self._in_order = InOrder() if reproducible else None
         #: called as each finished trial is journalled (synchronous: even as the run is
@@ -139,7 +140,7 @@ class Scheduler:
         if self.expired:
             log.info("run.time_budget_expired", cancelled=len(cancelled))
         for trial in [*unseen, *cancelled]:
-            strategy.tell(scored(trial, self.direction))
+            strategy.tell(scored(trial, self.direction, self.objectives))
             await emit(trial)
 
     def _held(self) -> list[Trial]:
@@ -210,7 +211,9 @@ class Scheduler:
 
     def _record(self, strategy: Strategy, trial: Trial) -> None:
         self._journal(trial)  # before anyone hears of it
-        strategy.tell(scored(trial, self.direction))  # lower is better, whatever the direction
+        strategy.tell(
+            scored(trial, self.direction, self.objectives)
+        )  # lower is better, whatever the direction
 
     async def _work(
         self,

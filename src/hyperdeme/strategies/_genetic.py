@@ -88,6 +88,17 @@ of earlier generations only (in steady mode, a sibling of its own generation
 that finished first is not a parent). Without it ``gens_per_epoch`` does
 nothing and selection is as above.
 
+**Several objectives** (``Evaluator(objectives=...)``: each told trial carries
+their scores in ``trial.objectives``). Selection is NSGA-II's inside each deme
+(``_deme``): members are ranked by non-dominated front, then by crowding
+distance (the most isolated first); a newcomer joins and the worst by that
+rank leaves (steady-state, as each result comes; generational mode keeps the
+best ``pop_size`` by it); tournaments compare that rank within the parents'
+pool. A local child succeeds (the 1/5 rule) when its scores dominate its first
+parent's. Migration copies a deme's first-ranked member (an extreme of its
+front). ``best`` still ranks by the first objective. Everything else
+(operators, sizing, budget, replay) is as with one FoM.
+
 With ``max_evals`` the budget is the smaller of that and ``max_evals``. The
 same seed gives the same candidates for the same order of ``tell`` calls.
 """
@@ -101,11 +112,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._core._checks import boolean, count, numbers_sequence, one_of, optional, rate
 from .._core._errors import ConfigError
+from .._core._pareto import dominates
 from .._core._settings import UNSET, Config, setting
 from .._core._trial import Candidate
 from ._adaptation import JUMP_RATE, Adaptation
 from ._base import Strategy
-from ._deme import Deme, Individual, tournament
+from ._deme import Deme, Individual, selection_key, tournament
 from ._inheritance import Inheritance
 from ._mutation import Bounds, crossover, mutate_point, unseen_point
 from ._sizing import CRAYAI, sized_for
@@ -195,6 +207,8 @@ class _Asked:
     #: the first parent's result, which the child must beat to count as a success
     reference: float | None = None
     jump: bool = False
+    #: with several objectives: the first parent's scores, which the child must dominate
+    reference_scores: tuple[float, ...] = ()
 
 
 class GeneticSearch(Strategy):
@@ -302,12 +316,13 @@ class GeneticSearch(Strategy):
             generation = self._asked_in_deme[deme] // self.pop_size
         scale = self._adaptation[deme].scale
         jump = bool(self.rng.random() < JUMP_RATE)
-        reference = None
+        parent = None
         if initial:
             point, origin, parents = self._initial(deme, jump)
         else:
-            point, parents, reference = self._child(deme, scale, jump, generation)
+            point, parents, parent = self._child(deme, scale, jump, generation)
             origin = "child"
+        reference = None if parent is None else parent.fom
         bounds = (self.config.mul_mutation_bounds, self.config.add_mutation_bounds)
         point = self.space.fix(point, self.rng)
         unseen = unseen_point(point, self.seen, self.rng, *bounds, scale=scale)
@@ -320,7 +335,8 @@ class GeneticSearch(Strategy):
             self._adaptation[deme].record(False)
         self._asked += 1
         self._asked_in_deme[deme] += 1
-        self._pending[trial_id] = _Asked(deme, origin, reference, jump)
+        scores = () if parent is None else parent.scores
+        self._pending[trial_id] = _Asked(deme, origin, reference, jump, scores)
         info = {
             "strategy": "genetic",
             "deme": deme,
@@ -346,19 +362,22 @@ class GeneticSearch(Strategy):
 
     def _child(
         self, deme: int, scale: float, jump: bool, generation: int
-    ) -> tuple[dict[str, Any], list[int], float | None]:
+    ) -> tuple[dict[str, Any], list[int], Individual | None]:
+        """A child of ``deme``, its parents' ids and its first parent (None: a mutant of
+        the baseline). Several objectives: tournaments compare NSGA-II ranks."""
         population = self._demes[deme]
         rate = self.config.mutation_rate
         if not population.members:  # nothing of this deme finished yet: mutate the baseline
             start = self.space.defaults(self.rng)
             return self._mutate(start, rate, scale, jump, avoid=[start]), [], None
         pool = self._parents_pool(population, generation)
-        first = tournament(self.rng, pool, self._tournament)
-        second = tournament(self.rng, pool, _PARTNER_TOURNAMENT)
+        key = selection_key(pool)
+        first = tournament(self.rng, pool, self._tournament, key)
+        second = tournament(self.rng, pool, _PARTNER_TOURNAMENT, key)
         point = crossover(first.point, second.point, self.rng, self.config.crossover_rate)
         point = self._mutate(point, rate, scale, jump, avoid=[first.point, second.point])
         parents = sorted({first.trial_id, second.trial_id})
-        return point, parents, first.fom
+        return point, parents, first
 
     def _parents_pool(self, population: Deme, generation: int) -> list[Individual]:
         """Who may parent a child of ``generation``: the deme's successful members, else any
@@ -406,13 +425,14 @@ class GeneticSearch(Strategy):
         else:  # only the active genes are known: fill the others with the defaults
             fill = self.space.defaults()
             point = {flag: trial.params.get(flag, fill[flag]) for flag in self.space.flags}
-        individual = Individual(point, trial.fom if trial.has_fom else math.inf, trial.id)
+        several = trial.has_fom and len(trial.objectives) > 1
+        scores = tuple(trial.objectives.values()) if several else ()
+        individual = Individual(point, trial.fom if trial.has_fom else math.inf, trial.id, scores)
         self._told += 1
         if individual.ok and (self._best is None or individual.rank() < self._best.rank()):
             self._best = individual
         if asked.reference is not None and not asked.jump:
-            success = individual.ok and individual.fom < asked.reference
-            self._adaptation[asked.deme].record(success)
+            self._adaptation[asked.deme].record(_succeeded(individual, asked))
         shared = asked.origin == "baseline" and self._share_baseline
         if self.mode == "generational":
             self._tell_generational(asked.deme, individual, shared)
@@ -464,3 +484,13 @@ class GeneticSearch(Strategy):
             if migrant is not None:
                 target = self._demes[(source + 1) % self.num_demes]
                 target.immigrate(migrant._replace(point=dict(migrant.point)))
+
+
+def _succeeded(child: Individual, asked: _Asked) -> bool:
+    """Whether a local child beat its first parent (the 1/5 rule's success): a lower
+    FoM, or with several objectives, scores that dominate the parent's."""
+    if not child.ok or asked.reference is None:
+        return False
+    if child.scores and len(asked.reference_scores) == len(child.scores):
+        return dominates(child.scores, asked.reference_scores)
+    return child.fom < asked.reference
