@@ -71,7 +71,7 @@ def test_list_plugins_shows_each_group_s_plugins_and_built_ins(sites: list[Path]
         "  broken = hd_broken:Launcher  (from hd-broken 1.2.3)",
         "  mine = hd_mark:MarkLauncher  (from hd-mark 1.2.3)",
         "hyperdeme.strategies:",
-        "  built-in: random, grid, genetic, pbt",
+        "  built-in: random, grid, genetic, pbt, cmaes, optuna",
         "  plug-ins: none installed",
         "hyperdeme.early_stopping:",
         "  built-in: asha",
