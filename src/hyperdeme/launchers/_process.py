@@ -12,7 +12,11 @@ everything it spawns share one process group, which is what gets signalled:
   cancellation is re-raised. The start itself is shielded, so a process is
   never left running by a cancellation that arrives while it starts;
 * the driver dying: the run's watchdog (:mod:`._watchdog`) holds every group
-  started here while it runs, and stops them if the driver vanishes.
+  started here while it runs, and stops them if the driver vanishes;
+* whatever ends the program, what it started and left (a ``setsid`` daemon,
+  a double-forked child) is stopped before this returns: all that is left in
+  its cgroup, or carrying its mark (:mod:`._contain`), gets SIGTERM, ``grace``
+  seconds, SIGKILL.
 """
 
 from __future__ import annotations
@@ -60,10 +64,14 @@ async def run_process(
     Negative exit codes mean "killed by that signal", as in ``subprocess``.
     """
     watchdog = current_watchdog()
+    cell = None
     if watchdog is not None:
         # the run's mark: should the driver die before the group is held below (or
-        # should its handle be lost), the watchdog still finds the process by it
-        env = {**(os.environ if env is None else env), **watchdog.mark}
+        # should its handle be lost), the watchdog still finds the process by it;
+        # and the trial's cgroup (or mark), where what it leaves is found
+        cell = watchdog.containment.cell()
+        env = cell.env({**(os.environ if env is None else env), **watchdog.mark})
+        argv = cell.argv(argv)
     # Started shielded: a cancellation arriving while the process starts waits for it,
     # then the clean-up below stops its whole group (never a program left running).
     # _spawn (anyio's stream classes) is imported by the first process, not by
@@ -71,7 +79,14 @@ async def run_process(
     from ._spawn import start
 
     with anyio.CancelScope(shield=True):
-        process = await start(argv, cwd=cwd, env=env)
+        try:
+            process = await start(argv, cwd=cwd, env=env)
+        except BaseException:
+            if cell is not None:
+                await cell.empty(grace=grace)  # its cgroup removed
+            raise
+    if cell is not None:
+        cell.started(process.pid)
     held = watchdog.hold_group(process.pid) if watchdog is not None else None
     try:
         return await _follow(process, stdout=stdout, stderr=stderr, stop=stop, grace=grace)
@@ -82,6 +97,9 @@ async def run_process(
             await _terminate(process, stop, grace)
         raise
     finally:
+        if cell is not None:
+            with anyio.CancelScope(shield=True):
+                await cell.empty(grace=grace)
         if watchdog is not None and held is not None:
             watchdog.release(held)
 
