@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--iters", type=int, default=0)
     parser.add_argument("--slots", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", default="1")
     parser.add_argument("--hang", type=float, default=0.0)
     args = parser.parse_args()
     progress = os.open(args.run_root / "progress", os.O_WRONLY | os.O_APPEND | os.O_CREAT)

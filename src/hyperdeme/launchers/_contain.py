@@ -167,6 +167,7 @@ class Cell:
         self.cgroup = cgroup
         self.mark = mark
         self.pid: int | None = None
+        self._emptied = False
 
     def argv(self, argv: Sequence[str]) -> list[str]:
         """``argv``, made to move itself into this cell's cgroup before it runs."""
@@ -188,7 +189,10 @@ class Cell:
 
     async def empty(self, *, grace: float) -> None:
         """The trial is over: SIGTERM to what it left (in its cgroup, or carrying its
-        mark), ``grace`` seconds, SIGKILL; the cgroup removed. Never raises."""
+        mark), ``grace`` seconds, SIGKILL; the cgroup removed. Never raises; once."""
+        if self._emptied:
+            return
+        self._emptied = True
         if self.pid is not None:
             self.containment._started.discard(self.pid)
         if self.cgroup:

@@ -37,6 +37,7 @@ from ._watchdog import current as current_watchdog
 if TYPE_CHECKING:
     from anyio.abc import ByteReceiveStream
 
+    from ._contain import Cell
     from ._spawn import Child
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
@@ -89,7 +90,9 @@ async def run_process(
         cell.started(process.pid)
     held = watchdog.hold_group(process.pid) if watchdog is not None else None
     try:
-        return await _follow(process, stdout=stdout, stderr=stderr, stop=stop, grace=grace)
+        return await _follow(
+            process, stdout=stdout, stderr=stderr, stop=stop, grace=grace, cell=cell
+        )
     except BaseException:
         # whatever escaped _follow (a KeyboardInterrupt delivered between its lines,
         # on trio): the group goes before the watchdog lets go of it
@@ -111,8 +114,13 @@ async def _follow(
     stderr: OutputSink,
     stop: Callable[[], Awaitable[None]] | None,
     grace: float,
+    cell: Cell | None = None,
 ) -> int:
-    """Stream the output of a started process until it ends; stop its group if cancelled."""
+    """Stream the output of a started process until it ends; stop its group if cancelled.
+
+    What it left in its cell is stopped before the pipes are drained: a daemon out
+    of the group holds them open.
+    """
     assert process.stdout is not None
     assert process.stderr is not None
     # The pumps are shielded: while the program is being stopped they keep
@@ -129,9 +137,14 @@ async def _follow(
             # The program is done; anything it left in its group would hold the
             # pipes open (and outlive the evaluation): kill it.
             _signal_group(process.pid, signal.SIGKILL)
+            if cell is not None:
+                with anyio.CancelScope(shield=True):
+                    await cell.empty(grace=grace)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await _terminate(process, stop, grace)
+                if cell is not None:
+                    await cell.empty(grace=grace)
             raise
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(_DRAIN):
