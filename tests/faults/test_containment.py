@@ -61,10 +61,9 @@ def require_cgroup() -> None:
     pytest.skip("needs a writable cgroup v2 hierarchy (root)")
 
 
-def daemons(marker: str, kind: str = "", trial: object = "") -> list[str]:
-    """Live daemons.sh daemons of this test (of one kind, of one trial)."""
-    prefix = f"{marker}-{kind}-" if kind else f"{marker}-"
-    return [p for p in describe((prefix,)) if str(p).endswith(f"-{trial}") or trial == ""]
+def daemons(marker: str, kind: str, trial: str = "") -> list[str]:
+    """Live daemons.sh daemons of this test of one kind (of one trial: its directory)."""
+    return describe((f"{marker}-{kind}-{trial}",))
 
 
 async def run(tmp_path: Path, marker: str, backend: str, **settings: object) -> list[dict]:
