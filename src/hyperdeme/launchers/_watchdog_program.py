@@ -205,13 +205,20 @@ def kill_cgroup(cgroup: str) -> None:
         signal_pids(cgroup_pids(cgroup), signal.SIGKILL)
 
 
-def remove_cgroup(cgroup: str) -> None:
-    """Remove ``cgroup`` and its children, deepest first (what still has a process stays)."""
+def remove_cgroup(cgroup: str, *, within: float = 5.0) -> None:
+    """Remove ``cgroup`` and its children, deepest first; what still has a process (a
+    SIGKILLed one still exiting, on a loaded machine) is tried again for ``within`` s."""
     if not cgroup:
         return
-    for directory, _, _ in os.walk(cgroup, topdown=False):
-        with contextlib.suppress(OSError):
-            os.rmdir(directory)
+    deadline = time.monotonic() + within
+    while True:
+        for directory, _, _ in os.walk(cgroup, topdown=False):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        if not os.path.isdir(cgroup) or time.monotonic() > deadline:
+            return
+        kill_cgroup(cgroup)
+        time.sleep(POLL)
 
 
 def run_commands(entries: Iterable[Entry]) -> list[subprocess.Popen[bytes]]:
