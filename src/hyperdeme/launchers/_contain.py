@@ -62,8 +62,6 @@ round trip per trial).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import itertools
 import os
 import shlex
@@ -280,6 +278,9 @@ def _cgroup2_mount() -> str | None:
 
 
 def _prctl(option: int, value: int) -> int:
+    import ctypes  # only a run without a cgroup pays for it
+    import ctypes.util
+
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     return int(libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0))
 
@@ -289,6 +290,9 @@ def _become_subreaper() -> int | None:
     cannot be set (not Linux)."""
     if not _PROC:
         return None
+    import ctypes
+    import ctypes.util
+
     try:
         was = ctypes.c_int(0)
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
