@@ -66,14 +66,17 @@ def start_time(pid: int) -> str | None:
         return None
 
 
-def save(record: str, *, mark: str, cgroup: str, held: Mapping[int, Entry]) -> None:
+def save(record: str, *, mark: str, held: Mapping[int, Entry], cgroup: str = "") -> None:
     """Write what is held to ``record`` (atomically); on a full disk the record lags."""
     if not record:
         return
     try:
         tmp = record + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"mark": mark, "cgroup": cgroup, "held": list(held.values())}, f)
+            saved: dict[str, object] = {"mark": mark, "held": list(held.values())}
+            if cgroup:
+                saved["cgroup"] = cgroup
+            json.dump(saved, f)
         os.replace(tmp, record)
     except OSError:
         pass  # a full disk: the record lags, the watchdog goes on
@@ -275,7 +278,7 @@ def split(pending: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
     return lines, rest
 
 
-def watch(fd: int, *, record: str, mark: str, cgroup: str) -> dict[int, Entry]:
+def watch(fd: int, *, record: str, mark: str, cgroup: str = "") -> dict[int, Entry]:
     """Read messages from ``fd`` until the driver says goodbye or is gone; what is held then.
 
     What is held is saved to ``record`` at most every ``SAVE_EVERY`` seconds, so a
@@ -307,7 +310,8 @@ def watch(fd: int, *, record: str, mark: str, cgroup: str) -> dict[int, Entry]:
 def main(argv: Sequence[str]) -> None:
     """``GRACE RECORD MARK CGROUP``: watch stdin, stop what is held at the end, remove
     the record."""
-    grace, record, mark, cgroup = float(argv[0]), argv[1], argv[2], argv[3]
+    grace, record, mark = float(argv[0]), argv[1], argv[2]
+    cgroup = argv[3] if len(argv) > 3 else ""
     held = watch(0, record=record, mark=mark, cgroup=cgroup)
     stop(list(held.values()), mark=mark, grace=grace, cgroup=cgroup)
     if record:
