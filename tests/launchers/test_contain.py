@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import subprocess
 
 import pytest
 from structlog.testing import capture_logs
@@ -30,7 +31,7 @@ def test_a_cgroup_under_this_process_s_own_where_one_can_be_made() -> None:
             pytest.fail("CI runs as root: a cgroup v2 can be made")
         pytest.skip("no writable cgroup v2 here")
     try:
-        assert os.path.basename(containment.cgroup) == "hyperdeme-" + "t" * 32
+        assert os.path.basename(containment.cgroup) == f"hyperdeme-{os.getpid()}-" + "t" * 32
         with open("/proc/self/cgroup") as f:
             own = next(line[3:].strip() for line in f if line.startswith("0::"))
         assert (os.path.dirname(containment.cgroup) + "/").endswith(own.rstrip("/") + "/")
@@ -95,3 +96,33 @@ def test_a_recorded_cgroup_must_be_one_hyperdeme_made() -> None:
     for bad in ("/sys/fs/cgroup", "relative/hyperdeme-x", "/a/../hyperdeme-x/..", 3):
         with pytest.raises((ValueError, TypeError)):
             _cgroup(bad)
+
+
+def test_the_cgroup_of_a_driver_that_is_gone_is_emptied_and_removed() -> None:
+    """Its driver and watchdog killed together: the next run (any experiment) stops
+    what that run's cgroup holds and removes it; a live driver's is left alone."""
+    probe = Containment(token="p" * 32)
+    probe.close(grace=0.0)
+    if probe.kind != "cgroup":
+        pytest.skip("no writable cgroup v2 here")
+    parent = os.path.dirname(probe.cgroup)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid is free now: a dead driver's
+    stale = os.path.join(parent, f"hyperdeme-{gone.pid}-" + "s" * 32)
+    live = os.path.join(parent, f"hyperdeme-{os.getpid()}-" + "l" * 32)
+    os.makedirs(os.path.join(stale, "1"))
+    os.mkdir(live)
+    orphan = subprocess.Popen(["sleep", "300"])
+    try:
+        with open(os.path.join(stale, "1", "cgroup.procs"), "w") as procs:
+            procs.write(str(orphan.pid))
+        with capture_logs() as logs:
+            Containment(token="q" * 32).close(grace=0.0)
+        assert orphan.wait(timeout=5) == -9
+        assert not os.path.exists(stale)
+        assert os.path.isdir(live)
+        assert [e["cgroup"] for e in logs if e["event"] == "containment.stale_removed"] == [stale]
+    finally:
+        orphan.kill()
+        orphan.wait()
+        os.rmdir(live)

@@ -7,14 +7,15 @@ works here is used (logged as ``run.started containment=...``):
 
 ``cgroup``
     Linux with a writable cgroup v2 hierarchy (root; on a systemd machine, the
-    user's delegated subtree). The run gets a cgroup, ``hyperdeme-<token>``,
+    user's delegated subtree). The run gets a cgroup, ``hyperdeme-<pid>-<token>``,
     under the driver's own (found from ``/proc/self/cgroup`` and the ``cgroup2``
     mount of ``/proc/self/mountinfo``), and each trial a child cgroup of it.
     Nothing a process does takes it out of its cgroup, so when a trial ends
     whatever is left in its cgroup gets SIGTERM, the launcher's grace, then
     ``cgroup.kill``, and the cgroup is removed; at the run's end, and when the
     driver dies, the watchdog does the same to the run's cgroup (it is given
-    its path).
+    its path); and a run finding beside its own the cgroup of a driver that is
+    gone (killed together with its watchdog) empties and removes it.
 
     The program moves itself in: its command line is prefixed with
     ``echo 0 > <trial cgroup>/cgroup.procs`` run by ``/bin/sh`` before the program
@@ -113,9 +114,10 @@ class Containment:
             wanted = "auto"
         self.kind: Kind = "mark"
         if wanted in ("auto", "cgroup"):
-            self.cgroup = _make_cgroup(f"hyperdeme-{token}")
+            self.cgroup = _make_cgroup(f"hyperdeme-{os.getpid()}-{token}")
             if self.cgroup:
                 self.kind = "cgroup"
+                _remove_stale(os.path.dirname(self.cgroup))
         if self.kind == "mark" and (wanted == "subreaper" or (wanted == "auto" and _OWN_PROCESS)):
             self._subreaper_was = _become_subreaper()
             if self._subreaper_was is not None:
@@ -263,6 +265,36 @@ def _make_cgroup(name: str) -> str:
             os.rmdir(path)
         return ""
     return path
+
+
+def _remove_stale(parent: str) -> None:
+    """Empty and remove the run cgroups beside this run's whose driver is gone (both it
+    and its watchdog killed): what they hold is a dead run's, stopped by no one else.
+    A run cgroup is named ``hyperdeme-<driver pid>-<token>``; one whose pid was reused
+    since is left as it is."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        pid = name.split("-")[1] if name.startswith("hyperdeme-") else ""
+        if not pid.isdigit() or _exists(int(pid)):
+            continue
+        path = os.path.join(parent, name)
+        program.signal_pids(program.cgroup_pids(path), signal.SIGKILL)
+        program.kill_cgroup(path)
+        program.remove_cgroup(path, within=1.0)
+        log.warning("containment.stale_removed", cgroup=path)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's
+    return True
 
 
 def _cgroup2_mount() -> str | None:
