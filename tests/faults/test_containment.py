@@ -34,6 +34,7 @@ from anyio.abc import Process
 from structlog.testing import capture_logs
 
 import hyperdeme
+from hyperdeme.launchers import _watchdog
 from hyperdeme.launchers._contain import _make_cgroup
 from hyperdeme.launchers._watchdog import PROGRAM
 from kernels.contain_driver import SPACE, optimizer
@@ -246,3 +247,32 @@ async def _restarted(root: Path, driver: Process, killed: set[int]) -> int:
     with anyio.move_on_after(2.0):
         await await_for(lambda: new() or driver.returncode is not None, within=3, what="")
     return int(new())
+
+
+async def test_the_driver_sweeps_at_the_end_when_its_watchdog_is_gone(
+    tmp_path: Path, marker: str, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watchdog SIGKILLed after trial 1 and not restarted (restarts forbidden
+    here); trial 2 leaves a daemon that dropped its trial's mark but kept the run's
+    (a per-trial sweep cannot see it, only the run's end): the driver stops it itself."""
+    monkeypatch.setenv("HYPERDEME_CONTAINMENT", "mark")
+    monkeypatch.setattr(_watchdog, "MAX_RESTARTS", 0)
+    kernel = tmp_path / "kernel.sh"
+    kernel.write_text(
+        f"setsid env -u HYPERDEME_TRIAL bash -c ': >up; exec -a {marker}-run-$0 sleep 300' "
+        '"$(basename "$PWD")" &\n'
+        "until [ -e up ]; do sleep 0.005; done\n"
+        'echo "FoM: 1"\n'
+    )
+    opt = optimizer(tmp_path, marker=marker, name="exp", iters=2, slots=1, command=f"bash {kernel}")
+    with capture_logs() as logs:
+        async with hyperdeme.stream(opt, SPACE) as trials:
+            async for trial in trials:
+                if trial.id == 1:
+                    (watchdog,) = watchdogs(tmp_path)
+                    watchdog.kill()
+                    watchdog.wait(5)
+    assert "watchdog.gone" in [e["event"] for e in logs]
+    assert "watchdog.restarted" not in [e["event"] for e in logs]
+    assert (tmp_path / "exp" / "00002" / "up").exists()  # trial 2's daemon did start
+    assert await survivors(f"{marker}-run-", within=0.5) == []

@@ -27,12 +27,14 @@ SPACE = hyperdeme.Params([["--x", 0.1, (0.0, 1.0)]])
 
 
 def optimizer(
-    run_root: Path, *, marker: str, name: str, iters: int, slots: int, hang: float = 0.0
-) -> hyperdeme.RandomOptimizer:
+    run_root: Path, *, marker: str, name: str, iters: int, slots: int, hang: float = 0.0,
+    command: str = "",
+) -> hyperdeme.RandomOptimizer:  # fmt: skip
+    """The experiment (``command`` instead of daemons.sh if given)."""
     src = run_root / "src"
     src.mkdir(parents=True, exist_ok=True)  # empty: each trial runs in a directory of its own
     evaluator = hyperdeme.Evaluator(
-        f"bash {KERNEL} {marker}",
+        command or f"bash {KERNEL} {marker}",
         workload_manager="local",
         run_path=str(run_root),
         src_path=str(src),
