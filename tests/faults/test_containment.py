@@ -13,6 +13,8 @@ whole machine, by the test's marker in their argv.
 * a trial's daemons are gone when that trial is reported, while the run goes on;
 * the watchdog SIGKILLed while trials hang is restarted, holding what the old
   one held: the driver SIGKILLed then leaves nothing;
+* a watchdog that is gone for good (restarts forbidden): the driver stops what
+  carries the run's mark itself at the run's end;
 * a soak: 100 runs per backend (1-3 trials each) with the watchdog and the driver
   (a subprocess, ``kernels/contain_driver.py``) SIGKILLed at seeded random moments.
 """
@@ -181,6 +183,15 @@ async def test_a_killed_watchdog_is_restarted_holding_what_the_old_one_held(
     assert await survivors(f"bash {DRIVER.with_name('daemons.sh')} {marker}", within=1.0) == []
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a driver that just died is a zombie until reaped: killing
+    its watchdog then would be a double death, the resume's case)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def soak_argv(root: Path, marker: str, backend: str, first: int, count: int) -> list[str]:
     return [sys.executable, str(DRIVER), str(root), f"--marker={marker}",
             f"--backend={backend}", f"--first={first}", f"--count={count}",
@@ -222,7 +233,7 @@ async def test_soak_nothing_survives_runs_whose_watchdog_and_driver_are_killed(
         while driver.returncode is None and anyio.current_time() < lifetime:
             await anyio.sleep(rng.uniform(0.05, 0.5))
             found = watchdogs(tmp_path, of=driver.pid)
-            if driver.returncode is None and found and rng.random() < 0.5:
+            if running(driver.pid) and found and rng.random() < 0.5:
                 for watchdog in found:
                     watchdog.kill()
                 restarts += await _restarted(tmp_path, driver, {w.pid for w in found})
