@@ -93,8 +93,11 @@ def test_the_program_is_a_file_of_the_package_run_by_a_bare_interpreter(
     assert program_file.is_file()
     assert program_file.parent == Path(hyperdeme.__file__).parent / "launchers"
     argv = program_argv(grace=2.0, record=tmp_path / "r.json", mark="m")
-    assert argv == [sys.executable, "-I", "-S", PROGRAM, "2.0", str(tmp_path / "r.json"), "m"]
-    assert program_argv(grace=0.5, record=None, mark="m")[-2:] == ["", "m"]
+    assert argv == [sys.executable, "-I", "-S", PROGRAM, "2.0", str(tmp_path / "r.json"), "m", ""]
+    assert program_argv(grace=0.5, record=None, mark="m")[-3:] == ["", "m", ""]
+    assert program_argv(grace=0.5, record=None, mark="m", cgroup="/c/hyperdeme-m")[-1] == (
+        "/c/hyperdeme-m"
+    )
 
 
 def test_the_program_runs_nothing_on_import() -> None:

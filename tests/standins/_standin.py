@@ -86,3 +86,24 @@ def server_environment(prefix: str) -> dict[str, str]:
     watchdog sweeps) reaches the daemons, as on a real cluster."""
     return {key: value for key, value in os.environ.items()
             if key in ("PATH", "HOME", "LANG") or key.startswith(prefix)}  # fmt: skip
+
+
+def leave_client_cgroup(pid: int) -> None:
+    """Move server process ``pid`` (the batch server's job, the kubelet's pod) out of
+    the client's hyperdeme cgroup, into the cgroup above the run's: a cluster's
+    servers are no descendants of the client, and hyperdeme stops what a trial's
+    command leaves in the trial's cgroup (``hyperdeme.launchers._contain``). Done by
+    the client before it returns, while the server is still starting; a no-op
+    outside such a cgroup."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            own = next(line[3:].strip() for line in f if line.startswith("0::"))
+        if "/hyperdeme-" not in own:
+            return
+        with open("/proc/self/mountinfo") as f:
+            mount = next(line.split()[4] for line in f if " - cgroup2 " in line)
+        above = own.split("/hyperdeme-", 1)[0]
+        with open(os.path.join(mount, above.lstrip("/"), "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+    except (OSError, StopIteration):
+        pass  # gone already, or no cgroup v2: nothing holds it

@@ -20,12 +20,14 @@ from .._engine._journal import read_direction as read_direction
 from .._engine._journal import read_objectives as read_objectives
 from .._engine._journal import read_trials as read_trials
 from .._engine._lock import driver_of as driver_of
+from ..launchers._contain import allow_subreaper as allow_subreaper
 
 __all__ = [
     "DEFAULT_RUN_PATH",
     "FAILURES",
     "JOURNAL_NAME",
     "Direction",
+    "allow_subreaper",
     "best_of",
     "driver_of",
     "format_value",

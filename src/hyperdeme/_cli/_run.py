@@ -13,7 +13,7 @@ from typing import TextIO
 import hyperdeme
 
 from ._budget import trial_budget
-from ._engine_internals import hyperparameter_args
+from ._engine_internals import allow_subreaper, hyperparameter_args
 from ._errors import CommandError, UsageProblem
 from ._experiment import ExperimentFile
 
@@ -37,6 +37,8 @@ def run_experiment(
     """
     if not quiet:
         print(f"run directory: {experiment.run_dir}", file=out, flush=True)
+    # this process is hyperdeme's own: without a cgroup it may adopt the trials' orphans
+    allow_subreaper()
     try:
         result = experiment.optimizer.optimize(experiment.params, resume=resume, progress=not quiet)
     except hyperdeme.ConfigError as error:

@@ -66,9 +66,10 @@ def get_logger(name: str) -> Logger:
 
 
 def _structlog_configured() -> bool:
-    # an application that configured structlog has imported it
-    structlog = sys.modules.get("structlog")
-    return structlog is not None and bool(structlog.is_configured())
+    # an application that configured structlog has imported it; a module another thread
+    # is importing (a first event logged from a thread) has no is_configured yet
+    is_configured = getattr(sys.modules.get("structlog"), "is_configured", None)
+    return is_configured is not None and bool(is_configured())
 
 
 def log_context(**fields: Any) -> contextlib.AbstractContextManager[Any]:

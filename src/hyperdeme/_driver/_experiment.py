@@ -91,6 +91,8 @@ async def _run(
             "run.started",
             experiment=run.name,
             launcher=launcher.name,
+            # how a trial's processes are found (hyperdeme.launchers._contain)
+            containment=watchdog.containment.kind if watchdog is not None else None,
             seed=result.seed,
             directory=str(run.workspace.root),
             resumed=len(run.replayed.finished),

@@ -12,7 +12,11 @@ everything it spawns share one process group, which is what gets signalled:
   cancellation is re-raised. The start itself is shielded, so a process is
   never left running by a cancellation that arrives while it starts;
 * the driver dying: the run's watchdog (:mod:`._watchdog`) holds every group
-  started here while it runs, and stops them if the driver vanishes.
+  started here while it runs, and stops them if the driver vanishes;
+* whatever ends the program, what it started and left (a ``setsid`` daemon,
+  a double-forked child) is stopped before this returns: all that is left in
+  its cgroup, or carrying its mark (:mod:`._contain`), gets SIGTERM, ``grace``
+  seconds, SIGKILL.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from ._watchdog import current as current_watchdog
 if TYPE_CHECKING:
     from anyio.abc import ByteReceiveStream
 
+    from ._contain import Cell
     from ._spawn import Child
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
@@ -60,10 +65,14 @@ async def run_process(
     Negative exit codes mean "killed by that signal", as in ``subprocess``.
     """
     watchdog = current_watchdog()
+    cell = None
     if watchdog is not None:
         # the run's mark: should the driver die before the group is held below (or
-        # should its handle be lost), the watchdog still finds the process by it
-        env = {**(os.environ if env is None else env), **watchdog.mark}
+        # should its handle be lost), the watchdog still finds the process by it;
+        # and the trial's cgroup (or mark), where what it leaves is found
+        cell = watchdog.containment.cell()
+        env = cell.env({**(os.environ if env is None else env), **watchdog.mark})
+        argv = cell.argv(argv)
     # Started shielded: a cancellation arriving while the process starts waits for it,
     # then the clean-up below stops its whole group (never a program left running).
     # _spawn (anyio's stream classes) is imported by the first process, not by
@@ -71,10 +80,19 @@ async def run_process(
     from ._spawn import start
 
     with anyio.CancelScope(shield=True):
-        process = await start(argv, cwd=cwd, env=env)
+        try:
+            process = await start(argv, cwd=cwd, env=env)
+        except BaseException:
+            if cell is not None:
+                await cell.empty(grace=grace)  # its cgroup removed
+            raise
+    if cell is not None:
+        cell.started(process.pid)
     held = watchdog.hold_group(process.pid) if watchdog is not None else None
     try:
-        return await _follow(process, stdout=stdout, stderr=stderr, stop=stop, grace=grace)
+        return await _follow(
+            process, stdout=stdout, stderr=stderr, stop=stop, grace=grace, cell=cell
+        )
     except BaseException:
         # whatever escaped _follow (a KeyboardInterrupt delivered between its lines,
         # on trio): the group goes before the watchdog lets go of it
@@ -82,6 +100,9 @@ async def run_process(
             await _terminate(process, stop, grace)
         raise
     finally:
+        if cell is not None:
+            with anyio.CancelScope(shield=True):
+                await cell.empty(grace=grace)
         if watchdog is not None and held is not None:
             watchdog.release(held)
 
@@ -93,8 +114,13 @@ async def _follow(
     stderr: OutputSink,
     stop: Callable[[], Awaitable[None]] | None,
     grace: float,
+    cell: Cell | None = None,
 ) -> int:
-    """Stream the output of a started process until it ends; stop its group if cancelled."""
+    """Stream the output of a started process until it ends; stop its group if cancelled.
+
+    What it left in its cell is stopped before the pipes are drained: a daemon out
+    of the group holds them open.
+    """
     assert process.stdout is not None
     assert process.stderr is not None
     # The pumps are shielded: while the program is being stopped they keep
@@ -111,9 +137,14 @@ async def _follow(
             # The program is done; anything it left in its group would hold the
             # pipes open (and outlive the evaluation): kill it.
             _signal_group(process.pid, signal.SIGKILL)
+            if cell is not None:
+                with anyio.CancelScope(shield=True):
+                    await cell.empty(grace=grace)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await _terminate(process, stop, grace)
+                if cell is not None:
+                    await cell.empty(grace=grace)
             raise
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(_DRAIN):

@@ -1,7 +1,7 @@
 """The watchdog program: the process that stops what a dead driver started.
 
 Run by :class:`~hyperdeme.launchers._watchdog.Watchdog` as
-``python -I -S <this file> GRACE RECORD MARK`` (see that module for the whole
+``python -I -S <this file> GRACE RECORD MARK CGROUP`` (see that module for the whole
 design). It reads JSON lines on stdin until the pipe closes (the driver is gone)
 or ``{"op": "exit"}`` comes (the run is over), then stops what is still held:
 
@@ -14,7 +14,9 @@ or ``{"op": "exit"}`` comes (the run is over), then stops what is still held:
 What is held is kept in RECORD (rewritten at most every 0.1 s; a full disk only
 makes it lag), which :func:`~hyperdeme.launchers._watchdog.reap` hands to
 :func:`stop` when the watchdog died with its driver. MARK is the run's
-``HYPERDEME_RUN`` token: every process carrying it is stopped too.
+``HYPERDEME_RUN`` token: every process carrying it is stopped too. CGROUP, when
+not empty, is the run's cgroup (v2, see :mod:`._contain`): every process in it or in
+its children is stopped (``cgroup.kill`` after the grace) and the cgroups removed.
 
 Standard library only, and only what every run needs is imported at start
 (``subprocess`` when there is a command to run): this file runs in a bare
@@ -64,25 +66,29 @@ def start_time(pid: int) -> str | None:
         return None
 
 
-def save(record: str, *, mark: str, held: Mapping[int, Entry]) -> None:
+def save(record: str, *, mark: str, held: Mapping[int, Entry], cgroup: str = "") -> None:
     """Write what is held to ``record`` (atomically); on a full disk the record lags."""
     if not record:
         return
     try:
         tmp = record + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"mark": mark, "held": list(held.values())}, f)
+            saved: dict[str, object] = {"mark": mark, "held": list(held.values())}
+            if cgroup:
+                saved["cgroup"] = cgroup
+            json.dump(saved, f)
         os.replace(tmp, record)
     except OSError:
         pass  # a full disk: the record lags, the watchdog goes on
 
 
-def marked(mark: str) -> set[int]:
-    """The process groups of every process carrying the run's mark, this one's excepted."""
+def marked(mark: str, *, name: str = "HYPERDEME_RUN") -> set[int]:
+    """The process groups of every process carrying the run's mark (or the environment
+    variable ``name`` set to ``mark``), this one's excepted."""
     groups: set[int] = set()
     if not mark:
         return groups
-    needle = b"HYPERDEME_RUN=" + mark.encode() + b"\0"
+    needle = name.encode() + b"=" + mark.encode() + b"\0"
     try:
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
     except OSError:
@@ -130,31 +136,92 @@ def held_groups(entries: Iterable[Entry]) -> set[int]:
     return groups
 
 
-def stop(entries: Sequence[Entry], *, mark: str, grace: float) -> None:
-    """SIGTERM to the held and marked groups, the clean-up commands run, ``grace``
-    seconds for all to end, SIGKILL to what is left, and sweeps until no marked
-    process remains."""
+def stop(entries: Sequence[Entry], *, mark: str, grace: float, cgroup: str = "") -> None:
+    """SIGTERM to the held and marked groups and to every process of ``cgroup``, the
+    clean-up commands run, ``grace`` seconds for all to end, SIGKILL to what is left
+    (``cgroup.kill``), sweeps until no marked process remains, and the cgroups removed."""
     groups = held_groups(entries) | marked(mark)
     signal_groups(groups, signal.SIGTERM)
+    signal_pids(cgroup_pids(cgroup), signal.SIGTERM)
     commands = run_commands(entries)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         late = marked(mark) - groups  # started as the driver died
         signal_groups(late, signal.SIGTERM)
         groups = alive(groups | late)
-        if not groups:
+        if not groups and not populated(cgroup):
             break
         time.sleep(POLL)
     signal_groups(groups | marked(mark), signal.SIGKILL)
+    kill_cgroup(cgroup)
     # a process being started when the driver died carries the mark only once it
     # runs its program: sweep until none is left
     for _ in range(SWEEPS):
         late = marked(mark)
-        if not late:
+        if not late and not populated(cgroup):
             break
         signal_groups(late, signal.SIGKILL)
+        kill_cgroup(cgroup)
         time.sleep(POLL)
+    remove_cgroup(cgroup)
     wait_for(commands, until=deadline + 10)
+
+
+def signal_pids(pids: Iterable[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):  # gone already
+            os.kill(pid, sig)
+
+
+def cgroup_pids(cgroup: str) -> list[int]:
+    """The processes of ``cgroup`` and of its children (none when it is "" or gone)."""
+    pids: list[int] = []
+    if not cgroup:
+        return pids
+    for directory, _, _ in os.walk(cgroup):
+        with contextlib.suppress(OSError), open(os.path.join(directory, "cgroup.procs")) as f:
+            pids += [int(pid) for pid in f.read().split()]
+    return pids
+
+
+def populated(cgroup: str) -> bool:
+    """Whether a process still lives in ``cgroup`` or its children (``cgroup.events``)."""
+    if not cgroup:
+        return False
+    try:
+        with open(os.path.join(cgroup, "cgroup.events"), "rb") as f:
+            return b"populated 1" in f.read()
+    except OSError:
+        return False  # removed: nothing lives in it
+
+
+def kill_cgroup(cgroup: str) -> None:
+    """SIGKILL to every process of ``cgroup`` and its children: ``cgroup.kill`` (Linux
+    5.14), else each process read from ``cgroup.procs`` (a fork meanwhile may escape
+    that one, the next sweep gets it)."""
+    if not cgroup or not populated(cgroup):
+        return
+    try:
+        with open(os.path.join(cgroup, "cgroup.kill"), "w") as f:
+            f.write("1")
+    except OSError:
+        signal_pids(cgroup_pids(cgroup), signal.SIGKILL)
+
+
+def remove_cgroup(cgroup: str, *, within: float = 5.0) -> None:
+    """Remove ``cgroup`` and its children, deepest first; what still has a process (a
+    SIGKILLed one still exiting, on a loaded machine) is tried again for ``within`` s."""
+    if not cgroup:
+        return
+    deadline = time.monotonic() + within
+    while True:
+        for directory, _, _ in os.walk(cgroup, topdown=False):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        if not os.path.isdir(cgroup) or time.monotonic() > deadline:
+            return
+        kill_cgroup(cgroup)
+        time.sleep(POLL)
 
 
 def run_commands(entries: Iterable[Entry]) -> list[subprocess.Popen[bytes]]:
@@ -211,7 +278,7 @@ def split(pending: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
     return lines, rest
 
 
-def watch(fd: int, *, record: str, mark: str) -> dict[int, Entry]:
+def watch(fd: int, *, record: str, mark: str, cgroup: str = "") -> dict[int, Entry]:
     """Read messages from ``fd`` until the driver says goodbye or is gone; what is held then.
 
     What is held is saved to ``record`` at most every ``SAVE_EVERY`` seconds, so a
@@ -219,12 +286,12 @@ def watch(fd: int, *, record: str, mark: str) -> dict[int, Entry]:
     """
     held: dict[int, Entry] = {}
     pending = b""
-    dirty = False
+    dirty = True  # the record is written once at start: it names the mark and the cgroup
     last_save = 0.0
     while True:
         ready, _, _ = select.select([fd], [], [], SAVE_EVERY if dirty else None)
         if not ready:
-            save(record, mark=mark, held=held)
+            save(record, mark=mark, cgroup=cgroup, held=held)
             dirty, last_save = False, time.monotonic()
             continue
         chunk = os.read(fd, 65536)
@@ -236,15 +303,17 @@ def watch(fd: int, *, record: str, mark: str) -> dict[int, Entry]:
                 return held
             dirty = True
         if dirty and time.monotonic() - last_save >= SAVE_EVERY:
-            save(record, mark=mark, held=held)
+            save(record, mark=mark, cgroup=cgroup, held=held)
             dirty, last_save = False, time.monotonic()
 
 
 def main(argv: Sequence[str]) -> None:
-    """``GRACE RECORD MARK``: watch stdin, stop what is held at the end, remove the record."""
+    """``GRACE RECORD MARK CGROUP``: watch stdin, stop what is held at the end, remove
+    the record."""
     grace, record, mark = float(argv[0]), argv[1], argv[2]
-    held = watch(0, record=record, mark=mark)
-    stop(list(held.values()), mark=mark, grace=grace)
+    cgroup = argv[3] if len(argv) > 3 else ""
+    held = watch(0, record=record, mark=mark, cgroup=cgroup)
+    stop(list(held.values()), mark=mark, grace=grace, cgroup=cgroup)
     if record:
         with contextlib.suppress(OSError):
             os.unlink(record)

@@ -72,7 +72,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _standin import group_alive, injected_failure, kill_group, locked, server_environment
+from _standin import (
+    group_alive,
+    injected_failure,
+    kill_group,
+    leave_client_cgroup,
+    locked,
+    server_environment,
+)
 
 LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 #: ``$KUBECTL_STANDIN_FAIL_GETS=N``: the next N ``kubectl get`` fail like a flaky API server
@@ -315,11 +322,12 @@ def create(directory: Path, namespace: str | None, path: str, verb: str, mode: s
         manifest["pods"] = []
         manifest["hostOnly"] = host_only()
         save(directory, manifest)
-    subprocess.Popen(
+    server = subprocess.Popen(
         [sys.executable, __file__, "run-job", str(directory), namespace, name],
         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, env=server_environment("KUBECTL_STANDIN_"),
     )  # fmt: skip
+    leave_client_cgroup(server.pid)
     print(f"job.batch/{name} created")
     return 0
 
@@ -453,11 +461,12 @@ def delete(directory: Path, namespace: str, name: str, ignore_not_found: bool,
         grace = pod_spec.get("terminationGracePeriodSeconds", default_grace())
     for pod in job["pods"]:
         if pod.get("pid"):
-            subprocess.Popen(
+            server = subprocess.Popen(
                 [sys.executable, __file__, "terminate", str(pod["pid"]), str(grace)],
                 start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, env=server_environment("KUBECTL_STANDIN_"),
             )  # fmt: skip
+            leave_client_cgroup(server.pid)
     print(f'job.batch "{name}" deleted')
     return 0
 

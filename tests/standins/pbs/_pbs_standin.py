@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _standin import injected_failure, kill_group, locked, server_environment
+from _standin import injected_failure, kill_group, leave_client_cgroup, locked, server_environment
 
 SERVER = "standin"
 UNKNOWN_JOB = 153  # PBSE_UNKJOBID (15001) % 256
@@ -248,7 +248,7 @@ def qsub(argv: list[str]) -> int:
         "submitted": time.time(), "pid": None,
     }  # fmt: skip
     save(directory, job)
-    subprocess.Popen(
+    server = subprocess.Popen(
         [sys.executable, __file__, "run-job", str(directory), jobid],
         env=server_environment("PBS_STANDIN_"),
         start_new_session=True,
@@ -257,6 +257,7 @@ def qsub(argv: list[str]) -> int:
         stderr=subprocess.DEVNULL,
         close_fds=True,
     )
+    leave_client_cgroup(server.pid)
     if not options.get("z"):
         print(jobid)
     return 0

@@ -1,0 +1,128 @@
+"""Choosing the containment of a run (hyperdeme.launchers._contain); the processes it
+stops are tested in tests/faults/test_containment.py."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import subprocess
+
+import pytest
+from structlog.testing import capture_logs
+
+from hyperdeme.launchers import _contain
+from hyperdeme.launchers._contain import Containment
+from hyperdeme.launchers._watchdog import _cgroup
+
+
+def subreaper_flag() -> int:
+    flag = ctypes.c_int(0)
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    assert libc.prctl(37, ctypes.byref(flag), 0, 0, 0) == 0  # PR_GET_CHILD_SUBREAPER
+    return flag.value
+
+
+def test_a_cgroup_under_this_process_s_own_where_one_can_be_made() -> None:
+    containment = Containment(token="t" * 32)
+    if containment.kind != "cgroup":
+        containment.close(grace=0.0)
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root: a cgroup v2 can be made")
+        pytest.skip("no writable cgroup v2 here")
+    try:
+        assert os.path.basename(containment.cgroup) == f"hyperdeme-{os.getpid()}-" + "t" * 32
+        with open("/proc/self/cgroup") as f:
+            own = next(line[3:].strip() for line in f if line.startswith("0::"))
+        assert (os.path.dirname(containment.cgroup) + "/").endswith(own.rstrip("/") + "/")
+        cell = containment.cell()
+        assert os.path.dirname(cell.cgroup) == containment.cgroup
+        procs = os.path.join(cell.cgroup, "cgroup.procs")
+        # the local launcher's shell moves itself: no other program is started
+        assert cell.argv(["/bin/sh", "-c", "run it"]) == [
+            "/bin/sh", "-c", f"echo 0 2>/dev/null >{procs}\nrun it"
+        ]  # fmt: skip
+        assert cell.argv(["srun", "x"])[3:] == [procs, "srun", "x"]
+        assert cell.env({"A": "1"}) == {"A": "1"}  # the cgroup, no per-trial mark
+    finally:
+        containment.close(grace=0.0)
+    assert not os.path.exists(containment.cgroup)
+
+
+def test_without_a_cgroup_a_library_run_uses_the_mark_and_the_command_a_subreaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subreaper would adopt an embedding application's orphans too: only in
+    hyperdeme's own process (allow_subreaper, called by the command)."""
+    monkeypatch.setattr(_contain, "_make_cgroup", lambda name: "")
+    monkeypatch.setattr(_contain, "_OWN_PROCESS", False)
+    library = Containment(token="a" * 32)
+    assert library.kind == "mark"
+    cell = library.cell()
+    assert cell.env({"A": "1"}) == {"A": "1", "HYPERDEME_TRIAL": cell.mark}
+    assert cell.argv(["/bin/sh", "-c", "x"]) == ["/bin/sh", "-c", "x"]
+    library.close(grace=0.0)
+
+    before = subreaper_flag()
+    _contain.allow_subreaper()
+    command = Containment(token="b" * 32)
+    try:
+        assert command.kind == "subreaper"
+        assert subreaper_flag() == 1
+    finally:
+        command.close(grace=0.0)
+    assert subreaper_flag() == before
+
+
+def test_the_containment_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYPERDEME_CONTAINMENT", "mark")
+    assert Containment(token="c" * 32).kind == "mark"
+    monkeypatch.setenv("HYPERDEME_CONTAINMENT", "subreaper")
+    forced = Containment(token="d" * 32)
+    forced.close(grace=0.0)
+    assert forced.kind == "subreaper"
+    monkeypatch.setenv("HYPERDEME_CONTAINMENT", "jail")
+    with capture_logs() as logs:
+        chosen = Containment(token="e" * 32)
+    chosen.close(grace=0.0)
+    assert logs[0]["event"] == "containment.unknown"
+    assert logs[0]["value"] == "jail"
+
+
+def test_a_recorded_cgroup_must_be_one_hyperdeme_made() -> None:
+    """reap() empties the cgroup a watchdog's record names: never any other."""
+    assert _cgroup(None) == ""
+    assert _cgroup("/sys/fs/cgroup/hyperdeme-" + "f" * 32) == "/sys/fs/cgroup/hyperdeme-" + "f" * 32
+    for bad in ("/sys/fs/cgroup", "relative/hyperdeme-x", "/a/../hyperdeme-x/..", 3):
+        with pytest.raises((ValueError, TypeError)):
+            _cgroup(bad)
+
+
+def test_the_cgroup_of_a_driver_that_is_gone_is_emptied_and_removed() -> None:
+    """Its driver and watchdog killed together: the next run (any experiment) stops
+    what that run's cgroup holds and removes it; a live driver's is left alone."""
+    probe = Containment(token="p" * 32)
+    probe.close(grace=0.0)
+    if probe.kind != "cgroup":
+        pytest.skip("no writable cgroup v2 here")
+    parent = os.path.dirname(probe.cgroup)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid is free now: a dead driver's
+    stale = os.path.join(parent, f"hyperdeme-{gone.pid}-" + "s" * 32)
+    live = os.path.join(parent, f"hyperdeme-{os.getpid()}-" + "l" * 32)
+    os.makedirs(os.path.join(stale, "1"))
+    os.mkdir(live)
+    orphan = subprocess.Popen(["sleep", "300"])
+    try:
+        with open(os.path.join(stale, "1", "cgroup.procs"), "w") as procs:
+            procs.write(str(orphan.pid))
+        with capture_logs() as logs:
+            Containment(token="q" * 32).close(grace=0.0)
+        assert orphan.wait(timeout=5) == -9
+        assert not os.path.exists(stale)
+        assert os.path.isdir(live)
+        assert [e["cgroup"] for e in logs if e["event"] == "containment.stale_removed"] == [stale]
+    finally:
+        orphan.kill()
+        orphan.wait()
+        os.rmdir(live)
