@@ -28,6 +28,7 @@ from .._engine._runner import TrialRunner
 from .._engine._slots import Scheduler
 from .._space import Choice, Params
 from ..launchers import CallableLauncher, Launcher, create, resolve
+from ..launchers._allocation import status_listener
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
 from ..strategies import Strategy
 from ._opening import Opened, opened
@@ -85,19 +86,23 @@ async def run_experiment(
             if emit is not None:
                 await emit(trial)
 
-        async with _watching(watchdog), launcher:
-            scheduler = _scheduler(experiment, run, launcher)
-            try:
-                with display if display is not None else nullcontext():
+        # shown from the start: an allocation's wait ("pending: Resources") is on the line
+        with (
+            display if display is not None else nullcontext(),
+            status_listener(display.set_status if display is not None else None),
+        ):
+            async with _watching(watchdog), launcher:
+                scheduler = _scheduler(experiment, run, launcher)
+                try:
                     await scheduler.run(
                         run.strategy,
                         on_trial,
                         rerun=run.replayed.rerun,
                         on_start=display.trial_started if display is not None else None,
                     )
-            finally:
-                result.elapsed = time.monotonic() - started
-                result.expired = scheduler.expired
+                finally:
+                    result.elapsed = time.monotonic() - started
+                    result.expired = scheduler.expired
         _space_done(run.strategy.seen, result)
         log.info(
             "run.finished",
