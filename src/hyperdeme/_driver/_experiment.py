@@ -89,7 +89,7 @@ async def run_experiment(
         # shown from the start: an allocation's wait ("pending: Resources") is on the line
         with (
             display if display is not None else nullcontext(),
-            status_listener(display.set_status if display is not None else None),
+            status_listener(display.set_status) if display is not None else nullcontext(),
         ):
             async with _watching(watchdog), launcher:
                 scheduler = _scheduler(experiment, run, launcher)

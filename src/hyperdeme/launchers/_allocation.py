@@ -133,7 +133,6 @@ def ended_error(
         "--resume`), for example from a new allocation or batch job; interrupted trials run "
         "again first."
     )
-    log.error("allocation.ended", job=state.id, state=state.state, why=why, owned=owned)
     return AllocationEnded(
         message,
         allocation=state.id,

@@ -231,6 +231,7 @@ class SlurmLauncher(Launcher):
             return
         if not (self.owns_allocation and self.renewals.left):
             self._ended, self._ended_tail = state, tail_of(stderr)
+            log.error("allocation.ended", job=state.id, state=state.state, why=state.why)
             raise self._ended_error()
         await self._renew(state)
 
@@ -241,6 +242,8 @@ class SlurmLauncher(Launcher):
         number = self.renewals.take()
         limit = self.renewals.limit
         log.warning("allocation.renewing", job=state.id, why=state.why, renewal=number, limit=limit)
+        # past its end time a job may hold its nodes for up to 30 s more: free them now
+        await self._allocation.slurm("scancel", state.id)
         try:
             jobid = await self._allocation.allocate()
             self._guard.close()
@@ -254,7 +257,6 @@ class SlurmLauncher(Launcher):
             self._renewal.set()
             self._renewal = None
         log.info("allocation.renewed", old=state.id, new=jobid, renewal=number, hosts=self.hosts)
-        await self._allocation.slurm("scancel", state.id)  # over anyway; never left behind
         raise TransientLauncherError(
             f"Slurm job {state.id} ended ({state.why}); renewed as job {jobid} (renewal "
             f"{number} of {self.renewals.limit}): the evaluation runs again there."

@@ -139,9 +139,18 @@ class SlurmAllocation:
             await self.slurm("scancel", f"--name={name}")
 
     async def state(self, jobid: int) -> AllocationState | None:
-        """What Slurm says of job ``jobid`` (None: it could not be asked)."""
-        answer = await self.slurm("scontrol", "show", "job", "-o", str(jobid))
-        return allocation_state(jobid, *answer)
+        """What Slurm says of job ``jobid`` (None: it could not be asked). A job that is
+        ``COMPLETING`` is asked again (for ``KillWait`` and a little more, 15 s at most)
+        until it says how it ended: ``TIMEOUT``, ``CANCELLED``, ``PREEMPTED`` ..."""
+        state = None
+        with anyio.move_on_after(15):
+            while True:
+                answer = await self.slurm("scontrol", "show", "job", "-o", str(jobid))
+                state = allocation_state(jobid, *answer)
+                if state is None or state.state != "COMPLETING":
+                    return state
+                await anyio.sleep(0.5)
+        return state
 
     async def hosts(self, jobid: int) -> list[str]:
         """The hosts of running allocation ``jobid``."""

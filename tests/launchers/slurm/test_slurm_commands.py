@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from hyperdeme.launchers._slurm_commands import (
@@ -140,3 +142,19 @@ def test_pending_reason_from_squeue() -> None:
     assert "PartitionNodeLimit" in NEVER_CLEARS
     assert "Resources" not in NEVER_CLEARS
     assert "Priority" not in NEVER_CLEARS
+
+
+def test_a_job_past_its_end_time_has_ended_although_it_reads_running() -> None:
+    """Measured on 22.05: up to 30 s past EndTime a job still reads RUNNING, and Slurm
+    already refuses its steps ("Job/step already completing or completed")."""
+    line = "JobId=18 JobState=RUNNING Reason=None EndTime=2026-12-07T06:29:42 NodeList=n1"
+    end = datetime.datetime(2026, 12, 7, 6, 29, 42).timestamp()
+    before = allocation_state(18, 0, line, "", now=end - 1)
+    after = allocation_state(18, 0, line, "", now=end + 5)
+    assert before is not None
+    assert before.phase == "running"
+    assert after is not None
+    assert (after.phase, after.state) == ("ended", "TIMEOUT")
+    unlimited = allocation_state(18, 0, line.replace("2026-12-07T06:29:42", "Unknown"), "")
+    assert unlimited is not None
+    assert unlimited.phase == "running"

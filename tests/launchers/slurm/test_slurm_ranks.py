@@ -1,0 +1,80 @@
+"""Multi-node evaluations on the real two-node cluster, as the program sees them: one
+task per node by default, ``tasks_per_node`` tasks each, or a single task given the
+node list; the FoM is rank 0's, and only rank 0 writes the shared checkpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hyperdeme
+from hyperdeme import Status
+
+from .conftest import Cluster, source_dir
+
+pytestmark = [pytest.mark.slurm2, pytest.mark.timeout(240)]
+
+RANKS = Path(__file__).with_name("ranks.py")
+
+
+Records = list[dict[str, Any]]
+
+
+def run_ranks(tmp_path: Path, **launcher_options: Any) -> tuple[hyperdeme.Result, Records]:
+    record = tmp_path / "record.jsonl"
+    evaluator = hyperdeme.Evaluator(
+        f"{sys.executable} {RANKS} --record {record} --checkpoint @checkpoint",
+        run_path=str(tmp_path / "run"), src_path=str(source_dir(tmp_path)),
+        workload_manager="slurm", nodes=2, nodes_per_eval=2, launcher_options=launcher_options,
+    )  # fmt: skip
+    opt = hyperdeme.GridOptimizer(evaluator, grid_size=2, name="ranks")
+    result = opt.optimize(hyperdeme.Params([["--x", [0.25, 0.75]]]))
+    return result, [json.loads(line) for line in record.read_text().splitlines()]
+
+
+def by_trial(result: hyperdeme.Result, seen: Records) -> dict[int, Records]:
+    """The records of each trial (its checkpoint directory tells them apart)."""
+    trials: dict[int, Records] = {}
+    for trial in result.trials:
+        marker = f"{trial.id:05d}"
+        trials[trial.id] = [r for r in seen if marker in r["checkpoint"]]
+    return trials
+
+
+def test_one_task_per_node_fom_from_rank_0_checkpoint_written_once(
+    slurm2: Cluster, tmp_path: Path
+) -> None:
+    result, seen = run_ranks(tmp_path)
+    assert [t.status for t in result.trials] == [Status.OK] * 2
+    assert sorted(t.fom for t in result.trials) == [0.25, 0.75]  # rank 0's, not rank 1's
+    for records in by_trial(result, seen).values():
+        assert sorted(r["rank"] for r in records) == [0, 1]
+        assert {r["host"] for r in records} == {"n1", "n2"}
+        assert {r["hosts"] for r in records} == {"n1,n2"}
+        assert {r["ntasks"] for r in records} == {"2"}
+        (checkpoint,) = {r["checkpoint"] for r in records}  # the same directory for all
+        assert len((Path(checkpoint) / "writes").read_text().splitlines()) == 1
+
+
+def test_tasks_per_node(slurm2: Cluster, tmp_path: Path) -> None:
+    result, seen = run_ranks(tmp_path, tasks_per_node=2)
+    assert sorted(t.fom for t in result.trials) == [0.25, 0.75]
+    for records in by_trial(result, seen).values():
+        assert sorted(r["rank"] for r in records) == [0, 1, 2, 3]
+        assert sorted(r["host"] for r in records) == ["n1", "n1", "n2", "n2"]
+        assert {r["ntasks"] for r in records} == {"4"}
+
+
+def test_single_task_gets_the_node_list(slurm2: Cluster, tmp_path: Path) -> None:
+    result, seen = run_ranks(tmp_path, single_task=True)
+    assert sorted(t.fom for t in result.trials) == [0.25, 0.75]
+    for records in by_trial(result, seen).values():
+        (only,) = records
+        assert (only["rank"], only["ntasks"]) == (0, "1")
+        assert only["hosts"] == "n1,n2"  # for mpirun (or the like) to start the others
+        # srun names only the step's node in SLURM_JOB_NODELIST: HYPERDEME_HOSTS is the list
+        assert only["step_nodes"] == only["job_nodes"] == "n1"
