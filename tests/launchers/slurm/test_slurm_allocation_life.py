@@ -12,6 +12,7 @@ test is the slow one here; the others end allocations with ``scancel``.
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import hyperdeme
 from hyperdeme import Status
 from hyperdeme.launchers._allocation import status_listener
 
-from .conftest import KERNEL, Cluster, slurm_evaluator, source_dir
+from .conftest import KERNEL, REPO, Cluster, slurm_evaluator, source_dir
 
 pytestmark = [pytest.mark.slurm, pytest.mark.timeout(300)]
 
@@ -53,6 +54,45 @@ async def test_renewal_finishes_the_budget_across_allocations(
     assert ran_in == sorted(ran_in, key=int)
     assert sum(t.attempts for t in journal) == 5  # the one the end cut short ran again
     assert not [line for line in slurm.jobs() if "hyperdeme-" in line]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # minutes of real time: once
+async def test_without_renewal_the_run_stops_at_the_time_limit_and_resume_completes_it(
+    slurm: Cluster, tmp_path: Path
+) -> None:
+    """``renewals=0``: the time limit ends the run within seconds, with the job, its end
+    and how to continue; resuming in a new allocation runs exactly the rest."""
+    evaluator = slurm_evaluator(
+        tmp_path, nodes=1, alloc_timeout=1, launcher_options={"renewals": 0},
+        env={"KERNEL_SLEEP": "20"},
+    )  # fmt: skip
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=6, seed=2, name="expires")
+    with pytest.raises(hyperdeme.AllocationEnded) as caught:
+        await hyperdeme.optimize(opt, SPACE)
+    stopped = time.time()
+    error = caught.value
+    assert error.state == "TIMEOUT"
+    assert f"Slurm job {error.allocation}" in str(error)
+    assert "its time limit ran out" in str(error)
+    assert "resume=True" in str(error)
+    shown = slurm.run("scontrol", "show", "job", "-o", error.allocation).stdout
+    ended = datetime.datetime.strptime(
+        shown.split("EndTime=")[1].split()[0], "%Y-%m-%dT%H:%M:%S"
+    ).timestamp()
+    assert stopped - ended < 10, (stopped, ended)  # within seconds of the expiry
+    first = hyperdeme.read_journal(tmp_path / "expires")
+    assert Status.INTERRUPTED in {t.status for t in first}
+    assert not [t for t in first if t.status is Status.FAILED]
+    done = {t.id for t in first if t.status is Status.OK}
+
+    evaluator = slurm_evaluator(tmp_path, nodes=1, alloc_timeout=5)  # the rest, quickly
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=6, seed=2, name="expires")
+    await hyperdeme.optimize(opt, SPACE, resume=True)
+    final = hyperdeme.read_journal(tmp_path / "expires")
+    ok = [t for t in final if t.status is Status.OK]
+    assert sorted(t.id for t in ok) == list(range(1, 7))
+    assert len(ok) == 6  # exactly the budget: nothing ran twice to its end
+    assert {t.info["allocation"] for t in ok if t.id not in done} != {error.allocation}
 
 
 def experiment_file(tmp_path: Path, *, sleep: float, extra: str = "") -> Path:
@@ -167,3 +207,40 @@ async def test_alloc_wait_bounds_the_wait_and_withdraws_the_request(
         slurm.wait_until(lambda: not [line for line in slurm.jobs() if "hyperdeme-" in line])
     finally:
         slurm.release(blocker)
+
+
+RESUBMIT = REPO / "examples" / "slurm" / "resubmit.sbatch"
+
+
+def test_the_guides_resubmitting_batch_script_spends_the_budget_across_jobs(
+    slurm: Cluster, tmp_path: Path
+) -> None:
+    """The guide's sbatch script, run on the cluster: its first job is cancelled mid-run
+    (as its time limit would end it); its successor resumes and spends the budget,
+    then no job is left queued."""
+    path = experiment_file(tmp_path, sleep=1.0)
+    script = tmp_path / "resubmit.sbatch"
+    script.write_text(RESUBMIT.read_text().replace("--nodes=2", "--nodes=1"))
+    env = {
+        **os.environ,
+        "HYPERDEME": f"{sys.executable} -m hyperdeme",
+        "RESUBMIT_SCRIPT": str(script),
+        "HPO_MAX_ROUNDS": "3",
+    }
+    submitted = subprocess.run(
+        ["sbatch", "--parsable", f"--chdir={tmp_path}", "--time=2", str(script), str(path)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    first = submitted.stdout.strip()
+    journal = tmp_path / "run" / "ended" / "trials.jsonl"
+    slurm.wait_until(
+        lambda: journal.exists() and journal.read_text().count('"type":"trial"') >= 2, 90
+    )
+    slurm.run("scancel", first)
+    slurm.wait_until(lambda: not slurm.jobs(), 180)  # the successor ran and ended the chain
+    trials = hyperdeme.read_journal(tmp_path / "run" / "ended")
+    ok = [t for t in trials if t.status is Status.OK]
+    assert sorted(t.id for t in ok) == list(range(1, 7))
+    assert {t.status for t in trials} <= {Status.OK, Status.CANCELLED, Status.INTERRUPTED}
+    assert len({t.info["allocation"] for t in ok}) == 2  # two jobs shared the budget
+    assert first in {t.info["allocation"] for t in ok}

@@ -78,3 +78,20 @@ def test_single_task_gets_the_node_list(slurm2: Cluster, tmp_path: Path) -> None
         assert only["hosts"] == "n1,n2"  # for mpirun (or the like) to start the others
         # srun names only the step's node in SLURM_JOB_NODELIST: HYPERDEME_HOSTS is the list
         assert only["step_nodes"] == only["job_nodes"] == "n1"
+
+
+def test_more_nodes_than_the_cluster_has_fails_at_once_with_slurms_reason(
+    slurm2: Cluster, tmp_path: Path
+) -> None:
+    """Slurm queues the request (EnforcePartLimits=NO) with reason PartitionNodeLimit,
+    which waiting never clears: the run fails with Slurm's words, the request withdrawn."""
+    evaluator = hyperdeme.Evaluator(
+        "true", run_path=str(tmp_path), src_path=str(source_dir(tmp_path)),
+        workload_manager="slurm", nodes=3, launcher_options={"poll_interval": 0.2},
+    )  # fmt: skip
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1, name="toobig")
+    with pytest.raises(hyperdeme.LauncherError, match="PartitionNodeLimit") as caught:
+        opt.optimize(hyperdeme.Params([["--x", (0.0, 1.0)]]))
+    assert "will never start job" in str(caught.value)
+    assert not hyperdeme.read_journal(tmp_path / "toobig")  # no evaluation started
+    slurm2.wait_until(lambda: not [line for line in slurm2.jobs() if "hyperdeme-" in line])
