@@ -95,6 +95,48 @@ async def test_without_renewal_the_run_stops_at_the_time_limit_and_resume_comple
     assert {t.info["allocation"] for t in ok if t.id not in done} != {error.allocation}
 
 
+async def test_a_cancelled_own_allocation_is_renewed_and_the_renewals_are_bounded(
+    slurm: Cluster, tmp_path: Path
+) -> None:
+    """``scancel`` of hyperdeme's allocation mid-run: renewed (the cut-short trial runs
+    again, none fails); with ``renewals=1`` the second end stops the run."""
+    evaluator = slurm_evaluator(tmp_path, "--sleep 1", nodes=1, launcher_options={"renewals": 1})
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=8, seed=3, name="cancelled")
+    cancelled: list[str] = []
+
+    def ran_after_renewal() -> bool:
+        trials = hyperdeme.read_journal(tmp_path / "cancelled")
+        return any(t.ok and t.info["allocation"] not in cancelled for t in trials)
+
+    async def cancel_twice() -> None:
+        for round_ in range(2):
+            while round_:  # the journal is external state: poll it
+                if ran_after_renewal():
+                    break
+                await anyio.sleep(0.05)
+            step = await slurm.wait_for_step("cancelled-")  # a step of the current job
+            job = step.split()[0].split(".")[0]
+            cancelled.append(job)
+            await slurm.arun("scancel", job)
+            while True:  # squeue is external state: poll until the job's steps are gone
+                if job not in " ".join(await slurm.asteps()):
+                    break
+                await anyio.sleep(0.05)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(cancel_twice)
+        with pytest.raises(hyperdeme.AllocationEnded) as caught:
+            await hyperdeme.optimize(opt, SPACE)
+        tg.cancel_scope.cancel()
+    assert caught.value.allocation == cancelled[1]
+    assert "after 1 of 1 renewals" in str(caught.value)
+    journal = hyperdeme.read_journal(tmp_path / "cancelled")
+    assert not [t for t in journal if t.status is Status.FAILED]
+    ran_in = {t.info["allocation"] for t in journal if t.status is Status.OK}
+    assert cancelled[1] in ran_in  # the renewed allocation ran trials
+    assert Status.INTERRUPTED in {t.status for t in journal}
+
+
 def experiment_file(tmp_path: Path, *, sleep: float, extra: str = "") -> Path:
     path = tmp_path / "exp.toml"
     path.write_text(
