@@ -116,8 +116,10 @@ def ended_error(
     owned: bool,
     renewals: Renewals | None = None,
     stderr_tail: str = "",
+    note: str = "",
 ) -> AllocationEnded:
-    """The error that stops a run whose allocation ended: which job, why, how to go on."""
+    """The error that stops a run whose allocation ended: which job, why, how to go on
+    (``note``: what else to say, such as why a renewal failed)."""
     why = state.why or f"state {state.state}"
     if not owned:
         whose = "the allocation this run was started in"
@@ -127,11 +129,11 @@ def ended_error(
         whose = "hyperdeme's allocation (renewals=0)"
     message = (
         f"{scheduler} job {state.id} ({whose}) ended: {why} ({state.state}"
-        f"{f', {state.reason}' if state.reason and state.reason != 'None' else ''}). "
-        "The evaluations it cut short are journalled as interrupted and no new one was "
-        "started. To continue, run the experiment again with resume=True (`hyperdeme run "
-        "--resume`), for example from a new allocation or batch job; interrupted trials run "
-        "again first."
+        f"{f', {state.reason}' if state.reason and state.reason != 'None' else ''})"
+        f"{f'; {note}' if note else ''}. The evaluations it cut short are journalled as "
+        "interrupted and no new one was started. To continue, run the experiment again "
+        "with resume=True (`hyperdeme run --resume`), for example from a new allocation or "
+        "batch job; interrupted trials run again first."
     )
     return AllocationEnded(
         message,

@@ -134,6 +134,7 @@ class SlurmLauncher(Launcher):
         #: set once the allocation ended for good: every later step raises it
         self._ended: AllocationState | None = None
         self._ended_tail = ""
+        self._ended_note = ""
         #: set while a renewal is under way; steps wait for it
         self._renewal: anyio.Event | None = None
         #: the watchdog's hold on an allocation made here (see :func:`guarded`)
@@ -250,9 +251,11 @@ class SlurmLauncher(Launcher):
             self._guard.enter_context(guarded(["scancel", str(jobid)], env=self._env))
             self.hosts = await self._allocation.hosts(jobid)
             self.jobid, self._pool = jobid, HostPool(self.hosts)
-        except Exception:
-            self._ended = state  # no new allocation: the run stops with the old one's end
-            raise
+        except Exception as error:
+            # no new allocation: the run stops with the old one's end, saying why
+            self._ended, self._ended_note = state, f"renewing it failed: {error}"
+            log.error("allocation.ended", job=state.id, state=state.state, why=state.why)
+            raise self._ended_error() from error
         finally:
             self._renewal.set()
             self._renewal = None
@@ -270,6 +273,7 @@ class SlurmLauncher(Launcher):
             owned=self.owns_allocation,
             renewals=self.renewals,
             stderr_tail=self._ended_tail,
+            note=self._ended_note,
         )
 
     # -- nodes ---------------------------------------------------------------
