@@ -142,6 +142,7 @@ def test_pending_reason_from_squeue() -> None:
     assert "PartitionNodeLimit" in NEVER_CLEARS
     assert "Resources" not in NEVER_CLEARS
     assert "Priority" not in NEVER_CLEARS
+    assert "PartitionConfig" not in NEVER_CLEARS  # also while nodes complete a job
 
 
 def test_a_job_past_its_end_time_has_ended_although_it_reads_running() -> None:
