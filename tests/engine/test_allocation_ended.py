@@ -50,7 +50,8 @@ async def test_an_ended_allocation_interrupts_the_trial_and_stops_the_run(
 ) -> None:
     run = Run(tmp_path, ending_at(3, while_next_runs=True), slots=2)
     search = RecordingSearch(num_iters=10)
-    with pytest.raises(AllocationEnded, match="Slurm job 20 ended") as caught:
+    # bounded: were the run not to stop, trial 4 would run forever
+    with anyio.fail_after(30), pytest.raises(AllocationEnded, match="Slurm job 20") as caught:
         await run.run(search)
     assert caught.value.allocation == "20"
     assert max(run.started) == 4  # trial 4 was running; nothing new started after 3 ended
