@@ -221,20 +221,26 @@ class SlurmLauncher(Launcher):
 
     async def _check_allocation(self, jobid: int, stderr: str) -> None:
         """Return when allocation ``jobid`` still runs; else renew it (the step runs again:
-        TransientLauncherError) or raise AllocationEnded."""
-        if jobid != self.jobid or self._renewal is not None:
-            await self._current()  # renewed (or ended for good) since this step started
-            raise TransientLauncherError(
-                f"Slurm job {jobid} ended under this step; it runs again in job {self.jobid}."
-            )
-        state = await self._allocation.state(jobid)
-        if state is None or state.phase == "running":
-            return
-        if not (self.owns_allocation and self.renewals.left):
-            self._ended, self._ended_tail = state, tail_of(stderr)
-            log.error("allocation.ended", job=state.id, state=state.state, why=state.why)
-            raise self._ended_error()
-        await self._renew(state)
+        TransientLauncherError) or raise AllocationEnded. Of the steps that see one end,
+        the first acts; the others wait for it (they may ask Slurm at the same time)."""
+        if not self._superseded(jobid):
+            state = await self._allocation.state(jobid)
+            if state is None or state.phase == "running":
+                return
+            if not self._superseded(jobid):
+                if not (self.owns_allocation and self.renewals.left):
+                    self._ended, self._ended_tail = state, tail_of(stderr)
+                    log.error("allocation.ended", job=state.id, state=state.state, why=state.why)
+                    raise self._ended_error()
+                await self._renew(state)
+        await self._current()  # renewed (or ended for good) since this step started
+        raise TransientLauncherError(
+            f"Slurm job {jobid} ended under this step; it runs again in job {self.jobid}."
+        )
+
+    def _superseded(self, jobid: int) -> bool:
+        """True once another step acted on allocation ``jobid``'s end."""
+        return jobid != self.jobid or self._renewal is not None or self._ended is not None
 
     async def _renew(self, state: AllocationState) -> None:
         """A new allocation with the same request in place of ``state``'s; raises
@@ -243,14 +249,15 @@ class SlurmLauncher(Launcher):
         number = self.renewals.take()
         limit = self.renewals.limit
         log.warning("allocation.renewing", job=state.id, why=state.why, renewal=number, limit=limit)
-        # past its end time a job may hold its nodes for up to 30 s more: free them now
-        await self._allocation.slurm("scancel", state.id)
         try:
+            # past its end time a job may hold its nodes for up to 30 s more: free them now
+            await self._allocation.slurm("scancel", state.id)
             jobid = await self._allocation.allocate()
             self._guard.close()
             self._guard.enter_context(guarded(["scancel", str(jobid)], env=self._env))
+            self.jobid = jobid  # from now on aclose releases it, whatever happens next
             self.hosts = await self._allocation.hosts(jobid)
-            self.jobid, self._pool = jobid, HostPool(self.hosts)
+            self._pool = HostPool(self.hosts)
         except Exception as error:
             # no new allocation: the run stops with the old one's end, saying why
             self._ended, self._ended_note = state, f"renewing it failed: {error}"

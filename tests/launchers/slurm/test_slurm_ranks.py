@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 import hyperdeme
 from hyperdeme import Status
 
-from .conftest import Cluster, source_dir
+from .conftest import Cluster, slurm_evaluator, source_dir
 
 pytestmark = [pytest.mark.slurm2, pytest.mark.timeout(240)]
 
@@ -95,3 +96,30 @@ def test_more_nodes_than_the_cluster_has_fails_at_once_with_slurms_reason(
     assert "will never start job" in str(caught.value)
     assert not hyperdeme.read_journal(tmp_path / "toobig")  # no evaluation started
     slurm2.wait_until(lambda: not [line for line in slurm2.jobs() if "hyperdeme-" in line])
+
+
+async def test_steps_meeting_one_end_together_renew_once(slurm2: Cluster, tmp_path: Path) -> None:
+    """Two one-node steps running when hyperdeme's two-node allocation is cancelled: the
+    first to see it renews, the other waits for that (``renewals=1`` is enough)."""
+    evaluator = slurm_evaluator(
+        tmp_path, "--sleep 2", nodes=2, num_parallel_evals=2, launcher_options={"renewals": 1}
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=6, seed=5, name="together")
+    cancelled: list[str] = []
+
+    async def cancel_when_both_run() -> None:
+        while True:  # squeue is external state: poll until two steps of ours run
+            steps = [s for s in await slurm2.asteps() if "together-" in s]
+            if len(steps) == 2:
+                break
+            await anyio.sleep(0.05)
+        cancelled.append(steps[0].split()[0].split(".")[0])
+        await slurm2.arun("scancel", cancelled[0])
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(cancel_when_both_run)
+        result = await hyperdeme.optimize(opt, hyperdeme.Params([["--x", (0.0, 1.0)]]))
+    assert [t.status for t in result.trials] == [Status.OK] * 6
+    (renewed,) = {t.info["allocation"] for t in result.trials}  # the first two ran again
+    assert renewed != cancelled[0]
+    assert sum(t.attempts for t in result.trials) == 8  # both cut short, both ran again
