@@ -5,6 +5,7 @@ from hyperdeme import condition, hpo
 
 EXPECTED = {
     "ASHA",
+    "AllocationEnded",
     "CMAESOptimizer",
     "CMAESSearch",
     "Candidate",
@@ -118,6 +119,8 @@ def test_errors_inherit_the_matching_builtin() -> None:
     assert issubclass(hyperdeme.EvaluationError, RuntimeError)
     assert issubclass(hyperdeme.UsageError, RuntimeError)
     assert issubclass(hyperdeme.TransientLauncherError, hyperdeme.LauncherError)
+    assert issubclass(hyperdeme.AllocationEnded, hyperdeme.LauncherError)
+    assert not issubclass(hyperdeme.AllocationEnded, hyperdeme.TransientLauncherError)
     assert issubclass(hyperdeme.ConfigTypeError, hyperdeme.ConfigError)
     assert issubclass(hyperdeme.JournalError, OSError)
     assert issubclass(hyperdeme.HyperdemeWarning, UserWarning)

@@ -14,6 +14,7 @@ The public API; everything else lives in private modules, in layers::
 """
 
 from . import condition as condition
+from ._core._errors import AllocationEnded as AllocationEnded
 from ._core._errors import ConditionError as ConditionError
 from ._core._errors import ConfigError as ConfigError
 from ._core._errors import ConfigTypeError as ConfigTypeError
@@ -65,6 +66,7 @@ from .strategies import Strategy as Strategy
 
 __all__ = [
     "ASHA",
+    "AllocationEnded",
     "CMAESOptimizer",
     "CMAESSearch",
     "Candidate",

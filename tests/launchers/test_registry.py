@@ -74,7 +74,8 @@ def test_a_job_environment_is_the_base_with_the_job_variables_on_top() -> None:
         ),
         (
             {"workload_manager": "slurm", "launcher_options": {"partition": "gpu"}},
-            "launcher 'slurm' got unknown launcher_options key(s) 'partition'; it takes none.",
+            "launcher 'slurm' got unknown launcher_options key(s) 'partition'; allowed: "
+            "alloc_wait, poll_interval, renewals, single_task, tasks_per_node.",
         ),
         (
             {"launcher": "urika", "launcher_options": {"x": 1}},

@@ -13,7 +13,9 @@ Every error hyperdeme raises for bad input or misuse derives from
      ├── EvaluationError (+ RuntimeError)  the run cannot go on (every first trial failed)
      ├── JournalError (+ OSError)          the journal cannot be written or is held by another run
      └── LauncherError (+ RuntimeError)    a workload manager misbehaved
-          └── TransientLauncherError       worth another attempt (node failure, busy step)
+          ├── TransientLauncherError       worth another attempt (node failure, busy step)
+          └── AllocationEnded              the allocation ended under the run (time limit,
+                                           scancel/qdel, preemption): .allocation, .state
 
 A config error carries its subject as data: ``name`` is the setting that failed
 (``"mutation_rate"``, ``"launcher_options.namespace"``, a parameter's flag
@@ -31,6 +33,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 __all__ = [
+    "AllocationEnded",
     "ConditionError",
     "ConfigError",
     "ConfigTypeError",
@@ -128,6 +131,31 @@ class LauncherError(_CommandContext, RuntimeError):
 
 class TransientLauncherError(LauncherError):
     """A launcher failure that another attempt may not meet (node failure, busy queue)."""
+
+
+class AllocationEnded(LauncherError):
+    """The allocation the evaluations ran in ended (time limit, cancelled, preempted).
+
+    Not the parameters' fault: the attempts it ended are journalled ``interrupted``
+    and run again on resume. ``allocation`` is the scheduler's job id, ``state`` its
+    final state (``TIMEOUT``, ``CANCELLED``, ...), ``reason`` the words for it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        allocation: str,
+        state: str = "",
+        reason: str = "",
+        command: str | None = None,
+        returncode: int | None = None,
+        stderr_tail: str = "",
+    ) -> None:
+        super().__init__(message, command=command, returncode=returncode, stderr_tail=stderr_tail)
+        self.allocation = allocation
+        self.state = state
+        self.reason = reason
 
 
 class JournalError(HyperdemeError, OSError):

@@ -28,6 +28,7 @@ from .._engine._runner import TrialRunner
 from .._engine._slots import Scheduler
 from .._space import Choice, Params
 from ..launchers import CallableLauncher, Launcher, create, resolve
+from ..launchers._allocation import status_listener
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
 from ..strategies import Strategy
 from ._opening import Opened, opening
@@ -86,30 +87,34 @@ async def _run(
         if emit is not None:
             await emit(trial)
 
-    async with _watching(evaluator, run.workspace.root), launcher:
-        log.info(
-            "run.started",
-            experiment=run.name,
-            launcher=launcher.name,
-            # how a trial's processes are found (hyperdeme.launchers._contain)
-            containment=watchdog.containment.kind if watchdog is not None else None,
-            seed=result.seed,
-            directory=str(run.workspace.root),
-            resumed=len(run.replayed.finished),
-            rerun=len(run.replayed.rerun),
-        )
-        scheduler = _scheduler(experiment, run, launcher, record)
-        try:
-            with display if display is not None else nullcontext():
+    # shown from the start: an allocation's wait ("pending: Resources") is on the line
+    with (
+        display if display is not None else nullcontext(),
+        status_listener(display.set_status) if display is not None else nullcontext(),
+    ):
+        async with _watching(evaluator, run.workspace.root) as watchdog, launcher:
+            log.info(
+                "run.started",
+                experiment=run.name,
+                launcher=launcher.name,
+                # how a trial's processes are found (hyperdeme.launchers._contain)
+                containment=watchdog.containment.kind if watchdog is not None else None,
+                seed=result.seed,
+                directory=str(run.workspace.root),
+                resumed=len(run.replayed.finished),
+                rerun=len(run.replayed.rerun),
+            )
+            scheduler = _scheduler(experiment, run, launcher, record)
+            try:
                 await scheduler.run(
                     run.strategy,
                     on_trial,
                     rerun=run.replayed.rerun,
                     on_start=display.trial_started if display is not None else None,
                 )
-        finally:
-            result.elapsed = time.monotonic() - started
-            result.expired = scheduler.expired
+            finally:
+                result.elapsed = time.monotonic() - started
+                result.expired = scheduler.expired
     _space_done(run.strategy.seen, result)
     log.info(
         "run.finished",
@@ -197,13 +202,13 @@ class _Generations:
 
 
 @asynccontextmanager
-async def _watching(evaluator: Evaluator, directory: Path) -> AsyncIterator[None]:
+async def _watching(evaluator: Evaluator, directory: Path) -> AsyncIterator[Watchdog | None]:
     """A watchdog for runs that start processes (see :mod:`hyperdeme.launchers._watchdog`),
     started in a worker thread and closed whenever a cancellation lands: its start is
     inside the ``try`` whose ``finally`` closes it (a cancel during the start waits for
     the thread, then closes what it started)."""
     if evaluator.function is not None:
-        yield
+        yield None
         return
     grace = evaluator.config.launch.grace_period
     started: list[Watchdog] = []
@@ -214,7 +219,7 @@ async def _watching(evaluator: Evaluator, directory: Path) -> AsyncIterator[None
     try:
         await anyio.to_thread.run_sync(start)
         with started[0].active():
-            yield
+            yield started[0]
     finally:
         if started:
             with anyio.CancelScope(shield=True):

@@ -50,12 +50,15 @@ class ProgressState:
     elapsed: float
     #: seconds, estimated from the pace so far; None when it cannot be estimated
     remaining: float | None
+    #: what the run waits for, first on the line (``pending: Resources``), or None
+    status: str | None = None
 
     def describe(self) -> str:
         """One line: ``12/64 trials · 2 running · 1 failed · best FoM 0.0123 · ...``."""
         total = "" if self.budget is None else f"/{self.budget}"
         best = "-" if math.isinf(self.best_fom) else f"{self.best_fom:.6g}"
         parts = [
+            *([self.status] if self.status else []),
             f"{self.done}{total} trials",
             f"{self.running} running",
             f"{self.failed} failed",
@@ -86,6 +89,7 @@ class Progress:
         self._done = 0
         self._failed = 0
         self._in_flight = 0
+        self._status: str | None = None
         self.direction = direction
         self._best = no_best(direction)
         self._live: Live | None = None
@@ -96,6 +100,11 @@ class Progress:
     def set_in_flight(self, count: int) -> None:
         """How many evaluations are running now."""
         self._in_flight = max(0, count)
+        self._refresh()
+
+    def set_status(self, text: str | None) -> None:
+        """What the run waits for (``pending: Resources``), shown first; None clears it."""
+        self._status = text
         self._refresh()
 
     def trial_started(self, trial: Trial) -> None:
@@ -135,6 +144,7 @@ class Progress:
             best_fom=self._best,
             elapsed=elapsed,
             remaining=remaining,
+            status=self._status,
         )
 
     def __rich__(self) -> RenderableType:

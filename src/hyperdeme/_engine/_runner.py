@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 
-from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._errors import AllocationEnded, ConfigError, LauncherError, TransientLauncherError
 from .._core._hosts import HostPool
 from .._core._logging import get_logger, log_context
 from .._core._trial import Candidate, Status, Trial
@@ -90,6 +90,8 @@ class TrialRunner:
         self.retries: RetryPolicy[_Attempt] = RetryPolicy(
             num_retries=self.config.num_retries, retry_delay=self.config.retry_delay
         )
+        #: the allocation ended under the run: the scheduler starts nothing new and stops
+        self.allocation_ended: AllocationEnded | None = None
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -247,13 +249,25 @@ class TrialRunner:
                 exit_ = await self._run(job, monitor, scanner)
             except TransientLauncherError:
                 raise
+            except AllocationEnded as error:
+                return self._interrupted(trial, error)
             except LauncherError as error:
                 return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
             if isinstance(exit_, _Attempt):
                 return exit_
+            if exit_.info:  # where it ran (the allocation), journalled with the trial
+                trial.info = {**trial.info, **exit_.info}
             if exit_.returncode != 0:
                 return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
             return self._judge(exit_, scanner)
+
+    def _interrupted(self, trial: Trial, error: AllocationEnded) -> _Attempt:
+        """The allocation ended under the attempt: not its parameters' fault (run again
+        on resume), and no new evaluation starts."""
+        if self.allocation_ended is None:
+            self.allocation_ended = error
+        trial.info = {**trial.info, "allocation": error.allocation}
+        return _Attempt(Status.INTERRUPTED, error=str(error))
 
     async def _run(
         self, job: Job, monitor: AttemptMonitor | None, scanner: MetricScanner | None

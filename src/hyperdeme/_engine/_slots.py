@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._core._direction import scored
-from .._core._errors import EvaluationError
+from .._core._errors import EvaluationError, HyperdemeError
 from .._core._logging import get_logger
 from .._core._trial import Candidate, Status, Trial
 from ..strategies import Strategy
@@ -115,7 +115,7 @@ class Scheduler:
         self._on_start = on_start
         send, receive = anyio.create_memory_object_stream[Trial](math.inf)
         work_send, work_receive = anyio.create_memory_object_stream[Trial](0)
-        failure: EvaluationError | None = None
+        failure: HyperdemeError | None = None
         with send, receive, work_send, work_receive:
             try:
                 with anyio.move_on_after(self.time_budget) as budget:
@@ -170,7 +170,7 @@ class Scheduler:
         work: MemoryObjectSendStream[Trial],
         done: MemoryObjectReceiveStream[Trial],
         rerun: Sequence[tuple[int, Candidate]],
-    ) -> EvaluationError | None:
+    ) -> HyperdemeError | None:
         again = deque(rerun)
         in_flight = 0
         while True:
@@ -197,6 +197,8 @@ class Scheduler:
             self.journal.flush()  # what started is on file while the driver waits
             trial = await self._next_result(done)
             in_flight -= 1  # asked and not told: at most ``slots`` (reproducible: the rule)
+            if self.runner.allocation_ended is not None:
+                return await self._allocation_ended(trial, emit)
             self._record(strategy, trial)
             await self.runner.checkpoints.release(strategy.released_checkpoints())
             await emit(trial)
@@ -208,6 +210,14 @@ class Scheduler:
         self.journal.trial(trial)
         if self._on_journalled is not None:
             self._on_journalled(trial)
+
+    async def _allocation_ended(self, trial: Trial, emit: Emit) -> HyperdemeError:
+        """The allocation ended: journal ``trial`` (interrupted ones are no result to tell
+        the strategy; resume runs them again) and stop the run with the launcher's error."""
+        assert self.runner.allocation_ended is not None
+        self._journal(trial)
+        await emit(trial)
+        return self.runner.allocation_ended
 
     def _record(self, strategy: Strategy, trial: Trial) -> None:
         self._journal(trial)  # before anyone hears of it
@@ -251,10 +261,13 @@ class Scheduler:
         if self._finished < self.fail_fast_after:
             return None
         first = self._first_failure
+        # a trial refused before its command ran (too few nodes) has no command or exit code
+        ended = "" if first.returncode is None else f", exit code {first.returncode}"
+        command = f"command {first.command!r}" if first.command else "it never started"
         return EvaluationError(
             f"the first {self._finished} trials all failed, so the evaluations cannot "
-            f"succeed as configured. First failure (trial {first.id}, {first.status.value}, "
-            f"exit code {first.returncode}): command {first.command!r}\n"
+            f"succeed as configured. First failure (trial {first.id}, {first.status.value}"
+            f"{ended}): {command}\n"
             f"{first.error[-1500:]}",
             trial_id=first.id,
             command=first.command,

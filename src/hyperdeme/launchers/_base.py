@@ -89,10 +89,12 @@ class Exit:
     ``returncode`` follows ``subprocess``: negative for a signal. An
     in-process launcher puts the function's return value (a number or a dict
     of metrics) in ``result``; otherwise the engine reads metrics from stdout.
+    ``info`` is journalled with the trial (``{"allocation": "20"}``: where it ran).
     """
 
     returncode: int
     result: object = None
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Launcher(ABC):

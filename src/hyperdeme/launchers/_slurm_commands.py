@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import shlex
+import time
 from collections.abc import Mapping, Sequence
 
+from ._allocation import AllocationState
+
 __all__ = [
+    "NEVER_CLEARS",
     "NODE_FAILURE",
     "JobInfo",
+    "allocation_state",
     "parse_granted",
     "parse_job",
     "parse_node_states",
+    "parse_pending",
     "parse_steps",
     "salloc_argv",
     "slurm_environment",
@@ -28,6 +35,32 @@ NODE_FAILURE = re.compile(
     r"|Unable to create step for job \d+: Requested node configuration is not available",
 )
 _TASK_OPTIONS = re.compile(r"^(?:-n\d*|--ntasks(?:=.*)?|--ntasks-per-node(?:=.*)?)$")
+_OUTPUT_OPTIONS = re.compile(r"^(?:-o.*|--output(?:=.*)?)$")
+#: job states of an allocation evaluations can still run in (``COMPLETING`` is ending)
+_ALIVE = frozenset({"RUNNING", "CONFIGURING", "SUSPENDED", "RESIZING"})
+#: how a job ended, in words (``scontrol show job``'s JobState)
+_ENDINGS = {
+    "TIMEOUT": "its time limit ran out",
+    "CANCELLED": "it was cancelled (scancel)",
+    "PREEMPTED": "it was preempted",
+    "NODE_FAIL": "its nodes failed",
+    "DEADLINE": "its deadline passed",
+    "BOOT_FAIL": "its nodes failed to boot",
+    "OUT_OF_MEMORY": "it ran out of memory",
+    "COMPLETING": "it is ending",
+    "COMPLETED": "it ended",
+    "FAILED": "it ended",
+    "GONE": "Slurm no longer knows it",
+}
+#: pending reasons (squeue's %r) that waiting never clears (the cluster's limits and
+#: configuration refuse the request; with ``EnforcePartLimits=NO`` Slurm queues it anyway).
+#: Not ``PartitionConfig``: a 3-node request on the 2-node test cluster read it right
+#: after the nodes' previous job ended, before PartitionNodeLimit; it can clear.
+NEVER_CLEARS = frozenset({
+    "PartitionNodeLimit", "PartitionTimeLimit", "BadConstraints",
+    "InvalidAccount", "InvalidQOS", "AccountNotAllowed", "QOSNotAllowed",
+    "PartitionDown", "PartitionInactive", "DependencyNeverSatisfied",
+})  # fmt: skip
 #: job variables inherited from an enclosing job that would confuse a nested srun
 _KEEP = frozenset({"SLURM_CONF"})
 
@@ -62,17 +95,31 @@ def srun_argv(
     command: str,
     name: str,
     launch_args: str = "",
+    tasks_per_node: int = 1,
+    single_task: bool = False,
 ) -> list[str]:
-    """One job step on exactly ``nodelist``, running ``command`` through ``sh -c``.
+    """One job step on ``nodelist``, running ``command`` through ``sh -c``.
 
-    One task per node unless ``launch_args`` chooses the task layout itself.
+    ``tasks_per_node`` tasks on each node (one by default, as MPI code expects),
+    unless ``launch_args`` chooses the task layout itself; ``single_task``: one
+    task on the first node, which starts the others itself (torchrun, mpirun; the
+    hosts are in ``HYPERDEME_HOSTS``). Only task 0's stdout reaches hyperdeme
+    (``--output=0``: the FoM is rank 0's), unless ``launch_args`` redirects it.
     """
     extra = shlex.split(launch_args)
-    tasks = [] if any(_TASK_OPTIONS.match(arg) for arg in extra) else [f"--ntasks={len(nodelist)}"]
+    if single_task:
+        nodelist = nodelist[:1]
+        tasks = ["--ntasks=1"]
+    elif any(_TASK_OPTIONS.match(arg) for arg in extra):
+        tasks = []
+    else:
+        tasks = [f"--ntasks={len(nodelist) * tasks_per_node}"]
+        tasks += [f"--ntasks-per-node={tasks_per_node}"] if tasks_per_node > 1 else []
+    output = [] if any(_OUTPUT_OPTIONS.match(arg) for arg in extra) else ["--output=0"]
     return [
         "srun", f"--jobid={jobid}", f"--nodes={len(nodelist)}",
         f"--nodelist={','.join(nodelist)}", *tasks, "--exact", f"--job-name={name}",
-        "--kill-on-bad-exit=1", *extra, "/bin/sh", "-c", command,
+        "--kill-on-bad-exit=1", *output, *extra, "/bin/sh", "-c", command,
     ]  # fmt: skip
 
 
@@ -126,3 +173,49 @@ def parse_steps(text: str) -> dict[str, str]:
         if sep:
             steps[name] = step_id
     return steps
+
+
+def allocation_state(
+    jobid: int, code: int, out: str, err: str, *, now: float | None = None
+) -> AllocationState | None:
+    """The allocation's state from ``scontrol show job -o <jobid>``'s outcome; None when
+    the query itself failed (slurmctld busy: ask again later).
+
+    A job past its ``EndTime`` has ended although it may read ``RUNNING`` for up to
+    30 s more (slurmctld checks time limits periodically): Slurm already refuses its
+    new steps ("Job/step already completing or completed"; measured on 22.05).
+    """
+    if code != 0:
+        if "Invalid job id" in err:
+            return AllocationState(str(jobid), "GONE", "ended", why=_ENDINGS["GONE"])
+        return None
+    info = parse_job(out)
+    state = info.state.split("+")[0]
+    reason = info.get("Reason", "")
+    if state in _ALIVE and _past(info.get("EndTime", ""), time.time() if now is None else now):
+        return AllocationState(str(jobid), "TIMEOUT", "ended", "TimeLimit", _ENDINGS["TIMEOUT"])
+    if state in _ALIVE:
+        return AllocationState(str(jobid), state, "running", reason)
+    if state in {"PENDING", "REQUEUED"}:
+        return AllocationState(str(jobid), state, "pending", reason)
+    return AllocationState(str(jobid), state, "ended", reason, _ENDINGS.get(state, "it ended"))
+
+
+def parse_pending(text: str) -> tuple[str, str] | None:
+    """``(job id, reason)`` of a pending job from ``squeue -h -o '%i|%T|%r'``; None when
+    the job is not pending (granted, or not yet listed)."""
+    for line in text.splitlines():
+        job, _, rest = line.strip().partition("|")
+        state, _, reason = rest.partition("|")
+        if state == "PENDING":
+            return job, reason.strip()
+    return None
+
+
+def _past(end_time: str, now: float) -> bool:
+    """True when ``scontrol``'s EndTime (local time, ``2026-12-07T06:29:42``) has passed."""
+    try:
+        end = datetime.datetime.strptime(end_time, "%Y-%m-%dT%H:%M:%S").timestamp()
+    except ValueError:  # Unknown, None: no limit
+        return False
+    return end <= now

@@ -1,6 +1,7 @@
 """A Slurm test kernel: reports where it ran and when, then prints its FoM.
 
-Flags: --x (FoM = (x - 0.3)^2), --sleep seconds, --hang-first-attempt <file>
+Flags: --x (FoM = (x - 0.3)^2), --sleep seconds (default: $KERNEL_SLEEP, else 0),
+--hang-first-attempt <file>
 (the first run touches the file and hangs until killed), --record <file>
 (append a JSON line: step, node, nodelists, start, end).
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 parser = argparse.ArgumentParser()
 parser.add_argument("--x", type=float, default=0.5)
 parser.add_argument("--N", type=int, default=1)
-parser.add_argument("--sleep", type=float, default=0.0)
+parser.add_argument("--sleep", type=float, default=float(os.environ.get("KERNEL_SLEEP", 0)))
 parser.add_argument("--hang-first-attempt", default="")
 parser.add_argument("--hang-on", default="", help="hang when running on this host")
 parser.add_argument("--record", default="")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+
+import pytest
+
 from hyperdeme.launchers._slurm_commands import (
+    NEVER_CLEARS,
     NODE_FAILURE,
+    allocation_state,
     node_is_down,
     parse_granted,
     parse_job,
     parse_node_states,
+    parse_pending,
     parse_steps,
     salloc_argv,
     slurm_environment,
@@ -20,8 +27,25 @@ def test_srun_runs_one_step_on_exactly_the_given_nodes() -> None:
         jobid=42, nodelist=["n1", "n2"], command="python3 t.py --x=1", name="exp-3.1"
     ) == [
         "srun", "--jobid=42", "--nodes=2", "--nodelist=n1,n2", "--ntasks=2", "--exact",
-        "--job-name=exp-3.1", "--kill-on-bad-exit=1", "/bin/sh", "-c", "python3 t.py --x=1",
+        "--job-name=exp-3.1", "--kill-on-bad-exit=1", "--output=0",
+        "/bin/sh", "-c", "python3 t.py --x=1",
     ]  # fmt: skip
+
+
+def test_tasks_per_node_multiplies_the_tasks_of_a_step() -> None:
+    argv = srun_argv(jobid=1, nodelist=["n1", "n2"], command="c", name="s", tasks_per_node=4)
+    assert argv[4:6] == ["--ntasks=8", "--ntasks-per-node=4"]
+
+
+def test_single_task_runs_one_task_on_the_first_node() -> None:
+    argv = srun_argv(jobid=1, nodelist=["n1", "n2"], command="c", name="s", single_task=True)
+    assert argv[2:5] == ["--nodes=1", "--nodelist=n1", "--ntasks=1"]
+
+
+def test_only_rank_0_stdout_is_read_unless_launch_args_redirect_it() -> None:
+    assert "--output=0" in srun_argv(jobid=1, nodelist=["a"], command="c", name="s")
+    argv = srun_argv(jobid=1, nodelist=["a"], command="c", name="s", launch_args="-o out.%t")
+    assert "--output=0" not in argv
 
 
 def test_launch_args_choosing_tasks_replace_the_default_layout() -> None:
@@ -29,7 +53,7 @@ def test_launch_args_choosing_tasks_replace_the_default_layout() -> None:
         jobid=1, nodelist=["a"], command="c", name="s", launch_args="--ntasks-per-node=4 -c 2"
     )
     assert "--ntasks=1" not in argv
-    assert argv[-6:] == ["--ntasks-per-node=4", "-c", "2", "/bin/sh", "-c", "c"]
+    assert argv[-7:] == ["--output=0", "--ntasks-per-node=4", "-c", "2", "/bin/sh", "-c", "c"]
     assert "--ntasks=1" not in srun_argv(
         jobid=1, nodelist=["a"], command="c", name="s", launch_args="-n8"
     )
@@ -85,3 +109,53 @@ def test_node_failure_texts_measured_on_slurm_22_05() -> None:
         "Traceback (most recent call last): ValueError: node failure",
     ):
         assert not NODE_FAILURE.search(text), text
+
+
+@pytest.mark.parametrize(
+    ("answer", "phase", "why"),
+    [
+        ((0, "JobId=5 JobState=RUNNING Reason=None NodeList=n1", ""), "running", ""),
+        ((0, "JobId=5 JobState=TIMEOUT Reason=TimeLimit", ""), "ended", "its time limit ran out"),
+        ((0, "JobId=5 JobState=CANCELLED Reason=None", ""), "ended", "it was cancelled (scancel)"),
+        ((0, "JobId=5 JobState=PREEMPTED Reason=None", ""), "ended", "it was preempted"),
+        ((0, "JobId=5 JobState=PENDING Reason=Resources", ""), "pending", ""),
+        ((1, "", "slurm_load_jobs error: Invalid job id specified"), "ended", "Slurm no longer"),
+    ],
+)
+def test_allocation_state_from_scontrol(answer: tuple[int, str, str], phase: str, why: str) -> None:
+    """Measured on Slurm 22.05: a 1-minute salloc reads ``JobState=TIMEOUT
+    Reason=TimeLimit`` once its time is up; a job purged after MinJobAge is unknown."""
+    state = allocation_state(5, *answer)
+    assert state is not None
+    assert (state.id, state.phase) == ("5", phase)
+    assert state.why.startswith(why)
+
+
+def test_a_failed_query_says_nothing_about_the_allocation() -> None:
+    assert allocation_state(5, 1, "", "slurm_load_jobs error: Socket timed out") is None
+
+
+def test_pending_reason_from_squeue() -> None:
+    assert parse_pending("12|PENDING|PartitionNodeLimit\n") == ("12", "PartitionNodeLimit")
+    assert parse_pending("12|RUNNING|None\n") is None
+    assert parse_pending("") is None
+    assert "PartitionNodeLimit" in NEVER_CLEARS
+    assert "Resources" not in NEVER_CLEARS
+    assert "Priority" not in NEVER_CLEARS
+    assert "PartitionConfig" not in NEVER_CLEARS  # also while nodes complete a job
+
+
+def test_a_job_past_its_end_time_has_ended_although_it_reads_running() -> None:
+    """Measured on 22.05: up to 30 s past EndTime a job still reads RUNNING, and Slurm
+    already refuses its steps ("Job/step already completing or completed")."""
+    line = "JobId=18 JobState=RUNNING Reason=None EndTime=2026-12-07T06:29:42 NodeList=n1"
+    end = datetime.datetime(2026, 12, 7, 6, 29, 42).timestamp()
+    before = allocation_state(18, 0, line, "", now=end - 1)
+    after = allocation_state(18, 0, line, "", now=end + 5)
+    assert before is not None
+    assert before.phase == "running"
+    assert after is not None
+    assert (after.phase, after.state) == ("ended", "TIMEOUT")
+    unlimited = allocation_state(18, 0, line.replace("2026-12-07T06:29:42", "Unknown"), "")
+    assert unlimited is not None
+    assert unlimited.phase == "running"
