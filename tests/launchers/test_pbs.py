@@ -309,6 +309,31 @@ async def test_batch_job_failure_exit_code_is_propagated(
     assert ev.metrics() == {"FoM": 1.25}
 
 
+def program_on_a_private_path(tmp_path: Path) -> dict[str, str]:
+    """This environment, with a directory holding ``hd-train`` (prints a FoM) first on
+    PATH: a program a job finds only with the driver's PATH."""
+    bin_dir = tmp_path / "private bin"
+    bin_dir.mkdir()
+    program = bin_dir / "hd-train"
+    program.write_text('#!/bin/sh\necho "FoM: 0.5"\n')
+    program.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+async def test_a_batch_job_finds_programs_on_the_drivers_path(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
+) -> None:
+    """Against the stand-in, which gives a job the MOM's PATH as OpenPBS does (measured);
+    the real server is tested with ``python`` found on the driver's PATH in
+    tests/launchers/pbs/test_pbs_search.py."""
+    environ = program_on_a_private_path(tmp_path)
+    ev = evaluation("hd-train")
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=environ) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0, ev.errors
+    assert ev.metrics() == {"FoM": 0.5}
+
+
 async def test_cancelled_batch_job_is_deleted(
     pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
 ) -> None:
@@ -636,6 +661,22 @@ async def test_failing_task_status_is_propagated_although_pbsdsh_exits_0(
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 6
     assert ev.errors == "bad input\n"
+
+
+async def test_a_pbsdsh_task_finds_programs_on_the_drivers_path(
+    pbs_server: Path,
+    pbs_job: dict[str, str],
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+) -> None:
+    """Against the stand-in pbsdsh, whose task gets the job's environment, not the
+    driver's; the real server is tested in tests/launchers/pbs/test_pbs_allocation.py."""
+    environ = {**pbs_job, "PATH": program_on_a_private_path(tmp_path)["PATH"]}
+    ev = evaluation("hd-train")
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=environ) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0, ev.errors
+    assert ev.metrics() == {"FoM": 0.5}
 
 
 async def test_a_pbsdsh_task_in_an_awkward_directory(

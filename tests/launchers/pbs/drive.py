@@ -3,7 +3,7 @@ inside a PBS job, as a user would run theirs.
 
 ``python drive.py RUN_PATH [--search genetic|random] [--evals N] [--parallel K]
 [--kernel "ARGS"] [--eval-timeout S] [--asha] [--alloc-args A] [--resume]
-[--show-task]``
+[--show-task] [--python NAME]``
 
 Each evaluation runs the engine's test kernel (``tests/kernels/kernel.py``, FoM
 ``(x - 0.3)^2 + 0.01 (n - 5)^2``) with ``ARGS`` through the PBS launcher
@@ -34,11 +34,12 @@ parser.add_argument("--asha", action="store_true")
 parser.add_argument("--alloc-args", default="")
 parser.add_argument("--resume", action="store_true")
 parser.add_argument("--show-task", action="store_true", help="first print PBS_JOBID, PBS_TASKNUM")
+parser.add_argument("--python", default=sys.executable, help="the kernel's python (a name: PATH's)")
 args = parser.parse_args()
 
 source = Path(args.run_path) / "src"
 source.mkdir(parents=True, exist_ok=True)
-command = shlex.join([sys.executable, str(KERNEL), *shlex.split(args.kernel)])
+command = shlex.join([args.python, str(KERNEL), *shlex.split(args.kernel)])
 if args.show_task:
     command = f'echo "pbs task: job=$PBS_JOBID task=$PBS_TASKNUM host=$(hostname)"; {command}'
 evaluator = hyperdeme.Evaluator(

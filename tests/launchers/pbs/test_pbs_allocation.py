@@ -4,7 +4,9 @@ evaluations run with ``pbsdsh`` on the hosts of ``$PBS_NODEFILE``, not as jobs o
 OpenPBS's ``pbsdsh`` writes its task's output to the job's own output and exits 0
 whatever the task did: the launcher's ``sh -c`` wrapper writes the task's output and exit
 status to files, which is what this shows against the real thing (one evaluation fails
-on purpose, and must be recorded as failed, with its exit code).
+on purpose, and must be recorded as failed, with its exit code). The job script
+activates a venv, as a user's does, and the evaluations find ``python`` on the driver's
+PATH, which ``pbsdsh``'s tasks do not inherit (they get the MOM's).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ pytestmark = pytest.mark.timeout(300)
 
 def test_a_driver_submitted_as_a_job_runs_its_evaluations_with_pbsdsh(pbs: Server) -> None:
     run, state = pbs.workdir / "run", pbs.workdir / "state"
-    drive = [pbs.python, str(DRIVE), str(run), "--evals", "3", "--parallel", "1",
-             "--show-task", f"--kernel=--state={state} --fail-first=1"]  # fmt: skip
+    drive = ["python", str(DRIVE), str(run), "--evals", "3", "--parallel", "1", "--show-task",
+             "--python", "python", f"--kernel=--state={state} --fail-first=1"]  # fmt: skip
     script = pbs.workdir / "driver.pbs"
-    script.write_text(
+    script.write_text(  # as a user's: activate the venv, run the driver
         "#!/bin/sh\n"
         "#PBS -N hd-driver\n"
         "#PBS -l select=1:ncpus=2:mpiprocs=2\n"
         "#PBS -l walltime=00:10:00\n"
         f"cd {shlex.quote(str(pbs.workdir))}\n"
+        f". {shlex.quote(str(Path(pbs.python).parent / 'activate'))}\n"
         f"exec {shlex.join(drive)}\n"
     )
     out = pbs.workdir / "driver.out"

@@ -57,6 +57,18 @@ def test_genetic_search_runs_one_qsub_job_per_evaluation(pbs: Server) -> None:
     assert pbs.unfinished() == []
 
 
+def test_a_job_finds_its_program_on_the_drivers_path(pbs: Server) -> None:
+    """PBS gives a job the MOM's PATH (``/usr/local/bin:/usr/bin:/bin``), where Debian has
+    no ``python``; the driver's PATH (``pbs-exec``: the venv's bin first) has one."""
+    run = pbs.workdir / "run"
+    driver = pbs.driver(run, "--evals", "1", "--parallel", "1", "--python", "python")
+    out = finish(driver, 120)
+    assert driver.returncode == 0, out[-3000:]
+    (trial,) = hyperdeme.read_journal(run / "pbs" / "trials.jsonl")
+    assert trial.status is Status.OK, trial.error
+    assert trial.fom == pytest.approx(fom(trial.params))
+
+
 @pytest.mark.parametrize(
     ("alloc_args", "message"),
     [
