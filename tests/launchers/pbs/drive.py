@@ -2,7 +2,8 @@
 inside a PBS job, as a user would run theirs.
 
 ``python drive.py RUN_PATH [--search genetic|random] [--evals N] [--parallel K]
-[--kernel "ARGS"] [--eval-timeout S] [--asha] [--alloc-args A] [--resume]
+[--kernel "ARGS"] [--eval-timeout S] [--asha] [--alloc-args A]
+[--alloc-timeout MINUTES] [--resume]
 [--show-task] [--python NAME]``
 
 Each evaluation runs the engine's test kernel (``tests/kernels/kernel.py``, FoM
@@ -32,6 +33,7 @@ parser.add_argument(
 parser.add_argument("--eval-timeout", type=float, default=0.0)
 parser.add_argument("--asha", action="store_true")
 parser.add_argument("--alloc-args", default="")
+parser.add_argument("--alloc-timeout", type=int, default=10, help="minutes: the jobs' walltime")
 parser.add_argument("--resume", action="store_true")
 parser.add_argument("--show-task", action="store_true", help="first print PBS_JOBID, PBS_TASKNUM")
 parser.add_argument("--python", default=sys.executable, help="the kernel's python (a name: PATH's)")
@@ -50,7 +52,7 @@ evaluator = hyperdeme.Evaluator(
     num_parallel_evals=args.parallel,
     eval_timeout=args.eval_timeout,
     alloc_args=args.alloc_args,
-    alloc_timeout=10,
+    alloc_timeout=args.alloc_timeout,
     launcher_options={"poll_interval": 0.25},
     early_stopping=hyperdeme.ASHA(max_steps=4, reduction_factor=2) if args.asha else None,
 )
