@@ -107,3 +107,20 @@ def test_a_sigkilled_drivers_jobs_are_deleted_and_resume_completes_the_budget(
     assert sorted(t.id for t in trials) == [1, 2, 3, 4]
     assert all(t.status is Status.OK for t in trials), [t.error for t in trials]
     assert pbs.unfinished_ours() == []
+
+
+def test_a_walltime_kill_is_a_failed_trial_saying_what_pbs_said(pbs: Server) -> None:
+    """``alloc_timeout`` (minutes) is the job's walltime; PBS kills the job past it (its
+    MOM notices within about 20 s more), Exit_status -29 (JOB_EXEC_KILL_WALLTIME), and
+    PBS's own message reaches the trial. It takes a minute and a half."""
+    run = pbs.workdir / "run"
+    driver = pbs.driver(run, "--evals", "1", "--parallel", "1", "--kernel=--hang",
+                        "--alloc-timeout", "1")  # fmt: skip
+    out = finish(driver, 240)
+    assert driver.returncode == 0, out[-3000:]
+    (trial,) = hyperdeme.read_journal(run / "pbs" / "trials.jsonl")
+    assert trial.status is Status.FAILED
+    assert trial.returncode == -9  # killed for a limit, like SIGKILL
+    assert "PBS: job killed: walltime" in trial.error
+    (job,) = pbs.ours().values()
+    assert job["Exit_status"] == -29
