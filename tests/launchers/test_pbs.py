@@ -564,8 +564,8 @@ async def test_what_pbs_itself_reports_reaches_the_trial_stderr(
     pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
 ) -> None:
     """PBS's own stream (qsub -e, staged out at the end) is copied after the job's: a
-    walltime kill is explained in the trial's stderr log. Stand-in only: a real walltime
-    kill takes a minute at least."""
+    walltime kill is explained in the trial's stderr log. Real server: a walltime kill
+    in tests/launchers/pbs/test_pbs_stopping.py."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
     settings = LauncherOptions(alloc_args="-l walltime=1", extra=FAST)
