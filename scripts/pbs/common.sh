@@ -44,17 +44,27 @@ in_ns() { ip netns exec "$PBS_NETNS" "$@"; }
 
 ns_exists() { ip netns list 2>/dev/null | grep -qw -- "$PBS_NETNS"; }
 
-# pbs_pids -> every PBS daemon and datastore process on the machine.
+# pbs_pids -> every PBS daemon and datastore process on the machine: commands
+# under /opt/pbs or named pbs_*, the datastore's postmaster (its command line
+# names $PBS_HOME/datastore) and that postmaster's children ("postgres: ...").
 pbs_pids() {
-    local f pid exe
+    local f pid exe stat postmasters=" "
     for f in /proc/[0-9]*/cmdline; do
         pid=${f#/proc/}
         pid=${pid%/cmdline}
         [[ $pid != "$$" && $pid != "$BASHPID" ]] || continue
-        exe=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+        exe=$({ tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
         case $exe in
-        "$PBS_PREFIX"/* | pbs_* | *"$PBS_HOME"/datastore*) echo "$pid" ;;
+        *"$PBS_HOME"/datastore*) echo "$pid"; postmasters+="$pid " ;;
+        "$PBS_PREFIX"/* | pbs_*) echo "$pid" ;;
         esac
+    done
+    [[ $postmasters != " " ]] || return 0
+    for f in /proc/[0-9]*/stat; do
+        stat=$({ cat "$f"; } 2>/dev/null) || continue
+        stat=${stat##*) }   # state ppid ...
+        stat=${stat#* }
+        [[ $postmasters == *" ${stat%% *} "* ]] && { pid=${f#/proc/}; echo "${pid%/stat}"; }
     done
     return 0
 }
