@@ -19,8 +19,10 @@ from .conftest import Server, finish, stop
 
 pytestmark = pytest.mark.timeout(300)
 
-#: Exit_status of a job deleted while it ran (killed by SIGTERM: 256 + 15)
-DELETED = 271
+#: Exit_status of a job deleted while it ran: 271 (256 + SIGTERM) when PBS saw the job
+#: script killed, 143 (128 + SIGTERM, the shell's) when the MOM's SIGTERM reached the
+#: program first and the script ended by itself (both seen here, at random)
+DELETED = frozenset({271, 143})
 #: a bound on the time from ``qdel`` to the job's state F (measured: 1-7 s here; the MOM
 #: sometimes notices the end of a killed task only at its next periodic check)
 GONE = 60
@@ -36,7 +38,7 @@ def test_eval_timeout_deletes_the_job(pbs: Server) -> None:
     assert trial.status is Status.TIMEOUT, trial.error
     pbs.wait_until(lambda: pbs.unfinished_ours() == [], seconds=GONE)
     (job,) = pbs.ours().values()
-    assert job["Exit_status"] == DELETED  # killed by qdel's SIGTERM, not ended by itself
+    assert job["Exit_status"] in DELETED  # killed by qdel's SIGTERM, not ended by itself
 
 
 def test_sigterm_of_the_driver_deletes_its_jobs(pbs: Server) -> None:
@@ -53,7 +55,9 @@ def test_sigterm_of_the_driver_deletes_its_jobs(pbs: Server) -> None:
     trials = hyperdeme.read_journal(run / "pbs" / "trials.jsonl")
     assert [t.status for t in trials] == [Status.CANCELLED] * 2
     pbs.wait_until(lambda: pbs.unfinished_ours() == [], seconds=GONE)
-    assert {job["Exit_status"] for job in pbs.ours().values()} == {DELETED}
+    jobs = pbs.ours()
+    assert len(jobs) == 2
+    assert {job["Exit_status"] for job in jobs.values()} <= DELETED
 
 
 def test_asha_stops_hopeless_jobs_from_their_output(pbs: Server) -> None:
@@ -72,7 +76,9 @@ def test_asha_stops_hopeless_jobs_from_their_output(pbs: Server) -> None:
         assert trial.fom == pytest.approx((x - 0.3) ** 2 + 0.01 * (n - 5) ** 2 + 1)
     pbs.wait_until(lambda: pbs.unfinished_ours() == [], seconds=GONE)
     statuses = sorted(job["Exit_status"] for job in pbs.ours().values())
-    assert statuses == [0, DELETED, DELETED]
+    assert statuses[0] == 0
+    assert len(statuses) == 3
+    assert set(statuses[1:]) <= DELETED
 
 
 def test_a_sigkilled_drivers_jobs_are_deleted_and_resume_completes_the_budget(
@@ -99,7 +105,8 @@ def test_a_sigkilled_drivers_jobs_are_deleted_and_resume_completes_the_budget(
     # only the run's watchdog is left to delete the jobs (Exit_status: killed, not ended)
     pbs.wait_until(lambda: pbs.unfinished_ours() == [], seconds=GONE)
     jobs = pbs.ours()
-    assert {jobs[jobid]["Exit_status"] for jobid in running} == {DELETED}
+    assert len(running) == 2
+    assert {jobs[jobid]["Exit_status"] for jobid in running} <= DELETED
     resumed = pbs.driver(run, *args, "--resume")
     out = finish(resumed, 120)
     assert resumed.returncode == 0, out[-3000:]
