@@ -96,7 +96,10 @@ def test_a_crayai_script_with_workload_manager_pbs(pbs: Server) -> None:
     run = pbs.workdir / "run"
     result = pbs.run(pbs.python, str(script), str(run))
     assert "best FoM:" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "pbs" in (result.stdout + result.stderr).lower()  # verbose: the launcher chosen
+    said = result.stdout + result.stderr  # verbose: the launcher chosen, each job submitted
+    assert "launcher=pbs reason=\"workload_manager='pbs' was given\"" in said
+    assert "qsub_version='pbs_version = " in said
+    assert said.count("pbs.submitted") >= 2
     (journal,) = run.glob("*/trials.jsonl")
     trials = hyperdeme.read_journal(journal)
     assert trials
