@@ -1,9 +1,11 @@
 """The PBS launcher: command builders, output parsers, and runs through stand-ins.
 
-No PBS server can run in the test environment, so the flow tests use the
-stand-in ``qsub``/``qstat``/``qdel``/``pbsdsh`` of ``tests/standins/pbs``
-(a spool-directory "server" that runs jobs in the background and reports them
-the way PBS Pro, or Torque, does).
+The flow tests here use the stand-in ``qsub``/``qstat``/``qdel``/``pbsdsh`` of
+``tests/standins/pbs`` (a spool-directory "server" that runs jobs in the
+background and reports them the way PBS Pro, or Torque, does): they are quick and
+show what one real host cannot (several hosts, Torque, old PBS Pro, a failing
+qstat). The launcher is also tested against a real OpenPBS server in
+``tests/launchers/pbs/``; each stand-in test says which real test covers the same.
 """
 
 from __future__ import annotations
@@ -275,7 +277,9 @@ def spool_jobs(spool: Path) -> list[dict[str, Any]]:
 async def test_batch_job_runs_and_its_metric_is_scanned(
     pbs_server: Path, evaluation: Callable[..., Evaluation]
 ) -> None:
-    """Against the stand-in PBS Pro (no server here): qsub, qstat -F json polls, output copied."""
+    """Against the stand-in PBS Pro: qsub, qstat -F json polls, output copied. Real server:
+    tests/launchers/pbs/test_pbs_search.py (genetic search, FoMs from the jobs' output);
+    the env values and stderr here are the stand-in's only."""
     ev = evaluation(
         kernel_command("--show", "TRIAL_TAG", "--stderr", "to stderr"), env={"TRIAL_TAG": "t 1"}
     )
@@ -301,7 +305,9 @@ async def test_batch_job_runs_and_its_metric_is_scanned(
 async def test_batch_job_failure_exit_code_is_propagated(
     pbs_server: Path, evaluation: Callable[..., Evaluation]
 ) -> None:
-    """Against the stand-in PBS Pro: Exit_status 3 from qstat becomes returncode 3."""
+    """Against the stand-in PBS Pro: Exit_status 3 from qstat becomes returncode 3. Real
+    server: an Exit_status other than 0 or 271 is not produced there; pbsdsh's failing
+    task is (test_pbs_allocation.py)."""
     ev = evaluation(kernel_command("--exit", "3"))
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
         exit_ = await launcher.run(ev.job)
@@ -309,11 +315,37 @@ async def test_batch_job_failure_exit_code_is_propagated(
     assert ev.metrics() == {"FoM": 1.25}
 
 
+def program_on_a_private_path(tmp_path: Path) -> dict[str, str]:
+    """This environment, with a directory holding ``hd-train`` (prints a FoM) first on
+    PATH: a program a job finds only with the driver's PATH."""
+    bin_dir = tmp_path / "private bin"
+    bin_dir.mkdir()
+    program = bin_dir / "hd-train"
+    program.write_text('#!/bin/sh\necho "FoM: 0.5"\n')
+    program.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+async def test_a_batch_job_finds_programs_on_the_drivers_path(
+    pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
+) -> None:
+    """Against the stand-in, which gives a job the MOM's PATH as OpenPBS does (measured);
+    the real server is tested with ``python`` found on the driver's PATH in
+    tests/launchers/pbs/test_pbs_search.py."""
+    environ = program_on_a_private_path(tmp_path)
+    ev = evaluation("hd-train")
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=environ) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0, ev.errors
+    assert ev.metrics() == {"FoM": 0.5}
+
+
 async def test_cancelled_batch_job_is_deleted(
     pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
 ) -> None:
-    """Against the stand-in PBS (no server here): cancelling run() qdels the job, whose
-    program is then gone, and the cancellation propagates."""
+    """Against the stand-in PBS: cancelling run() qdels the job, whose program is then
+    gone, and the cancellation propagates. Real server: SIGTERM of the driver and
+    eval_timeout delete the job (tests/launchers/pbs/test_pbs_stopping.py)."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
@@ -341,9 +373,10 @@ async def test_cancelled_batch_job_is_deleted(
 async def test_output_reaches_the_engine_while_the_batch_job_runs(
     pbs_server: Path, evaluation: Callable[..., Evaluation], marker: str
 ) -> None:
-    """Against the stand-in PBS, which copies the -o file only at the job's end (PBS
-    Pro's default, Keep_Files n): the job writes its own output (exec >), so the first
-    epoch arrives while the job runs; cancelling then qdels it."""
+    """Against the stand-in PBS, which copies the -o file only at the job's end (PBS Pro's
+    default, Keep_Files n): the job writes its own output (exec >), so the first epoch
+    arrives while the job runs; cancelling then qdels it. Real server: ASHA stops jobs
+    from their first epoch's output (tests/launchers/pbs/test_pbs_stopping.py)."""
     ev = evaluation(curve_command("--epochs=3", "--hang", f"--marker={marker}"))
     watch = Watch(ev.job.stdout, b"epoch 1: FoM: 1.04\n")
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
@@ -363,7 +396,8 @@ async def test_output_reaches_the_engine_while_the_batch_job_runs(
 async def test_torque_is_detected_and_followed_with_text_qstat(
     pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Against the stand-in acting as Torque: -l nodes=, qstat -f text, state C."""
+    """Against the stand-in acting as Torque: -l nodes=, qstat -f text, state C. Stand-in
+    only: no Torque is built here (the real OpenPBS flavour is in test_pbs_flavour.py)."""
     monkeypatch.setenv("PBS_STANDIN_FLAVOUR", "torque")
     ev = evaluation(kernel_command("--exit", "2"), nodes=2)
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
@@ -379,7 +413,8 @@ async def test_exit_status_of_a_forgotten_job_comes_from_its_status_file(
     pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Against the stand-in with job history off: qstat says Unknown Job Id once the job
-    ends, so the exit status the script recorded is used."""
+    ends, so the exit status the script recorded is used. Stand-in only: the real server
+    runs with job history on."""
     monkeypatch.setenv("PBS_STANDIN_HISTORY", "0")
     ev = evaluation(kernel_command("--exit", "4"))
     settings = LauncherOptions(extra={**FAST, "pbs_flavour": "pbspro"})
@@ -391,7 +426,8 @@ async def test_exit_status_of_a_forgotten_job_comes_from_its_status_file(
 async def test_pbs_pro_without_json_output_is_followed_with_text_qstat(
     pbs_server: Path, evaluation: Callable[..., Evaluation], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Against the stand-in acting as PBS Pro before 18 (qstat has no -F json)."""
+    """Against the stand-in acting as PBS Pro before 18 (qstat has no -F json). Stand-in
+    only: the real server is OpenPBS 23, with -F json."""
     monkeypatch.setenv("PBS_STANDIN_JSON", "0")
     ev = evaluation(kernel_command("--exit", "5"))
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
@@ -407,7 +443,7 @@ async def test_a_batch_job_in_an_awkward_directory(
 ) -> None:
     """Against the stand-in PBS Pro: a working directory (and so the script, output and
     status files) with spaces and shell metacharacters; the job runs there, nothing of
-    the name is executed."""
+    the name is executed. Stand-in only: the real tests use plain directories."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # where the stand-in starts jobs
     (tmp_path / "home").mkdir()
     cwd = tmp_path / AWKWARD
@@ -460,7 +496,8 @@ async def test_the_pbs_standin_stages_output_out_at_the_end_unless_k_says_otherw
     final_at_end: bool,
 ) -> None:
     """Like PBS Pro / OpenPBS: the -o file appears only when the job ends, unless -k d
-    (direct write) or -k o/e (kept in the home directory of the execution host)."""
+    (direct write) or -k o/e (kept in the home directory of the execution host). Checks
+    the stand-in itself; the real server's default staging is met by every real test."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -513,7 +550,8 @@ async def test_batch_job_output_reaches_the_trial_whatever_keep_files_says(
     alloc_args: str,
 ) -> None:
     """The job writes its own output (exec >): a user's -k (direct write, or streams kept
-    on the execution host) or -j changes nothing of what the trial sees."""
+    on the execution host) or -j changes nothing of what the trial sees. Stand-in only:
+    the real tests use PBS's default Keep_Files."""
     monkeypatch.setenv("HOME", str(tmp_path))
     ev = evaluation(kernel_command("--stderr", "to stderr"))
     async with PbsLauncher(LauncherOptions(alloc_args=alloc_args, extra=FAST)) as launcher:
@@ -526,7 +564,8 @@ async def test_what_pbs_itself_reports_reaches_the_trial_stderr(
     pbs_server: Path, evaluation: Callable[..., Evaluation], tmp_path: Path
 ) -> None:
     """PBS's own stream (qsub -e, staged out at the end) is copied after the job's: a
-    walltime kill is explained in the trial's stderr log."""
+    walltime kill is explained in the trial's stderr log. Real server: a walltime kill
+    in tests/launchers/pbs/test_pbs_stopping.py."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
     settings = LauncherOptions(alloc_args="-l walltime=1", extra=FAST)
@@ -544,8 +583,9 @@ async def test_failing_qstat_calls_are_retried_a_few_times(
     failures: int,
     succeeds: bool,
 ) -> None:
-    """Against the stand-in PBS whose next N qstat calls fail: a few are retried, too
-    many end the attempt with qstat's error; the failures happened."""
+    """Against the stand-in PBS whose next N qstat calls fail: a few are retried, too many
+    end the attempt with qstat's error; the failures happened. Stand-in only: the real
+    server is not made to fail."""
     monkeypatch.setenv("PBS_STANDIN_FAIL_QSTAT", str(failures))
     ev = evaluation(kernel_command())
     async with PbsLauncher(LauncherOptions(extra={**FAST, "pbs_flavour": "pbspro"})) as launcher:
@@ -585,7 +625,8 @@ async def test_concurrent_evaluations_get_different_hosts(
     pbs_server: Path, pbs_job: dict[str, str], evaluation: Callable[..., Evaluation]
 ) -> None:
     """Against the stand-in pbsdsh (no PBS job here): two evaluations at once run on the
-    job's two hosts, with cwd and environment carried in the sh -c text."""
+    job's two hosts, with cwd and environment carried in the sh -c text. Stand-in only:
+    the real server has one host (its pbsdsh is tested in test_pbs_allocation.py)."""
     evs = [
         evaluation(kernel_command("--show", HOSTS_VARIABLE, "--show", "X", "--fom", str(i)),
                    trial_id=i, env={"X": f"x{i}"})
@@ -616,7 +657,8 @@ async def test_concurrent_evaluations_get_different_hosts(
 async def test_multi_node_evaluation_runs_on_its_first_host_and_sees_all(
     pbs_server: Path, pbs_job: dict[str, str], evaluation: Callable[..., Evaluation]
 ) -> None:
-    """Against the stand-in pbsdsh: a 2-node evaluation is told both hosts."""
+    """Against the stand-in pbsdsh: a 2-node evaluation is told both hosts. Stand-in only:
+    the real server has one host."""
     ev = evaluation(kernel_command("--show", HOSTS_VARIABLE), nodes=2)
     async with PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job) as launcher:
         assert (await launcher.run(ev.job)).returncode == 0
@@ -630,12 +672,29 @@ async def test_multi_node_evaluation_runs_on_its_first_host_and_sees_all(
 async def test_failing_task_status_is_propagated_although_pbsdsh_exits_0(
     pbs_server: Path, pbs_job: dict[str, str], evaluation: Callable[..., Evaluation]
 ) -> None:
-    """Against the stand-in pbsdsh, which like PBS Pro's exits 0 for a failed task."""
+    """Against the stand-in pbsdsh, which like PBS Pro's exits 0 for a failed task. Real
+    server: tests/launchers/pbs/test_pbs_allocation.py fails one task on purpose."""
     ev = evaluation(kernel_command("--exit", "6", "--stderr", "bad input"))
     async with PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job) as launcher:
         exit_ = await launcher.run(ev.job)
     assert exit_.returncode == 6
     assert ev.errors == "bad input\n"
+
+
+async def test_a_pbsdsh_task_finds_programs_on_the_drivers_path(
+    pbs_server: Path,
+    pbs_job: dict[str, str],
+    evaluation: Callable[..., Evaluation],
+    tmp_path: Path,
+) -> None:
+    """Against the stand-in pbsdsh, whose task gets the job's environment, not the
+    driver's; the real server is tested in tests/launchers/pbs/test_pbs_allocation.py."""
+    environ = {**pbs_job, "PATH": program_on_a_private_path(tmp_path)["PATH"]}
+    ev = evaluation("hd-train")
+    async with PbsLauncher(LauncherOptions(extra=FAST), environ=environ) as launcher:
+        exit_ = await launcher.run(ev.job)
+    assert exit_.returncode == 0, ev.errors
+    assert ev.metrics() == {"FoM": 0.5}
 
 
 async def test_a_pbsdsh_task_in_an_awkward_directory(
@@ -644,8 +703,9 @@ async def test_a_pbsdsh_task_in_an_awkward_directory(
     evaluation: Callable[..., Evaluation],
     tmp_path: Path,
 ) -> None:
-    """Against the stand-in pbsdsh: the sh -c text carries an awkward working directory
-    and its output and status paths literally."""
+    """Against the stand-in pbsdsh: the sh -c text carries an awkward working directory and
+    its output and status paths literally. Stand-in only: the real tests use plain
+    directories."""
     cwd = tmp_path / AWKWARD
     cwd.mkdir()
     ev = evaluation(kernel_command("--show", "TAG"), cwd=cwd, env={"TAG": "`touch PWNED`"})
@@ -665,7 +725,8 @@ async def test_cancelled_pbsdsh_task_is_killed(
     tmp_path: Path,
 ) -> None:
     """Against the stand-in pbsdsh: terminating pbsdsh kills its (remote) task, and the
-    host is free again afterwards."""
+    host is free again afterwards. Stand-in only: the real pbsdsh is tested running
+    tasks to their end (test_pbs_allocation.py)."""
     pidfile = tmp_path / "kernel.pid"
     ev = evaluation(kernel_command("--pidfile", str(pidfile), "--hold", "60"))
     launcher = PbsLauncher(LauncherOptions(extra=FAST), environ=pbs_job, grace=2)
@@ -685,7 +746,8 @@ async def test_cancelled_pbsdsh_task_is_killed(
 
 async def test_random_search_through_qsub(pbs_server: Path, tmp_path: Path) -> None:
     """hyperdeme.optimize with workload_manager='pbs', against the stand-in PBS (no server
-    here): every trial is a batch job."""
+    here): every trial is a batch job. Real server:
+    tests/launchers/pbs/test_pbs_search.py."""
     await search_through(tmp_path, workload_manager="pbs", launcher_options=FAST)
     jobs = spool_jobs(pbs_server)
     assert len(jobs) == 4
@@ -695,7 +757,8 @@ async def test_random_search_through_qsub(pbs_server: Path, tmp_path: Path) -> N
 async def test_early_stopping_qdels_the_hopeless_batch_jobs(
     pbs_server: Path, tmp_path: Path, marker: str
 ) -> None:
-    """hyperdeme.optimize with ASHA through the stand-in PBS: stopped trials are qdel'd."""
+    """hyperdeme.optimize with ASHA through the stand-in PBS: stopped trials are qdel'd.
+    Real server: tests/launchers/pbs/test_pbs_stopping.py."""
     with capture_logs() as logs:
         await early_stopping_through(
             tmp_path, marker, workload_manager="pbs", launcher_options=FAST
@@ -713,7 +776,8 @@ async def test_a_run_path_with_spaces_and_shell_metacharacters(
     inside_a_job: bool,
 ) -> None:
     """hyperdeme.optimize with run_path and src_path under an awkward directory, against
-    the stand-in PBS: through qsub (outside a job) and pbsdsh (inside one)."""
+    the stand-in PBS: through qsub (outside a job) and pbsdsh (inside one). Stand-in
+    only: the real tests use plain directories."""
     monkeypatch.setenv("HOME", str(tmp_path))  # where the stand-in starts jobs and tasks
     if inside_a_job:
         for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
@@ -736,7 +800,9 @@ async def test_a_run_path_with_spaces_and_shell_metacharacters(
 async def test_random_search_inside_a_pbs_job(
     pbs_server: Path, pbs_job: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """hyperdeme.optimize inside a (stand-in) PBS job: auto-detected, trials on its 2 hosts."""
+    """hyperdeme.optimize inside a (stand-in) PBS job: auto-detected, trials on its 2
+    hosts. Real server: the driver as a PBS job in
+    tests/launchers/pbs/test_pbs_allocation.py (one host)."""
     for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
         monkeypatch.setenv(variable, pbs_job[variable])
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
@@ -748,7 +814,8 @@ async def test_random_search_inside_a_pbs_job(
 
 async def test_pbt_through_qsub(pbs_server: Path, tmp_path: Path) -> None:
     """Population-based training, every slice a (stand-in) PBS batch job resuming the
-    checkpoint the driver copied."""
+    checkpoint the driver copied. Stand-in only: PBT's checkpoint flow does not depend
+    on the workload manager."""
     await pbt_through(tmp_path, workload_manager="pbs", launcher_options=FAST)
     assert len(spool_jobs(pbs_server)) == 6
 
@@ -761,7 +828,8 @@ async def test_early_stopping_inside_a_pbs_job_kills_the_pbsdsh_task(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """hyperdeme.optimize with ASHA inside a (stand-in) PBS job: the task's output file is
-    followed while it runs, and a stopped task dies with pbsdsh."""
+    followed while it runs, and a stopped task dies with pbsdsh. Stand-in only: the real
+    pbsdsh is tested running tasks to their end."""
     for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
         monkeypatch.setenv(variable, pbs_job[variable])
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)

@@ -1,29 +1,31 @@
 """PBS Pro, OpenPBS and Torque: ``pbsdsh`` inside a job, ``qsub`` outside one.
 
-**Inside a PBS job** (``PBS_NODEFILE`` is set) the evaluations share the
-job's hosts: the unique lines of the node file (``total_nodes`` is their
-count). Each evaluation gets ``job.nodes`` free hosts and runs on the first
-one with ``pbsdsh -n <index>`` (``-n`` works on PBS Pro and Torque; ``-h
-host`` is Torque's only); all its hosts are exported to the program as
-``HYPERDEME_HOSTS`` (comma-separated) for it to start its own multi-node
-work (``mpirun --host $HYPERDEME_HOSTS``). ``pbsdsh`` carries neither the
-working directory nor the environment, a task's output goes to the PBS job's
-own output rather than to ``pbsdsh``, and PBS Pro's ``pbsdsh`` exits 0
-whatever its task did. So the ``sh -c`` text carries it all (``cd <cwd>``,
-``export ...``, output and exit status redirected to files in
-``<cwd>/.hyperdeme/pbs/``, which must be on a file system shared with the
-job's hosts, as for any PBS job). The output file is followed while the task
-runs (every ``poll_interval`` seconds) and the stderr file copied when it
+**Inside a PBS job** (``PBS_NODEFILE`` is set) the evaluations share the job's
+hosts: the unique lines of the node file (``total_nodes`` is their count). Each
+evaluation gets ``job.nodes`` free hosts and runs on the first one with
+``pbsdsh -n <index>`` (``-n`` works on PBS Pro and Torque; ``-h host`` is
+Torque's only); all its hosts are exported to the program as
+``HYPERDEME_HOSTS`` (comma-separated) for it to start its own multi-node work
+(``mpirun --host $HYPERDEME_HOSTS``). ``pbsdsh`` carries neither the working
+directory nor the environment, a task's output goes to the PBS job's own output
+rather than to ``pbsdsh``, and PBS Pro's ``pbsdsh`` exits 0 whatever its task
+did. So the ``sh -c`` text carries it all (``cd <cwd>``, ``export ...`` of the
+driver's ``PATH`` and the job's variables, output and exit status redirected to
+files in ``<cwd>/.hyperdeme/pbs/``, which must be on a file system shared with
+the job's hosts, as for any PBS job). The output file is followed while the
+task runs (every ``poll_interval`` seconds) and the stderr file copied when it
 ends, into the trial's logs. Stopping it: ``pbsdsh`` is signalled with the rest
-of its process group (SIGTERM, grace, SIGKILL); on SIGTERM it kills its
-remote task through the task manager (``tm_kill``) before exiting.
+of its process group (SIGTERM, grace, SIGKILL); on SIGTERM it kills its remote
+task through the task manager (``tm_kill``) before exiting.
 
 **Outside a job** each evaluation is a batch job: a script written to
 ``<cwd>/.hyperdeme/pbs/`` (``#PBS -N``, a node request ``-l select=<k>``
 on PBS Pro or ``-l nodes=<k>`` on Torque, ``-l walltime`` from
 ``alloc_timeout`` minutes), submitted with ``qsub -o <pbs.out> -e <pbs.err>
 <alloc_args> <script>``: the output files are qsub arguments, not ``#PBS``
-directives, which cannot quote a path with spaces. The job is polled every
+directives, which cannot quote a path with spaces. The script exports the
+driver's ``PATH`` (PBS gives a job the MOM's, see :meth:`PbsLauncher._carried`)
+and the job's variables. The job is polled every
 ``poll_interval`` seconds (``launcher_options``, default 2) with ``qstat -f
 -F json -x`` (PBS Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON
 output). At each poll what the job appended to its output file is copied into
@@ -94,12 +96,14 @@ from ._registry import register
 from ._tail import Tail
 from ._watchdog import guarded
 
-__all__ = ["HOSTS_VARIABLE", "PbsLauncher", "PbsOptions"]
+__all__ = ["CARRIED", "HOSTS_VARIABLE", "PbsLauncher", "PbsOptions"]
 
 log = get_logger("hyperdeme.launchers")
 
 #: the hosts of a multi-node evaluation inside a PBS job, comma-separated
 HOSTS_VARIABLE = "HYPERDEME_HOSTS"
+#: the driver's variables exported to every evaluation (PBS gives jobs its own PATH)
+CARRIED = ("PATH",)
 _SUBMIT_LIMIT = 60.0
 
 
@@ -169,6 +173,19 @@ class PbsLauncher(Launcher):
             raise RuntimeError("enter the launcher (async with) before run()")
         return await self._run_as_job(job, self.flavour)
 
+    def _carried(self) -> dict[str, str]:
+        """The driver's variables every evaluation gets: its ``PATH``.
+
+        PBS gives a batch job, and a ``pbsdsh`` task, the MOM's own ``PATH``
+        (``/usr/local/bin:/usr/bin:/bin`` on OpenPBS), not the submitter's, which
+        it keeps only as ``PBS_O_PATH`` (measured on the real server): ``python
+        train.py`` from an activated venv would run another python, or none.
+        Only ``PATH`` is carried, as the local and Slurm launchers' programs
+        inherit it; the rest of the environment stays PBS's (``qsub -V`` in
+        ``alloc_args`` carries all of it).
+        """
+        return {key: self.environ[key] for key in CARRIED if key in self.environ}
+
     # -- inside a PBS job: pbsdsh ---------------------------------------------
 
     async def _run_in_job(self, job: Job) -> Exit:
@@ -181,7 +198,7 @@ class PbsLauncher(Launcher):
             remote = remote_command(
                 job.command,
                 cwd=job.cwd,
-                env={**job.env, HOSTS_VARIABLE: ",".join(hosts)},
+                env={**self._carried(), **job.env, HOSTS_VARIABLE: ",".join(hosts)},
                 stdout_path=files.stdout,
                 stderr_path=files.stderr,
                 status_path=files.status,
@@ -229,7 +246,7 @@ class PbsLauncher(Launcher):
             name=pbs_job_name(files.label, flavour),
             command=job.command,
             cwd=job.cwd,
-            env=job.env,
+            env={**self._carried(), **job.env},
             nodes=max(1, job.nodes),
             flavour=flavour,
             minutes=self.options.alloc_timeout,

@@ -21,6 +21,9 @@ the real client tools, as far as hyperdeme relies on them:
   ``Keep_Files``. Not modelled: ``d`` alone (treated as no stream kept), a
   destination the MOM cannot reach (real PBS falls back to stage-out, or to
   ``undelivered``), sandbox=PRIVATE staging directories.
+* The job's environment, like OpenPBS's without ``qsub -V``: ``HOME``, ``LANG``,
+  the MOM's ``PATH`` (``/usr/local/bin:/usr/bin:/bin``, not the client's, which is
+  ``PBS_O_PATH``), ``PBS_*``; with ``-V`` the client's whole environment.
 * ``qstat -f [-F json] [-x] <id>`` reports ``Q``/``R``/``F`` and
   ``Exit_status`` like PBS Pro; finished jobs need ``-x``; unknown ids fail
   with ``Unknown Job Id`` (exit 153, PBSE_UNKJOBID % 256).
@@ -28,13 +31,13 @@ the real client tools, as far as hyperdeme relies on them:
   waits for it to be gone and for the output to be staged out, and records
   ``Exit_status = 271`` (256 + SIGTERM). (Real qdel returns at once; the stand-in
   waits, at most 10 s, so the tests see the end state.)
-* ``pbsdsh [-n index | -h host] -- program args`` runs the program as a task
-  of the job: in a new session, in the home directory, with only the job's
-  environment (PBS_*, PATH, HOME), its output going to the *job's* output
-  (``$PBS_STANDIN_JOB_OUTPUT``, else discarded), never to pbsdsh's. It prints
-  ``pbsdsh: task 0x00000000 exit status N`` for a failed task and exits 0, and
-  kills the task when signalled, like PBS Pro's. Every spawn is logged to
-  ``<spool>/pbsdsh.log`` (JSON lines) for the tests.
+* ``pbsdsh [-n index | -h host] -- program args`` runs the program as a task of
+  the job: in a new session, in the home directory, with only the job's
+  environment (PBS_*, HOME, the MOM's PATH as in a job without -V), its output
+  going to the *job's* output (``$PBS_STANDIN_JOB_OUTPUT``, else discarded),
+  never to pbsdsh's. It prints ``pbsdsh: task 0x00000000 exit status N`` for a
+  failed task and exits 0, and kills the task when signalled, like PBS Pro's.
+  Every spawn is logged to ``<spool>/pbsdsh.log`` (JSON lines) for the tests.
 
 ``PBS_STANDIN_FAIL_QSTAT=N`` makes the next N ``qstat`` calls fail as if the
 server did not answer (``Connection refused``, exit 2); the count left is in
@@ -74,6 +77,7 @@ from _standin import injected_failure, kill_group, leave_client_cgroup, locked, 
 SERVER = "standin"
 UNKNOWN_JOB = 153  # PBSE_UNKJOBID (15001) % 256
 HISTORY_JOB = 35  # PBSE_HISTJOBID (15139) % 256
+MOM_PATH = "/usr/local/bin:/usr/bin:/bin"  # the PATH a job gets without -V (as OpenPBS)
 FAIL_QSTAT = "PBS_STANDIN_FAIL_QSTAT"
 _ARG_OPTIONS = set("NlojeqAWvMmPSacrkuJ")
 _FLAG_OPTIONS = set("VhzIfnx")
@@ -230,11 +234,15 @@ def qsub(argv: list[str]) -> int:
     workdir = os.getcwd()
     stdout = options.get("o") or f"{workdir}/{name}.o{number}"
     stderr = options.get("e") or f"{workdir}/{name}.e{number}"
+    # Like OpenPBS (measured on the real server): without -V the job gets HOME, LANG
+    # and the MOM's own PATH, not the client's, which it sees only as PBS_O_PATH.
     environment = (
         dict(os.environ)
         if options.get("V")
-        else {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+        else {key: os.environ[key] for key in ("HOME", "LANG") if key in os.environ}
     )
+    environment.setdefault("PATH", MOM_PATH)
+    environment["PBS_O_PATH"] = os.environ.get("PATH", "")
     for item in options.get("v", []):
         key, _, value = item.partition("=")
         environment[key] = value or os.environ.get(key, "")
@@ -489,8 +497,11 @@ def pbsdsh(argv: list[str]) -> int:
         Path(spool_dir).mkdir(parents=True, exist_ok=True)
         with open(Path(spool_dir) / "pbsdsh.log", "a") as log:
             log.write(json.dumps({"node": index, "host": nodes[index], "argv": program}) + "\n")
+    # The MOM starts a task with the job's environment as it began, whatever the job
+    # script exported since: PATH is the MOM's (a job without -V, as OpenPBS).
     env = {key: value for key, value in os.environ.items()
-           if key.startswith("PBS_") or key in ("PATH", "HOME", "LANG")}  # fmt: skip
+           if key.startswith("PBS_") or key in ("HOME", "LANG")}  # fmt: skip
+    env["PATH"] = MOM_PATH
     env.update(PBS_NODENUM=str(index), PBS_TASKNUM="1", PBS_VNODENUM=str(index))
     output_path = os.environ.get("PBS_STANDIN_JOB_OUTPUT")
     output = open(output_path, "ab") if output_path else subprocess.DEVNULL  # noqa: SIM115
