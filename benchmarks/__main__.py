@@ -26,6 +26,7 @@ BENCHMARKS = {
     "quality-grid": ("quality", "quality"),
     "early-stopping": ("quality", "early_stopping"),
     "import": ("startup", "import_time"),
+    "value-lists": ("startup", "value_lists"),
 }
 
 
