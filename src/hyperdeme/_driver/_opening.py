@@ -207,4 +207,5 @@ def _first_record(path: Path) -> dict[str, object] | None:
 
 
 def _has_records(journal: Path) -> bool:
-    return journal.is_file() and journal.stat().st_size > 0
+    # a link is no journal: Workspace.create refuses it, naming it
+    return journal.is_file() and not journal.is_symlink() and journal.stat().st_size > 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .._core._closing import Closing
 from .._core._errors import JournalError
+from .._core._nofollow import open_nofollow, write_new
 
 __all__ = ["ExperimentLock", "driver_of"]
 
@@ -37,7 +38,7 @@ class ExperimentLock(Closing):
     def __init__(self, directory: Path) -> None:
         self.path = directory / LOCK_NAME
         self._holder = directory / HOLDER_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -54,8 +55,13 @@ class ExperimentLock(Closing):
             "since": datetime.datetime.now().isoformat(timespec="seconds"),
         }
         temporary = self._holder.with_name(f"{HOLDER_NAME}.{os.getpid()}")
-        temporary.write_text(json.dumps(me) + "\n")
-        os.replace(temporary, self._holder)
+        try:
+            # a new file (never through a planted link), removed if it cannot be written
+            write_new(temporary, (json.dumps(me) + "\n").encode())
+            os.replace(temporary, self._holder)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._fd >= 0:
