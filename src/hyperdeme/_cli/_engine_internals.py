@@ -10,6 +10,7 @@ from .._core._direction import best_of as best_of
 from .._core._direction import is_better as is_better
 from .._core._direction import rank_key as rank_key
 from .._core._direction import wording as wording
+from .._core._nofollow import write_new as write_new
 from .._core._trial import FAILURES as FAILURES
 from .._engine._command import format_value as format_value
 from .._engine._command import hyperparameter_args as hyperparameter_args
@@ -33,4 +34,5 @@ __all__ = [
     "read_direction",
     "read_trials",
     "wording",
+    "write_new",
 ]
