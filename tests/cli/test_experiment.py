@@ -202,6 +202,16 @@ def test_a_malformed_file_exits_2_with_one_line_naming_it(
     assert len(outcome.err.strip().splitlines()) == 1
 
 
+def test_a_too_long_experiment_name_fails_the_dry_run(tmp_path: Path) -> None:
+    """Up front, not ENAMETOOLONG once the run starts."""
+    path = write(tmp_path, EXPERIMENT.replace('name = "small"', f'name = "{"n" * 300}"'))
+    outcome = invoke("run", path, "--dry-run")
+    assert outcome.code == 2
+    assert f"{path}: key 'name': the experiment name 'nnnn" in outcome.err
+    assert "is 300 bytes long" in outcome.err
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_directory_given_as_the_file_exits_2(tmp_path: Path) -> None:
     outcome = invoke("run", tmp_path, "--dry-run")
     assert outcome.code == 2

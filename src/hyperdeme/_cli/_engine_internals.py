@@ -19,6 +19,7 @@ from .._engine._journal import JOURNAL_NAME as JOURNAL_NAME
 from .._engine._journal import read_direction as read_direction
 from .._engine._journal import read_trials as read_trials
 from .._engine._lock import driver_of as driver_of
+from .._engine._workspace import check_experiment_path as check_experiment_path
 
 __all__ = [
     "DEFAULT_RUN_PATH",
@@ -26,6 +27,7 @@ __all__ = [
     "JOURNAL_NAME",
     "Direction",
     "best_of",
+    "check_experiment_path",
     "driver_of",
     "format_value",
     "hyperparameter_args",

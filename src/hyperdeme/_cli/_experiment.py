@@ -32,7 +32,7 @@ import hyperdeme
 
 from .._core._plugins import EARLY_STOPPING as RULE_PLUGINS
 from .._core._plugins import STRATEGIES, load_plugin, plugins
-from ._engine_internals import DEFAULT_RUN_PATH
+from ._engine_internals import DEFAULT_RUN_PATH, check_experiment_path
 from ._errors import ExperimentError, UsageProblem, culprit
 from ._max_evals import budget_arguments, limited
 from ._search_space import build_params
@@ -127,7 +127,12 @@ def load_experiment(
     evaluator = _evaluator(path, command, settings)
     optimizer = _optimizer(path, document.get("optimizer"), evaluator, name, params, max_evals)
     run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
-    return ExperimentFile(path, params, evaluator, optimizer, run_root / optimizer.experiment)
+    run_dir = run_root / optimizer.experiment
+    try:  # now, so --dry-run says it too (the run would fail with ENAMETOOLONG)
+        check_experiment_path(run_dir)
+    except hyperdeme.ConfigError as error:
+        raise ExperimentError(path, "name", str(error)) from None
+    return ExperimentFile(path, params, evaluator, optimizer, run_dir)
 
 
 def _table(path: Path, key: str, value: Any) -> dict[str, Any]:

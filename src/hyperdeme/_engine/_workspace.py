@@ -12,7 +12,7 @@ from .._core._errors import ConfigError
 from .._core._nofollow import make_directory, refuse_link, write_new
 from ._journal import JOURNAL_NAME
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "check_experiment_path"]
 
 #: files the engine writes in a trial directory: never linked to ``src_path``'s
 #: namesakes (writing the log would truncate the user's file through the link)
@@ -54,6 +54,7 @@ class Workspace:
                 value=src_path,
             )
         root = Path(run_path or "run").absolute() / experiment
+        check_experiment_path(root)
         root.parent.mkdir(parents=True, exist_ok=True)  # the user's choice: links followed
         make_directory(root)
         _refuse_links_in(root)
@@ -96,6 +97,46 @@ class Workspace:
         path = base / f"{trial_id:05d}"
         make_directory(path)
         return path
+
+
+#: the longest path the engine makes under the experiment directory, with room to spare:
+#: a 7-digit trial id's directory and an earlier attempt's log in it
+LONGEST_INSIDE = "/0000000/stderr.attempt9999.log"
+
+
+def check_experiment_path(root: Path) -> None:
+    """A :class:`ConfigError` now, before any evaluation, when the experiment directory's
+    name, or the longest path the run makes under it, is longer than the file system
+    takes (``PC_NAME_MAX`` / ``PC_PATH_MAX`` of the nearest existing directory above it;
+    lengths in bytes, as the kernel counts them). It was ENAMETOOLONG at run time."""
+    existing = next((p for p in root.parents if p.is_dir()), Path("/"))
+    name_max = _pathconf(existing, "PC_NAME_MAX", 255)
+    path_max = _pathconf(existing, "PC_PATH_MAX", 4096)
+    name = root.name.encode(errors="surrogateescape")
+    if len(name) > name_max:
+        raise ConfigError(
+            f"the experiment name {root.name[:40]!r}... is {len(name)} bytes long; the file "
+            f"system under {existing} takes names of at most {name_max} bytes "
+            "(PC_NAME_MAX). Choose a shorter name.",
+            name="name",
+            value=root.name,
+        )
+    longest = len(str(root).encode(errors="surrogateescape")) + len(LONGEST_INSIDE)
+    if longest >= path_max:
+        raise ConfigError(
+            f"the run's paths would be up to {longest} bytes long ({root}{LONGEST_INSIDE}); "
+            f"the file system under {existing} takes paths of at most {path_max - 1} bytes "
+            "(PC_PATH_MAX). Choose a shorter run_path or experiment name.",
+            name="name",
+            value=root.name,
+        )
+
+
+def _pathconf(directory: Path, setting: str, default: int) -> int:
+    try:
+        return os.pathconf(directory, setting)
+    except (OSError, ValueError):  # not told: the usual Linux limit
+        return default
 
 
 def _refuse_links_in(root: Path) -> None:
