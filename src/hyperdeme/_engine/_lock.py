@@ -11,6 +11,7 @@ holds its lock until the server notices.)
 from __future__ import annotations
 
 import datetime
+import errno
 import fcntl
 import json
 import os
@@ -59,6 +60,14 @@ class ExperimentLock(Closing):
             # a new file (never through a planted link), removed if it cannot be written
             write_new(temporary, (json.dumps(me) + "\n").encode())
             os.replace(temporary, self._holder)
+        except OSError as error:
+            self.close()
+            code = errno.errorcode.get(error.errno or 0, "")
+            raise JournalError(
+                f"cannot start the run in {directory}: writing {temporary} failed: "
+                f"{error.strerror} ({code}); free some space there (or let it be "
+                "written), or choose another run_path."
+            ) from error
         except BaseException:
             self.close()
             raise
