@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
 from typing import IO
 
 from .._core._closing import Closing
+from .._core._errors import ConfigError
 from .._core._nofollow import open_nofollow
 from .._core._trial import Trial
 
@@ -23,7 +25,17 @@ class HumanLog(Closing):
         self.path = directory / log_fn if log_fn else None
         self._files: dict[Path, IO[str]] = {}
         if self.path is not None:  # now: a link in its place is refused before the run
-            self._file(self.path)
+            try:
+                self._file(self.path)
+            except OSError as error:
+                if error.errno != errno.ENAMETOOLONG:
+                    raise
+                raise ConfigError(
+                    f"log_fn={log_fn[:40]!r}... is too long a file name for {directory} "
+                    f"({len(log_fn.encode())} bytes; {error.strerror}).",
+                    name="log_fn",
+                    value=log_fn,
+                ) from None
 
     def write(self, trial: Trial) -> None:
         if self.path is None:

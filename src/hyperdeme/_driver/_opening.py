@@ -19,7 +19,7 @@ from .._core._logging import get_logger
 from .._core._version import __version__
 from .._engine._journal import JOURNAL_NAME, Journal, read_records
 from .._engine._lock import ExperimentLock
-from .._engine._workspace import Workspace
+from .._engine._workspace import Workspace, check_experiment_path
 from ..launchers._watchdog import reap
 from ..strategies import Strategy
 from ._humanlog import HumanLog
@@ -83,6 +83,7 @@ def _choose(
     """The experiment's name; without one, when resuming, the newest that matches (its
     budget may differ)."""
     name = experiment.name or experiment.default_name
+    check_experiment_path(root / name)  # before any look at it: ENAMETOOLONG is no answer
     if resume and experiment.name is None:
         found = _newest_matching(root, current, seed=bool(experiment.seed), budget=budget)
         if found is None:
