@@ -43,6 +43,7 @@ def run(tmp_path: Path, evaluator: dict[str, Any], optimizer: dict[str, Any]) ->
         ({"run_path": "/".join(["d" * 250] * 17)}, {}, "run_path"),
         ({}, {"name": LONG}, "name"),
         ({}, {"name": "é" * 128}, "name"),
+        ({}, {"name": "n" * 5000}, "name"),  # past PATH_MAX too: stat() itself refuses it
         ({}, {"log_fn": LONG}, "log_fn"),
     ],
     ids=lambda v: str(v)[:30] if not isinstance(v, dict) else ",".join(v)[:30],
