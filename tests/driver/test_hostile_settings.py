@@ -66,3 +66,12 @@ def test_a_hostile_setting_is_a_config_error_before_any_evaluation(
 def test_a_huge_number_is_shown_shortened() -> None:
     with pytest.raises(hyperdeme.ConfigError, match=r"got 10000000000000000000\.\.\. \(401 dig"):
         hyperdeme.Evaluator("true", timeout=HUGE)
+
+
+@pytest.mark.parametrize(("name", "value"), [("pop_size", 10**26), ("num_demes", 2**63)])
+def test_a_genetic_population_too_large_to_hold_is_a_config_error(name: str, value: int) -> None:
+    """It hung, building a plan of every member (library and ``run --dry-run`` alike)."""
+    evaluator = hyperdeme.Evaluator("true")
+    with pytest.raises(hyperdeme.ConfigError, match=r"at most 10,000,000 members") as caught:
+        hyperdeme.GeneticOptimizer(evaluator, generations=1, **{name: value})
+    assert caught.value.name == name
