@@ -27,6 +27,8 @@ __all__ = ["ExperimentLock", "driver_of"]
 LOCK_NAME = ".lock"
 #: who holds the lock: host, pid and since, as JSON
 HOLDER_NAME = ".driver"
+#: a disk that cannot take the holder's file: said as a JournalError naming the directory
+_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 class ExperimentLock(Closing):
@@ -62,6 +64,8 @@ class ExperimentLock(Closing):
             os.replace(temporary, self._holder)
         except OSError as error:
             self.close()
+            if error.errno not in _DISK_ERRORS:
+                raise  # the machine's (EMFILE ...): the OSError itself, naming the file
             code = errno.errorcode.get(error.errno or 0, "")
             raise JournalError(
                 f"cannot start the run in {directory}: writing {temporary} failed: "
