@@ -28,6 +28,7 @@ BENCHMARKS = {
     "pareto": ("quality", "pareto"),
     "import": ("startup", "import_time"),
     "loop-lag": ("embedding", "loop_lag"),
+    "value-lists": ("startup", "value_lists"),
 }
 
 

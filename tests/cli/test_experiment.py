@@ -174,6 +174,56 @@ def test_invalid_toml_and_a_missing_file_exit_2(tmp_path: Path) -> None:
     assert "cannot read the experiment file" in missing.err
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            b'command = "x"\nname = "caf\xe9"\n',
+            "not UTF-8 text: byte 25 (line 2, column 12) is b'\\xe9'",
+        ),
+        (b"\xff\xfecommand = 'x'\n", "not UTF-8 text: byte 0 (line 1, column 1) is b'\\xff'"),
+        (b"", "key 'command': missing"),
+        (b"command = 'x'\x00\n", "not valid TOML"),
+        (b"command = 'x'\n" + b"# padding\n" * 2_000_000, "larger than 16 MiB"),
+    ],
+    ids=["latin1", "utf16", "empty", "nul", "huge"],
+)
+def test_a_malformed_file_exits_2_with_one_line_naming_it(
+    tmp_path: Path, content: bytes, says: str
+) -> None:
+    """Issue 18.9: never a traceback (a UnicodeDecodeError was one, exit 1)."""
+    path = tmp_path / "experiment.toml"
+    path.write_bytes(content)
+    outcome = invoke("run", path, "--dry-run")
+    assert outcome.code == 2, outcome.err
+    assert outcome.err.startswith(f"hyperdeme run: error: {path}: ")
+    assert says in outcome.err
+    assert "Traceback" not in outcome.err
+    assert len(outcome.err.strip().splitlines()) == 1
+
+
+def test_a_too_long_experiment_name_fails_the_dry_run(tmp_path: Path) -> None:
+    """Up front, not ENAMETOOLONG once the run starts."""
+    path = write(tmp_path, EXPERIMENT.replace('name = "small"', f'name = "{"n" * 300}"'))
+    outcome = invoke("run", path, "--dry-run")
+    assert outcome.code == 2
+    assert f"{path}: key 'name': the experiment name 'nnnn" in outcome.err
+    assert "is 300 bytes long" in outcome.err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_directory_given_as_the_file_exits_2(tmp_path: Path) -> None:
+    outcome = invoke("run", tmp_path, "--dry-run")
+    assert outcome.code == 2
+    assert f"{tmp_path}: cannot read the experiment file: Is a directory." in outcome.err
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    path = tmp_path / "experiment.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + EXPERIMENT.encode())
+    assert load_experiment(path).evaluator.cmd.endswith("train.py")
+
+
 def test_dry_run_prints_the_first_command_lines_and_runs_nothing(tmp_path: Path) -> None:
     outcome = invoke("run", write(tmp_path, EXPERIMENT), "--dry-run")
     assert outcome.code == 0, outcome.err

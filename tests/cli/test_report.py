@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -315,3 +316,129 @@ def test_a_fom_axis_is_logarithmic_past_two_decades(high: float, scale: str) -> 
     figure = _plots.schedules(pbt)
     assert figure is not None
     assert figure.axes[0].get_yscale() == scale
+
+
+#: values and flags matplotlib would read as math text or LaTeX (issue 18.10)
+HOSTILE = ["$\\foo{$", "$x$ and $y$", "a_b^c", "100% #1 &amp; <b>", "\\textbf{x}", "é ☃", "$", "$$"]
+HOSTILE_FLAG = "--act $\\foo{$"
+
+
+@pytest.fixture
+def hostile_run(tmp_path: Path) -> Path:
+    run = tmp_path / "hostile"
+    run.mkdir()
+    trials = [
+        hyperdeme.Trial(
+            id=n,
+            params={HOSTILE_FLAG: value, "--lr": n / 10, "--n$x$": n},
+            fom=1.0 / n,
+            started=1000.0 + n,
+            ended=1001.0 + n,
+            info={"deme": n % 2},
+        )
+        for n, value in enumerate(HOSTILE, 1)
+    ]
+    (run / "trials.jsonl").write_text("".join(json.dumps(t.to_json()) + "\n" for t in trials))
+    return run
+
+
+def test_values_and_flags_are_drawn_as_the_text_they_are(hostile_run: Path, tmp_path: Path) -> None:
+    """``$\\foo{$`` stopped the report (matplotlib parsed it as math); now every label
+    shows exactly the value or flag."""
+    outcome = invoke("report", hostile_run, "-o", tmp_path / "out")
+    assert outcome.code == 0, outcome.err
+    figure = _plots.parallel_coordinates(read_run(hostile_run).trials)
+    figure.canvas.draw()  # the parse happens when drawing
+    ax = figure.axes[0]
+    shown = [label.get_text() for label in ax.get_xticklabels()]
+    shown += [text.get_text() for text in ax.texts]
+    for text in [*ax.get_xticklabels(), *ax.texts]:
+        # what matplotlib displays: not math, and the original characters
+        displayed, is_math = text._preprocess_math(text.get_text())
+        assert is_math is False
+        assert displayed in {HOSTILE_FLAG, "--lr", "--n$x$", *HOSTILE, "0.1", "0.8", "1", "8"}
+    assert len(shown) == 9
+
+
+def test_a_matplotlibrc_asking_for_latex_does_not_reach_the_report(
+    hostile_run: Path, tmp_path: Path
+) -> None:
+    from matplotlib import rc_context
+
+    with rc_context({"text.usetex": True}):
+        outcome = invoke("report", hostile_run, "-o", tmp_path / "out")
+    assert outcome.code == 0, outcome.err
+
+
+def test_a_report_that_cannot_be_written_exits_2_saying_where_and_how(
+    hostile_run: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    outcome = invoke("report", hostile_run, "-o", tmp_path / "a-file" / "report")
+    assert outcome.code == 2
+    assert outcome.err.strip() == (
+        f"hyperdeme report: error: cannot write the report in {tmp_path / 'a-file' / 'report'}: "
+        "Not a directory. Choose another directory with --output-dir DIR "
+        "(hyperdeme report RUN_DIR --output-dir DIR)."
+    )
+
+
+def test_a_read_only_run_directory_exits_2_naming_it(hostile_run: Path) -> None:
+    """The default place is the run directory: read-only (a bind mount), the message says
+    so and how to write elsewhere; nothing is written."""
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root (CI runs as root)")
+    subprocess.run(["mount", "--bind", hostile_run, hostile_run], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", hostile_run], check=True)
+        outcome = invoke("report", hostile_run)
+    finally:
+        subprocess.run(["umount", hostile_run], check=True)
+    assert outcome.code == 2
+    assert f"cannot write the report in {hostile_run}: Read-only file system." in outcome.err
+    assert "--output-dir DIR" in outcome.err
+    assert os.listdir(hostile_run) == ["trials.jsonl"]
+
+
+def test_a_link_planted_as_the_report_is_refused(hostile_run: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.html"
+    outside.write_text("precious")
+    (hostile_run / "report.html").symlink_to(outside)
+    outcome = invoke("report", hostile_run)
+    assert outcome.code == 2
+    assert f"{hostile_run / 'report.html'} is a symbolic link" in outcome.err
+    assert outside.read_text() == "precious"
+
+
+def test_hostile_values_render_as_text_in_headless_chromium(
+    hostile_run: Path, tmp_path: Path
+) -> None:
+    browser = chromium()
+    assert invoke("report", hostile_run, "-o", tmp_path / "report").code == 0
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            (tmp_path / "report" / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    widths = re.search(r'data-image-widths="([^"]*)"', dom)
+    assert widths is not None, dom[:500]
+    assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 4
+    cells = re.findall(r"<td>([^<]*)</td>", dom)
+
+    for value in HOSTILE:
+        assert html.escape(value, quote=False) in cells
+    assert f"<th>{html.escape(HOSTILE_FLAG)}</th>" in dom

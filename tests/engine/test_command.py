@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -89,3 +91,38 @@ def test_checkpoint_token_becomes_the_quoted_directory() -> None:
     )
     assert command == "prog --ckpt '/runs/my exp/00001' --x=1"
     assert build_command("prog --ckpt @checkpoint", {}) == "prog --ckpt @checkpoint"
+
+
+#: directories a checkpoint may live in: spaces, both quotes, the shell's specials
+AWKWARD_DIRS = [
+    "/runs/my exp/00001",
+    "/runs/it's/00001",
+    '/runs/say "hi"/00001',
+    "/runs/$HOME `id` \\n/00001",
+    "/runs/a'b\"c$d`e\\f g/00001",
+]
+#: the command as a user writes it -> the arguments the program must receive ({} the directory)
+PLACES = {
+    "--ckpt @checkpoint": ["--ckpt", "{}"],
+    '--ckpt="@checkpoint"': ["--ckpt={}"],
+    "'@checkpoint/model.pt'": ["{}/model.pt"],
+    '"@checkpoint/model.pt"': ["{}/model.pt"],
+    "--ckpt=@checkpoint/x": ["--ckpt={}/x"],
+    "\"a 'quoted' @checkpoint\"": ["a 'quoted' {}"],
+    "'say \"@checkpoint\"'": ['say "{}"'],
+    "\\@checkpoint '@checkpoint'": ["@checkpoint", "{}"],
+}
+
+
+@pytest.mark.parametrize("directory", AWKWARD_DIRS)
+@pytest.mark.parametrize("written", list(PLACES))
+def test_checkpoint_token_is_quoted_for_where_it_stands(directory: str, written: str) -> None:
+    """Bare, in double or in single quotes, the program gets the directory as it is
+    (issue 18: ``--ckpt="@checkpoint"`` and ``'@checkpoint/x'`` broke the line)."""
+    command = build_command(
+        f"{sys.executable} -c 'import sys; print(repr(sys.argv[1:]))' {written}",
+        {},
+        checkpoint_dir=directory,
+    )
+    done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == repr([arg.replace("{}", directory) for arg in PLACES[written]])

@@ -104,3 +104,30 @@ def test_checkpoint_directories(tmp_path: Path) -> None:
     path = custom.checkpoint_dir(2)
     assert path == tmp_path / "ck" / "exp" / "00002"
     assert path.is_dir()
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "é" * 128])  # 300 and 256 bytes
+def test_an_experiment_name_longer_than_the_file_system_takes_is_a_config_error(
+    tmp_path: Path, name: str
+) -> None:
+    """Before anything is made (it was ENAMETOOLONG at run time), in bytes as the kernel
+    counts: 128 two-byte characters are 256 bytes."""
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        Workspace.create(str(tmp_path / "run"), name)
+    assert caught.value.name == "name"
+    assert caught.value.value == name
+    assert f"is {len(name.encode())} bytes long" in str(caught.value)
+    assert f"at most {limit} bytes (PC_NAME_MAX)" in str(caught.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_name_at_the_limit_is_taken(tmp_path: Path) -> None:
+    name = "x" * os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert Workspace.create(str(tmp_path / "run"), name).prepare(1, {})[0].is_dir()
+
+
+def test_a_run_whose_paths_would_pass_path_max_is_a_config_error(tmp_path: Path) -> None:
+    deep = tmp_path / "/".join(["d" * 200] * 20)  # 4,000 bytes and more
+    with pytest.raises(hyperdeme.ConfigError, match=r"paths of at most \d+ bytes \(PC_PATH_MAX\)"):
+        Workspace.create(str(deep), "exp")

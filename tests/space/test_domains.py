@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hyperdeme import ConfigError
 from hyperdeme._space import Choice, Range
 from hyperdeme._space._domains import parse_parameter
+from hyperdeme._space._values import same_value, value_key
 from spaces import choice_specs, range_specs
 
 
@@ -128,6 +129,12 @@ def test_log_false_option_is_accepted() -> None:
         (["--x", [1, 2, 1]], ConfigError, "--x: the value list has 1 twice"),
         (["--x", [1, 1.0]], ConfigError, "--x: the value list has 1.0 twice"),
         (["--x", [1.0, math.nan]], ConfigError, "--x: values must be finite, got nan"),
+        (["--x", [1, math.inf, 2]], ConfigError, "--x: values must be finite, got inf"),
+        (["--x", [True, 1, False, 0, True]], ConfigError, "--x: the value list has True twice"),
+        (["--x", [[1, 2], [1.0, 2.0]]], ConfigError, r"--x: the value list has \[1.0, 2.0\] twice"),
+        (["--x", [{"a": [1]}, {"a": [1.0]}]], ConfigError, "--x: the value list has {'a': "),
+        (["--x", [*range(50_000), 49_999.0]], ConfigError, "--x: the value list has 49999.0 tw"),
+        (["--x", ["a", [math.nan]]], ConfigError, r"--x: values must be finite, got \[nan\]"),
         (["--x", [object()]], TypeError, "--x: values must be JSON-able"),
         (["--x", (0.0, 1.0), {"log": True}], ConfigError, r"--x: a log-scale range .* > 0"),
         (["--x", (-1, 10), {"log": True}], ConfigError, r"--x: a log-scale .* \(-1, 10\)"),
@@ -309,3 +316,22 @@ def test_seeded_draws_reproducible(entry: list[Any], seed: int) -> None:
     first = [p.sample(np.random.default_rng(seed)) for _ in range(3)]
     second = [p.sample(np.random.default_rng(seed)) for _ in range(3)]
     assert first == second
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([0.0, 1.0]) | st.text("ab"),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("ab"), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+@given(a=_JSON, b=_JSON)
+def test_value_key_agrees_with_same_value(a: Any, b: Any) -> None:
+    """Repeats are found by hashing (linear, issue 18.8): the key must say "same" exactly
+    when the pairwise comparison did."""
+    assert (value_key(a) == value_key(b)) == same_value(a, b)
+
+
+def test_distinct_mixed_values_pass() -> None:
+    values = [1, True, 0, False, None, "1", [1], [True, 2], (1,), {"a": 1}, {"a": True, "b": 2}]
+    assert _parse(["--x", values]).values == tuple(values)

@@ -11,6 +11,7 @@ from .._core._direction import is_better as is_better
 from .._core._direction import pareto_front as pareto_front
 from .._core._direction import rank_key as rank_key
 from .._core._direction import wording as wording
+from .._core._nofollow import write_new as write_new
 from .._core._trial import FAILURES as FAILURES
 from .._engine._command import format_value as format_value
 from .._engine._command import hyperparameter_args as hyperparameter_args
@@ -20,6 +21,7 @@ from .._engine._journal import read_direction as read_direction
 from .._engine._journal import read_objectives as read_objectives
 from .._engine._journal import read_trials as read_trials
 from .._engine._lock import driver_of as driver_of
+from .._engine._workspace import check_experiment_path as check_experiment_path
 from ..launchers._contain import allow_subreaper as allow_subreaper
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "Direction",
     "allow_subreaper",
     "best_of",
+    "check_experiment_path",
     "driver_of",
     "format_value",
     "hyperparameter_args",
@@ -39,4 +42,5 @@ __all__ = [
     "read_objectives",
     "read_trials",
     "wording",
+    "write_new",
 ]

@@ -33,7 +33,7 @@ import hyperdeme
 
 from .._core._plugins import EARLY_STOPPING as RULE_PLUGINS
 from .._core._plugins import STRATEGIES, load_plugin, plugins
-from ._engine_internals import DEFAULT_RUN_PATH
+from ._engine_internals import DEFAULT_RUN_PATH, check_experiment_path
 from ._errors import ExperimentError, UsageProblem, culprit
 from ._max_evals import budget_arguments, limited
 from ._search_space import build_params
@@ -70,18 +70,46 @@ class ExperimentFile:
     run_dir: Path
 
 
+#: an experiment file is a few KB; this keeps ``run /dev/zero`` from filling the memory
+MAX_FILE_BYTES = 16 * 2**20
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML document, or a :class:`UsageProblem` naming the file and what is
+    wrong (unreadable, too large, not UTF-8 with the byte offset, not TOML)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise UsageProblem(f"{path}: cannot read the experiment file: {error.strerror}.") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageProblem(
+            f"{path}: the experiment file is larger than {MAX_FILE_BYTES // 2**20} MiB; "
+            "is it the right file?"
+        )
+    try:
+        # a byte-order mark (some Windows editors write one) is not TOML, but harmless
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise UsageProblem(
+            f"{path}: not UTF-8 text: byte {error.start} (line {line}, column {column}) is "
+            f"{data[error.start : error.start + 1]!r}; TOML files must be UTF-8: save it as "
+            "UTF-8 (for example iconv -f latin1 -t utf-8)."
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageProblem(f"{path}: not valid TOML: {error}.") from None
+
+
 def load_experiment(
     path: Path, *, run_path: str | None = None, max_evals: int | None = None
 ) -> ExperimentFile:
     """Read and check ``path``; ``run_path`` (relative to the current directory) overrides
     the file's ``evaluator.run_path``, ``max_evals`` its budget (see :mod:`._max_evals`)."""
-    try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as error:
-        raise UsageProblem(f"{path}: cannot read the experiment file: {error.strerror}.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UsageProblem(f"{path}: not valid TOML: {error}.") from None
+    document = _read_toml(path)
     for key in document:
         if key not in TOP_KEYS:
             raise ExperimentError(path, key, f"unknown key; allowed: {', '.join(TOP_KEYS)}.")
@@ -102,7 +130,12 @@ def load_experiment(
     evaluator = _evaluator(path, command, settings)
     optimizer = _optimizer(path, document.get("optimizer"), evaluator, name, params, max_evals)
     run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
-    return ExperimentFile(path, params, evaluator, optimizer, run_root / optimizer.experiment)
+    run_dir = run_root / optimizer.experiment
+    try:  # now, so --dry-run says it too (the run would fail with ENAMETOOLONG)
+        check_experiment_path(run_dir)
+    except hyperdeme.ConfigError as error:
+        raise ExperimentError(path, "name", str(error)) from None
+    return ExperimentFile(path, params, evaluator, optimizer, run_dir)
 
 
 def _table(path: Path, key: str, value: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import hyperdeme
 
 from ._engine_internals import Direction, pareto_front, wording
-from ._plots import new_figure
+from ._plots import new_figure, plain_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -88,5 +88,5 @@ def _scatter(
             linewidth=1,
         )
         ax.legend(loc="best", fontsize="small")
-    ax.set_xlabel(f"{x} ({wording(objectives[x])})")
-    ax.set_ylabel(f"{y} ({wording(objectives[y])})")
+    ax.set_xlabel(plain_text(f"{x} ({wording(objectives[x])})"))
+    ax.set_ylabel(plain_text(f"{y} ({wording(objectives[y])})"))

@@ -34,6 +34,7 @@ __all__ = [
     "new_figure",
     "parallel_axes",
     "parallel_coordinates",
+    "plain_text",
     "schedules",
 ]
 
@@ -197,7 +198,7 @@ def parallel_coordinates(
             ax.axvline(position, color="0.6", linewidth=0.8, zorder=1)
             ax.annotate(low, (position, -0.02), ha="center", va="top", fontsize="x-small")
             ax.annotate(high, (position, 1.02), ha="center", va="bottom", fontsize="x-small")
-        ax.set_xticks(positions, data.flags)
+        ax.set_xticks(positions, [plain_text(flag) for flag in data.flags])
         from matplotlib.cm import ScalarMappable
 
         figure.colorbar(
@@ -253,10 +254,10 @@ def _schedule_panel(ax: Axes, slices: Sequence[hyperdeme.Trial], flag: str) -> N
             [t.info.get("step", 0) for t in mine],
             [float(t.params[flag]) for t in mine],
             marker=".",
-            label=f"member {member}",
+            label=plain_text(f"member {member}"),
         )
     _log_scale_if_wide(ax, [float(t.params[flag]) for t in slices if flag in t.params])
-    ax.set_ylabel(flag)
+    ax.set_ylabel(plain_text(flag))
 
 
 class Plot(Protocol):
@@ -332,7 +333,16 @@ def _axis(values: Sequence[Any]) -> tuple[Callable[[Any], float], tuple[str, str
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)
+    return plain_text(value if isinstance(value, str) else repr(value))
+
+
+def plain_text(text: str) -> str:
+    """``text`` as matplotlib shows it literally: every ``$`` escaped, so a value or a
+    flag such as ``$\\foo{$`` is never parsed as math text (it was an error that
+    stopped the report). Matplotlib counts escaped dollars out of the math test and
+    unescapes them for display, so the text shows exactly as given. (LaTeX, which
+    needs other escapes, is turned off for the report's figures: ``text.usetex``.)"""
+    return text.replace("$", r"\$")
 
 
 def _log_scale_if_wide(ax: Axes, values: Sequence[float]) -> None:

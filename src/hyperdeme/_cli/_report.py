@@ -9,14 +9,23 @@ Pareto front (``_front_plot``).
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import hyperdeme
+
+from ._engine_internals import Direction, write_new
+from ._errors import UsageProblem
 from ._front_plot import FRONT_CAPTION, pareto_plot
 from ._html import render_html
 from ._journal_view import RunView
-from ._plots import PLOTS
+from ._plots import PLOTS, Plot, new_figure
 from ._status import status_lines
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["REPORT_NAME", "Report", "write_report"]
 
@@ -32,30 +41,21 @@ class Report:
 
 
 def write_report(view: RunView, *, directory: Path | None = None) -> Report:
-    """Write the PNGs and ``report.html`` into ``directory`` (default: the run directory)."""
+    """Write the PNGs and ``report.html`` into ``directory`` (default: the run directory).
+
+    Each file is written new, never through a link in its place (see
+    ``hyperdeme._core._nofollow``); a directory that cannot be written (read-only,
+    full) is a :class:`UsageProblem` naming it and the ``--output-dir`` way out.
+    """
     directory = view.directory if directory is None else directory
-    directory.mkdir(parents=True, exist_ok=True)
     images: dict[str, tuple[str, bytes]] = {}
-    paths: list[Path] = []
     for name, (caption, plot) in PLOTS.items():
-        figure = plot(view.trials, direction=view.direction)
-        if figure is None:
-            continue
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        png = buffer.getvalue()
-        path = directory / f"{name}.png"
-        path.write_bytes(png)
-        images[name] = (caption, png)
-        paths.append(path)
-    front = pareto_plot(view.trials, objectives=view.objectives)  # several objectives
+        png = _png(plot, view)
+        if png is not None:
+            images[name] = (caption, png)
+    front = _png(_front(view), view)  # several objectives
     if front is not None:
-        buffer = io.BytesIO()
-        front.savefig(buffer, format="png")
-        path = directory / "pareto_front.png"
-        path.write_bytes(buffer.getvalue())
-        images["pareto_front"] = (FRONT_CAPTION, buffer.getvalue())
-        paths.append(path)
+        images["pareto_front"] = (FRONT_CAPTION, front)
     page = render_html(
         title=f"hyperdeme report: {view.directory.name}",
         summary=status_lines(view),
@@ -63,6 +63,46 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
         trials=view.trials,
         direction=view.direction,
     )
-    html_path = directory / REPORT_NAME
-    html_path.write_text(page, encoding="utf-8")
-    return Report(html_path, paths)
+    files = {f"{name}.png": png for name, (_, png) in images.items()}
+    files[REPORT_NAME] = page.encode("utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for file_name, data in files.items():
+            write_new(directory / file_name, data)
+    except (OSError, hyperdeme.ConfigError) as error:
+        problem = error.strerror if isinstance(error, OSError) else str(error)
+        raise UsageProblem(
+            f"cannot write the report in {directory}: {problem}. Choose another directory "
+            "with --output-dir DIR (hyperdeme report RUN_DIR --output-dir DIR)."
+        ) from None
+    return Report(directory / REPORT_NAME, [directory / f"{name}.png" for name in images])
+
+
+def _png(plot: Plot, view: RunView) -> bytes | None:
+    """The plot as PNG bytes (None: nothing to show), drawn without LaTeX whatever the
+    user's matplotlibrc says (the text is escaped for matplotlib's own math text)."""
+    try:
+        from matplotlib import rc_context
+    except ImportError:
+        new_figure()  # a UsageProblem naming the extra to install
+        raise
+
+    with rc_context({"text.usetex": False}):
+        figure = plot(view.trials, direction=view.direction)
+        if figure is None:
+            return None
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _front(view: RunView) -> Plot:
+    """The Pareto front's plot as a :data:`Plot` (None when there is one objective)."""
+
+    def plot(
+        trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+    ) -> Figure | None:
+        del direction  # each objective has its own
+        return pareto_plot(trials, objectives=view.objectives)
+
+    return plot

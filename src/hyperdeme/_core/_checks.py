@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeGuard
@@ -29,6 +30,7 @@ __all__ = [
     "one_of",
     "optional",
     "part",
+    "path_text",
     "rate",
     "seed",
     "string_mapping",
@@ -88,7 +90,7 @@ def number(
     def check(name: str, value: Any) -> float:
         if not is_number(value):
             raise ConfigTypeError(f"{name} must be {what}, got {value!r}.", name=name, value=value)
-        result = float(value)
+        result = _float(name, value, what)
         if (
             math.isnan(result)
             or (math.isinf(result) and not infinite)
@@ -107,9 +109,65 @@ def rate(name: str, value: Any) -> float:
         raise ConfigTypeError(
             f"{name} must be a number in [0, 1], got {value!r}.", name=name, value=value
         )
-    if not 0.0 <= float(value) <= 1.0:
+    result = _float(name, value, "a number in [0, 1]")
+    if not 0.0 <= result <= 1.0:
         raise ConfigError(f"{name} must be in [0, 1], got {value!r}.", name=name, value=value)
-    return float(value)
+    return result
+
+
+def _float(name: str, value: Any, what: str) -> float:
+    """``float(value)``; an int past a float's range (``10**400``) is a ConfigError, not
+    an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        shown = f"{str(value)[:20]}... ({len(str(value))} digits)"
+        raise ConfigError(
+            f"{name} must be {what}, got {shown}: too large for a float.", name=name, value=value
+        ) from None
+
+
+def path_text(name: str, value: Any) -> str:
+    """A string naming a file or directory: no part of it longer than the file system
+    takes (``PC_NAME_MAX``, in bytes), nor the whole (``PC_PATH_MAX``), so a run is not
+    stopped by ENAMETOOLONG once it has started."""
+    path = text(name, value)
+    if not path:
+        return path
+    absolute = os.path.abspath(path)
+    existing = "/"  # the deepest directory of the path that exists: its limits count
+    parts = absolute.split("/")
+    for i in range(2, len(parts) + 1):
+        candidate = "/".join(parts[:i]) or "/"
+        if not os.path.isdir(candidate):
+            break
+        existing = candidate
+    name_max, path_max = _limit(existing, "PC_NAME_MAX", 255), _limit(existing, "PC_PATH_MAX", 4096)
+    for part in parts:
+        length = len(part.encode(errors="surrogateescape"))
+        if length > name_max:
+            raise ConfigError(
+                f"{name}: the part {part[:40]!r}... of the path is {length} bytes long; the "
+                f"file system takes names of at most {name_max} bytes (PC_NAME_MAX).",
+                name=name,
+                value=value,
+            )
+    length = len(absolute.encode(errors="surrogateescape"))
+    if length >= path_max:
+        raise ConfigError(
+            f"{name}: the path is {length} bytes long; the file system takes paths of at "
+            f"most {path_max - 1} bytes (PC_PATH_MAX).",
+            name=name,
+            value=value,
+        )
+    return path
+
+
+def _limit(directory: str, setting: str, default: int) -> int:
+    try:
+        return os.pathconf(directory, setting)
+    except (OSError, ValueError):
+        return default
 
 
 def text(name: str, value: Any) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from typing import IO
 
 from .._core._closing import Closing
+from .._core._errors import ConfigError
+from .._core._nofollow import open_nofollow
 from .._core._trial import Trial
 
 __all__ = ["HumanLog"]
@@ -20,6 +24,18 @@ class HumanLog(Closing):
     def __init__(self, directory: Path, log_fn: str) -> None:
         self.path = directory / log_fn if log_fn else None
         self._files: dict[Path, IO[str]] = {}
+        if self.path is not None:  # now: a link in its place is refused before the run
+            try:
+                self._file(self.path)
+            except OSError as error:
+                if error.errno != errno.ENAMETOOLONG:
+                    raise
+                raise ConfigError(
+                    f"log_fn={log_fn[:40]!r}... is too long a file name for {directory} "
+                    f"({len(log_fn.encode())} bytes; {error.strerror}).",
+                    name="log_fn",
+                    value=log_fn,
+                ) from None
 
     def write(self, trial: Trial) -> None:
         if self.path is None:
@@ -44,7 +60,9 @@ class HumanLog(Closing):
     def _file(self, path: Path) -> IO[str]:
         handle = self._files.get(path)
         if handle is None:
-            handle = self._files[path] = path.open("a", buffering=1)
+            # never through a link planted in the run directory (.._core._nofollow)
+            fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            handle = self._files[path] = os.fdopen(fd, "a", buffering=1)
         return handle
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from .._core._version import __version__
 from .._engine._files import off_loop
 from .._engine._journal import JOURNAL_NAME, Journal, read_records
 from .._engine._lock import ExperimentLock, driver_of
-from .._engine._workspace import Workspace
+from .._engine._workspace import Workspace, check_experiment_path
 from ..launchers._watchdog import reap
 from ..strategies import Strategy
 from ._humanlog import HumanLog
@@ -109,6 +109,7 @@ def _choose(
     """The experiment's name; without one, when resuming, the newest that matches (its
     budget may differ)."""
     name = experiment.name or experiment.default_name
+    check_experiment_path(root / name)  # before any look at it: ENAMETOOLONG is no answer
     if resume and experiment.name is None:
         found = _newest_matching(root, current, seed=bool(experiment.seed), budget=budget)
         if found is None:
@@ -247,4 +248,5 @@ def _first_record(path: Path) -> dict[str, object] | None:
 
 
 def _has_records(journal: Path) -> bool:
-    return journal.is_file() and journal.stat().st_size > 0
+    # a link is no journal: Workspace.create refuses it, naming it
+    return journal.is_file() and not journal.is_symlink() and journal.stat().st_size > 0

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._space._values import is_bool
+from ._substitute import substitute
 
 __all__ = ["CHECKPOINT_TOKEN", "build_command", "format_value", "hyperparameter_args"]
 
@@ -61,10 +62,11 @@ def build_command(
     ``cmd`` is the user's command, run by a shell as written; every argument
     added here is quoted with :func:`shlex.quote`, so a value such as
     ``"; touch /tmp/x"`` reaches the program as one literal argument.
-    ``@checkpoint`` in ``cmd`` becomes the (quoted) checkpoint directory.
+    ``@checkpoint`` in ``cmd`` becomes the checkpoint directory, quoted for where it
+    stands: bare, or inside double or single quotes (see :mod:`._substitute`).
     """
-    if checkpoint_dir is not None and CHECKPOINT_TOKEN in cmd:
-        cmd = cmd.replace(CHECKPOINT_TOKEN, shlex.quote(checkpoint_dir))
+    if checkpoint_dir is not None:
+        cmd = substitute(cmd, CHECKPOINT_TOKEN, checkpoint_dir)
     args = hyperparameter_args(params)
     if nodes_flag is not None and nodes_flag not in params:
         args.extend(hyperparameter_args({nodes_flag: nodes}))

@@ -25,8 +25,8 @@ from .._core._checks import (
     number,
     one_of,
     part,
+    path_text,
     string_mapping,
-    text,
 )
 from .._core._direction import DIRECTIONS, Direction
 from .._core._errors import ConfigError, ConfigTypeError
@@ -208,16 +208,16 @@ def _launch(name: str, value: Any) -> LauncherOptions:
 class EvaluatorConfig(Config):
     """The Evaluator's settings; see :class:`hyperdeme.Evaluator` for each one."""
 
-    src_path: str = setting("", text)
+    src_path: str = setting("", path_text)
     #: UNSET: not given (crayai warns when run_path is given without src_path)
-    run_path: str | Unset = setting(UNSET, text)
+    run_path: str | Unset = setting(UNSET, path_text)
     metric: str | Mapping[str, float] = setting("FoM: ", _metric)
     #: whether the FoM is minimised (crayai) or maximised
     direction: Direction = setting("minimize", one_of(DIRECTIONS))
     #: several objectives, each metric's direction (None: one FoM, ``metric``); the
     #: first one's direction becomes ``direction`` (the FoM is its value)
     objectives: Mapping[str, Direction] | None = setting(None, _objectives)
-    checkpoint: str = setting("", text)
+    checkpoint: str = setting("", path_text)
     num_parallel_evals: int = setting(0, count(0))
     workload_manager: str = setting("auto", _launcher_name(("auto",), _manager_names))
     launcher: str = setting("auto", _launcher_name(DETECT, _launcher_names))

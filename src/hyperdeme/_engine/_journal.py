@@ -52,6 +52,7 @@ from typing import Any, Literal
 from .._core._closing import Closing
 from .._core._direction import Direction
 from .._core._errors import HyperdemeWarning, JournalError
+from .._core._nofollow import open_nofollow
 from .._core._trial import Candidate, Trial
 
 __all__ = [
@@ -81,7 +82,8 @@ class Journal(Closing):
         self.path = path
         self._fsync = fsync
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        # never through a link planted in the run directory (.._core._nofollow)
+        self._fd = open_nofollow(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         self._size = os.fstat(self._fd).st_size
         self._broken: JournalError | None = None
         self._cut_torn_tail()

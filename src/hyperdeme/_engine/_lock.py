@@ -11,6 +11,7 @@ holds its lock until the server notices.)
 from __future__ import annotations
 
 import datetime
+import errno
 import fcntl
 import json
 import os
@@ -19,12 +20,15 @@ from pathlib import Path
 
 from .._core._closing import Closing
 from .._core._errors import JournalError
+from .._core._nofollow import open_nofollow, write_new
 
 __all__ = ["ExperimentLock", "driver_of"]
 
 LOCK_NAME = ".lock"
 #: who holds the lock: host, pid and since, as JSON
 HOLDER_NAME = ".driver"
+#: a disk that cannot take the holder's file: said as a JournalError naming the directory
+_DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 class ExperimentLock(Closing):
@@ -37,7 +41,7 @@ class ExperimentLock(Closing):
     def __init__(self, directory: Path) -> None:
         self.path = directory / LOCK_NAME
         self._holder = directory / HOLDER_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -54,8 +58,23 @@ class ExperimentLock(Closing):
             "since": datetime.datetime.now().isoformat(timespec="seconds"),
         }
         temporary = self._holder.with_name(f"{HOLDER_NAME}.{os.getpid()}")
-        temporary.write_text(json.dumps(me) + "\n")
-        os.replace(temporary, self._holder)
+        try:
+            # a new file (never through a planted link), removed if it cannot be written
+            write_new(temporary, (json.dumps(me) + "\n").encode())
+            os.replace(temporary, self._holder)
+        except OSError as error:
+            self.close()
+            if error.errno not in _DISK_ERRORS:
+                raise  # the machine's (EMFILE ...): the OSError itself, naming the file
+            code = errno.errorcode.get(error.errno or 0, "")
+            raise JournalError(
+                f"cannot start the run in {directory}: writing {temporary} failed: "
+                f"{error.strerror} ({code}); free some space there (or let it be "
+                "written), or choose another run_path."
+            ) from error
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -7,10 +7,12 @@ chunk write to a local file is cheaper than a thread hop.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import BinaryIO
 
 from .._core._closing import Closing
+from .._core._nofollow import new_file
 from ..launchers import Tail
 from ._metrics import MetricScanner
 
@@ -23,7 +25,8 @@ class LogSink(Closing):
     def __init__(self, path: Path | None, *, scanner: MetricScanner | None = None) -> None:
         self.path = path
         self.scanner = scanner
-        self._file: BinaryIO | None = path.open("wb") if path is not None else None
+        # a new file, never one a planted link points to (see .._core._nofollow)
+        self._file: BinaryIO | None = None if path is None else os.fdopen(new_file(path), "wb")
         self._tail = Tail()
 
     def write(self, data: bytes) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from .._core._errors import ConfigError
+from .._core._nofollow import make_directory, refuse_link, write_new
 from ._journal import JOURNAL_NAME
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "check_experiment_path"]
 
 #: files the engine writes in a trial directory: never linked to ``src_path``'s
 #: namesakes (writing the log would truncate the user's file through the link)
@@ -27,6 +28,11 @@ class Workspace:
     program runs: its top-level entries are symlinks to ``src_path``'s (except
     those three names), so the command works as if run from ``src_path``
     while output files land per trial. Without it, programs run in ``cwd``.
+
+    Nothing is written through a symbolic link planted in the experiment
+    directory (see :mod:`.._core._nofollow`): :meth:`create` refuses one in it
+    before the run (a ``ConfigError``), and each trial's directory and files are
+    made so that a link in their place fails that trial, naming the path.
     """
 
     root: Path  # run_path/<experiment>
@@ -48,13 +54,14 @@ class Workspace:
                 value=src_path,
             )
         root = Path(run_path or "run").absolute() / experiment
-        root.mkdir(parents=True, exist_ok=True)
-        return cls(
-            root=root,
-            src_path=source,
-            cwd=Path.cwd(),
-            checkpoint_root=Path(checkpoint).absolute() / experiment if checkpoint else None,
-        )
+        check_experiment_path(root)
+        root.parent.mkdir(parents=True, exist_ok=True)  # the user's choice: links followed
+        make_directory(root)
+        _refuse_links_in(root)
+        checkpoint_root = Path(checkpoint).absolute() / experiment if checkpoint else None
+        if checkpoint_root is not None and checkpoint_root.is_symlink():
+            raise refuse_link(checkpoint_root)
+        return cls(root=root, src_path=source, cwd=Path.cwd(), checkpoint_root=checkpoint_root)
 
     @property
     def journal_path(self) -> Path:
@@ -66,8 +73,8 @@ class Workspace:
     def prepare(self, trial_id: int, params: dict[str, Any]) -> tuple[Path, Path]:
         """Create the trial directory; return (its path, the program's cwd)."""
         directory = self.trial_dir(trial_id)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "params.json").write_text(json.dumps(params, indent=1) + "\n")
+        make_directory(directory)
+        write_new(directory / "params.json", (json.dumps(params, indent=1) + "\n").encode())
         if self.src_path is None:
             return directory, self.cwd
         for entry in os.scandir(self.src_path):
@@ -84,6 +91,59 @@ class Workspace:
         return self.checkpoint_root or self.root / "checkpoints"
 
     def checkpoint_dir(self, trial_id: int) -> Path:
-        path = self.checkpoint_base / f"{trial_id:05d}"
-        path.mkdir(parents=True, exist_ok=True)
+        base = self.checkpoint_base
+        base.parent.mkdir(parents=True, exist_ok=True)
+        make_directory(base)
+        path = base / f"{trial_id:05d}"
+        make_directory(path)
         return path
+
+
+#: the longest path the engine makes under the experiment directory, with room to spare:
+#: a 7-digit trial id's directory and an earlier attempt's log in it
+LONGEST_INSIDE = "/0000000/stderr.attempt9999.log"
+
+
+def check_experiment_path(root: Path) -> None:
+    """A :class:`ConfigError` now, before any evaluation, when the experiment directory's
+    name, or the longest path the run makes under it, is longer than the file system
+    takes (``PC_NAME_MAX`` / ``PC_PATH_MAX`` of the nearest existing directory above it;
+    lengths in bytes, as the kernel counts them). It was ENAMETOOLONG at run time."""
+    existing = next((p for p in root.parents if p.is_dir()), Path("/"))
+    name_max = _pathconf(existing, "PC_NAME_MAX", 255)
+    path_max = _pathconf(existing, "PC_PATH_MAX", 4096)
+    name = root.name.encode(errors="surrogateescape")
+    if len(name) > name_max:
+        raise ConfigError(
+            f"the experiment name {root.name[:40]!r}... is {len(name)} bytes long; the file "
+            f"system under {existing} takes names of at most {name_max} bytes "
+            "(PC_NAME_MAX). Choose a shorter name.",
+            name="name",
+            value=root.name,
+        )
+    longest = len(str(root).encode(errors="surrogateescape")) + len(LONGEST_INSIDE)
+    if longest >= path_max:
+        raise ConfigError(
+            f"the run's paths would be up to {longest} bytes long ({root}{LONGEST_INSIDE}); "
+            f"the file system under {existing} takes paths of at most {path_max - 1} bytes "
+            "(PC_PATH_MAX). Choose a shorter run_path or experiment name.",
+            name="name",
+            value=root.name,
+        )
+
+
+def _pathconf(directory: Path, setting: str, default: int) -> int:
+    try:
+        return os.pathconf(directory, setting)
+    except (OSError, ValueError):  # not told: the usual Linux limit
+        return default
+
+
+def _refuse_links_in(root: Path) -> None:
+    """A :class:`ConfigError` for the first symbolic link directly in the experiment
+    directory: the engine writes every entry there (journal, lock, logs, trial and
+    checkpoint directories), so a link among them can only be one planted."""
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                raise refuse_link(Path(entry.path))

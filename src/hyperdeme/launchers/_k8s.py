@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any, NoReturn
 
 import anyio
 
 from .._core._errors import LauncherError, TransientLauncherError
 from .._core._logging import get_logger
+from .._core._nofollow import make_directory, write_new
 from ._base import Exit, Job, Launcher, launcher_files
 from ._capture import capture, checked, command_error
 from ._follow import SkipSeen, while_following
@@ -106,10 +108,9 @@ class K8sLauncher(Launcher):
         if problem is not None:
             raise LauncherError(f"Kubernetes Job for trial {job.trial_id}: {problem}")
         name = job_name(job)
-        directory = anyio.Path(launcher_files(job, "k8s"))
-        await directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{name}.json"
-        await path.write_text(json.dumps(job_manifest(job, self.options), indent=1) + "\n")
+        path = launcher_files(job, "k8s") / f"{name}.json"
+        manifest = (json.dumps(job_manifest(job, self.options), indent=1) + "\n").encode()
+        await anyio.to_thread.run_sync(_write_manifest, path, manifest)
         with guarded(delete_argv(name, self.namespace)):  # should the driver die meanwhile
             await self._create(name, str(path))
             log.info("k8s.created", job=name, trial=job.trial_id, attempt=job.attempt)
@@ -264,3 +265,10 @@ def _json(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _write_manifest(path: Path, manifest: bytes) -> None:
+    """Write the manifest as a new file, never through a link planted in the run directory."""
+    path.parent.parent.mkdir(parents=True, exist_ok=True)  # cwd/.hyperdeme without a directory
+    make_directory(path.parent)
+    write_new(path, manifest)

@@ -70,16 +70,20 @@ def save(record: str, *, mark: str, held: Mapping[int, Entry], cgroup: str = "")
     """Write what is held to ``record`` (atomically); on a full disk the record lags."""
     if not record:
         return
+    tmp = record + ".tmp"
     try:
-        tmp = record + ".tmp"
-        with open(tmp, "w") as f:
+        # never through a link planted in the run directory
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with open(fd, "w") as f:
             saved: dict[str, object] = {"mark": mark, "held": list(held.values())}
             if cgroup:
                 saved["cgroup"] = cgroup
             json.dump(saved, f)
         os.replace(tmp, record)
     except OSError:
-        pass  # a full disk: the record lags, the watchdog goes on
+        # a full disk: the record lags, the watchdog goes on; no partial file is left
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def marked(mark: str, *, name: str = "HYPERDEME_RUN") -> set[int]:

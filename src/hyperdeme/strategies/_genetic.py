@@ -134,6 +134,9 @@ _INITIAL_MUTATION_RATE = 0.5
 _PARTNER_TOURNAMENT = 2
 #: the default of a sizing setting: crayai's value, or the one chosen for max_evals
 _CHOSEN: Any = UNSET
+#: the most members (num_demes * pop_size) a search holds: each is kept in memory, and
+#: 10**26 of them hung the construction (a hostile-values probe, issue 18)
+MAX_MEMBERS = 10**7
 
 
 def _bounds(name: str, value: Any) -> Bounds:
@@ -185,6 +188,15 @@ class GeneticConfig(Config):
             chosen = sized_for(self.max_evals, mode=self.mode, **given)
         for name, value in chosen._asdict().items():
             object.__setattr__(self, name, value)
+        members = self.num_demes * self.pop_size
+        if members > MAX_MEMBERS:  # each member is held in memory: a typo, not a search
+            raise ConfigError(
+                f"num_demes * pop_size must be at most {MAX_MEMBERS:,} members, got "
+                f"{str(members)[:20]}{'...' if len(str(members)) > 20 else ''} "
+                f"(num_demes={str(self.num_demes)[:20]}, pop_size={str(self.pop_size)[:20]}).",
+                name="pop_size" if self.pop_size > self.num_demes else "num_demes",
+                value=self.pop_size if self.pop_size > self.num_demes else self.num_demes,
+            )
 
     @property
     def budget(self) -> int:
