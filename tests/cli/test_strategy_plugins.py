@@ -132,8 +132,8 @@ def test_an_unknown_type_lists_the_built_ins_and_the_installed_plug_ins(
     outcome = invoke("run", write(tmp_path, experiment('type = "coordinates"')), "--dry-run")
     assert outcome.code == 2
     assert (
-        "key 'optimizer.type': got 'coordinates'; allowed: random, grid, genetic, pbt, or a "
-        "strategy plug-in (entry-point group 'hyperdeme.strategies'; installed: "
+        "key 'optimizer.type': got 'coordinates'; allowed: random, grid, genetic, pbt, cmaes, "
+        "optuna, or a strategy plug-in (entry-point group 'hyperdeme.strategies'; installed: "
         "constant, coordinate, missing, stringy)."
     ) in outcome.err
 
