@@ -265,10 +265,11 @@ async def test_a_run_on_a_disk_that_fills_up_stops_with_journal_error_and_resume
 ) -> None:
     """The run directory (journal, trial directories and logs) on a 1 MiB tmpfs,
     filled after a seeded random number of trials while kernels run. Evaluations that
-    cannot write their files are failed trials while the journal can still take them;
-    then the run stops with JournalError (ENOSPC), having journalled exactly what it
-    reported, and no kernel survives. With space freed the resumed experiment finishes
-    exactly once (the trials that failed for want of space stay failed: they ran)."""
+    cannot write their files are retried, then journalled ``interrupted`` (the disk's
+    failure, not their parameters') while the journal can still take them; then the
+    run stops with JournalError (ENOSPC), having journalled exactly what it reported,
+    and no kernel survives. With space freed the resumed experiment finishes exactly
+    once, running the interrupted trials again."""
     seed = f"tmpfs-run/{anyio_backend}/{repeat}"
     rng = random.Random(seed)
     fill_after = rng.randint(1, 15)
@@ -292,11 +293,14 @@ async def test_a_run_on_a_disk_that_fills_up_stops_with_journal_error_and_resume
     journal = run / "exp" / "trials.jsonl"
     before = snapshot(journal)
     assert before.torn == b"", case
-    assert [(t.id, t.status) for t in told] == [
-        (t.id, t.status) for t in before.finished.values()
-    ], case
-    for trial in before.finished.values():
-        assert trial.ok or "No space left on device" in trial.error, f"{case}: {trial.error}"
+    journalled = {t.id: t.status for t in before.finished.values()}
+    journalled |= {trial_id: Status.INTERRUPTED for trial_id in before.interrupted}
+    assert {t.id: t.status for t in told} == journalled, case
+    for trial in before.finished.values():  # the disk's failure is not the trials'
+        assert trial.ok, f"{case}: {trial.error}"
+    for trial in told:
+        if trial.status is Status.INTERRUPTED:
+            assert "No space left on device (ENOSPC: the disk is full)" in trial.error, case
 
     (disk / "filler").unlink()
     resumed = optimizer(run, marker=marker, src_path=src, side_log=side2, num_iters=NUM_ITERS)

@@ -26,6 +26,8 @@ from ..early_stopping import EarlyStoppingState
 from ..launchers import Exit, Job, Launcher
 from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
+from ._machine import describe as describe_machine
+from ._machine import machine_error
 from ._metrics import MetricScanner
 from ._retries import RetryPolicy
 from ._sinks import LogSink
@@ -146,16 +148,8 @@ class TrialRunner:
             if not place:
                 place.append(await self._prepare(trial))
             return await self._attempt(trial, place[0])
-        except TransientLauncherError as error:
-            return _Attempt(
-                Status.FAILED, returncode=error.returncode, error=str(error), transient=True
-            )
         except Exception as error:
-            # it could not even start (too many open files, an argument list too long,
-            # a file in the way ...): a failed attempt, recorded, not a crashed run
-            return _Attempt(
-                Status.FAILED, error=f"the evaluation could not start: {_describe(error)}"
-            )
+            return _ending_of(error)
 
     async def _prepare(self, trial: Trial) -> _Place:
         """The trial's directory and working directory, and its command line."""
@@ -291,6 +285,24 @@ class TrialRunner:
                 error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
             )
         return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
+
+
+def _ending_of(error: Exception) -> _Attempt:
+    """How an attempt that raised ended: the one place exceptions become endings.
+
+    A launcher's passing failure is retried on its own budget; the machine's (see
+    :mod:`._machine`) too, and ends the trial ``interrupted`` if it lasts; anything
+    else (an argument list too long, a file in the way ...) is a failed attempt,
+    recorded, never a crashed run.
+    """
+    if isinstance(error, TransientLauncherError):
+        return _Attempt(
+            Status.FAILED, returncode=error.returncode, error=str(error), transient=True
+        )
+    machine = machine_error(error)
+    if machine is not None:
+        return _Attempt(Status.INTERRUPTED, error=describe_machine(machine), transient=True)
+    return _Attempt(Status.FAILED, error=f"the evaluation could not start: {_describe(error)}")
 
 
 def _describe(error: BaseException) -> str:

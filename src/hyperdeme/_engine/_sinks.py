@@ -2,7 +2,9 @@
 
 The stdout sink also feeds a :class:`~._metrics.MetricScanner`; the
 stderr sink keeps a short tail for error messages. Both are synchronous: a
-chunk write to a local file is cheaper than a thread hop.
+chunk write to a local file is cheaper than a thread hop. A log that cannot be
+written (disk full, quota, ``ulimit -f``) raises :class:`~._machine.LogWriteError`
+naming it: the machine's failure, not the trial's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import BinaryIO
 
 from .._core._closing import Closing
 from ..launchers import Tail
+from ._machine import LogWriteError
 from ._metrics import MetricScanner
 
 __all__ = ["LogSink"]
@@ -27,8 +30,11 @@ class LogSink(Closing):
         self._tail = Tail()
 
     def write(self, data: bytes) -> None:
-        if self._file is not None:
-            self._file.write(data)
+        if self._file is not None and self.path is not None:
+            try:
+                self._file.write(data)
+            except OSError as error:
+                raise LogWriteError(self.path, error) from error
         if self.scanner is not None:
             self.scanner.feed(data)
         self._tail.write(data)
@@ -38,5 +44,8 @@ class LogSink(Closing):
         return self._tail.text
 
     def close(self) -> None:
-        if self._file is not None and not self._file.closed:
-            self._file.close()
+        if self._file is not None and not self._file.closed and self.path is not None:
+            try:
+                self._file.close()  # its buffer's last write may fail
+            except OSError as error:
+                raise LogWriteError(self.path, error) from error
