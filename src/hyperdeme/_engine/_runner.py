@@ -28,7 +28,7 @@ from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
 from ._machine import describe as describe_machine
 from ._machine import machine_error
-from ._metrics import MetricScanner
+from ._metrics import MetricScanner, missing
 from ._retries import RetryPolicy
 from ._sinks import LogSink
 from ._stopping import AttemptMonitor, start_early_stopping
@@ -277,14 +277,23 @@ class TrialRunner:
             return _Attempt(Status.FAILED, returncode=0, error=str(error))
         fom = spec.fom(metrics)
         if fom is None or math.isnan(fom):
-            missing = [n for n in spec.names if math.isnan(metrics.get(n, math.nan))]
+            refused = scanner.refused if scanner is not None else {}
+            why = missing(spec, metrics, refused)
+            return _Attempt(Status.NO_METRIC, metrics=metrics, returncode=0, error=why)
+        if fom == _TOO_GOOD[self.config.direction]:
             return _Attempt(
                 Status.NO_METRIC,
                 metrics=metrics,
                 returncode=0,
-                error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
+                error=f"the FoM is {fom}, better than any result can be ({self.config.direction}"
+                "): a broken metric, not a result (a diverged run's FoM is the worst, "
+                f"{-fom}: a result, ranked last).",
             )
         return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
+
+
+#: the infinite FoM that would beat every result: a broken metric (see the guide's "FoM")
+_TOO_GOOD = {"minimize": -math.inf, "maximize": math.inf}
 
 
 def _ending_of(error: Exception) -> _Attempt:
