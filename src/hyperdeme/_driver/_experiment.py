@@ -140,6 +140,7 @@ def _scheduler(experiment: RunSpec, run: Opened, launcher: Launcher) -> Schedule
             else None
         ),
     )
+    runner.checkpoints.resume(run.replayed.finished)  # refused here if they are gone
     return Scheduler(
         runner,
         run.journal,
