@@ -87,7 +87,7 @@ async def test_a_resume_whose_checkpoint_root_is_not_mounted_is_refused_before_r
     root.rename(tmp_path / "elsewhere")  # the mount is gone
     root.mkdir()  # the empty mount point stays
     calls.clear()
-    with pytest.raises(ConfigError, match="checkpoint root .* is missing or empty") as caught:
+    with pytest.raises(ConfigError, match=r"checkpoint root .* is missing or empty") as caught:
         await hyperdeme.optimize(optimizer(tmp_path, kind), SPACE, resume=True)
     assert caught.value.name == "checkpoint"
     assert calls == []  # nothing trained from scratch

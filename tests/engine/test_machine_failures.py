@@ -16,6 +16,7 @@ from hyperdeme import EvaluationError, Evaluator, Exit, Job, Params, Status, Tri
 from hyperdeme._engine import _retries
 from hyperdeme._engine._journal import Journal
 from hyperdeme._engine._machine import LogWriteError, machine_error
+from hyperdeme._engine._metrics import MetricSpec
 from hyperdeme._engine._runner import TrialRunner
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme._engine._slots import Scheduler
@@ -147,19 +148,46 @@ async def test_a_log_that_cannot_be_written_says_so_not_could_not_start(tmp_path
     assert trial.status is Status.INTERRUPTED
     assert trial.error == (
         "the program ran, but its log run/exp/00002/stdout.log could not be written: File "
-        "too large (EFBIG: the file size limit, ulimit -f); the attempt was stopped."
+        "too large (EFBIG: the file size limit, ulimit -f); its output from there on was "
+        "not kept."
     )
 
 
-def test_a_log_sink_names_its_file_when_the_disk_refuses_the_write() -> None:
-    sink = LogSink(Path("/dev/full"))
-    with pytest.raises(LogWriteError) as caught:
-        sink.write(b"x" * (1 << 16))  # past the buffer: written now
-    sink.write(b"y")  # buffered: fails when closing flushes it
-    with pytest.raises(LogWriteError):
-        sink.close()
-    assert caught.value.errno == errno.ENOSPC
-    assert "its log /dev/full could not be written: No space left" in str(caught.value)
+def test_a_log_sink_keeps_the_error_and_scans_on_when_the_disk_refuses_the_write() -> None:
+    """Never raised into the launcher's pumps (a pump that raised would stop the output
+    of a program being stopped): kept for the runner, which asks once the program ended."""
+    spec = MetricSpec("FoM: ")
+    sink = LogSink(Path("/dev/full"), scanner=spec.scanner())
+    sink.write(b"x" * (1 << 16) + b"\n")  # past the buffer: written now, refused
+    sink.write(b"FoM: 0.5\n")
+    assert sink.error is not None
+    assert sink.error.errno == errno.ENOSPC
+    assert "its log /dev/full could not be written: No space left" in str(sink.error)
+    sink.close()
+    assert sink.scanner is not None
+    assert sink.scanner.close() == {"FoM": 0.5}  # the output was still read
+    buffered = LogSink(Path("/dev/full"))
+    buffered.write(b"y")  # buffered: refused when closing flushes it
+    assert buffered.error is None
+    buffered.close()
+    assert buffered.error is not None
+
+
+async def test_a_log_the_disk_refuses_interrupts_the_attempt_after_the_program_ended(
+    tmp_path: Path,
+) -> None:
+    async def handler(job: Job) -> Exit:
+        if job.trial_id == 2:
+            sink = job.stdout
+            assert isinstance(sink, LogSink)
+            sink.error = LogWriteError(Path("x/stdout.log"), OSError(errno.EDQUOT, "Quota"))
+        job.stdout.write(b"FoM: 0.5\n")
+        return Exit(0)
+
+    strategy, emitted, _ = await run(tmp_path, handler, num_retries=0)
+    assert emitted[1].status is Status.INTERRUPTED
+    assert "its log x/stdout.log could not be written: Quota (EDQUOT" in emitted[1].error
+    assert 2 not in strategy.told
 
 
 def test_the_machine_error_is_found_inside_groups_and_causes() -> None:

@@ -309,3 +309,46 @@ async def test_a_run_on_a_disk_that_fills_up_stops_with_journal_error_and_resume
     assert await survivors(marker, within=1.0) == [], case
     assert orphans == [], f"{case}: survived the stopped run: {orphans}"
     assert "No space left on device" in str(caught.value), str(caught.value)
+
+
+async def test_a_log_past_ulimit_f_interrupts_its_trial_saying_so_and_resumes(
+    tmp_path: Path, src: Path, marker: str, anyio_backend: str
+) -> None:
+    """``ulimit -f`` (RLIMIT_FSIZE 100 kB) and programs printing 300 kB: the program ran,
+    its log could not be written. Each trial says exactly that (not "could not start"),
+    is retried, then ``interrupted``; three in a row stop the run with an
+    EvaluationError saying the machine cannot run trials; without the limit the
+    resumed experiment runs them again and finishes exactly once."""
+    case = f"RLIMIT_FSIZE 100 kB, 300 kB of output, {anyio_backend}"
+    run, side1, side2 = tmp_path / "run", tmp_path / "side1", tmp_path / "side2"
+    num_iters = 4
+    with anyio.fail_after(120):
+        driver = await anyio.run_process(
+            driver_argv(
+                run, marker, src, anyio_backend, side_log=side1, report=tmp_path / "report",
+                num_iters=num_iters, slots=2, fsize=100_000, kernel="--shout=300000",
+                retry_delay=0,  # the machine's own back-off: 0.2 s, doubled, 5 times
+            ),
+            check=False,
+        )  # fmt: skip
+    stderr = driver.stderr.decode()
+    assert driver.returncode == 1, f"{case}\n{stderr[-3000:]}"
+    [last] = [line for line in stderr.splitlines() if line.startswith("hyperdeme.")]
+    assert last.startswith("hyperdeme.EvaluationError: the machine cannot run trials"), last
+    assert "File too large (EFBIG: the file size limit, ulimit -f)" in last, last
+    assert await survivors(marker, str(run), within=1.5) == [], case
+    journal = run / "exp" / "trials.jsonl"
+    before = snapshot(journal)
+    assert len(before.interrupted) >= 3, case
+    assert before.finished == {}, case  # none blamed on its parameters
+    for record in before.of_type("trial"):
+        assert "could not start" not in record["error"], case
+        assert record["error"].startswith("the program ran, but its log "), case
+        assert "File too large (EFBIG: the file size limit, ulimit -f)" in record["error"], case
+    resumed = optimizer(
+        run, marker=marker, src_path=src, side_log=side2, num_iters=num_iters,
+        kernel="--shout=300000",
+    )  # fmt: skip
+    result = await hyperdeme.optimize(resumed, SPACE, resume=True)
+    check_exactly_once(before, snapshot(journal), side_log(side2), result, num_iters, case)
+    assert all(t.ok for t in result.trials), case

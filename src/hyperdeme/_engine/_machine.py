@@ -57,7 +57,7 @@ class LogWriteError(OSError):
     def __str__(self) -> str:
         return (
             f"the program ran, but its log {self.path} could not be written: "
-            f"{_said(self)}; the attempt was stopped."
+            f"{_said(self)}; its output from there on was not kept."
         )
 
 

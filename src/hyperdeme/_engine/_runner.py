@@ -213,33 +213,51 @@ class TrialRunner:
         else:
             stdout, stderr = _open_logs(place.directory, trial.attempts, scanner)
         with stdout, stderr:
-            job = Job(
-                trial_id=trial.id,
-                attempt=trial.attempts,
-                command=trial.command,
-                cwd=place.cwd,
-                env=self.config.env,
-                nodes=trial.nodes,
-                stdout=stdout,
-                stderr=stderr,
-                params=trial.params,
-                name=f"{self.experiment}-{trial.id}",
-                directory=place.directory,
-                experiment=self.experiment,
-                function=self.evaluator.function,
-                checkpoint=checkpoint,
-            )
-            try:
-                exit_ = await self._run(job, monitor, scanner)
-            except TransientLauncherError:
-                raise
-            except LauncherError as error:
-                return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
-            if isinstance(exit_, _Attempt):
-                return exit_
-            if exit_.returncode != 0:
-                return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
-            return self._judge(exit_, scanner)
+            job = self._job(trial, place, checkpoint, stdout, stderr)
+            ending = await self._ending(job, monitor, scanner, stderr)
+        # a log that could not be written: the machine's failure (known once closed)
+        lost = stdout.error or stderr.error
+        return ending if lost is None else _ending_of(lost)
+
+    def _job(
+        self, trial: Trial, place: _Place, checkpoint: Path | None, out: LogSink, err: LogSink
+    ) -> Job:
+        return Job(
+            trial_id=trial.id,
+            attempt=trial.attempts,
+            command=trial.command,
+            cwd=place.cwd,
+            env=self.config.env,
+            nodes=trial.nodes,
+            stdout=out,
+            stderr=err,
+            params=trial.params,
+            name=f"{self.experiment}-{trial.id}",
+            directory=place.directory,
+            experiment=self.experiment,
+            function=self.evaluator.function,
+            checkpoint=checkpoint,
+        )
+
+    async def _ending(
+        self,
+        job: Job,
+        monitor: AttemptMonitor | None,
+        scanner: MetricScanner | None,
+        stderr: LogSink,
+    ) -> _Attempt:
+        """How the launched attempt ended (its logs still open)."""
+        try:
+            exit_ = await self._run(job, monitor, scanner)
+        except TransientLauncherError:
+            raise
+        except LauncherError as error:
+            return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+        if isinstance(exit_, _Attempt):
+            return exit_
+        if exit_.returncode != 0:
+            return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
+        return self._judge(exit_, scanner)
 
     async def _run(
         self, job: Job, monitor: AttemptMonitor | None, scanner: MetricScanner | None

@@ -3,8 +3,10 @@
 The stdout sink also feeds a :class:`~._metrics.MetricScanner`; the
 stderr sink keeps a short tail for error messages. Both are synchronous: a
 chunk write to a local file is cheaper than a thread hop. A log that cannot be
-written (disk full, quota, ``ulimit -f``) raises :class:`~._machine.LogWriteError`
-naming it: the machine's failure, not the trial's.
+written (disk full, quota, ``ulimit -f``) never raises into the launcher's
+pumps: the sink keeps its :class:`~._machine.LogWriteError` in ``error``, goes on
+scanning, and the runner ends the attempt as the machine's failure when the
+program has ended.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ class LogSink(Closing):
         self.scanner = scanner
         self._file: BinaryIO | None = path.open("wb") if path is not None else None
         self._tail = Tail()
+        #: why the log file could not be written (the program ran on, its output scanned)
+        self.error: LogWriteError | None = None
 
     def write(self, data: bytes) -> None:
-        if self._file is not None and self.path is not None:
+        if self._file is not None and self.path is not None and self.error is None:
             try:
                 self._file.write(data)
-            except OSError as error:
-                raise LogWriteError(self.path, error) from error
+            except OSError as error:  # the rest is scanned, not written
+                self.error = LogWriteError(self.path, error)
         if self.scanner is not None:
             self.scanner.feed(data)
         self._tail.write(data)
@@ -48,4 +52,4 @@ class LogSink(Closing):
             try:
                 self._file.close()  # its buffer's last write may fail
             except OSError as error:
-                raise LogWriteError(self.path, error) from error
+                self.error = self.error or LogWriteError(self.path, error)
