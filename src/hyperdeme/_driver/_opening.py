@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._core._errors import ConfigError
+from .._core._errors import ConfigError, JournalError
 from .._core._logging import get_logger
 from .._core._version import __version__
 from .._engine._journal import JOURNAL_NAME, Journal, read_records
@@ -202,6 +202,8 @@ def _first_record(path: Path) -> dict[str, object] | None:
     records = read_records(path)
     try:
         return next(records, None)
+    except JournalError:  # a damaged journal of another experiment matches nothing here
+        return None
     finally:
         records.close()
 

@@ -1,9 +1,11 @@
 """Run one trial: prepare it, run attempts through the launcher, classify, retry.
 
 Each attempt ends ``ok``, ``failed`` (non-zero exit, launcher error),
-``no_metric`` (exit 0 but a metric missing or NaN), ``timeout``
-(``eval_timeout`` hit), ``stopped`` (the evaluator's ``early_stopping`` rule
-stopped it; see :mod:`._stopping`) or ``cancelled``. Which endings are tried
+``no_metric`` (exit 0 but a metric missing, NaN, refused or infinitely good),
+``timeout`` (``eval_timeout`` hit), ``stopped`` (the evaluator's
+``early_stopping`` rule stopped it; see :mod:`._stopping`), ``interrupted``
+(the machine could not run it; see :mod:`._machine`) or ``cancelled``.
+Exceptions become endings in one place, :func:`_ending_of`. Which endings are tried
 again, how often and after how long is the run's :class:`~._retries.RetryPolicy`.
 """
 
