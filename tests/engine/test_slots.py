@@ -298,7 +298,7 @@ async def test_every_asked_candidate_is_accounted_for_whenever_time_runs_out(
     assert run.scheduler.expired == (asked < 400)
 
 
-@pytest.mark.parametrize(("slots", "budget"), [(64, 20), (3, 3), (1, 1), (5, 2)])
+@pytest.mark.parametrize(("slots", "budget"), [(64, 20), (3, 3), (8, 5)])
 async def test_fail_fast_stops_a_run_whose_whole_budget_failed_whatever_the_slots(
     tmp_path: Path, slots: int, budget: int
 ) -> None:
@@ -340,3 +340,15 @@ async def test_a_resumed_run_that_succeeded_before_does_not_fail_fast(tmp_path: 
     run.scheduler = Scheduler(run.scheduler.runner, run.journal, slots=8, succeeded_before=True)
     await run.run(RecordingSearch(num_iters=4))
     assert [t.status for t in run.journalled()] == [Status.FAILED] * 4
+
+
+@pytest.mark.parametrize(("slots", "budget"), [(1, 1), (5, 2)])
+async def test_a_budget_of_one_or_two_that_failed_returns_its_failed_trials(
+    tmp_path: Path, slots: int, budget: int
+) -> None:
+    async def handler(job: Job) -> Exit:
+        return Exit(1)
+
+    run = Run(tmp_path, handler, slots=slots, num_retries=0)
+    await run.run(RecordingSearch(num_iters=budget))
+    assert [t.status for t in run.journalled()] == [Status.FAILED] * budget

@@ -152,11 +152,7 @@ async def test_a_function_overrunning_eval_timeout_in_a_process_is_killed_with_i
         overrun, run_path=str(tmp_path / "run"), eval_timeout=2, function_runs_in="process"
     )  # long enough for a new worker process to start and import this module
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=1, name="exp")
-    space = Params([["--pidfile", str(pidfile), [str(pidfile)]]])
-    with pytest.raises(hyperdeme.EvaluationError, match="first 1 trials all failed"):
-        await hyperdeme.optimize(opt, space)  # its whole budget failed: fail-fast says so
-    assert opt.result is not None
-    result = opt.result
+    result = await hyperdeme.optimize(opt, Params([["--pidfile", str(pidfile), [str(pidfile)]]]))
     [trial] = result.trials
     assert trial.status is Status.TIMEOUT
     assert_journal_is_the_result(result)
@@ -181,10 +177,7 @@ async def test_a_function_overrunning_eval_timeout_in_a_thread_does_not_hold_the
     evaluator = hyperdeme.Evaluator(stuck, run_path=str(tmp_path / "run"), eval_timeout=0.2)
     opt = hyperdeme.RandomOptimizer(evaluator, num_iters=2, name="exp")
     try:
-        with pytest.raises(hyperdeme.EvaluationError, match="first 2 trials all failed"):
-            await hyperdeme.optimize(opt, SPACE)  # its whole budget failed
-        assert opt.result is not None
-        result = opt.result
+        result = await hyperdeme.optimize(opt, SPACE)
         assert not finished.is_set()  # the run ended while its functions still ran
         assert [t.status for t in result.trials] == [Status.TIMEOUT, Status.TIMEOUT]
         assert_journal_is_the_result(result)

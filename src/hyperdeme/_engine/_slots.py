@@ -32,7 +32,8 @@ journal, whatever stopped the run.
 Fail-fast. A run whose first trials all failed cannot succeed as configured (a
 typo in the command): it stops with :class:`~hyperdeme.EvaluationError` once the
 first ``max(slots, 3)`` finished trials all failed, or, when the budget is
-smaller than that, once every trial of it failed (it ends without a success).
+smaller than that, once every trial of it failed (at least 3: a budget of 1
+or 2 that failed returns its trials).
 A trial ending ``interrupted`` (the machine could not run it, see
 :mod:`._machine`) is journalled and reported but not told to the strategy,
 whose parameters it says nothing about (resume runs it again), and counts
@@ -62,10 +63,13 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["Scheduler"]
+__all__ = ["FAIL_FAST_LEAST", "MACHINE_STREAK", "Scheduler"]
 
 log = get_logger("hyperdeme.scheduler")
 
+#: the fewest failed trials (and none ok) that stop a run: a budget of 1 or 2 that
+#: failed returns its failed trials, as a run that succeeded would
+FAIL_FAST_LEAST = 3
 #: trials ending ``interrupted`` in a row (none ending otherwise between) that stop a
 #: run: at most this many, at least 3, else ``slots`` (a shortage hits every slot)
 MACHINE_STREAK = 10
@@ -93,7 +97,7 @@ class Scheduler:
         self.time_budget = time_budget
         self._next_id = first_id
         #: the first trials must not all fail: a typo in cmd fails fast
-        self.fail_fast_after = max(slots, 3)
+        self.fail_fast_after = max(slots, FAIL_FAST_LEAST)
         self._finished = 0
         #: a trial ran and reported (here, or before a resume): fail-fast is off
         self._seen_ok = succeeded_before
@@ -281,7 +285,7 @@ class Scheduler:
                 count=self.n_interrupted,
                 message="the machine could not run these trials; resume runs them again",
             )
-        if not self._seen_ok and self._first_failure is not None:
+        if not self._seen_ok and self._finished >= FAIL_FAST_LEAST:
             return self._all_failed()
         return None
 
