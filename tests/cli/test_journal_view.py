@@ -16,6 +16,7 @@ import pytest
 from rich.console import Console
 
 import hyperdeme
+from hyperdeme._cli._errors import CommandError
 from hyperdeme._cli._journal_view import read_run
 from hyperdeme._driver._progress import Progress
 
@@ -74,13 +75,13 @@ def test_a_later_record_of_an_id_replaces_the_earlier_one(tmp_path: Path) -> Non
     assert [(t.id, t.fom) for t in view.trials] == [(1, 0.5)]
 
 
-def test_a_trial_record_with_bad_fields_is_skipped_with_a_warning(tmp_path: Path) -> None:
-    """The engine's reader reads the run: its warning about the record comes along."""
+def test_a_trial_record_with_bad_fields_stops_the_command_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    """The engine's reader reads the run: its error about the record comes along."""
     write_journal(tmp_path, [started(1), {**record(1), "fom": "low"}, started(2), record(2)])
-    with pytest.warns(hyperdeme.HyperdemeWarning, match="skipped 1 trial record"):
-        view = read_run(tmp_path)
-    assert [t.id for t in view.trials] == [2]
-    assert view.interrupted == [1]  # started, never finished readably
+    with pytest.raises(CommandError, match="line 2: trial 1's 'fom' is 'low', not a number"):
+        read_run(tmp_path)
 
 
 def test_unfinished_trials_of_a_dead_driver_are_interrupted_not_running(tmp_path: Path) -> None:

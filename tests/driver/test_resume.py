@@ -225,3 +225,20 @@ def _mark_trial(journal: Path, trial_id: int, status: str) -> None:
             record.update(status=status, fom=float("inf"))
         edited.append(json.dumps(record))
     journal.write_text("\n".join(edited) + "\n")
+
+
+async def test_a_damaged_journal_of_another_experiment_does_not_stop_finding_the_match(
+    tmp_path: Path,
+) -> None:
+    """The one reader refuses a damaged line; looking for the experiment to resume, a
+    journal whose header is damaged is simply no match (it is not this one)."""
+    older = make("random", tmp_path, name="")
+    await stop_after(older, 2)
+    damaged = tmp_path / "run" / "damaged" / "trials.jsonl"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_text("not json\n")
+    result = await hyperdeme.optimize(make("random", tmp_path, name=""), SPACE, resume=True)
+    assert result.journal_path is not None
+    assert result.journal_path.parent.name == older.experiment
+    with pytest.raises(hyperdeme.JournalError, match=r"damaged/trials\.jsonl, line 1: not JSON"):
+        hyperdeme.read_journal(damaged)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hyperdeme import ConfigError
-from hyperdeme._engine._metrics import MetricSpec
+from hyperdeme._engine._metrics import MetricScanner, MetricSpec
 
 
 def scan(metric: str | dict[str, float], chunks: Iterable[bytes]) -> dict[str, float]:
@@ -308,3 +308,30 @@ def test_numpy_results_are_numbers() -> None:
 def test_a_result_that_is_not_a_number_is_a_clear_error(result: Any) -> None:
     with pytest.raises(ConfigError, match="must return a number"):
         MetricSpec({"loss": 1.0}).from_result(result)
+
+
+@pytest.mark.parametrize(
+    "line", ["FoM: 0x10", "FoM: 1_000", "FoM: 1.2.3", "FoM: 5s", "FoM: 0b1", "FoM: 3e"]
+)
+def test_a_number_that_does_not_end_is_refused_never_read_as_its_prefix(line: str) -> None:
+    scanner = MetricScanner(MetricSpec("FoM: "))
+    scanner.feed(f"FoM: 0.5\nepoch 2 {line} done\n".encode())
+    metrics = scanner.close()
+    assert math.isnan(metrics["FoM"])  # not 0, 1, 1.2, 5 ... nor the earlier 0.5
+    assert scanner.refused == {"FoM": f"epoch 2 {line} done"}
+    scanner.feed(b"FoM: 0.25\n")  # a later whole number counts again
+    assert (scanner.close(), scanner.refused) == ({"FoM": 0.25}, {})
+
+
+def test_a_refused_line_is_a_nan_step_and_named_for_dict_metrics() -> None:
+    steps: list[float] = []
+    scanner = MetricScanner(MetricSpec({"loss": 1.0}), steps.append)
+    scanner.feed(b"loss: 0.5\nloss: 0x1f\n")
+    assert steps[0] == 0.5
+    assert math.isnan(steps[1])
+    assert scanner.refused == {"loss": "loss: 0x1f"}
+
+
+@pytest.mark.parametrize("text", ["FoM: 0.5.\n", "FoM: 0.5, next\n", "FoM: 0.5%\n", "FoM: 0.5)\n"])
+def test_punctuation_after_a_number_ends_it(text: str) -> None:
+    assert scan("FoM: ", [text.encode()]) == {"FoM": 0.5}

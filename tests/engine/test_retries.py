@@ -102,3 +102,27 @@ async def test_a_trial_ok_at_once_never_builds_the_retry_machinery(tmp_path: Pat
     r = runner(tmp_path, handler, num_retries=2)
     assert (await run_one(r)).status is Status.OK
     assert "_retrying" not in vars(r.retries)  # tenacity is entered after a failure only
+
+
+@pytest.mark.parametrize(
+    "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio")]
+)
+async def test_the_machines_failures_back_off_from_at_least_machine_delay(
+    tmp_path: Path,
+) -> None:
+    """retry_delay=0 retries a failed program at once; EMFILE waits for descriptors to free:
+    MACHINE_DELAY, doubled each time, on a budget of its own (num_retries=0)."""
+    import errno
+
+    from hyperdeme._engine._retries import MACHINE_DELAY, MAX_MACHINE_RETRIES
+
+    starts: list[float] = []
+
+    async def handler(job: Job) -> Exit:
+        starts.append(anyio.current_time())
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    trial = await run_one(runner(tmp_path, handler, num_retries=0, retry_delay=0))
+    assert (trial.status, trial.attempts) == (Status.INTERRUPTED, 1 + MAX_MACHINE_RETRIES)
+    pauses = [b - a for a, b in itertools.pairwise(starts)]
+    assert pauses == pytest.approx([MACHINE_DELAY * 2**n for n in range(MAX_MACHINE_RETRIES)])

@@ -300,3 +300,59 @@ async def test_every_asked_candidate_is_accounted_for_whenever_time_runs_out(
     assert strategy.outstanding == 0
     assert {t.status for t in journalled} <= {Status.OK, Status.CANCELLED}
     assert run.scheduler.expired == (asked < 400)
+
+
+@pytest.mark.parametrize(("slots", "budget"), [(64, 20), (3, 3), (8, 5)])
+async def test_fail_fast_stops_a_run_whose_whole_budget_failed_whatever_the_slots(
+    tmp_path: Path, slots: int, budget: int
+) -> None:
+    """A typo'd command on 64 slots and 20 trials: the threshold max(slots, 3) is never
+    reached, but every trial of the budget failed: the run ends in EvaluationError."""
+
+    async def handler(job: Job) -> Exit:
+        job.stderr.write(b"bash: trian.py: No such file\n")
+        return Exit(127)
+
+    run = Run(tmp_path, handler, slots=slots, num_retries=0)
+    with pytest.raises(EvaluationError, match=rf"first {budget} trials all failed") as caught:
+        await run.run(RecordingSearch(num_iters=budget))
+    assert "trian.py" in caught.value.stderr_tail
+    journalled = run.journalled()
+    assert [t.status for t in journalled] == [Status.FAILED] * budget  # each on file
+    assert sorted(t.id for t in run.emitted) == sorted(t.id for t in journalled)
+
+
+async def test_a_budget_smaller_than_the_threshold_with_one_success_returns(
+    tmp_path: Path,
+) -> None:
+    async def handler(job: Job) -> Exit:
+        if job.trial_id == 2:
+            job.stdout.write(b"FoM: 1\n")
+            return Exit(0)
+        return Exit(1)
+
+    run = Run(tmp_path, handler, slots=64, num_retries=0)
+    await run.run(RecordingSearch(num_iters=20))
+    assert [t.status for t in run.journalled()].count(Status.OK) == 1
+
+
+async def test_a_resumed_run_that_succeeded_before_does_not_fail_fast(tmp_path: Path) -> None:
+    async def handler(job: Job) -> Exit:
+        return Exit(1)
+
+    run = Run(tmp_path, handler, slots=8, num_retries=0)
+    run.scheduler = Scheduler(run.scheduler.runner, run.journal, slots=8, succeeded_before=True)
+    await run.run(RecordingSearch(num_iters=4))
+    assert [t.status for t in run.journalled()] == [Status.FAILED] * 4
+
+
+@pytest.mark.parametrize(("slots", "budget"), [(1, 1), (5, 2)])
+async def test_a_budget_of_one_or_two_that_failed_returns_its_failed_trials(
+    tmp_path: Path, slots: int, budget: int
+) -> None:
+    async def handler(job: Job) -> Exit:
+        return Exit(1)
+
+    run = Run(tmp_path, handler, slots=slots, num_retries=0)
+    await run.run(RecordingSearch(num_iters=budget))
+    assert [t.status for t in run.journalled()] == [Status.FAILED] * budget

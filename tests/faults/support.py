@@ -104,9 +104,11 @@ class Snapshot:
     #: bytes after the last newline (a record its writer never finished)
     torn: bytes = b""
     started: dict[int, dict[str, Any]] = field(default_factory=dict)
-    #: the last ``trial`` record of each id that is not cancelled
+    #: the last ``trial`` record of each id that is not cancelled nor interrupted
     finished: dict[int, Trial] = field(default_factory=dict)
     cancelled: set[int] = field(default_factory=set)
+    #: ended ``interrupted`` (the machine could not run them): resume runs them again
+    interrupted: set[int] = field(default_factory=set)
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["type"] == kind]
@@ -131,9 +133,12 @@ def snapshot(path: Path) -> Snapshot:
             trial = Trial.from_json(record)
             if trial.status == "cancelled":
                 shot.cancelled.add(trial.id)
+            elif trial.status == "interrupted":
+                shot.interrupted.add(trial.id)
             else:
                 shot.finished[trial.id] = trial
                 shot.cancelled.discard(trial.id)
+                shot.interrupted.discard(trial.id)
     return shot
 
 
@@ -174,7 +179,9 @@ def check_exactly_once(
     """The promises of a resumed experiment, from its journal before and after resuming
     and the evaluations the resumed run completed (faulty.sh's side log)."""
     everything = list(range(1, num_iters + 1))
-    final = Counter(r["id"] for r in after.of_type("trial") if r["status"] != "cancelled")
+    final = Counter(
+        r["id"] for r in after.of_type("trial") if r["status"] not in ("cancelled", "interrupted")
+    )
     assert sorted(final) == everything, f"{case}: finished trials in the journal: {final}"
     assert set(final.values()) == {1}, f"{case}: trials finished more than once: {final}"
     journal = read_journal(result.journal_path or "")
@@ -201,7 +208,8 @@ def check_exactly_once(
     for trial_id, x, n in evaluated:  # each with the parameters journalled for its id
         assert after.started[trial_id] == {"--x": x, "--n": n}, case
 
-    interrupted = sorted(set(before.started) - set(before.finished) - before.cancelled)
+    ended = set(before.finished) | before.cancelled | before.interrupted
+    interrupted = sorted(set(before.started) - ended)
     recorded = [r["id"] for r in after.of_type("interrupted")]
     assert recorded == interrupted, f"{case}: interrupted records {recorded}, not {interrupted}"
     resumes = after.of_type("resumed")

@@ -265,10 +265,11 @@ async def test_a_run_on_a_disk_that_fills_up_stops_with_journal_error_and_resume
 ) -> None:
     """The run directory (journal, trial directories and logs) on a 1 MiB tmpfs,
     filled after a seeded random number of trials while kernels run. Evaluations that
-    cannot write their files are failed trials while the journal can still take them;
-    then the run stops with JournalError (ENOSPC), having journalled exactly what it
-    reported, and no kernel survives. With space freed the resumed experiment finishes
-    exactly once (the trials that failed for want of space stay failed: they ran)."""
+    cannot write their files are retried, then journalled ``interrupted`` (the disk's
+    failure, not their parameters') while the journal can still take them; then the
+    run stops with JournalError (ENOSPC), having journalled exactly what it reported,
+    and no kernel survives. With space freed the resumed experiment finishes exactly
+    once, running the interrupted trials again."""
     seed = f"tmpfs-run/{anyio_backend}/{repeat}"
     rng = random.Random(seed)
     fill_after = rng.randint(1, 15)
@@ -292,11 +293,14 @@ async def test_a_run_on_a_disk_that_fills_up_stops_with_journal_error_and_resume
     journal = run / "exp" / "trials.jsonl"
     before = snapshot(journal)
     assert before.torn == b"", case
-    assert [(t.id, t.status) for t in told] == [
-        (t.id, t.status) for t in before.finished.values()
-    ], case
-    for trial in before.finished.values():
-        assert trial.ok or "No space left on device" in trial.error, f"{case}: {trial.error}"
+    journalled = {t.id: t.status for t in before.finished.values()}
+    journalled |= {trial_id: Status.INTERRUPTED for trial_id in before.interrupted}
+    assert {t.id: t.status for t in told} == journalled, case
+    for trial in before.finished.values():  # the disk's failure is not the trials'
+        assert trial.ok, f"{case}: {trial.error}"
+    for trial in told:
+        if trial.status is Status.INTERRUPTED:
+            assert "No space left on device (ENOSPC: the disk is full)" in trial.error, case
 
     (disk / "filler").unlink()
     resumed = optimizer(run, marker=marker, src_path=src, side_log=side2, num_iters=NUM_ITERS)
@@ -305,3 +309,46 @@ async def test_a_run_on_a_disk_that_fills_up_stops_with_journal_error_and_resume
     assert await survivors(marker, within=1.0) == [], case
     assert orphans == [], f"{case}: survived the stopped run: {orphans}"
     assert "No space left on device" in str(caught.value), str(caught.value)
+
+
+async def test_a_log_past_ulimit_f_interrupts_its_trial_saying_so_and_resumes(
+    tmp_path: Path, src: Path, marker: str, anyio_backend: str
+) -> None:
+    """``ulimit -f`` (RLIMIT_FSIZE 100 kB) and programs printing 300 kB: the program ran,
+    its log could not be written. Each trial says exactly that (not "could not start"),
+    is retried, then ``interrupted``; three in a row stop the run with an
+    EvaluationError saying the machine cannot run trials; without the limit the
+    resumed experiment runs them again and finishes exactly once."""
+    case = f"RLIMIT_FSIZE 100 kB, 300 kB of output, {anyio_backend}"
+    run, side1, side2 = tmp_path / "run", tmp_path / "side1", tmp_path / "side2"
+    num_iters = 4
+    with anyio.fail_after(120):
+        driver = await anyio.run_process(
+            driver_argv(
+                run, marker, src, anyio_backend, side_log=side1, report=tmp_path / "report",
+                num_iters=num_iters, slots=2, fsize=100_000, kernel="--shout=300000",
+                retry_delay=0,  # the machine's own back-off: 0.2 s, doubled, 5 times
+            ),
+            check=False,
+        )  # fmt: skip
+    stderr = driver.stderr.decode()
+    assert driver.returncode == 1, f"{case}\n{stderr[-3000:]}"
+    [last] = [line for line in stderr.splitlines() if line.startswith("hyperdeme.")]
+    assert last.startswith("hyperdeme.EvaluationError: the machine cannot run trials"), last
+    assert "File too large (EFBIG: the file size limit, ulimit -f)" in last, last
+    assert await survivors(marker, str(run), within=1.5) == [], case
+    journal = run / "exp" / "trials.jsonl"
+    before = snapshot(journal)
+    assert len(before.interrupted) >= 3, case
+    assert before.finished == {}, case  # none blamed on its parameters
+    for record in before.of_type("trial"):
+        assert "could not start" not in record["error"], case
+        assert record["error"].startswith("the program ran, but its log "), case
+        assert "File too large (EFBIG: the file size limit, ulimit -f)" in record["error"], case
+    resumed = optimizer(
+        run, marker=marker, src_path=src, side_log=side2, num_iters=num_iters,
+        kernel="--shout=300000",
+    )  # fmt: skip
+    result = await hyperdeme.optimize(resumed, SPACE, resume=True)
+    check_exactly_once(before, snapshot(journal), side_log(side2), result, num_iters, case)
+    assert all(t.ok for t in result.trials), case

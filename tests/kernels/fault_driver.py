@@ -15,6 +15,8 @@ take the library's own path; ``--stream`` runs it with ``hyperdeme.stream`` in
 --go              print "ready" and wait for a line on stdin before running
 $FAULT_DRIVER_STARTED  a file created once the interpreter is up (a signal now is the driver's)
 --nofile=EXTRA    before running, limit RLIMIT_NOFILE to the open descriptors + EXTRA
+--nofile-max=N    before running, limit RLIMIT_NOFILE to N (``ulimit -n N``)
+--retry-delay=S   the Evaluator's retry_delay (its default otherwise)
 --fsize=BYTES     before running, limit RLIMIT_FSIZE to BYTES (SIGXFSZ ignored, so a
                   write past it fails with EFBIG: a disk full, without root)
 --kernel=ARGS     more arguments for faulty.sh ("--stubborn --sleep=0.05")
@@ -132,6 +134,8 @@ def main() -> None:
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--go", action="store_true")
     parser.add_argument("--nofile", type=int, default=0)
+    parser.add_argument("--nofile-max", type=int, default=0)
+    parser.add_argument("--retry-delay", type=float, default=None)
     parser.add_argument("--fsize", type=int, default=0)
     parser.add_argument("--strategy", default="random")
     args = parser.parse_args()
@@ -147,6 +151,7 @@ def main() -> None:
         kernel=args.kernel,
         side_log=args.side_log or None,
         strategy=args.strategy,
+        **({} if args.retry_delay is None else {"retry_delay": args.retry_delay}),
     )
     report = os.open(args.report or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     if args.go:
@@ -156,6 +161,9 @@ def main() -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         limit = len(os.listdir("/proc/self/fd")) + args.nofile
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    if args.nofile_max:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile_max, hard))
     if args.fsize:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)

@@ -11,10 +11,11 @@
 #   --stubborn         the grandchild ignores SIGTERM and SIGINT: only SIGKILL stops it
 #   --hang-above=T     hang (sleep 600 s) when X > T
 #   --fail-below=T     exit 3 with a message on stderr when X < T
+#   --shout=BYTES      print BYTES of output (one line) before the work
 #
 # When the environment has FAULT_LOG, a completed evaluation (never a failed or hung
 # one) appends "<trial directory name> <x> <n>" to that file just before its FoM.
-marker=unmarked x=0.5 n=0 work=0.02 stubborn= hang_above= fail_below=
+marker=unmarked x=0.5 n=0 work=0.02 stubborn= hang_above= fail_below= shout=
 for arg in "$@"; do
     case $arg in
         --marker=*) marker=${arg#*=} ;;
@@ -24,6 +25,7 @@ for arg in "$@"; do
         --stubborn) stubborn=1 ;;
         --hang-above=*) hang_above=${arg#*=} ;;
         --fail-below=*) fail_below=${arg#*=} ;;
+        --shout=*) shout=${arg#*=} ;;
     esac
 done
 
@@ -42,6 +44,10 @@ fi
 if [[ -n $hang_above ]] && above "$x" "$hang_above"; then
     echo started
     (exec -a "$marker-hang" sleep 600)
+fi
+if [[ -n $shout ]]; then
+    head -c "$shout" /dev/zero | tr '\0' y
+    echo
 fi
 (exec -a "$marker-work" sleep "$work")
 if [[ -n ${FAULT_LOG:-} ]]; then

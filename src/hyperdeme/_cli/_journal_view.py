@@ -1,9 +1,11 @@
 """A run directory as the command sees it: finished trials, the ids still running,
 and those whose driver died under them.
 
-The journal is read with the engine's reader (bad lines are skipped with a
-warning; a line being written right now has no newline yet and is skipped
-too), while the run goes on. A trial with a ``started`` record and no finished
+The journal is read with the engine's reader, the one resuming uses, while the
+run goes on: a line being written right now has no newline yet and is skipped
+with a warning; any other line hyperdeme could not have written stops the
+command with the reader's message, naming the line (exit code 1), as it stops
+a resumed run. A trial with a ``started`` record and no finished
 one is *running* while a driver holds the experiment (its lock file names
 it), and *interrupted* once none does (the driver died; ``--resume`` runs it
 again).
@@ -28,7 +30,7 @@ from ._engine_internals import (
     read_objectives,
     read_trials,
 )
-from ._errors import UsageProblem
+from ._errors import CommandError, UsageProblem
 
 __all__ = ["JOURNAL_NAME", "RunView", "read_run"]
 
@@ -78,7 +80,12 @@ def read_run(directory: str | os.PathLike[str]) -> RunView:
             f"{path} holds no {JOURNAL_NAME}; give a run directory, such as "
             "run/<experiment> (the directory `hyperdeme run` names when it starts)."
         )
-    trials, started = read_trials(journal)
+    try:
+        trials, started = read_trials(journal)
+        direction = read_direction(journal)
+        objectives = read_objectives(journal)
+    except hyperdeme.JournalError as error:
+        raise CommandError(str(error)) from None
     unfinished = sorted(started - {trial.id for trial in trials})
     driver = driver_of(journal.parent)
     return RunView(
@@ -87,6 +94,6 @@ def read_run(directory: str | os.PathLike[str]) -> RunView:
         running=unfinished if driver is not None else [],
         interrupted=[] if driver is not None else unfinished,
         driver=driver,
-        direction=read_direction(journal),
-        objectives=read_objectives(journal),
+        direction=direction,
+        objectives=objectives,
     )

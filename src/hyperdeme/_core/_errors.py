@@ -159,18 +159,26 @@ class AllocationEnded(LauncherError):
 
 
 class JournalError(HyperdemeError, OSError):
-    """The journal cannot be written (disk full, I/O error) or another driver holds it.
+    """The journal cannot be written (disk full, I/O error), another driver holds it,
+    or a line of it is not a record hyperdeme could have written (``line`` names it).
 
     ``errno`` and ``filename`` are set as for the :class:`OSError` behind it; the
     message says what happened and what to do.
     """
 
     def __init__(
-        self, message: str, *, errno: int | None = None, filename: str | None = None
+        self,
+        message: str,
+        *,
+        errno: int | None = None,
+        filename: str | None = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message)
         self.errno = errno
         self.filename = filename
+        #: the journal's line that is not a record hyperdeme could have written (reading)
+        self.line = line
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

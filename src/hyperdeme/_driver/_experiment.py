@@ -22,7 +22,7 @@ from .._core._direction import is_better, no_best, scored
 from .._core._errors import ConfigError
 from .._core._hosts import HostPool
 from .._core._logging import get_logger, verbose_output
-from .._core._trial import Trial
+from .._core._trial import Status, Trial
 from .._engine._evaluator import Evaluator
 from .._engine._runner import TrialRunner
 from .._engine._slots import Scheduler
@@ -158,6 +158,7 @@ def _scheduler(
             else None
         ),
     )
+    runner.checkpoints.resume(run.replayed.finished)  # refused here if they are gone
     return Scheduler(
         runner,
         run.journal,
@@ -166,7 +167,12 @@ def _scheduler(
         first_id=run.replayed.next_id,
         reproducible=experiment.reproducible,
         on_journalled=record,
+        succeeded_before=any(t.status in RESULTS for t in run.replayed.finished),
     )
+
+
+#: endings that show the evaluations can succeed as configured
+RESULTS = (Status.OK, Status.STOPPED)
 
 
 class _Generations:

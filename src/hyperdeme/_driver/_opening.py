@@ -243,6 +243,8 @@ def _first_record(path: Path) -> dict[str, object] | None:
     records = read_records(path)
     try:
         return next(records, None)
+    except JournalError:  # a damaged journal of another experiment matches nothing here
+        return None
     finally:
         records.close()
 

@@ -198,7 +198,7 @@ def replay(
         elif kind == "trial":
             trial = Trial.from_json(record)
             if trial.id not in asked or trial.id in finished:
-                continue  # a record of a journal written before 0.2, or a duplicate
+                continue  # a line of hyperdeme 0.1 (the reader refuses foreign or duplicate ones)
             if trial.status in (Status.CANCELLED, Status.INTERRUPTED):
                 cancelled.add(trial.id)
                 continue

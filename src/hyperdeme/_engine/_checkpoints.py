@@ -21,6 +21,16 @@ one whole version. A failed attempt's scratch is deleted. Leftovers of a killed
 run (scratch directories, versions no link points to) are removed the first
 time the store is used.
 
+A checkpoint that has disappeared is never replaced by a start from scratch.
+The store knows which slots hold a checkpoint: those it committed, and on
+resume those the journal's successful trials committed (:meth:`resume`). An
+attempt planned to start from such a slot that is gone (deleted, or the
+checkpoint root not mounted) fails without running, its error and
+``info["checkpoint_lost"]`` naming the slot and the trial that wrote it (a
+strategy then treats that member as failed: PBT replaces it by exploiting
+another). A resumed run whose checkpoint root is missing or empty while the
+journal says checkpoints were committed is refused before anything runs.
+
 A slot being copied from is never replaced or deleted meanwhile (a
 readers-writer lock per slot), and copies, commits and deletions run in worker
 threads, never on the event loop. With ``fsync`` the files of a version are
@@ -40,6 +50,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from .._core._errors import ConfigError
 from .._core._logging import get_logger
 from ._command import CHECKPOINT_TOKEN
 
@@ -128,6 +139,28 @@ class CheckpointStore:
         self.fsync = fsync
         self._locks: dict[str, _ReadWriteLock] = {}
         self._tidied: anyio.Event | None = None
+        #: slot -> the trial that committed what it holds (known to hold a checkpoint)
+        self._holding: dict[str, int] = {}
+
+    def resume(self, finished: Sequence[Trial]) -> None:
+        """Learn which slots a resumed run's finished trials committed; ConfigError when
+        the checkpoint root holds none of it (not mounted?), before anything runs."""
+        if not self.enabled:
+            return
+        for trial in finished:
+            slot = trial.info.get("checkpoint")
+            if trial.status == "ok" and isinstance(slot, str):
+                self._holding[slot] = trial.id
+        if self._holding and not (self.root.is_dir() and any(self.root.iterdir())):
+            last = max(self._holding.values())
+            raise ConfigError(
+                f"cannot resume: the checkpoint root {self.root} is missing or empty, but the "
+                f"journal records {len(self._holding)} committed checkpoint(s) (the last by "
+                f"trial {last}); mount or restore it (the Evaluator's checkpoint setting "
+                "names it), or the members would silently train again from scratch.",
+                name="checkpoint",
+                value=str(self.root),
+            )
 
     @classmethod
     def for_run(cls, evaluator: Evaluator, workspace: Workspace) -> CheckpointStore:
@@ -169,16 +202,26 @@ class CheckpointStore:
         path = self.root / f"{plan.slot}.{trial.id}.{trial.attempts}.tmp"
         scratch = Scratch(path, _store=self, _slot=plan.slot, _trial_id=trial.id)
         source: int | None = None
+        lost: dict[str, object] = {}
         try:
             try:
                 source = await self._copy_in(plan.start_from, path)
+            except _Lost as gone:
+                scratch.error = str(gone)
+                lost = {"checkpoint_lost": {"slot": gone.slot, "trial": gone.trial_id}}
+                log.warning("checkpoint.lost", slot=gone.slot, trial_id=gone.trial_id)
             except OSError as error:
                 scratch.error = (
                     f"the checkpoint of slot {plan.start_from!r} could not be copied to "
                     f"{path}: {error}"
                 )
             # a new dict: the candidate's info is shared with the trial, not to be changed
-            trial.info = {**trial.info, "checkpoint": plan.slot, "checkpoint_from": source}
+            trial.info = {
+                **trial.info,
+                "checkpoint": plan.slot,
+                "checkpoint_from": source,
+                **lost,
+            }
             yield scratch
         finally:
             if not scratch.committed:
@@ -192,6 +235,7 @@ class CheckpointStore:
         for slot in slots:
             async with self._lock(slot).writing():
                 await anyio.to_thread.run_sync(self._remove_slot, slot)
+            self._holding.pop(slot, None)
             log.debug("checkpoint.released", slot=slot)
 
     # ------------------------------------------------------------------ reading a slot
@@ -211,6 +255,8 @@ class CheckpointStore:
 
     def _copy(self, slot: str, scratch: Path) -> int | None:
         version = _version_of(self.root / slot)
+        if version is None and slot in self._holding:  # committed, and gone since
+            raise _Lost(slot, self._holding[slot], self.root)
         if version is None:  # never committed (its trials failed): start empty
             _fresh(scratch, None)
             return None
@@ -221,6 +267,7 @@ class CheckpointStore:
     async def _commit(self, slot: str, trial_id: int, scratch: Path) -> None:
         async with self._lock(slot).writing():
             await anyio.to_thread.run_sync(self._swap, slot, trial_id, scratch)
+        self._holding[slot] = trial_id
         log.debug("checkpoint.committed", slot=slot, trial_id=trial_id)
 
     def _swap(self, slot: str, trial_id: int, scratch: Path) -> None:
@@ -280,6 +327,19 @@ class CheckpointStore:
             if entry.name.endswith(".tmp") or (match and entry.name not in linked):
                 _remove(Path(entry.path))
                 log.debug("checkpoint.leftover_removed", path=entry.path)
+
+
+class _Lost(Exception):
+    """A slot known to hold a checkpoint holds none any more."""
+
+    def __init__(self, slot: str, trial_id: int, root: Path) -> None:
+        super().__init__(
+            f"the checkpoint of slot {slot!r} (committed by trial {trial_id}) has disappeared "
+            f"from {root} (deleted, or the checkpoint root not mounted); the trial was not "
+            "started from scratch in its place."
+        )
+        self.slot = slot
+        self.trial_id = trial_id
 
 
 def _plan(trial: Trial) -> CheckpointPlan | None:

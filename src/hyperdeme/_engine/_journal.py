@@ -28,7 +28,8 @@ full, I/O error), the file is cut back to the end of the previous record and
 :class:`~hyperdeme.JournalError` names the file and the cause: every record
 before stays readable, and no partial record is left to be mistaken for a
 result. A line without its final newline was never acknowledged: reopening the
-journal removes it, and readers skip it.
+journal removes it, and readers skip it. Reading, and what a reader refuses, is
+:mod:`._journal_read`.
 
 Why JSON lines in one file, not SQLite: the journal must be appendable on the
 parallel and network file systems of clusters (where SQLite's locking is
@@ -45,32 +46,37 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from .._core._closing import Closing
-from .._core._direction import Direction
 from .._core._errors import HyperdemeWarning, JournalError
 from .._core._nofollow import open_nofollow
-from .._core._trial import Candidate, Trial
+from .._core._trial import Trial
+from ._journal_read import JOURNAL_NAME as JOURNAL_NAME
+from ._journal_read import SCHEMA as SCHEMA
+from ._journal_read import Record as Record
+from ._journal_read import journal_file as journal_file
+from ._journal_read import read_direction as read_direction
+from ._journal_read import read_journal as read_journal
+from ._journal_read import read_objectives as read_objectives
+from ._journal_read import read_records as read_records
+from ._journal_read import read_trials as read_trials
 
 __all__ = [
+    "JOURNAL_NAME",
     "SCHEMA",
     "Durability",
     "Journal",
     "Record",
+    "journal_file",
     "read_direction",
     "read_journal",
     "read_objectives",
     "read_records",
+    "read_trials",
 ]
-
-SCHEMA = 2
-JOURNAL_NAME = "trials.jsonl"
-
-Record = dict[str, Any]
-
 
 Durability = Literal["batch", "always", "never"]
 
@@ -270,132 +276,3 @@ def _driver() -> Record:
     import socket
 
     return {"host": socket.gethostname(), "pid": os.getpid()}
-
-
-def journal_file(path: str | os.PathLike[str]) -> Path:
-    """The journal of a run directory, or ``path`` itself if it is a file."""
-    file = Path(path)
-    return file / JOURNAL_NAME if file.is_dir() else file
-
-
-def read_records(path: str | os.PathLike[str]) -> Generator[Record, None, None]:
-    """Every well-formed record of a journal, in order (see the module docstring).
-
-    Bad lines (torn, blank, NUL bytes, not JSON, not an object, an unknown
-    schema) are skipped with one :class:`~hyperdeme.HyperdemeWarning` naming
-    them; records of an unknown type are passed on for the caller to ignore.
-    """
-    file = journal_file(path)
-    skipped: list[tuple[int, str]] = []
-    with file.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            record, problem = _parse(line)
-            if record is None:
-                skipped.append((number, problem))
-                continue
-            yield record
-    if skipped:
-        shown = "; ".join(f"line {n}: {why}" for n, why in skipped[:5])
-        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        warnings.warn(
-            f"{file}: skipped {len(skipped)} line(s) that are not journal records ({shown}{more}).",
-            HyperdemeWarning,
-            stacklevel=2,
-        )
-
-
-def _parse(line: bytes) -> tuple[Record | None, str]:
-    if not line.endswith(b"\n"):
-        return None, "unfinished (its writer died)"
-    if not line.strip():
-        return None, "blank"
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None, "not JSON"
-    if not isinstance(record, dict):
-        return None, "not a JSON object"
-    schema = record.get("schema", 1)
-    if schema not in (1, SCHEMA):
-        return None, f"schema {schema!r} is newer than this hyperdeme understands"
-    if schema == 1:
-        record = {"type": "trial", **record}
-    if record.get("type") in ("trial", "started", "interrupted") and not isinstance(
-        record.get("id"), int
-    ):
-        return None, "a trial record without an integer id"
-    return record, ""
-
-
-def read_direction(path: str | os.PathLike[str]) -> Direction:
-    """Whether the experiment of a journal (or of a run directory holding one) minimises
-    or maximises its FoM, as its first record, the fingerprint, says (a journal
-    without one, or written before directions existed, minimises)."""
-    records = read_records(path)
-    try:
-        header = next(records, None)
-    finally:
-        records.close()
-    fingerprint = header.get("fingerprint") if header is not None else None
-    direction = fingerprint.get("direction") if isinstance(fingerprint, dict) else None
-    return "maximize" if direction == "maximize" else "minimize"
-
-
-def read_objectives(path: str | os.PathLike[str]) -> dict[str, Direction]:
-    """The objectives of the experiment of a journal and their directions, as its
-    fingerprint records them (empty for one FoM, and for journals without them)."""
-    records = read_records(path)
-    try:
-        header = next(records, None)
-    finally:
-        records.close()
-    fingerprint = header.get("fingerprint") if header is not None else None
-    found = fingerprint.get("objectives") if isinstance(fingerprint, dict) else None
-    if not isinstance(found, dict):
-        return {}
-    return {
-        str(name): "maximize" if direction == "maximize" else "minimize"
-        for name, direction in found.items()
-    }
-
-
-def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
-    """The finished trials of a journal file (or of a run directory holding one).
-
-    One trial per id: the last record of each (a trial cancelled and run again
-    on resume appears once, finished), in the order those records were
-    written. Never raises for a bad line: it warns and skips (see
-    :func:`read_records`). Each trial's ``candidate`` holds every gene.
-    """
-    finished, _ = read_trials(path)
-    return finished
-
-
-def read_trials(path: str | os.PathLike[str]) -> tuple[list[Trial], set[int]]:
-    """What :func:`read_journal` returns, and the ids of every trial started (finished
-    or not: ``hyperdeme status`` tells running and interrupted trials from them)."""
-    genes: dict[int, Candidate] = {}
-    finished: dict[int, Trial] = {}
-    skipped = 0
-    for record in read_records(path):
-        kind = record.get("type")
-        if kind == "started":
-            genes[record["id"]] = Candidate(
-                dict(record.get("genes", {})), dict(record.get("info", {}))
-            )
-        elif kind == "trial":
-            try:
-                trial = Trial.from_json(record)
-            except (KeyError, TypeError, ValueError):
-                skipped += 1
-                continue
-            trial.candidate = genes.get(trial.id) or Candidate(dict(trial.params), dict(trial.info))
-            finished.pop(trial.id, None)  # re-inserted last: the order of final records
-            finished[trial.id] = trial
-    if skipped:
-        warnings.warn(
-            f"{journal_file(path)}: skipped {skipped} trial record(s) with missing or bad fields.",
-            HyperdemeWarning,
-            stacklevel=3,  # the caller of read_journal or read_run
-        )
-    return list(finished.values()), set(genes)

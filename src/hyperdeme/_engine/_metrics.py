@@ -18,18 +18,27 @@ dict metric a step is complete once every metric of the dict has a new value
 since the previous step, on one line or several, in any order; its FoM is the
 weighted sum of the latest values. An unterminated last line (read by
 ``close``, after the program ended) is no step.
+
+**Whole numbers only.** A number is read whole or not at all: one followed
+directly by a letter, a digit or ``_``, or by ``.`` and a digit (``0x10``,
+``1_000``, ``1.2.3``, ``5s``), is no number this reader knows, and it is never
+read as its prefix (0, 1, 1.2, 5). Such a line *refuses* the metric: the
+metric reads NaN (the trial ends ``no_metric``) and :attr:`MetricScanner.refused`
+keeps the line, which the trial's error quotes; a later line with a whole
+number counts again. Put a space between a number and its unit (``5 s``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 
 from .._core._checks import is_number
 from .._core._errors import ConfigError
 
-__all__ = ["MetricScanner", "MetricSpec", "StepListener"]
+__all__ = ["MetricScanner", "MetricSpec", "StepListener", "missing"]
 
 #: called with each intermediate FoM (NaN when a metric of it is NaN)
 StepListener = Callable[[float], None]
@@ -38,6 +47,9 @@ StepListener = Callable[[float], None]
 _NUMBER = rb"([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?:nan|inf(?:inity)?)(?![a-z])))"
 _AFTER_PREFIX = re.compile(rb"[ \t]*" + _NUMBER, re.IGNORECASE)
 _AFTER_NAME = re.compile(rb"[ \t]*[:=]?[ \t]*" + _NUMBER, re.IGNORECASE)
+#: a byte that may not follow a number directly: it would be the start of a longer one
+_CONTINUES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_DIGITS = frozenset(b"0123456789")
 _MAX_CARRY = 1 << 16
 #: what a trimmed line keeps: room for a metric's name and number cut by the trim
 _OVERLAP = 1 << 12
@@ -110,15 +122,40 @@ class MetricSpec:
                         f"name -> number; got {key!r}: {value!r}.",
                         value=result,
                     )
-                metrics[key] = float(value)
+                metrics[key] = _float(value, key)
             return metrics
         if is_number(result):
-            value = float(result)
+            value = _float(result)
             return {self.names[0]: value} if len(self.names) == 1 else {"FoM": value}
         raise ConfigError(
             f"an evaluation function must return a number or a dict of metrics, got {result!r}.",
             value=result,
         )
+
+
+def _float(value: object, key: str | None = None) -> float:
+    """A returned number as a float; ConfigError naming it when no float holds it."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        size = f"an int of {value.bit_length()} bits" if isinstance(value, int) else repr(value)
+        what = "the evaluation function returned" + (f" for {key!r}" if key else "")
+        raise ConfigError(
+            f"{what} {size}, which is not a float (OverflowError: larger than "
+            f"{sys.float_info.max:.3g}); return a float.",
+            value=type(value).__name__,
+        ) from None
+
+
+def missing(spec: MetricSpec, metrics: Mapping[str, float], refused: Mapping[str, str]) -> str:
+    """Why a trial has no FoM: its metrics missing or NaN, quoting the lines refused."""
+    names = ", ".join(n for n in spec.names if math.isnan(metrics.get(n, math.nan)))
+    said = "".join(
+        f"; the line {line!r} has no number read whole for {name} (a decimal number, "
+        "then a space or punctuation: not 0x10, 1_000 or 5s)"
+        for name, line in refused.items()
+    )
+    return f"metric(s) missing or NaN in the output: {names}{said}"
 
 
 class MetricScanner:
@@ -131,6 +168,8 @@ class MetricScanner:
         self._lead = 0  # bytes at the start of the carry kept as context only
         self._names = [(name, name.encode()) for name in spec.names]
         self.metrics: dict[str, float] = {}
+        #: metrics whose last occurrence held no whole number: the line, quoted by errors
+        self.refused: dict[str, str] = {}
         self._on_step = on_step
         #: metrics with a new value since the last step
         self._fresh: set[str] = set()
@@ -173,17 +212,27 @@ class MetricScanner:
         if prefix is not None:
             value = _last(block, prefix, _AFTER_PREFIX, word=False, start=start, limit=limit)
             if value is not None:
-                self.metrics[self._names[0][0]] = value
+                self._set(self._names[0][0], value)
             return
         for name, needle in self._names:
             value = _last(block, needle, _AFTER_NAME, word=True, start=start, limit=limit)
             if value is not None:
-                self.metrics[name] = value
+                self._set(name, value)
+
+    def _set(self, name: str, value: float | Refused) -> float:
+        """Record ``name``'s latest value (NaN, its line kept, when refused)."""
+        if isinstance(value, Refused):
+            self.refused[name] = value.line
+            self.metrics[name] = math.nan
+            return math.nan
+        self.refused.pop(name, None)
+        self.metrics[name] = value
+        return value
 
     def _scan_steps(self, block: bytes, start: int) -> None:
         """Like :meth:`_scan` on complete lines, line by line in order, reporting each
         completed step."""
-        found: list[tuple[int, str, float]] = []
+        found: list[tuple[int, str, float | Refused]] = []
         prefix = self._spec.prefix
         if prefix is not None:
             name = self._names[0][0]
@@ -201,7 +250,7 @@ class MetricScanner:
                 self._end_line(line)
                 line = {}
                 line_end = _line_end(block, pos)
-            line[name] = value  # the last value on a line counts
+            line[name] = self._set(name, value)  # the last value on a line counts
         self._end_line(line)
 
     def _end_line(self, line: dict[str, float]) -> None:
@@ -215,11 +264,22 @@ class MetricScanner:
             self._on_step(math.nan if fom is None else fom)
 
 
+class Refused:
+    """An occurrence of a metric followed by no whole number: its line, as text."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, block: bytes, pos: int) -> None:
+        start = max(block.rfind(b"\n", 0, pos), block.rfind(b"\r", 0, pos)) + 1
+        text = block[start : _line_end(block, pos)].decode(errors="replace").strip()
+        self.line = text if len(text) <= 200 else text[:200] + "..."
+
+
 def _value_at(
     block: bytes, pos: int, needle: bytes, number: re.Pattern[bytes], word: bool, limit: int
-) -> float | None:
+) -> float | Refused | None:
     """The number after the occurrence of ``needle`` at ``pos``, if it is one ending by
-    ``limit``.
+    ``limit``; :class:`Refused` when the number does not end there (``0x10``).
 
     With ``word``, ``needle`` must be a whole word: neither ``val_loss`` nor
     ``loss5`` is ``loss``.
@@ -233,7 +293,19 @@ def _value_at(
     match = number.match(block, after)
     if match is None or match.end() > limit:
         return None
+    if _continues(block, match.end()):
+        return Refused(block, pos)
     return float(match.group(1))
+
+
+def _continues(block: bytes, end: int) -> bool:
+    """Whether the number ending at ``end`` goes on: a letter, digit or ``_`` next, or
+    ``.`` and a digit."""
+    if end >= len(block):
+        return False
+    if block[end] in _CONTINUES:
+        return True
+    return block[end] == 0x2E and end + 1 < len(block) and block[end + 1] in _DIGITS
 
 
 def _last(
@@ -244,7 +316,7 @@ def _last(
     word: bool,
     start: int = 0,
     limit: int | None = None,
-) -> float | None:
+) -> float | Refused | None:
     """The number after the last occurrence of ``needle`` that is followed by one.
 
     Occurrences start at ``start`` or later and their number ends by ``limit``.
@@ -261,7 +333,7 @@ def _last(
 
 def _each(
     block: bytes, needle: bytes, number: re.Pattern[bytes], word: bool, start: int = 0
-) -> list[tuple[int, float]]:
+) -> list[tuple[int, float | Refused]]:
     """Every occurrence of ``needle`` from ``start`` followed by a number, in order."""
     found = []
     pos = block.find(needle, start)

@@ -1,9 +1,11 @@
 """Run one trial: prepare it, run attempts through the launcher, classify, retry.
 
 Each attempt ends ``ok``, ``failed`` (non-zero exit, launcher error),
-``no_metric`` (exit 0 but a metric missing or NaN), ``timeout``
-(``eval_timeout`` hit), ``stopped`` (the evaluator's ``early_stopping`` rule
-stopped it; see :mod:`._stopping`) or ``cancelled``. Which endings are tried
+``no_metric`` (exit 0 but a metric missing, NaN, refused or infinitely good),
+``timeout`` (``eval_timeout`` hit), ``stopped`` (the evaluator's
+``early_stopping`` rule stopped it; see :mod:`._stopping`), ``interrupted``
+(the machine could not run it; see :mod:`._machine`) or ``cancelled``.
+Exceptions become endings in one place, :func:`_ending_of`. Which endings are tried
 again, how often and after how long is the run's :class:`~._retries.RetryPolicy`.
 """
 
@@ -27,7 +29,9 @@ from ..launchers import Exit, Job, Launcher
 from ._checkpoints import CheckpointStore
 from ._evaluator import Evaluator
 from ._files import FileWork, off_loop
-from ._metrics import MetricScanner
+from ._machine import describe as describe_machine
+from ._machine import machine_error
+from ._metrics import MetricScanner, missing
 from ._retries import RetryPolicy
 from ._sinks import LogSink
 from ._stopping import AttemptMonitor, start_early_stopping
@@ -153,16 +157,8 @@ class TrialRunner:
             if not place:
                 place.append(await self._prepare(trial))
             return await self._attempt(trial, place[0])
-        except TransientLauncherError as error:
-            return _Attempt(
-                Status.FAILED, returncode=error.returncode, error=str(error), transient=True
-            )
         except Exception as error:
-            # it could not even start (too many open files, an argument list too long,
-            # a file in the way ...): a failed attempt, recorded, not a crashed run
-            return _Attempt(
-                Status.FAILED, error=f"the evaluation could not start: {_describe(error)}"
-            )
+            return _ending_of(error)
 
     async def _prepare(self, trial: Trial) -> _Place:
         """The trial's directory and working directory, and its command line."""
@@ -229,37 +225,56 @@ class TrialRunner:
                 _open_logs, place.directory, trial.attempts, scanner
             )
         with stdout, stderr:
-            job = Job(
-                trial_id=trial.id,
-                attempt=trial.attempts,
-                command=trial.command,
-                cwd=place.cwd,
-                env=self.config.env,
-                nodes=trial.nodes,
-                stdout=stdout,
-                stderr=stderr,
-                params=trial.params,
-                name=f"{self.experiment}-{trial.id}",
-                directory=place.directory,
-                experiment=self.experiment,
-                function=self.evaluator.function,
-                checkpoint=checkpoint,
-            )
-            try:
-                exit_ = await self._run(job, monitor, scanner)
-            except TransientLauncherError:
-                raise
-            except AllocationEnded as error:
-                return self._interrupted(trial, error)
-            except LauncherError as error:
-                return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
-            if isinstance(exit_, _Attempt):
-                return exit_
-            if exit_.info:  # where it ran (the allocation), journalled with the trial
-                trial.info = {**trial.info, **exit_.info}
-            if exit_.returncode != 0:
-                return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
-            return self._judge(exit_, scanner)
+            job = self._job(trial, place, checkpoint, stdout, stderr)
+            ending = await self._ending(trial, job, monitor, scanner, stderr)
+        # a log that could not be written: the machine's failure (known once closed)
+        lost = stdout.error or stderr.error
+        return ending if lost is None else _ending_of(lost)
+
+    def _job(
+        self, trial: Trial, place: _Place, checkpoint: Path | None, out: LogSink, err: LogSink
+    ) -> Job:
+        return Job(
+            trial_id=trial.id,
+            attempt=trial.attempts,
+            command=trial.command,
+            cwd=place.cwd,
+            env=self.config.env,
+            nodes=trial.nodes,
+            stdout=out,
+            stderr=err,
+            params=trial.params,
+            name=f"{self.experiment}-{trial.id}",
+            directory=place.directory,
+            experiment=self.experiment,
+            function=self.evaluator.function,
+            checkpoint=checkpoint,
+        )
+
+    async def _ending(
+        self,
+        trial: Trial,
+        job: Job,
+        monitor: AttemptMonitor | None,
+        scanner: MetricScanner | None,
+        stderr: LogSink,
+    ) -> _Attempt:
+        """How the launched attempt ended (its logs still open)."""
+        try:
+            exit_ = await self._run(job, monitor, scanner)
+        except TransientLauncherError:
+            raise
+        except AllocationEnded as error:
+            return self._interrupted(trial, error)
+        except LauncherError as error:
+            return _Attempt(Status.FAILED, returncode=error.returncode, error=str(error))
+        if isinstance(exit_, _Attempt):
+            return exit_
+        if exit_.info:  # where it ran (the allocation), journalled with the trial
+            trial.info = {**trial.info, **exit_.info}
+        if exit_.returncode != 0:
+            return _Attempt(Status.FAILED, returncode=exit_.returncode, error=stderr.tail)
+        return self._judge(exit_, scanner)
 
     def _interrupted(self, trial: Trial, error: AllocationEnded) -> _Attempt:
         """The allocation ended under the attempt: not its parameters' fault (run again
@@ -308,12 +323,17 @@ class TrialRunner:
             return _Attempt(Status.FAILED, returncode=0, error=str(error))
         fom = spec.fom(metrics)
         if fom is None or math.isnan(fom):
-            missing = [n for n in spec.names if math.isnan(metrics.get(n, math.nan))]
+            refused = scanner.refused if scanner is not None else {}
+            why = missing(spec, metrics, refused)
+            return _Attempt(Status.NO_METRIC, metrics=metrics, returncode=0, error=why)
+        if fom == _TOO_GOOD[self.config.direction]:
             return _Attempt(
                 Status.NO_METRIC,
                 metrics=metrics,
                 returncode=0,
-                error=f"metric(s) missing or NaN in the output: {', '.join(missing)}",
+                error=f"the FoM is {fom}, better than any result can be ({self.config.direction}"
+                "): a broken metric, not a result (a diverged run's FoM is the worst, "
+                f"{-fom}: a result, ranked last).",
             )
         return _Attempt(Status.OK, fom=fom, metrics=metrics, returncode=0)
 
@@ -328,6 +348,28 @@ def _blocked(took: float, limit: float) -> str:
         "(it then runs in a worker thread), or await such work with "
         "anyio.to_thread.run_sync."
     )
+
+
+#: the infinite FoM that would beat every result: a broken metric (see the guide's "FoM")
+_TOO_GOOD = {"minimize": -math.inf, "maximize": math.inf}
+
+
+def _ending_of(error: Exception) -> _Attempt:
+    """How an attempt that raised ended: the one place exceptions become endings.
+
+    A launcher's passing failure is retried on its own budget; the machine's (see
+    :mod:`._machine`) too, and ends the trial ``interrupted`` if it lasts; anything
+    else (an argument list too long, a file in the way ...) is a failed attempt,
+    recorded, never a crashed run.
+    """
+    if isinstance(error, TransientLauncherError):
+        return _Attempt(
+            Status.FAILED, returncode=error.returncode, error=str(error), transient=True
+        )
+    machine = machine_error(error)
+    if machine is not None:
+        return _Attempt(Status.INTERRUPTED, error=describe_machine(machine), transient=True)
+    return _Attempt(Status.FAILED, error=f"the evaluation could not start: {_describe(error)}")
 
 
 def _describe(error: BaseException) -> str:

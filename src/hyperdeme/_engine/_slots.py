@@ -28,6 +28,17 @@ new evaluation starts, running ones are cancelled and journalled as
 ``cancelled``, and ``run`` returns normally. Cancelling the caller's scope
 does the same and re-raises. Every trial that was asked for ends in the
 journal, whatever stopped the run.
+
+Fail-fast. A run whose first trials all failed cannot succeed as configured (a
+typo in the command): it stops with :class:`~hyperdeme.EvaluationError` once the
+first ``max(slots, 3)`` finished trials all failed, or, when the budget is
+smaller than that, once every trial of it failed (at least 3: a budget of 1
+or 2 that failed returns its trials).
+A trial ending ``interrupted`` (the machine could not run it, see
+:mod:`._machine`) is journalled and reported but not told to the strategy,
+whose parameters it says nothing about (resume runs it again), and counts
+neither way; :data:`MACHINE_STREAK` of them in a row stop the run with an
+``EvaluationError`` saying the machine cannot run trials.
 """
 
 from __future__ import annotations
@@ -52,9 +63,16 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-__all__ = ["Scheduler"]
+__all__ = ["FAIL_FAST_LEAST", "MACHINE_STREAK", "Scheduler"]
 
 log = get_logger("hyperdeme.scheduler")
+
+#: the fewest failed trials (and none ok) that stop a run: a budget of 1 or 2 that
+#: failed returns its failed trials, as a run that succeeded would
+FAIL_FAST_LEAST = 3
+#: trials ending ``interrupted`` in a row (none ending otherwise between) that stop a
+#: run: at most this many, at least 3, else ``slots`` (a shortage hits every slot)
+MACHINE_STREAK = 10
 
 Emit = Callable[[Trial], Awaitable[None]]
 
@@ -72,6 +90,7 @@ class Scheduler:
         first_id: int = 1,
         reproducible: bool = False,
         on_journalled: Callable[[Trial], None] | None = None,
+        succeeded_before: bool = False,
     ) -> None:
         self.runner = runner
         self.journal = journal
@@ -79,10 +98,15 @@ class Scheduler:
         self.time_budget = time_budget
         self._next_id = first_id
         #: the first trials must not all fail: a typo in cmd fails fast
-        self.fail_fast_after = max(slots, 3)
+        self.fail_fast_after = max(slots, FAIL_FAST_LEAST)
         self._finished = 0
-        self._seen_ok = False
+        #: a trial ran and reported (here, or before a resume): fail-fast is off
+        self._seen_ok = succeeded_before
         self._first_failure: Trial | None = None
+        #: the machine cannot run trials: this many interrupted in a row stop the run
+        self.machine_streak = max(3, min(slots, MACHINE_STREAK))
+        self._interrupted: list[Trial] = []  # in a row
+        self.n_interrupted = 0
         self.expired = False
         #: started by the driver, not yet taken up by their task
         self._pending: dict[int, Trial] = {}
@@ -193,7 +217,7 @@ class Scheduler:
                 if self._on_start is not None:
                     self._on_start(trial)
             if in_flight == 0:
-                return None
+                return self._at_end()
             self.journal.flush()  # what started is on file while the driver waits
             trial = await self._next_result(done)
             in_flight -= 1  # asked and not told: at most ``slots`` (reproducible: the rule)
@@ -221,9 +245,12 @@ class Scheduler:
 
     def _record(self, strategy: Strategy, trial: Trial) -> None:
         self._journal(trial)  # before anyone hears of it
-        strategy.tell(
-            scored(trial, self.direction, self.objectives)
-        )  # lower is better, whatever the direction
+        if trial.status is Status.INTERRUPTED:  # not a result: outstanding, run on resume
+            self.n_interrupted += 1
+            log.warning("trial.interrupted", trial=trial.id, error=trial.error[-300:])
+            return
+        # lower is better, whatever the direction
+        strategy.tell(scored(trial, self.direction, self.objectives))
 
     async def _work(
         self,
@@ -248,7 +275,15 @@ class Scheduler:
             idle.count += 1
 
     def _check_fail_fast(self, trial: Trial) -> EvaluationError | None:
-        if self._seen_ok or trial.status is Status.CANCELLED:
+        if trial.status is Status.CANCELLED:
+            return None
+        if trial.status is Status.INTERRUPTED:
+            self._interrupted.append(trial)
+            if len(self._interrupted) >= self.machine_streak:
+                return self._machine_failure()
+            return None
+        self._interrupted.clear()
+        if self._seen_ok:
             return None
         # the program ran and reported its FoM (even an infinite one: a diverged
         # training is a result, not a broken command), or was stopped early for it
@@ -260,6 +295,36 @@ class Scheduler:
             self._first_failure = trial
         if self._finished < self.fail_fast_after:
             return None
+        return self._all_failed()
+
+    def _at_end(self) -> EvaluationError | None:
+        """The strategy is done: a budget that failed whole (smaller than the threshold)
+        fails fast too; interrupted trials are said to be waiting for resume."""
+        if self.n_interrupted:
+            log.warning(
+                "run.interrupted_trials",
+                count=self.n_interrupted,
+                message="the machine could not run these trials; resume runs them again",
+            )
+        if not self._seen_ok and self._finished >= FAIL_FAST_LEAST:
+            return self._all_failed()
+        return None
+
+    def _machine_failure(self) -> EvaluationError:
+        first, last = self._interrupted[0], self._interrupted[-1]
+        return EvaluationError(
+            f"the machine cannot run trials: {len(self._interrupted)} trials in a row were "
+            f"interrupted (each tried {last.attempts} times), the last because {last.error}. "
+            "Their parameters are not to blame; fix the shortage (open files: ulimit -n, "
+            "fewer num_parallel_evals; disk space; memory), then resume: it runs them again.",
+            trial_id=first.id,
+            command=first.command,
+            returncode=first.returncode,
+            stderr_tail=last.error,
+        )
+
+    def _all_failed(self) -> EvaluationError:
+        assert self._first_failure is not None
         first = self._first_failure
         # a trial refused before its command ran (too few nodes) has no command or exit code
         ended = "" if first.returncode is None else f", exit code {first.returncode}"
