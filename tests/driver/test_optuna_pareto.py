@@ -79,18 +79,20 @@ async def test_a_maximised_objective_is_told_negated(tmp_path: Path) -> None:
 
 
 async def test_a_stopped_run_resumes_to_exactly_the_uninterrupted_run(tmp_path: Path) -> None:
+    """A maximised objective too: the replayed study must hear the negated scores again."""
+    flipped = {"f1": "minimize", "f2": "maximize"}
     evaluated.clear()
-    whole = await hyperdeme.optimize(make(tmp_path / "whole"), SPACE)
+    whole = await hyperdeme.optimize(make(tmp_path / "whole", flipped), SPACE)
     expected = [(t.id, t.params, t.objectives) for t in whole.trials]
     evaluated.clear()
     seen = []
-    async with hyperdeme.stream(make(tmp_path / "parts"), SPACE) as trials:
+    async with hyperdeme.stream(make(tmp_path / "parts", flipped), SPACE) as trials:
         async for trial in trials:
             seen.append(trial)
             if len(seen) == 11:
                 break
     first_part = len(evaluated)
-    resumed = await hyperdeme.optimize(make(tmp_path / "parts"), SPACE, resume=True)
+    resumed = await hyperdeme.optimize(make(tmp_path / "parts", flipped), SPACE, resume=True)
     assert [(t.id, t.params, t.objectives) for t in resumed.trials] == expected
     assert len(evaluated) - first_part == 30 - 11  # nothing finished ran again
     assert [t.id for t in resumed.pareto_front] == [t.id for t in whole.pareto_front]
