@@ -84,7 +84,11 @@ class OptunaOptimizer(_Configured):
     ``sampler`` is an Optuna sampler object (``optuna.samplers.TPESampler(seed=1)``;
     give it a seed for a run that resumes exactly) or a name: ``"tpe"``,
     ``"cmaes"``, ``"gp"``, ``"qmc"``, ``"random"``, ``"nsga2"``, that sampler
-    with its defaults, seeded from ``seed``. Needs Optuna
+    with its defaults, seeded from ``seed``. With several objectives
+    (``Evaluator(objectives=...)``) the study has one direction per objective, in
+    the evaluator's order, and is told each one's score (``"nsga2"``, ``"tpe"`` and
+    ``"gp"`` search such a study; ``"cmaes"``, which Optuna does not allow there, is
+    refused before any evaluation). Needs Optuna
     (``pip install 'hyperdeme[optuna]'``): without it, a ConfigError here.
     """
 
@@ -119,7 +123,15 @@ class OptunaOptimizer(_Configured):
         return [f"sampler={sampler_name(self.sampler)!r}", f"max_evals={self.max_evals}"]
 
     def _search(self, params: Params, *, seed: int | None) -> Strategy:
-        return OptunaSearch(params, sampler=self.sampler, max_evals=self.max_evals, seed=seed)
+        # several objectives: the study gets one direction per name (see OptunaSearch)
+        objectives = tuple(self.evaluator.objectives) if self.evaluator is not None else ()
+        return OptunaSearch(
+            params,
+            sampler=self.sampler,
+            max_evals=self.max_evals,
+            objectives=objectives,
+            seed=seed,
+        )
 
 
 def _check_sampler(sampler: Any) -> Any:

@@ -17,6 +17,16 @@ the sampler a ``seed``, or name it, which seeds it from the run's seed).
   the study minimises, :func:`study_directions`), one stopped early
   ``PRUNED`` (with its intermediate scores reported first), any other
   ``FAIL``.
+- several objectives (``objectives``, the evaluator's names in its order,
+  which :class:`~hyperdeme.OptunaOptimizer` fills in): the study minimises
+  each one's score (a maximised objective is told negated, as every strategy
+  hears it: :func:`~hyperdeme._core._direction.scored`), a completed trial is
+  told the list of its scores, and a trial stopped early is told ``PRUNED``
+  without its intermediate scores: Optuna refuses ``report()`` in a
+  multi-objective study, and ``PRUNED`` (rather than ``FAIL``) keeps the
+  trial what it is, a point the search gave up on, which NSGA-II and TPE
+  leave out of their populations either way. An "ok" trial missing one of
+  its objectives is told ``FAIL``.
 - a suggestion seen before (see ``_seen``) is not run again: the Optuna trial
   is told the earlier result (or FAIL while that one still runs) and the study
   asked again, up to 8 times; then a fresh random point is enqueued.
@@ -30,7 +40,9 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -92,6 +104,24 @@ def sampler_name(sampler: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _names(name: str, value: Any) -> tuple[str, ...]:
+    """``value`` as a tuple of distinct non-empty strings, or a ConfigError."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"{name} must be a list of the objectives' names, got {value!r}.",
+            name=name,
+            value=value,
+        )
+    names = tuple(text(name, item) for item in value)
+    if len(set(names)) != len(names) or not all(names):
+        raise ConfigError(
+            f"{name} must name each objective once, with a non-empty name; got {value!r}.",
+            name=name,
+            value=value,
+        )
+    return names
+
+
 @dataclass(frozen=True, kw_only=True)
 class OptunaConfig(Config):
     """OptunaSearch's recorded settings (the sampler by name; its object is kept apart)."""
@@ -100,6 +130,9 @@ class OptunaConfig(Config):
     sampler: str = setting("tpe", text)
     #: evaluations in all
     max_evals: int = setting(100, count(1))
+    #: the objectives' names, in the evaluator's order (empty: one FoM); the study
+    #: has one direction per name. Recorded, so a changed set is refused on resume
+    objectives: tuple[str, ...] = setting((), _names)
 
 
 def make_sampler(name: str, seed: int) -> Any:
@@ -125,15 +158,21 @@ class OptunaSearch(Strategy):
         *,
         sampler: Any = "tpe",
         max_evals: int = 100,
+        objectives: Sequence[str] = (),
         seed: int | None = None,
     ) -> None:
         super().__init__(space, seed=seed)
         require_optuna(sampler_name(sampler))
-        self.config = OptunaConfig(sampler=sampler_name(sampler), max_evals=max_evals)
+        self.config = OptunaConfig(
+            sampler=sampler_name(sampler), max_evals=max_evals, objectives=tuple(objectives)
+        )
+        if len(objectives) > 1:
+            _check_multi_objective(sampler)
         self._given = sampler
         self._study: optuna.Study | None = None
         self._running: dict[int, optuna.trial.Trial] = {}
-        self._results: dict[Hashable, float | None] = {}  # point key -> score (None: running)
+        # point key -> its score(s), told again when suggested again (None: FAIL)
+        self._results: dict[Hashable, float | list[float] | None] = {}
         self.asked = 0
 
     @property
@@ -147,6 +186,14 @@ class OptunaSearch(Strategy):
     def exhausted(self) -> bool:
         return self.asked >= self.config.max_evals or self.seen.complete
 
+    def describe(self) -> dict[str, Any]:
+        """As recorded: ``objectives`` only when there are some, so a journal of a single
+        FoM, written before the setting existed, resumes."""
+        described = super().describe()
+        if not self.config.objectives:
+            described["settings"].pop("objectives", None)
+        return described
+
     @property
     def study(self) -> optuna.Study:
         if self._study is None:
@@ -156,8 +203,9 @@ class OptunaSearch(Strategy):
             if isinstance(self._given, str):
                 sampler = make_sampler(self._given, int(self.rng.integers(_SEEDS)))
             else:
-                sampler = copy.deepcopy(self._given)
-            self._study = optuna.create_study(directions=study_directions(), sampler=sampler)
+                sampler = fresh_copy(self._given)
+            directions = study_directions(max(1, len(self.config.objectives)))
+            self._study = optuna.create_study(directions=directions, sampler=sampler)
         return self._study
 
     def propose(self, trial_id: int) -> Candidate | None:
@@ -214,19 +262,76 @@ class OptunaSearch(Strategy):
 
     def observe(self, trial: Trial) -> None:
         asked = self._running.pop(trial.id, None)
+        values = self._values(trial)
         # a point suggested again is told this (None: FAIL, for one failed, stopped or running)
-        self._results[point_key(self.space, trial.params)] = trial.fom if trial.ok else None
+        self._results[point_key(self.space, trial.params)] = values
         if asked is None:
             return
-        if trial.ok:
-            self.study.tell(asked, trial.fom)
+        if values is not None:
+            self.study.tell(asked, values)
         elif trial.status is Status.STOPPED:
-            for step, value in sorted(trial.intermediate.items()):
-                if math.isfinite(value):
-                    asked.report(value, step)
+            if len(self.study.directions) == 1:  # a multi-objective study refuses report()
+                for step, value in sorted(trial.intermediate.items()):
+                    if math.isfinite(value):
+                        asked.report(value, step)
             self.study.tell(asked, state=_state("PRUNED"))
         else:
             self.study.tell(asked, state=_state("FAIL"))
+
+    def _values(self, trial: Trial) -> float | list[float] | None:
+        """What the study is told of ``trial``: its score, with several objectives the list
+        of their scores in the evaluator's order; None when it has none (not ok)."""
+        if not trial.ok:
+            return None
+        names = self.config.objectives
+        if not names:
+            return trial.fom
+        scores = [trial.objectives.get(name) for name in names]
+        return None if None in scores else [float(s) for s in scores if s is not None]
+
+
+def fresh_copy(sampler: Any) -> Any:
+    """A deep copy of ``sampler``, its thread locks replaced by new ones.
+
+    ``copy.deepcopy`` cannot copy a lock, and NSGA-II's and NSGA-III's samplers
+    hold one (``_thread_lock``); a lock guards nothing worth copying, so the
+    copy gets a fresh one. Locks are looked for in the sampler's attributes and
+    theirs, a few levels down (where Optuna keeps them).
+    """
+    memo: dict[int, Any] = {}
+    for value in _attributes(sampler, depth=3):
+        if isinstance(value, _LOCK):
+            memo[id(value)] = threading.Lock()
+        elif isinstance(value, _RLOCK):
+            memo[id(value)] = threading.RLock()
+    return copy.deepcopy(sampler, memo)
+
+
+_LOCK = type(threading.Lock())
+_RLOCK = type(threading.RLock())
+
+
+def _attributes(value: Any, *, depth: int) -> list[Any]:
+    """The attribute values of ``value``, and of theirs, ``depth`` levels down."""
+    found: list[Any] = []
+    layer = [value]
+    for _ in range(depth):
+        layer = [v for item in layer for v in getattr(item, "__dict__", {}).values()]
+        found += layer
+    return found
+
+
+def _check_multi_objective(sampler: Any) -> None:
+    """Refuse a sampler Optuna does not allow in a multi-objective study (CMA-ES)."""
+    import optuna
+
+    if sampler == "cmaes" or isinstance(sampler, optuna.samplers.CmaEsSampler):
+        raise ConfigError(
+            f"sampler {sampler_name(sampler)!r} cannot search several objectives (Optuna's "
+            "CmaEsSampler is single-objective); use 'nsga2', 'tpe' or 'gp', or one objective.",
+            name="sampler",
+            value=sampler_name(sampler),
+        )
 
 
 def _state(name: str) -> Any:
