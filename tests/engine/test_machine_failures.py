@@ -5,6 +5,7 @@ many in a row stop the run; fail-fast counts them neither way."""
 from __future__ import annotations
 
 import errno
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from fakes import FakeLauncher, Handler
 from hyperdeme import EvaluationError, Evaluator, Exit, Job, Params, Status, Trial, read_journal
-from hyperdeme._engine import _retries
+from hyperdeme._engine import _retries, _sinks
 from hyperdeme._engine._journal import Journal
 from hyperdeme._engine._machine import LogWriteError, machine_error
 from hyperdeme._engine._metrics import MetricSpec
@@ -153,20 +154,26 @@ async def test_a_log_that_cannot_be_written_says_so_not_could_not_start(tmp_path
     )
 
 
-def test_a_log_sink_keeps_the_error_and_scans_on_when_the_disk_refuses_the_write() -> None:
+def test_a_log_sink_keeps_the_error_and_scans_on_when_the_disk_refuses_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never raised into the launcher's pumps (a pump that raised would stop the output
-    of a program being stopped): kept for the runner, which asks once the program ended."""
+    of a program being stopped): kept for the runner, which asks once the program ended.
+    The log's descriptor is /dev/full's (a LogSink makes its file new, unlinking what is
+    in its place: given /dev/full itself as the path, it would replace the device)."""
+    monkeypatch.setattr(_sinks, "new_file", lambda path: os.open("/dev/full", os.O_WRONLY))
     spec = MetricSpec("FoM: ")
-    sink = LogSink(Path("/dev/full"), scanner=spec.scanner())
+    log = tmp_path / "stdout.log"
+    sink = LogSink(log, scanner=spec.scanner())
     sink.write(b"x" * (1 << 16) + b"\n")  # past the buffer: written now, refused
     sink.write(b"FoM: 0.5\n")
     assert sink.error is not None
     assert sink.error.errno == errno.ENOSPC
-    assert "its log /dev/full could not be written: No space left" in str(sink.error)
+    assert f"its log {log} could not be written: No space left" in str(sink.error)
     sink.close()
     assert sink.scanner is not None
     assert sink.scanner.close() == {"FoM": 0.5}  # the output was still read
-    buffered = LogSink(Path("/dev/full"))
+    buffered = LogSink(log)
     buffered.write(b"y")  # buffered: refused when closing flushes it
     assert buffered.error is None
     buffered.close()
