@@ -67,18 +67,18 @@ from .._core._errors import AllocationEnded, ConfigError, LauncherError, Transie
 from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
 from .._core._settings import Config
-from ._allocation import AllocationState, ended_error, never_starts, report_status
+from ._allocation import ended_error
 from ._base import Exit, Job, Launcher, OutputSink, launcher_files
 from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version
 from ._extra import option
 from ._follow import FileFollower, while_following
 from ._options import LauncherOptions
+from ._pbs_allocation import PendingJob, job_ended
 from ._pbs_commands import (
     UNKNOWN_JOB,
     Flavour,
     JobStatus,
-    ended_why,
     is_exec_failure,
     job_script,
     killed_by_limit,
@@ -256,7 +256,7 @@ class PbsLauncher(Launcher):
         state = None
         with anyio.move_on_after(_ENDING_CHECK):
             while state is None:
-                state = await self._allocation_state(jobid)
+                state = await job_ended(jobid)
                 if state is None:
                     await anyio.sleep(0.5)
         if state is None:
@@ -265,17 +265,6 @@ class PbsLauncher(Launcher):
             log.error("allocation.ended", job=state.id, state=state.state, why=state.why)
             self._ended = ended_error(state, scheduler="PBS", owned=False, stderr_tail=stderr_tail)
         raise self._ended
-
-    async def _allocation_state(self, jobid: str) -> AllocationState | None:
-        """The driver's PBS job when it is over (exiting or finished), else None."""
-        returncode, stdout, _ = await capture(qstat_argv(jobid, flavour="pbspro"))
-        found = parse_qstat_json(stdout, jobid) if returncode == 0 else None
-        if found is None or not found.ending:
-            return None
-        return AllocationState(
-            id=jobid, state=found.state, phase="ended", reason=found.comment,
-            why=ended_why(found),
-        )  # fmt: skip
 
     async def _take(self, count: int) -> list[str]:
         try:
@@ -363,7 +352,7 @@ class PbsLauncher(Launcher):
     async def _wait(self, jobid: str, flavour: Flavour, stdout: FileFollower) -> int | None:
         """Poll qstat until the job finished, following its output; its Exit_status (None:
         unknown)."""
-        pending = _Pending(jobid, self.alloc_wait)
+        pending = PendingJob(jobid, self.alloc_wait)
         try:
             while True:
                 status = await query(
@@ -402,46 +391,6 @@ class PbsLauncher(Launcher):
     async def _qdel(self, jobid: str) -> None:
         returncode, _, stderr = await capture(qdel_argv(jobid))
         log.info("pbs.deleted", jobid=jobid, returncode=returncode, stderr=stderr.strip()[-200:])
-
-
-class _Pending:
-    """An evaluation's job while it waits in the queue: PBS's comment on the progress line
-    (``pending: Not Running: Queue not started.``) and in the log as it changes; a comment
-    that says it can never run, or ``alloc_wait`` seconds spent waiting, fail it with
-    PBS's words (the caller's ``qdel`` withdraws the job)."""
-
-    def __init__(self, jobid: str, alloc_wait: float) -> None:
-        self.jobid = jobid
-        self.alloc_wait = alloc_wait
-        self.comment: str | None = None
-        self.since: float | None = None
-
-    def check(self, status: JobStatus) -> None:
-        if not status.waiting:
-            self.clear()
-            return
-        now = anyio.current_time()
-        self.since = now if self.since is None else self.since
-        if status.comment != self.comment:
-            self.comment = status.comment
-            log.info("allocation.pending", job=self.jobid, reason=status.comment)
-            report_status(f"pending: {status.comment or status.state}")
-        command = f"qstat -f {self.jobid}"
-        if status.never_runs:
-            raise never_starts(
-                scheduler="PBS", job=self.jobid, reason=status.comment, waited=None,
-                command=command,
-            )  # fmt: skip
-        if now - self.since >= self.alloc_wait:
-            raise never_starts(
-                scheduler="PBS", job=self.jobid, reason=status.comment,
-                waited=self.alloc_wait, command=command,
-            )  # fmt: skip
-
-    def clear(self) -> None:
-        if self.comment is not None:
-            report_status(None)
-            self.comment = None
 
 
 @dataclass(frozen=True, slots=True)
