@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 import hyperdeme
@@ -86,3 +88,54 @@ def test_resume_from_a_new_job_completes_the_budget_after_the_job_ended(
     assert len(done) == EVALS  # the budget exactly: nothing lost, nothing twice
     assert len({t.id for t in done}) == EVALS
     assert {t.info.get("allocation") for t in done} <= {first, second}
+
+
+@pytest.fixture
+def outliving(pbs: Server) -> Iterator[Server]:
+    """The server; a driver of this test that outlived its job (a failed test) is killed
+    afterwards, and fails the test. (Not every process naming the directory: OpenPBS's
+    ``qsub`` leaves a daemon of itself behind, holding its first arguments.)"""
+    yield pbs
+    left = [
+        p for p in psutil.process_iter(["cmdline"])
+        if f"{DRIVE} {pbs.workdir}" in " ".join(p.info["cmdline"] or [])
+    ]  # fmt: skip
+    for process in left:
+        process.kill()
+    assert not left, f"a driver outlived the test: {[p.pid for p in left]}"
+
+
+def test_a_driver_that_outlives_its_job_stops_with_allocation_ended(outliving: Server) -> None:
+    """The driver started in a session of its own (``setsid``), which PBS does not signal:
+    it outlives its job, whose walltime kills the ``pbsdsh`` task under it. The launcher
+    asks qstat, the trial is journalled interrupted and the run stops with
+    AllocationEnded naming the job and its walltime (the driver exits 1)."""
+    pbs = outliving
+    run = pbs.workdir / "run"
+    out = pbs.workdir / "driver.out"
+    drive = ["python", str(DRIVE), str(run), "--evals", str(EVALS), "--parallel", "1",
+             "--python", "python", "--kernel=--sleep=3"]  # fmt: skip
+    script = pbs.workdir / "outlives.pbs"
+    script.write_text(
+        "#!/bin/sh\n"
+        "#PBS -N hd-outlives\n"
+        "#PBS -l select=1:ncpus=1\n"
+        "#PBS -l walltime=00:00:12\n"
+        f"cd {shlex.quote(str(pbs.workdir))}\n"
+        f". {shlex.quote(str(Path(pbs.python).parent / 'activate'))}\n"
+        f"setsid -w sh -c '{shlex.join(drive)} > driver.out 2>&1; echo exit=$? >> driver.out'\n"
+    )
+    jobid = pbs.run("qsub", "-j", "oe", "-o", str(pbs.workdir / "job.out"), str(script))
+    jobid_text = jobid.stdout.strip()
+    pbs.wait_until(lambda: finished(pbs, jobid_text), seconds=150)
+    pbs.wait_until(lambda: out.exists() and "exit=" in out.read_text(), seconds=60)
+    text = out.read_text()
+    assert "exit=1" in text, text[-3000:]
+    assert f"PBS job {jobid_text} (the allocation this run was started in) ended" in text
+    assert "its walltime (00:00:12) ran out" in text
+    trials = journal(run)
+    counts = Counter(t.status for t in trials)
+    assert counts[Status.INTERRUPTED] == 1, counts
+    assert Status.FAILED not in counts
+    (cut,) = [t for t in trials if t.status is Status.INTERRUPTED]
+    assert cut.info["allocation"] == jobid_text
