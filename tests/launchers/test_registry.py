@@ -65,7 +65,7 @@ def test_a_job_environment_is_the_base_with_the_job_variables_on_top() -> None:
         (
             {"launcher": "pbs", "launcher_options": {"pbs_flavor": "torque", "poll": 1}},
             "launcher 'pbs' got unknown launcher_options key(s) 'pbs_flavor' (did you mean "
-            "'pbs_flavour'?), 'poll'; allowed: pbs_flavour, "
+            "'pbs_flavour'?), 'poll'; allowed: alloc_wait, pbs_flavour, "
             "poll_interval.",
         ),
         (

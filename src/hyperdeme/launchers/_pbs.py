@@ -53,6 +53,7 @@ job ended. ``Exit_status`` becomes the return code as described in
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -61,20 +62,23 @@ from pathlib import Path
 
 import anyio
 
-from .._core._checks import one_of, optional
-from .._core._errors import ConfigError, LauncherError, TransientLauncherError
+from .._core._checks import number, one_of, optional
+from .._core._errors import AllocationEnded, ConfigError, LauncherError, TransientLauncherError
 from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
 from .._core._settings import Config
+from ._allocation import ended_error
 from ._base import Exit, Job, Launcher, OutputSink, launcher_files
 from ._capture import capture, checked, command_error
 from ._detect import parse_qsub_version
 from ._extra import option
 from ._follow import FileFollower, while_following
 from ._options import LauncherOptions
+from ._pbs_allocation import PendingJob, job_ended
 from ._pbs_commands import (
     UNKNOWN_JOB,
     Flavour,
+    JobStatus,
     is_exec_failure,
     job_script,
     killed_by_limit,
@@ -105,6 +109,8 @@ HOSTS_VARIABLE = "HYPERDEME_HOSTS"
 #: the driver's variables exported to every evaluation (PBS gives jobs its own PATH)
 CARRIED = ("PATH",)
 _SUBMIT_LIMIT = 60.0
+#: seconds to ask qstat whether the driver's own job is ending, after a task died
+_ENDING_CHECK = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +121,8 @@ class PbsOptions(Config):
     poll_interval: float = option(DEFAULT_POLL_INTERVAL, poll_seconds)
     #: ``"pbspro"`` or ``"torque"``: skips asking ``qsub --version``
     pbs_flavour: Flavour | None = option(None, optional(one_of(("pbspro", "torque"))))
+    #: seconds an evaluation's job may wait in the queue before it is withdrawn
+    alloc_wait: float = option(math.inf, number(0.0, above=True, infinite=True, unit="seconds"))
 
 
 @register("pbs")
@@ -136,6 +144,9 @@ class PbsLauncher(Launcher):
         self.grace = self.options.grace_period if grace is None else grace
         self.poll_interval = settings.poll_interval
         self.flavour: Flavour | None = settings.pbs_flavour
+        self.alloc_wait = settings.alloc_wait
+        #: set once the PBS job the driver runs in ended: every later evaluation raises it
+        self._ended: AllocationEnded | None = None
         self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job
         self._pool: HostPool[str] = HostPool(())
         self._json = True
@@ -189,6 +200,8 @@ class PbsLauncher(Launcher):
     # -- inside a PBS job: pbsdsh ---------------------------------------------
 
     async def _run_in_job(self, job: Job) -> Exit:
+        if self._ended is not None:
+            raise self._ended
         files = _Files.of(job)
         await files.prepare()
         hosts = await self._take(max(1, job.nodes))
@@ -217,6 +230,7 @@ class PbsLauncher(Launcher):
         await stdout.finish(wait=True)
         await FileFollower(files.stderr, stderr).finish(wait=True)
         status = await _read_status(files.status)
+        await self._check_allocation(status, stderr.text)
         if status is None:
             raise TransientLauncherError(
                 f"pbsdsh did not run the evaluation on {hosts[0]} (exit code {returncode}, no "
@@ -224,7 +238,33 @@ class PbsLauncher(Launcher):
                 f"shared with the job's hosts?): {diagnostics.text[-500:]}",
                 command="pbsdsh", returncode=returncode, stderr_tail=stderr.text,
             )  # fmt: skip
-        return Exit(status)
+        return Exit(status, info={"allocation": self.environ.get("PBS_JOBID", "")})
+
+    async def _check_allocation(self, status: int | None, stderr_tail: str) -> None:
+        """Raise AllocationEnded when the task died with the PBS job the driver runs in.
+
+        At walltime or ``qdel`` PBS signals every process of the job, the tasks and the
+        driver alike (SIGTERM, then SIGKILL after ``kill_delay``): a task that died of a
+        signal, or left no status, may be the job ending rather than its parameters.
+        ``qstat`` of ``$PBS_JOBID`` is asked for a few seconds (the server learns of the
+        end from the MOM a little later); meanwhile the driver's own SIGTERM may stop the
+        run first, which journals the attempt cancelled, also run again on resume.
+        """
+        jobid = self.environ.get("PBS_JOBID")
+        if not jobid or (status is not None and 0 <= status < 128):
+            return
+        state = None
+        with anyio.move_on_after(_ENDING_CHECK):
+            while state is None:
+                state = await job_ended(jobid)
+                if state is None:
+                    await anyio.sleep(0.5)
+        if state is None:
+            return
+        if self._ended is None:
+            log.error("allocation.ended", job=state.id, state=state.state, why=state.why)
+            self._ended = ended_error(state, scheduler="PBS", owned=False, stderr_tail=stderr_tail)
+        raise self._ended
 
     async def _take(self, count: int) -> list[str]:
         try:
@@ -312,17 +352,22 @@ class PbsLauncher(Launcher):
     async def _wait(self, jobid: str, flavour: Flavour, stdout: FileFollower) -> int | None:
         """Poll qstat until the job finished, following its output; its Exit_status (None:
         unknown)."""
-        while True:
-            finished, exit_status = await query(
-                lambda: self._status(jobid, flavour), interval=self.poll_interval, job=jobid
-            )
-            if finished:
-                return exit_status
-            await stdout.poll()
-            await anyio.sleep(self.poll_interval)
+        pending = PendingJob(jobid, self.alloc_wait)
+        try:
+            while True:
+                status = await query(
+                    lambda: self._status(jobid, flavour), interval=self.poll_interval, job=jobid
+                )
+                if status.finished:
+                    return status.exit_status
+                pending.check(status)
+                await stdout.poll()
+                await anyio.sleep(self.poll_interval)
+        finally:
+            pending.clear()
 
-    async def _status(self, jobid: str, flavour: Flavour) -> tuple[bool, int | None]:
-        """One status query: (finished, Exit_status); an unreadable answer raises QueryFailed."""
+    async def _status(self, jobid: str, flavour: Flavour) -> JobStatus:
+        """One status query; an unreadable answer raises QueryFailed."""
         argv = qstat_argv(jobid, flavour=flavour, json_output=self._json)
         returncode, stdout, stderr = await capture(argv)
         json_output = flavour == "pbspro" and self._json
@@ -335,9 +380,9 @@ class PbsLauncher(Launcher):
                         command=" ".join(argv),
                     )
                 )
-            return status.finished, status.exit_status
+            return status
         if UNKNOWN_JOB.search(stderr):
-            return True, None  # finished and forgotten (no job history)
+            return JobStatus("F")  # finished and forgotten (no job history)
         if json_output and re.search(r"invalid option|usage", stderr, re.IGNORECASE):
             self._json = False  # PBS Pro before 18: no -F json; ask again the old way
             return await self._status(jobid, flavour)

@@ -31,9 +31,11 @@ from .._core._errors import ConfigError
 
 __all__ = [
     "FINISHED_STATES",
+    "NEVER_RUNS",
     "UNKNOWN_JOB",
     "Flavour",
     "JobStatus",
+    "ended_why",
     "exports",
     "is_exec_failure",
     "job_script",
@@ -56,6 +58,11 @@ Flavour = Literal["pbspro", "torque"]
 
 #: ``job_state`` of a job that will not change any more (PBS: F, X; Torque: C)
 FINISHED_STATES = frozenset({"F", "X", "C"})
+#: ``job_state`` of a job that waits to start (queued, held, waiting)
+WAITING_STATES = frozenset({"Q", "H", "W", "T"})
+#: the scheduler's ``comment`` on a queued job whose request exceeds what the complex
+#: has (``Can Never Run: Insufficient amount of resource: mem (R: 1000gb A: 24105mb``)
+NEVER_RUNS = re.compile(r"^\s*Can Never Run\b", re.IGNORECASE)
 #: qstat/qdel on a job the server no longer knows (finished, history off)
 UNKNOWN_JOB = re.compile(r"Unknown Job Id", re.IGNORECASE)
 _NAME_LIMIT = {"pbspro": 236, "torque": 15}
@@ -70,10 +77,30 @@ class JobStatus:
 
     state: str
     exit_status: int | None = None
+    #: the scheduler's words on it (``Not Running: Queue not started.``)
+    comment: str = ""
+    #: ``resources_used.walltime`` and ``Resource_List.walltime`` in seconds, if given
+    walltime_used: int | None = None
+    walltime_limit: int | None = None
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
+
+    @property
+    def waiting(self) -> bool:
+        """Not started yet: queued, held, waiting (its ``comment`` says why)."""
+        return self.state in WAITING_STATES
+
+    @property
+    def never_runs(self) -> bool:
+        """The scheduler said it can never run (a request beyond the complex)."""
+        return self.waiting and bool(NEVER_RUNS.search(self.comment))
+
+    @property
+    def ending(self) -> bool:
+        """Finished or exiting (``E``): an allocation that is over."""
+        return self.finished or self.state == "E" or self.exit_status is not None
 
 
 def read_nodefile(text: str) -> dict[str, int]:
@@ -272,7 +299,30 @@ def parse_qstat_json(text: str, jobid: str) -> JobStatus | None:
     if not isinstance(info, dict) or "job_state" not in info:
         return None
     exit_status = info.get("Exit_status", info.get("exit_status"))
-    return JobStatus(str(info["job_state"]), _int_or_none(exit_status))
+    used, limit = info.get("resources_used"), info.get("Resource_List")
+    return JobStatus(
+        str(info["job_state"]),
+        _int_or_none(exit_status),
+        comment=str(info.get("comment", "")),
+        walltime_used=_seconds(used.get("walltime")) if isinstance(used, dict) else None,
+        walltime_limit=_seconds(limit.get("walltime")) if isinstance(limit, dict) else None,
+    )
+
+
+def ended_why(status: JobStatus) -> str:
+    """A few plain words on how a job (an allocation) ended, from ``qstat -f``."""
+    code = status.exit_status
+    used, limit = status.walltime_used, status.walltime_limit
+    if code == -29 or (used is not None and limit is not None and used >= limit):
+        text = f"{limit // 3600:02d}:{limit // 60 % 60:02d}:{limit % 60:02d}" if limit else "?"
+        return f"its walltime ({text}) ran out"
+    if code is not None and killed_by_limit(code):
+        return f"PBS killed it for exceeding a resource limit (Exit_status {code})"
+    if code is not None and code > 256:
+        return f"it was deleted (qdel) or killed by signal {code - 256}"
+    if "terminated by" in status.comment or code is None:
+        return "it was deleted (qdel) or killed"
+    return f"it finished (Exit_status {code})"
 
 
 def parse_qstat_full(text: str) -> JobStatus | None:
@@ -302,6 +352,20 @@ def is_exec_failure(exit_status: int) -> bool:
 def killed_by_limit(exit_status: int) -> bool:
     """True when PBS killed the job for exceeding a limit (``JOB_EXEC_KILL_*``)."""
     return exit_status in _RESOURCE_LIMIT_KILLS
+
+
+def _seconds(value: object) -> int | None:
+    """``HH:MM:SS`` (or ``MM:SS``, ``SS``) as seconds."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = [int(part) for part in value.strip().split(":")]
+    except ValueError:
+        return None
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
 
 
 def _int_or_none(value: object) -> int | None:

@@ -3,7 +3,7 @@ inside a PBS job, as a user would run theirs.
 
 ``python drive.py RUN_PATH [--search genetic|random] [--evals N] [--parallel K]
 [--kernel "ARGS"] [--eval-timeout S] [--asha] [--alloc-args A]
-[--alloc-timeout MINUTES] [--resume]
+[--alloc-timeout MINUTES] [--alloc-wait SECONDS] [--resume]
 [--show-task] [--python NAME]``
 
 Each evaluation runs the engine's test kernel (``tests/kernels/kernel.py``, FoM
@@ -34,6 +34,7 @@ parser.add_argument("--eval-timeout", type=float, default=0.0)
 parser.add_argument("--asha", action="store_true")
 parser.add_argument("--alloc-args", default="")
 parser.add_argument("--alloc-timeout", type=int, default=10, help="minutes: the jobs' walltime")
+parser.add_argument("--alloc-wait", type=float, default=float("inf"), help="seconds queued")
 parser.add_argument("--resume", action="store_true")
 parser.add_argument("--show-task", action="store_true", help="first print PBS_JOBID, PBS_TASKNUM")
 parser.add_argument("--python", default=sys.executable, help="the kernel's python (a name: PATH's)")
@@ -53,7 +54,7 @@ evaluator = hyperdeme.Evaluator(
     eval_timeout=args.eval_timeout,
     alloc_args=args.alloc_args,
     alloc_timeout=args.alloc_timeout,
-    launcher_options={"poll_interval": 0.25},
+    launcher_options={"poll_interval": 0.25, "alloc_wait": args.alloc_wait},
     early_stopping=hyperdeme.ASHA(max_steps=4, reduction_factor=2) if args.asha else None,
 )
 space = hyperdeme.Params([["--x", 0.3, (0.0, 1.0)], ["--n", 5, (1, 10)]])
