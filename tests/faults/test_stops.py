@@ -107,10 +107,12 @@ async def test_fail_fast_kills_the_trials_still_running(
     case = f"seed {seed!r}"
     assert await survivors(marker, within=1.0) == [], case
     assert opt.result is not None
-    told = opt.result.trials
-    assert len(told) == 4, case
-    assert all(t.status in (Status.FAILED, Status.TIMEOUT) for t in told), case
+    told = opt.result.trials  # every journalled trial, the ones the stop cancelled too
+    failed = [t for t in told if t.status is not Status.CANCELLED]
+    assert len(failed) >= 4, case  # the 4th stopped it; others may have failed meanwhile
+    assert all(t.status in (Status.FAILED, Status.TIMEOUT) for t in failed), case
     shot = assert_complete(tmp_path / "run" / "exp" / "trials.jsonl", told, case)
+    assert {t.id for t in told} == set(shot.started), case
     assert all(not t.ok for t in shot.finished.values()), case
 
 

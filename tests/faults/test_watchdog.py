@@ -37,7 +37,6 @@ from .support import (
     side_log,
     snapshot,
     survivors,
-    trial_records,
 )
 
 NUM_ITERS = 12
@@ -124,9 +123,9 @@ async def test_a_driver_killed_after_its_watchdog_met_a_full_disk_orphans_nothin
     tmpfs: Callable[[Path, int], Path],
 ) -> None:
     """Four kernels hang; the disk fills up; one kernel then ends, so its group is
-    released and the watchdog rewrites its record, on the full disk; its trial is
-    journalled (the journal's last page has room: the command is padded until it
-    does). Then the driver is SIGKILLed: the three hung kernels must not outlive it."""
+    released and the watchdog rewrites its record, on the full disk (the trial, whose
+    log cannot be written there, is the machine's failure and is tried again). Then the
+    driver is SIGKILLed: the hung kernels must not outlive it."""
     for pad in (0, 2048):
         attempt = f"{marker}p{pad}"  # the kernels of each attempt carry marker too
         disk = tmpfs(tmp_path / f"disk{pad}", 1 << 20)
@@ -135,7 +134,7 @@ async def test_a_driver_killed_after_its_watchdog_met_a_full_disk_orphans_nothin
         kill_marked(attempt)  # too little room: that driver was killed before the fill
     else:
         pytest.fail("the journal's last page never had room for a trial record")
-    left = await survivors(marker, within=5.0)
+    left = await survivors(marker, within=8.0)  # the watchdog waits grace_period (5 s)
     assert left == [], f"survived the driver (its watchdog met a full disk): {left}"
 
 
@@ -156,8 +155,12 @@ async def _kill_on_a_full_disk(disk: Path, src: Path, marker: str, backend: str,
         fill(disk)
         watchdog = watchdog_of(run / "exp")
         assert watchdog is not None
-        marked(hung)[0].kill()  # that kernel goes on, and ends
-        await await_for(lambda: trial_records(journal) == 1, within=10, what="its trial")
+        # that kernel ends: its group is released and the watchdog rewrites its record,
+        # on the full disk (its trial, whose log cannot be written there, is the machine's
+        # failure and is tried again: no record of it is awaited)
+        first = marked(hung)[0]
+        first.kill()
+        await await_for(lambda: not first.is_running(), within=10, what="that kernel's end")
         with anyio.move_on_after(1.0):  # time for the watchdog to handle the release
             await await_for(lambda: not watchdog.is_running(), within=2, what="")
         os.kill(driver.pid, signal.SIGKILL)
