@@ -13,7 +13,16 @@ from structlog.testing import capture_logs
 from trio.testing import MockClock
 
 from fakes import FakeLauncher
-from hyperdeme import Candidate, Evaluator, Exit, Job, Params, Status, TransientLauncherError
+from hyperdeme import (
+    AllocationEnded,
+    Candidate,
+    Evaluator,
+    Exit,
+    Job,
+    Params,
+    Status,
+    TransientLauncherError,
+)
 from hyperdeme._engine._retries import MAX_DELAY
 from hyperdeme._engine._runner import TrialRunner
 from hyperdeme._engine._workspace import Workspace
@@ -126,3 +135,16 @@ async def test_the_machines_failures_back_off_from_at_least_machine_delay(
     assert (trial.status, trial.attempts) == (Status.INTERRUPTED, 1 + MAX_MACHINE_RETRIES)
     pauses = [b - a for a, b in itertools.pairwise(starts)]
     assert pauses == pytest.approx([MACHINE_DELAY * 2**n for n in range(MAX_MACHINE_RETRIES)])
+
+
+async def test_an_ended_allocation_is_not_tried_again_in_the_run(tmp_path: Path) -> None:
+    """``interrupted`` by the allocation's end (not transient): no attempt in the run can
+    succeed, so none is made; resume runs it in a new allocation. (The machine's passing
+    shortages, also ``interrupted``, are transient and retried: test_machine_failures.)"""
+
+    async def handler(job: Job) -> Exit:
+        raise AllocationEnded("Slurm job 20 ended: its time limit ran out", allocation="20")
+
+    r = runner(tmp_path, handler, num_retries=3, retry_delay=0.001)
+    trial = await run_one(r)
+    assert (trial.status, trial.attempts) == (Status.INTERRUPTED, 1)

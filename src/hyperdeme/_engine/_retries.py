@@ -95,7 +95,7 @@ class RetryPolicy(Generic[E]):
     async def retry(self, first: E, again: Callable[[], Awaitable[E]]) -> E:
         """Run ``again()`` while the last attempt (``first`` to begin with) should be
         retried and the budget lasts; the last attempt's ending."""
-        if first.status not in RETRIED:
+        if not _retried(first):
             return first
         replay = [first]  # tenacity's first "attempt" is the one already made
 
@@ -168,6 +168,11 @@ def _ending(state: RetryCallState) -> Any:
 
 
 def _retried(ending: Ending) -> bool:
+    """Whether to try again: a failure, or the machine's passing shortage (``interrupted``
+    and ``transient``); an allocation that ended (``interrupted``, not transient) is
+    tried again only on resume, in a new allocation."""
+    if ending.status is Status.INTERRUPTED:
+        return ending.transient
     return ending.status in RETRIED
 
 
