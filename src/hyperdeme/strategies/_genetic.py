@@ -70,7 +70,9 @@ Two modes:
     starves. A deme's generation is ``pop_size`` of its evaluations told; each
     ``migration_interval`` generations its best is copied into the next deme
     (a ring), replacing the worst. Budget: ``generations * num_demes *
-    pop_size`` evaluations.
+    pop_size`` evaluations, ``generations * pop_size`` a deme at most: once a
+    deme has had its generations, a child it is owed goes to the deme furthest
+    behind, so no trial's generation reaches ``generations``.
 
 ``"generational"``
     crayai's synchronous generations: ``pop_size`` candidates per deme, then
@@ -325,6 +327,9 @@ class GeneticSearch(Strategy):
             else:
                 deme = self._round_robin % self.num_demes
                 self._round_robin += 1
+            if self._asked_in_deme[deme] >= self.generations * self.pop_size:
+                # this deme has had its generations: the deme furthest behind gets the slot
+                deme = min(range(self.num_demes), key=self._asked_in_deme.__getitem__)
             generation = self._asked_in_deme[deme] // self.pop_size
         scale = self._adaptation[deme].scale
         jump = bool(self.rng.random() < JUMP_RATE)
