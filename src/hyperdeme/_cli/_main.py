@@ -31,7 +31,7 @@ examples:
   hyperdeme status run/mnist               trials done, failed, running; the best so far
   hyperdeme best run/mnist                 the best flags (--lr=0.003 --optimizer=adam), to paste
                                            after the command
-  hyperdeme export run/mnist --csv -o trials.csv
+  hyperdeme export run/mnist -o trials.csv  the trials as CSV (--json: JSON lines)
   hyperdeme report run/mnist               report.html and PNG plots in run/mnist
   hyperdeme --list-plugins                 launchers, strategies and early-stopping rules:
                                            built-in and installed as plug-ins (entry points)
@@ -62,6 +62,15 @@ The experiment file (TOML):
   dependent = "--momentum"
   parent = "--optimizer"
   value = "sgd"
+"""
+
+
+_EXPORT_EPILOG = """\
+CSV columns: id, status, fom, objective.<name> (several objectives), metric.<name>,
+one per parameter (its flag; empty where inactive), attempts, returncode, deme,
+steps, intermediate (the kept intermediate FoMs as a JSON list of [step, fom]),
+started and ended (ISO 8601, UTC), started_unix and ended_unix (Unix seconds),
+duration (seconds). --json writes the same fields, one JSON object per line.
 """
 
 
@@ -154,10 +163,27 @@ def _parser() -> argparse.ArgumentParser:
             "run_dir", type=Path, metavar="RUN_DIR", help="a run directory (holds trials.jsonl)"
         )
 
-    export = _command(commands, "export", _export, "the trials as a table, one row per trial")
+    export = _command(
+        commands,
+        "export",
+        _export,
+        "the trials as a table, one row per trial (CSV, or JSON lines)",
+        epilog=_EXPORT_EPILOG,
+    )
     export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    formats = export.add_mutually_exclusive_group(required=True)
-    formats.add_argument("--csv", action="store_true", help="comma-separated values, header first")
+    formats = export.add_mutually_exclusive_group()
+    formats.add_argument(
+        "--csv", action="store_true", help="comma-separated values, header first (the default)"
+    )
+    formats.add_argument(
+        "--json", action="store_true", help="JSON lines: one object per trial and line"
+    )
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV: write text cells as they are (by default a text cell starting with "
+        "= + - @ tab or CR gets a leading ' so a spreadsheet does not run it as a formula)",
+    )
     export.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout"
     )
@@ -264,16 +290,23 @@ def _best(arguments: argparse.Namespace, out: TextIO) -> int:
 
 
 def _export(arguments: argparse.Namespace, out: TextIO) -> int:
-    from ._export import write_csv
+    from ._export import write_csv, write_json
     from ._journal_view import read_run
 
     view = read_run(arguments.run_dir)
+
+    def write(handle: TextIO) -> None:
+        if arguments.json:
+            write_json(view.trials, handle)
+        else:
+            write_csv(view.trials, handle, raw=arguments.raw)
+
     if arguments.output is None:
-        write_csv(view.trials, out)
+        write(out)
         return EXIT_OK
     try:
         with arguments.output.open("w", newline="", encoding="utf-8") as handle:
-            write_csv(view.trials, handle)
+            write(handle)
     except OSError as error:
         raise UsageProblem(f"cannot write {arguments.output}: {error.strerror}.") from None
     return EXIT_OK
