@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,42 @@ def test_sigterm_stops_the_run_cleanly_and_exits_143(tmp_path: Path) -> None:
     assert driver.returncode == 143, driver.stderr
     (trial,) = hyperdeme.read_journal(tmp_path / "run" / "r")
     assert trial.status is hyperdeme.Status.CANCELLED
+    assert driver.stderr.endswith(
+        f"hyperdeme run: stopped (SIGTERM); the journal in {tmp_path / 'run' / 'r'} keeps "
+        "every finished trial. To continue (finished trials are not run again): "
+        f"hyperdeme run {path} --resume\n"
+    )
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_after_ctrl_c_the_run_says_the_line_that_continues_it(
+    tmp_path: Path, backend: str
+) -> None:
+    """Issue 21: it said only "interrupted". The line it prints continues the run."""
+    marker = tmp_path / "interrupted-once"
+    # the first trial sends the driver SIGINT (as Ctrl-C does) and waits; later ones train
+    command = (
+        f"test -e {marker} || {{ touch {marker}; kill -INT $PPID; exec sleep 60; }}; "
+        f"exec {sys.executable} train.py"
+    )
+    text = random_experiment(command, num_iters=2, extra=f'backend = "{backend}"')
+    path = write(tmp_path, text)
+    driver = subprocess.run(
+        [sys.executable, "-m", "hyperdeme", "run", str(path), "--max-evals", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert driver.returncode == 130, driver.stderr
+    said = driver.stderr.splitlines()[-1]
+    assert said.startswith("hyperdeme run: interrupted (Ctrl-C); ")
+    line = said.split("To continue (finished trials are not run again): ")[1]
+    assert line == f"hyperdeme run {path} --max-evals 2 --resume"
+    again = invoke(*shlex.split(line)[1:])
+    assert again.code == 0, again.err
+    trials = hyperdeme.read_journal(tmp_path / "run" / "r")
+    assert sum(t.ok for t in trials) == 2
 
 
 class RecordingProgress(Progress):

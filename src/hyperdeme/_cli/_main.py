@@ -15,7 +15,14 @@ from typing import TextIO
 
 import hyperdeme
 
-from ._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, UsageProblem
+from ._errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Interrupted,
+    UsageProblem,
+)
 
 __all__ = ["main"]
 
@@ -84,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[argparse.Namespace, TextIO], int] = arguments.command
     try:
         return command(arguments, sys.stdout)
+    except Interrupted as stop:  # not an error: the run stopped as asked
+        print(f"hyperdeme {arguments.name}: {stop}", file=sys.stderr)
+        return stop.exit_code
     except CommandError as error:
         print(f"hyperdeme {arguments.name}: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -263,8 +273,24 @@ def _run(arguments: argparse.Namespace, out: TextIO) -> int:
     if arguments.dry_run:
         dry_run(experiment, out=out)
         return EXIT_OK
-    run_experiment(experiment, resume=arguments.resume, quiet=arguments.quiet, out=out)
+    run_experiment(
+        experiment,
+        resume=arguments.resume,
+        quiet=arguments.quiet,
+        out=out,
+        again=_resume_line(arguments),
+    )
     return EXIT_OK
+
+
+def _resume_line(arguments: argparse.Namespace) -> list[str]:
+    """The command line that continues this run: the same file and options, ``--resume``."""
+    line = ["hyperdeme", "run", str(arguments.experiment)]
+    if arguments.run_path is not None:
+        line += ["--run-path", arguments.run_path]
+    if arguments.max_evals is not None:
+        line += ["--max-evals", str(arguments.max_evals)]
+    return [*line, "--resume"]
 
 
 def _status(arguments: argparse.Namespace, out: TextIO) -> int:
