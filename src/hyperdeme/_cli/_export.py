@@ -28,7 +28,7 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -67,7 +67,7 @@ def write_csv(trials: Iterable[hyperdeme.Trial], out: TextIO, *, raw: bool = Fal
     the number of rows."""
     trials = list(trials)
     objectives, metrics, flags = _columns(trials)
-    text = (lambda cell: cell) if raw else neutralised
+    text: Callable[[str], str] = (lambda cell: cell) if raw else neutralised
     # RFC 4180's CRLF: Python 3.11's writer quotes a cell holding \r (a program's text may)
     # only when the line terminator contains it; unquoted, it would end the row
     writer = csv.writer(out, lineterminator="\r\n")
@@ -81,26 +81,35 @@ def write_csv(trials: Iterable[hyperdeme.Trial], out: TextIO, *, raw: bool = Fal
         ]
     )
     for t in trials:
-        row = [
-            t.id,
-            t.status.value,
-            _number(t.fom),
-            *(_number(t.objectives[o]) if o in t.objectives else "" for o in objectives),
-            *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
-            *(_value(t.params[f], text) if f in t.params else "" for f in flags),
-            t.attempts,
-            "" if t.returncode is None else t.returncode,
-            _value(t.info.get("deme", ""), text),
-            t.steps,
-            json.dumps(_pairs(t), separators=(",", ":")) if t.intermediate else "",
-            _iso(t.started),
-            _iso(t.ended),
-            repr(t.started),
-            repr(t.ended),
-            repr(t.duration),
-        ]
-        writer.writerow(row)
+        writer.writerow(_row(t, objectives, metrics, flags, text))
     return len(trials)
+
+
+def _row(
+    t: hyperdeme.Trial,
+    objectives: list[str],
+    metrics: list[str],
+    flags: list[str],
+    text: Callable[[str], str],
+) -> list[object]:
+    return [
+        t.id,
+        t.status.value,
+        _number(t.fom),
+        *(_number(t.objectives[o]) if o in t.objectives else "" for o in objectives),
+        *(_number(t.metrics[m]) if m in t.metrics else "" for m in metrics),
+        *(_value(t.params[f], text) if f in t.params else "" for f in flags),
+        t.attempts,
+        "" if t.returncode is None else t.returncode,
+        _value(t.info.get("deme", ""), text),
+        t.steps,
+        json.dumps(_pairs(t), separators=(",", ":")) if t.intermediate else "",
+        _iso(t.started),
+        _iso(t.ended),
+        repr(t.started),
+        repr(t.ended),
+        repr(t.duration),
+    ]
 
 
 def write_json(trials: Iterable[hyperdeme.Trial], out: TextIO) -> int:
@@ -141,7 +150,7 @@ def _columns(trials: list[hyperdeme.Trial]) -> tuple[list[str], list[str], list[
     return objectives, metrics, flags
 
 
-def _value(value: Any, text: Any) -> str:
+def _value(value: Any, text: Callable[[str], str]) -> str:
     # only text is neutralised: a number keeps its sign, whatever it looks like
     return text(value) if isinstance(value, str) else format_value(value)
 
