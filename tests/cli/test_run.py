@@ -126,9 +126,7 @@ def test_sigterm_stops_the_run_cleanly_and_exits_143(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_after_ctrl_c_the_run_says_the_line_that_continues_it(
-    tmp_path: Path, backend: str
-) -> None:
+def test_after_ctrl_c_the_run_says_the_line_that_continues_it(tmp_path: Path, backend: str) -> None:
     """Issue 21: it said only "interrupted". The line it prints continues the run."""
     marker = tmp_path / "interrupted-once"
     # the first trial sends the driver SIGINT (as Ctrl-C does) and waits; later ones train
@@ -154,6 +152,38 @@ def test_after_ctrl_c_the_run_says_the_line_that_continues_it(
     assert again.code == 0, again.err
     trials = hyperdeme.read_journal(tmp_path / "run" / "r")
     assert sum(t.ok for t in trials) == 2
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_off_a_terminal_run_prints_a_plain_progress_line_every_few_seconds(
+    tmp_path: Path, backend: str
+) -> None:
+    """Issue 21: a batch job's log (stderr a file) showed nothing until the run's end."""
+    slow = f"sleep 0.5; exec {sys.executable} train.py"
+    path = write(tmp_path, random_experiment(slow, extra=f'backend = "{backend}"'))
+    outcome = invoke("run", path, "--progress-every", "0.05")
+    assert outcome.code == 0, outcome.err
+    lines = outcome.err.splitlines()
+    assert lines, "no progress line"
+    assert "\x1b" not in outcome.err
+    assert all(" trials · " in line and " elapsed" in line for line in lines)
+    assert lines[0].startswith(("0/3 trials · ", "1/3 trials · "))
+    assert invoke("run", path, "--progress-every", "0").code == 2
+
+
+def test_a_resumed_run_counts_this_runs_trials_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: the summary counted the journal's trials as this driver's, and the
+    progress line's pace with them."""
+    path = write(tmp_path, random_experiment(TRAIN_COMMAND))
+    assert invoke("run", path).code == 0
+    RecordingProgress.screen = io.StringIO()
+    monkeypatch.setattr(_progress, "Progress", RecordingProgress)
+    outcome = invoke("run", path, "--resume", "--max-evals", "5")
+    assert outcome.code == 0, outcome.err
+    assert "trials: 5 (2 this run, 3 before) in " in outcome.out
+    assert "5/5 trials (3 before this run) · 0 running" in RecordingProgress.screen.getvalue()
 
 
 class RecordingProgress(Progress):

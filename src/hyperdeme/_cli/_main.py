@@ -7,6 +7,7 @@ configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -159,6 +160,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--quiet", action="store_true", help="no progress display and no summary, only errors"
     )
+    run.add_argument(
+        "--progress-every",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal (a batch job, 2>log): a plain progress line "
+        "every SECONDS (default: 60); on a terminal the line is live",
+    )
 
     for name, handler, text in (
         ("status", _status, "trials done, failed and running; the best FoM and its flags"),
@@ -244,6 +253,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """``--progress-every``'s value: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
@@ -279,6 +299,7 @@ def _run(arguments: argparse.Namespace, out: TextIO) -> int:
         quiet=arguments.quiet,
         out=out,
         again=_resume_line(arguments),
+        progress_every=arguments.progress_every,
     )
     return EXIT_OK
 

@@ -37,10 +37,12 @@ def run_experiment(
     quiet: bool = False,
     out: TextIO,
     again: Sequence[str] | None = None,
+    progress_every: float = 60.0,
 ) -> hyperdeme.Result:
     """Run to the end; print the run directory, then a summary, to ``out`` unless ``quiet``.
 
-    Live progress goes to stderr when it is a terminal and not ``quiet``. Raises
+    Progress goes to stderr unless ``quiet``: live on a terminal, else a plain line
+    every ``progress_every`` seconds. Raises
     :class:`CommandError` when the run fails or no trial succeeded, :class:`Interrupted`
     on Ctrl-C or SIGTERM, naming the command line that continues it: ``again``
     (default: ``hyperdeme run FILE --resume``).
@@ -50,7 +52,9 @@ def run_experiment(
     # this process is hyperdeme's own: without a cgroup it may adopt the trials' orphans
     allow_subreaper()
     try:
-        result = experiment.optimizer.optimize(experiment.params, resume=resume, progress=not quiet)
+        result = experiment.optimizer.optimize(
+            experiment.params, resume=resume, progress=False if quiet else progress_every
+        )
     except KeyboardInterrupt:
         raise _stopped("interrupted (Ctrl-C)", EXIT_INTERRUPTED, experiment, again) from None
     except SystemExit as exit:  # the library's SIGTERM
@@ -87,7 +91,12 @@ def _summary(result: hyperdeme.Result, out: TextIO) -> None:
     stopped = f", {result.n_stopped} stopped early" if result.n_stopped else ""
     cancelled = f", {result.n_cancelled} cancelled" if result.n_cancelled else ""
     counts = f"{failed}{stopped}{cancelled}"
-    print(f"trials: {len(result.trials)}{counts} in {result.elapsed:.1f} s", file=out)
+    before = (
+        f" ({len(result.trials) - result.resumed} this run, {result.resumed} before)"
+        if result.resumed
+        else ""
+    )
+    print(f"trials: {len(result.trials)}{before}{counts} in {result.elapsed:.1f} s", file=out)
     if result.space_exhausted:
         size = result.space_size
         print(f"the search space has {size} points; all {size} were evaluated", file=out)
