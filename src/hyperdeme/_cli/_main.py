@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import hyperdeme
 
@@ -24,6 +24,9 @@ from ._errors import (
     Interrupted,
     UsageProblem,
 )
+
+if TYPE_CHECKING:
+    from ._experiment import ExperimentFile
 
 __all__ = ["main"]
 
@@ -290,6 +293,7 @@ def _run(arguments: argparse.Namespace, out: TextIO) -> int:
     experiment = load_experiment(
         arguments.experiment, run_path=arguments.run_path, max_evals=arguments.max_evals
     )
+    _moved_run_dir(experiment, resume=arguments.resume)
     if arguments.dry_run:
         dry_run(experiment, out=out)
         return EXIT_OK
@@ -302,6 +306,25 @@ def _run(arguments: argparse.Namespace, out: TextIO) -> int:
         progress_every=arguments.progress_every,
     )
     return EXIT_OK
+
+
+def _moved_run_dir(experiment: ExperimentFile, *, resume: bool) -> None:
+    """Keep hyperdeme 0.2's users safe: their run directory was in the current directory's
+    ``run``, now it is beside the file. Warn; refuse a resume that would start afresh."""
+    old = experiment.old_run_dir
+    if old is None:
+        return
+    from ._engine_internals import DEFAULT_RUN_PATH
+
+    fix = f"pass --run-path {DEFAULT_RUN_PATH} to use the old place, or set run_path in [evaluator]"
+    said = (
+        f"the run directory is {experiment.run_dir} (the default run_path is relative to "
+        f"the experiment file now); {old} (relative to the current directory, where "
+        "hyperdeme 0.2 put it) exists"
+    )
+    if resume and not experiment.run_dir.exists():
+        raise UsageProblem(f"{said}, and holds what --resume would continue: {fix}.")
+    print(f"hyperdeme run: warning: {said}: {fix}.", file=sys.stderr)
 
 
 def _resume_line(arguments: argparse.Namespace) -> list[str]:
