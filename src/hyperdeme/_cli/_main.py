@@ -57,22 +57,32 @@ The experiment file (TOML):
   name = "mnist"                           # run directory: <run_path>/mnist (optional)
   [evaluator]                              # any hyperdeme.Evaluator keyword
   src_path = "src"                         # relative paths: relative to this file
+  run_path = "run"                         # (the default: run, beside this file)
   num_parallel_evals = 4
   [optimizer]
   type = "genetic"                         # random | grid | genetic | pbt | cmaes | optuna
   generations = 10                         # any keyword of that optimizer
   pop_size = 16
+  max_evals = 160                          # 160 trials in all; without it 10 generations
+                                           # x 16 x 4 demes (num_demes' default) = 640
   [params."--lr"]                          # one table per flag, in order
   default = 0.01
   range = [1e-5, 1.0]                      # two ints: an integer range
   log = true
   [params."--optimizer"]
   values = ["sgd", "adam"]
+  [params."--momentum"]
+  range = [0.0, 0.99]
   [[conditions]]                           # equals | not_equals | greater_than | less_than | inside
   type = "equals"
-  dependent = "--momentum"
+  dependent = "--momentum"                 # --momentum only where --optimizer is sgd
   parent = "--optimizer"
   value = "sgd"
+
+Paths in the file are relative to the file's directory; --run-path is relative to the
+current directory. Ctrl-C or SIGTERM stops the run cleanly and prints the command line
+that continues it (--resume). Off a terminal (a batch job's log) a plain progress line
+is printed every --progress-every seconds.
 """
 
 
@@ -139,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--run-path",
         metavar="DIR",
-        help="where run directories go (overrides the file's evaluator.run_path)",
+        help="where run directories go, relative to the current directory (overrides the "
+        "file's evaluator.run_path, which is relative to the file; default: run beside it)",
     )
     run.add_argument(
         "--resume",
