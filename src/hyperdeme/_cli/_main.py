@@ -42,7 +42,7 @@ examples:
   hyperdeme status run/mnist               trials done, failed, running; the best so far
   hyperdeme best run/mnist                 the best flags (--lr=0.003 --optimizer=adam), to paste
                                            after the command
-  hyperdeme export run/mnist -o trials.csv  the trials as CSV (--json: JSON lines)
+  hyperdeme export run/mnist               the trials as CSV (--json: JSON lines; -o FILE)
   hyperdeme report run/mnist               report.html and PNG plots in run/mnist
   hyperdeme --list-plugins                 launchers, strategies and early-stopping rules:
                                            built-in and installed as plug-ins (entry points)
