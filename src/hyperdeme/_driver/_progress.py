@@ -4,7 +4,7 @@ seconds elsewhere (a batch job's log, ``| tee``).
 
 :class:`Progress` consumes events and knows nothing about where they come from
 (the driver feeds it for ``opt.optimize(params, progress=True)``, which the
-``hyperdeme run`` command uses on a terminal)::
+``hyperdeme run`` command uses unless ``--quiet``)::
 
     progress = Progress(budget=64)      # None: the budget is unknown
     progress.resumed(trials)            # a resumed run's finished trials: not this run's
