@@ -81,13 +81,13 @@ def test_export_csv_has_a_header_and_one_row_per_trial_record(
     ]
     trial_records = [r for r in records if r["type"] == "trial"]
     trials = hyperdeme.read_journal(finished_run)
-    text = target.read_text()
+    text = target.read_bytes().decode()
     assert len(text.splitlines()) == 1 + len(trial_records)
     rows = list(csv.DictReader(io.StringIO(text)))
     header = text.splitlines()[0].split(",")
     assert header[:3] == ["id", "status", "fom"]
     assert {"metric.FoM", "--lr", "--optimizer", "--momentum", "--layers"} <= set(header)
-    assert header[-3:] == ["started", "ended", "duration"]
+    assert header[-5:] == ["started", "ended", "started_unix", "ended_unix", "duration"]
     for row, trial in zip(rows, trials, strict=True):
         assert int(row["id"]) == trial.id
         assert row["status"] == trial.status.value
@@ -104,7 +104,10 @@ def test_export_csv_has_a_header_and_one_row_per_trial_record(
     assert invoke("export", finished_run, "--csv").out == text
 
 
-def test_export_needs_a_format(finished_run: Path) -> None:
+def test_export_writes_csv_by_default(finished_run: Path) -> None:
+    """Issue 21: CSV, its only format then, needed --csv; the flag stays accepted."""
     outcome = invoke("export", finished_run)
-    assert outcome.code == 2
-    assert "--csv" in outcome.err
+    assert outcome.code == 0, outcome.err
+    assert outcome.out == invoke("export", finished_run, "--csv").out
+    assert outcome.out.startswith("id,status,fom,")
+    assert invoke("export", finished_run, "--csv", "--json").code == 2

@@ -68,13 +68,70 @@ def test_relative_paths_resolve_against_the_file(
     assert override.run_dir.parent == tmp_path / "elsewhere"
 
 
-def test_without_name_or_run_path_the_run_goes_to_run_in_the_current_directory(
+def test_without_run_path_the_run_goes_to_run_beside_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 21: src_path was relative to the file, the default run directory to the
+    current directory; both are relative to the file now."""
+    (tmp_path / "exp").mkdir()
+    path = write(tmp_path / "exp", MINIMAL)
     monkeypatch.chdir(tmp_path)
-    experiment = load_experiment(write(tmp_path, MINIMAL))
-    assert experiment.run_dir.parent == tmp_path / "run"
+    experiment = load_experiment(Path("exp/experiment.toml"))
+    assert experiment.run_dir.parent == tmp_path / "exp" / "run"
     assert experiment.run_dir.name.startswith("randomoptimizer-")
+    assert experiment.old_run_dir is None
+    outcome = invoke("run", path, "--dry-run")
+    assert outcome.code == 0, outcome.err
+    assert f"run directory: {tmp_path / 'exp' / 'run'}/randomoptimizer-" in outcome.out
+    assert outcome.err == ""
+
+
+def test_the_old_run_directory_in_the_current_directory_is_named_and_kept_safe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hyperdeme 0.2 put it in ./run: a warning, and a --resume that would start afresh
+    beside the file is refused with the option that continues the old one."""
+    (tmp_path / "exp").mkdir()
+    # with src_path: --run-path alone would be advised against (logs apart from the work)
+    path = write(tmp_path / "exp", 'name = "mnist"\n' + MINIMAL + '[evaluator]\nsrc_path = "."\n')
+    (tmp_path / "run" / "mnist").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert load_experiment(path).old_run_dir == tmp_path / "run" / "mnist"
+    dry = invoke("run", path, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert dry.err == (
+        f"hyperdeme run: warning: the run directory is {tmp_path / 'exp' / 'run' / 'mnist'} "
+        "(the default run_path is relative to the experiment file now); "
+        f"{tmp_path / 'run' / 'mnist'} (relative to the current directory, where hyperdeme "
+        "0.2 put it) exists: pass --run-path run to use the old place, or set run_path in "
+        "[evaluator].\n"
+    )
+    resume = invoke("run", path, "--resume", "--dry-run")
+    assert resume.code == 2
+    assert "holds what --resume would continue: pass --run-path run" in resume.err
+    old = invoke("run", path, "--resume", "--dry-run", "--run-path", "run")
+    assert (old.code, old.err) == (0, "")
+    assert f"run directory: {tmp_path / 'run' / 'mnist'}" in old.out
+    # run from the file's own directory, both places are one: nothing to say
+    monkeypatch.chdir(tmp_path / "exp")
+    assert load_experiment(path).old_run_dir is None
+
+
+def test_without_a_name_the_old_run_folder_itself_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "exp").mkdir()
+    path = write(tmp_path / "exp", MINIMAL + '[evaluator]\nsrc_path = "."\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_experiment(path).old_run_dir is None
+    (tmp_path / "run").mkdir()
+    assert load_experiment(path).old_run_dir == tmp_path / "run"
+    # a run_path in the file, or --run-path: the user chose; nothing moved
+    chosen = write(
+        tmp_path / "exp", MINIMAL + '[evaluator]\nsrc_path = "."\nrun_path = "run"\n', "b.toml"
+    )
+    assert load_experiment(chosen).old_run_dir is None
+    assert load_experiment(path, run_path="elsewhere").old_run_dir is None
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,72 @@ def test_sigterm_stops_the_run_cleanly_and_exits_143(tmp_path: Path) -> None:
     assert driver.returncode == 143, driver.stderr
     (trial,) = hyperdeme.read_journal(tmp_path / "run" / "r")
     assert trial.status is hyperdeme.Status.CANCELLED
+    assert driver.stderr.endswith(
+        f"hyperdeme run: stopped (SIGTERM); the journal in {tmp_path / 'run' / 'r'} keeps "
+        "every finished trial. To continue (finished trials are not run again): "
+        f"hyperdeme run {path} --resume\n"
+    )
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_after_ctrl_c_the_run_says_the_line_that_continues_it(tmp_path: Path, backend: str) -> None:
+    """Issue 21: it said only "interrupted". The line it prints continues the run."""
+    marker = tmp_path / "interrupted-once"
+    # the first trial sends the driver SIGINT (as Ctrl-C does) and waits; later ones train
+    command = (
+        f"test -e {marker} || {{ touch {marker}; kill -INT $PPID; exec sleep 60; }}; "
+        f"exec {sys.executable} train.py"
+    )
+    text = random_experiment(command, num_iters=2, extra=f'backend = "{backend}"')
+    path = write(tmp_path, text)
+    driver = subprocess.run(
+        [sys.executable, "-m", "hyperdeme", "run", str(path), "--max-evals", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert driver.returncode == 130, driver.stderr
+    said = driver.stderr.splitlines()[-1]
+    assert said.startswith("hyperdeme run: interrupted (Ctrl-C); ")
+    line = said.split("To continue (finished trials are not run again): ")[1]
+    assert line == f"hyperdeme run {path} --max-evals 2 --resume"
+    again = invoke(*shlex.split(line)[1:])
+    assert again.code == 0, again.err
+    trials = hyperdeme.read_journal(tmp_path / "run" / "r")
+    assert sum(t.ok for t in trials) == 2
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_off_a_terminal_run_prints_a_plain_progress_line_every_few_seconds(
+    tmp_path: Path, backend: str
+) -> None:
+    """Issue 21: a batch job's log (stderr a file) showed nothing until the run's end."""
+    slow = f"sleep 0.5; exec {sys.executable} train.py"
+    path = write(tmp_path, random_experiment(slow, extra=f'backend = "{backend}"'))
+    outcome = invoke("run", path, "--progress-every", "0.05")
+    assert outcome.code == 0, outcome.err
+    lines = outcome.err.splitlines()
+    assert lines, "no progress line"
+    assert "\x1b" not in outcome.err
+    assert all(" trials · " in line and " elapsed" in line for line in lines)
+    assert lines[0].startswith(("0/3 trials · ", "1/3 trials · "))
+    assert invoke("run", path, "--progress-every", "0").code == 2
+
+
+def test_a_resumed_run_counts_this_runs_trials_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: the summary counted the journal's trials as this driver's, and the
+    progress line's pace with them."""
+    path = write(tmp_path, random_experiment(TRAIN_COMMAND))
+    assert invoke("run", path).code == 0
+    RecordingProgress.screen = io.StringIO()
+    monkeypatch.setattr(_progress, "Progress", RecordingProgress)
+    outcome = invoke("run", path, "--resume", "--max-evals", "5")
+    assert outcome.code == 0, outcome.err
+    assert "trials: 5 (2 this run, 3 before) in " in outcome.out
+    assert "5/5 trials (3 before this run) · 0 running" in RecordingProgress.screen.getvalue()
 
 
 class RecordingProgress(Progress):

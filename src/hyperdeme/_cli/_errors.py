@@ -3,8 +3,9 @@
 ::
 
     CommandError          exit code set per error
-     └── UsageProblem     2: bad usage or configuration (ExperimentError too)
-          └── ExperimentError   names the TOML file and the key
+     ├── UsageProblem     2: bad usage or configuration (ExperimentError too)
+     │    └── ExperimentError   names the TOML file and the key
+     └── Interrupted      130 (Ctrl-C) or 143 (SIGTERM): stopped, says how to continue
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "EXIT_USAGE",
     "CommandError",
     "ExperimentError",
+    "Interrupted",
     "UsageProblem",
     "culprit",
 ]
@@ -40,6 +42,14 @@ class UsageProblem(CommandError):
     """The command line, an input file or the installation does not fit."""
 
     exit_code = EXIT_USAGE
+
+
+class Interrupted(CommandError):
+    """The run was stopped by a signal (``exit_code`` 128 + its number); not an error."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class ExperimentError(UsageProblem):

@@ -16,14 +16,21 @@
     range = [1e-5, 1.0]
 
 Relative ``src_path``, ``run_path`` and ``checkpoint`` are relative to the
-file's directory. A ``type`` that is not built in names a strategy plug-in
-(see ``_strategy_plugins``). Unknown keys are errors; every error is an
+file's directory, and so is the default ``run_path`` (``run``): the run directory of
+``hyperdeme run exp/experiment.toml`` is ``exp/run/<name>`` wherever it is started.
+Only ``--run-path`` on the command line is relative to the current directory, as every
+path typed in a shell. In hyperdeme 0.2 the default was ``run`` in the current
+directory: when that older run directory exists and is another one,
+:attr:`ExperimentFile.old_run_dir` names it (the command warns, and refuses a
+``--resume`` that would start afresh). A ``type`` that is not built in names a strategy
+plug-in (see ``_strategy_plugins``). Unknown keys are errors; every error is an
 :class:`ExperimentError` naming the file and the key.
 """
 
 from __future__ import annotations
 
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +75,9 @@ class ExperimentFile:
     optimizer: hyperdeme.Optimizer
     #: where the journal and the trials' files go: ``run_path/<experiment>``
     run_dir: Path
+    #: where hyperdeme 0.2 put the run directory (the default ``run_path`` was relative to
+    #: the current directory, not the file) : ``run`` there), when it exists and is not ``run_dir``
+    old_run_dir: Path | None = None
 
 
 #: an experiment file is a few KB; this keeps ``run /dev/zero`` from filling the memory
@@ -108,7 +118,8 @@ def load_experiment(
     path: Path, *, run_path: str | None = None, max_evals: int | None = None
 ) -> ExperimentFile:
     """Read and check ``path``; ``run_path`` (relative to the current directory) overrides
-    the file's ``evaluator.run_path``, ``max_evals`` its budget (see :mod:`._max_evals`)."""
+    the file's ``evaluator.run_path`` (relative to the file; default ``run`` beside it),
+    ``max_evals`` its budget (see :mod:`._max_evals`)."""
     document = _read_toml(path)
     for key in document:
         if key not in TOP_KEYS:
@@ -126,16 +137,29 @@ def load_experiment(
     if not isinstance(name, str):
         raise ExperimentError(path, "name", f"must be a string, got {name!r}.")
     params = build_params(path, document.get("params"), document.get("conditions"))
-    settings = _evaluator_settings(path, document.get("evaluator", {}), run_path)
-    evaluator = _evaluator(path, command, settings)
+    table = document.get("evaluator", {})
+    settings = _evaluator_settings(path, table, run_path)
+    default_run_path = run_path is None and not (isinstance(table, dict) and "run_path" in table)
+    evaluator = _evaluator(path, command, settings, default_run_path=default_run_path)
     optimizer = _optimizer(path, document.get("optimizer"), evaluator, name, params, max_evals)
-    run_root = Path(settings.get("run_path", DEFAULT_RUN_PATH)).absolute()
-    run_dir = run_root / optimizer.experiment
+    run_dir = Path(settings["run_path"]) / optimizer.experiment
     try:  # now, so --dry-run says it too (the run would fail with ENAMETOOLONG)
         check_experiment_path(run_dir)
     except hyperdeme.ConfigError as error:
         raise ExperimentError(path, "name", str(error)) from None
-    return ExperimentFile(path, params, evaluator, optimizer, run_dir)
+    old = _old_run_dir(optimizer, run_dir) if default_run_path else None
+    return ExperimentFile(path, params, evaluator, optimizer, run_dir, old)
+
+
+def _old_run_dir(optimizer: hyperdeme.Optimizer, run_dir: Path) -> Path | None:
+    """The run directory the current directory's ``run`` held for this experiment before
+    the default became relative to the file, if it exists and differs (see the module doc).
+    Without a name: ``run`` itself, whose newest matching experiment a resume takes."""
+    old_root = Path(DEFAULT_RUN_PATH).absolute()
+    if old_root == run_dir.parent:
+        return None
+    old = old_root / optimizer.name if optimizer.name else old_root
+    return old if old.is_dir() else None
 
 
 def _table(path: Path, key: str, value: Any) -> dict[str, Any]:
@@ -162,6 +186,8 @@ def _evaluator_settings(path: Path, table: Any, run_path: str | None) -> dict[st
             settings[key] = str(base / value)  # an absolute value stays as it is
     if run_path is not None:
         settings["run_path"] = str(Path(run_path).absolute())
+    elif not settings.get("run_path"):  # the default is relative to the file too
+        settings["run_path"] = str(base / DEFAULT_RUN_PATH)
     source = settings.get("src_path")
     if isinstance(source, str) and source and not Path(source).is_dir():
         raise ExperimentError(
@@ -209,11 +235,18 @@ def _plugin_rule(path: Path, name: str) -> type[hyperdeme.EarlyStopping]:
     return rule
 
 
-def _evaluator(path: Path, command: str, settings: dict[str, Any]) -> hyperdeme.Evaluator:
+def _evaluator(
+    path: Path, command: str, settings: dict[str, Any], *, default_run_path: bool
+) -> hyperdeme.Evaluator:
     if "early_stopping" in settings:
         settings["early_stopping"] = _early_stopping(path, settings["early_stopping"])
     try:
-        return hyperdeme.Evaluator(command, **settings)
+        with warnings.catch_warnings():
+            if default_run_path:  # the file gave none: its advice about one is not for it
+                warnings.filterwarnings(
+                    "ignore", "run_path is set but src_path is not", hyperdeme.HyperdemeWarning
+                )
+            return hyperdeme.Evaluator(command, **settings)
     except _LIBRARY_ERRORS as error:
         raise ExperimentError(path, culprit("evaluator", error), str(error)) from None
 

@@ -7,15 +7,26 @@ configuration error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import hyperdeme
 
-from ._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, UsageProblem
+from ._errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Interrupted,
+    UsageProblem,
+)
+
+if TYPE_CHECKING:
+    from ._experiment import ExperimentFile
 
 __all__ = ["main"]
 
@@ -31,7 +42,7 @@ examples:
   hyperdeme status run/mnist               trials done, failed, running; the best so far
   hyperdeme best run/mnist                 the best flags (--lr=0.003 --optimizer=adam), to paste
                                            after the command
-  hyperdeme export run/mnist --csv -o trials.csv
+  hyperdeme export run/mnist               the trials as CSV (--json: JSON lines; -o FILE)
   hyperdeme report run/mnist               report.html and PNG plots in run/mnist
   hyperdeme --list-plugins                 launchers, strategies and early-stopping rules:
                                            built-in and installed as plug-ins (entry points)
@@ -46,22 +57,41 @@ The experiment file (TOML):
   name = "mnist"                           # run directory: <run_path>/mnist (optional)
   [evaluator]                              # any hyperdeme.Evaluator keyword
   src_path = "src"                         # relative paths: relative to this file
+  run_path = "run"                         # (the default: run, beside this file)
   num_parallel_evals = 4
   [optimizer]
   type = "genetic"                         # random | grid | genetic | pbt | cmaes | optuna
   generations = 10                         # any keyword of that optimizer
   pop_size = 16
+  max_evals = 160                          # 160 trials in all; without it 10 generations
+                                           # x 16 x 4 demes (num_demes' default) = 640
   [params."--lr"]                          # one table per flag, in order
   default = 0.01
   range = [1e-5, 1.0]                      # two ints: an integer range
   log = true
   [params."--optimizer"]
   values = ["sgd", "adam"]
+  [params."--momentum"]
+  range = [0.0, 0.99]
   [[conditions]]                           # equals | not_equals | greater_than | less_than | inside
   type = "equals"
-  dependent = "--momentum"
+  dependent = "--momentum"                 # --momentum only where --optimizer is sgd
   parent = "--optimizer"
   value = "sgd"
+
+Paths in the file are relative to the file's directory; --run-path is relative to the
+current directory. Ctrl-C or SIGTERM stops the run cleanly and prints the command line
+that continues it (--resume). Off a terminal (a batch job's log) a plain progress line
+is printed every --progress-every seconds.
+"""
+
+
+_EXPORT_EPILOG = """\
+CSV columns: id, status, fom, objective.<name> (several objectives), metric.<name>,
+one per parameter (its flag; empty where inactive), attempts, returncode, deme,
+steps, intermediate (the kept intermediate FoMs as a JSON list of [step, fom]),
+started and ended (ISO 8601, UTC), started_unix and ended_unix (Unix seconds),
+duration (seconds). --json writes the same fields, one JSON object per line.
 """
 
 
@@ -75,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[argparse.Namespace, TextIO], int] = arguments.command
     try:
         return command(arguments, sys.stdout)
+    except Interrupted as stop:  # not an error: the run stopped as asked
+        print(f"hyperdeme {arguments.name}: {stop}", file=sys.stderr)
+        return stop.exit_code
     except CommandError as error:
         print(f"hyperdeme {arguments.name}: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -116,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--run-path",
         metavar="DIR",
-        help="where run directories go (overrides the file's evaluator.run_path)",
+        help="where run directories go, relative to the current directory (overrides the "
+        "file's evaluator.run_path, which is relative to the file; default: run beside it)",
     )
     run.add_argument(
         "--resume",
@@ -140,6 +174,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--quiet", action="store_true", help="no progress display and no summary, only errors"
     )
+    run.add_argument(
+        "--progress-every",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal (a batch job, 2>log): a plain progress line "
+        "every SECONDS (default: 60); on a terminal the line is live",
+    )
 
     for name, handler, text in (
         ("status", _status, "trials done, failed and running; the best FoM and its flags"),
@@ -154,10 +196,27 @@ def _parser() -> argparse.ArgumentParser:
             "run_dir", type=Path, metavar="RUN_DIR", help="a run directory (holds trials.jsonl)"
         )
 
-    export = _command(commands, "export", _export, "the trials as a table, one row per trial")
+    export = _command(
+        commands,
+        "export",
+        _export,
+        "the trials as a table, one row per trial (CSV, or JSON lines)",
+        epilog=_EXPORT_EPILOG,
+    )
     export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    formats = export.add_mutually_exclusive_group(required=True)
-    formats.add_argument("--csv", action="store_true", help="comma-separated values, header first")
+    formats = export.add_mutually_exclusive_group()
+    formats.add_argument(
+        "--csv", action="store_true", help="comma-separated values, header first (the default)"
+    )
+    formats.add_argument(
+        "--json", action="store_true", help="JSON lines: one object per trial and line"
+    )
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV: write text cells as they are (by default a text cell starting with "
+        "= + - @ tab or CR gets a leading ' so a spreadsheet does not run it as a formula)",
+    )
     export.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout"
     )
@@ -208,6 +267,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """``--progress-every``'s value: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
@@ -234,11 +304,48 @@ def _run(arguments: argparse.Namespace, out: TextIO) -> int:
     experiment = load_experiment(
         arguments.experiment, run_path=arguments.run_path, max_evals=arguments.max_evals
     )
+    _moved_run_dir(experiment, resume=arguments.resume)
     if arguments.dry_run:
         dry_run(experiment, out=out)
         return EXIT_OK
-    run_experiment(experiment, resume=arguments.resume, quiet=arguments.quiet, out=out)
+    run_experiment(
+        experiment,
+        resume=arguments.resume,
+        quiet=arguments.quiet,
+        out=out,
+        again=_resume_line(arguments),
+        progress_every=arguments.progress_every,
+    )
     return EXIT_OK
+
+
+def _moved_run_dir(experiment: ExperimentFile, *, resume: bool) -> None:
+    """Keep hyperdeme 0.2's users safe: their run directory was in the current directory's
+    ``run``, now it is beside the file. Warn; refuse a resume that would start afresh."""
+    old = experiment.old_run_dir
+    if old is None:
+        return
+    from ._engine_internals import DEFAULT_RUN_PATH
+
+    fix = f"pass --run-path {DEFAULT_RUN_PATH} to use the old place, or set run_path in [evaluator]"
+    said = (
+        f"the run directory is {experiment.run_dir} (the default run_path is relative to "
+        f"the experiment file now); {old} (relative to the current directory, where "
+        "hyperdeme 0.2 put it) exists"
+    )
+    if resume and not experiment.run_dir.exists():
+        raise UsageProblem(f"{said}, and holds what --resume would continue: {fix}.")
+    print(f"hyperdeme run: warning: {said}: {fix}.", file=sys.stderr)
+
+
+def _resume_line(arguments: argparse.Namespace) -> list[str]:
+    """The command line that continues this run: the same file and options, ``--resume``."""
+    line = ["hyperdeme", "run", str(arguments.experiment)]
+    if arguments.run_path is not None:
+        line += ["--run-path", arguments.run_path]
+    if arguments.max_evals is not None:
+        line += ["--max-evals", str(arguments.max_evals)]
+    return [*line, "--resume"]
 
 
 def _status(arguments: argparse.Namespace, out: TextIO) -> int:
@@ -264,16 +371,23 @@ def _best(arguments: argparse.Namespace, out: TextIO) -> int:
 
 
 def _export(arguments: argparse.Namespace, out: TextIO) -> int:
-    from ._export import write_csv
+    from ._export import write_csv, write_json
     from ._journal_view import read_run
 
     view = read_run(arguments.run_dir)
+
+    def write(handle: TextIO) -> None:
+        if arguments.json:
+            write_json(view.trials, handle)
+        else:
+            write_csv(view.trials, handle, raw=arguments.raw)
+
     if arguments.output is None:
-        write_csv(view.trials, out)
+        write(out)
         return EXIT_OK
     try:
         with arguments.output.open("w", newline="", encoding="utf-8") as handle:
-            write_csv(view.trials, handle)
+            write(handle)
     except OSError as error:
         raise UsageProblem(f"cannot write {arguments.output}: {error.strerror}.") from None
     return EXIT_OK

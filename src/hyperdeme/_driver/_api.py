@@ -23,7 +23,7 @@ __all__ = ["optimize", "stream"]
 
 
 async def optimize(
-    optimizer: Optimizer, params: Params, *, resume: bool = False, progress: bool = False
+    optimizer: Optimizer, params: Params, *, resume: bool = False, progress: bool | float = False
 ) -> Result:
     """Run ``optimizer`` over ``params`` inside the caller's event loop; return the result.
 
@@ -40,7 +40,7 @@ async def optimize(
 
 
 def stream(
-    optimizer: Optimizer, params: Params, *, resume: bool = False, progress: bool = False
+    optimizer: Optimizer, params: Params, *, resume: bool = False, progress: bool | float = False
 ) -> _Stream:
     """Each finished trial as it arrives::
 
@@ -57,7 +57,7 @@ def stream(
 
 class _Stream:
     def __init__(
-        self, optimizer: Optimizer, params: Params, *, resume: bool, progress: bool
+        self, optimizer: Optimizer, params: Params, *, resume: bool, progress: bool | float
     ) -> None:
         self._context = _open_stream(optimizer, params, resume=resume, progress=progress)
 
@@ -83,7 +83,7 @@ class _Stream:
 
 @asynccontextmanager
 async def _open_stream(
-    optimizer: Optimizer, params: Params, *, resume: bool, progress: bool
+    optimizer: Optimizer, params: Params, *, resume: bool, progress: bool | float
 ) -> AsyncIterator[MemoryObjectReceiveStream[Trial]]:
     send, receive = anyio.create_memory_object_stream[Trial](math.inf)
 

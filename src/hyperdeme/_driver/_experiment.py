@@ -71,6 +71,7 @@ async def _run(
     result.direction = config.direction
     result.objectives = dict(config.objectives or {})
     result.trials.extend(run.replayed.finished)
+    result.resumed = len(run.replayed.finished)
     launcher = await _launcher(evaluator)  # first: it may refuse its options
     display = _progress(experiment, run)
     generations = _Generations(run.strategy, result)
@@ -171,6 +172,9 @@ def _scheduler(
     )
 
 
+#: ``progress=True``: seconds between two plain progress lines off a terminal
+PLAIN_LINE_EVERY = 60.0
+
 #: endings that show the evaluations can succeed as configured
 RESULTS = (Status.OK, Status.STOPPED)
 
@@ -237,9 +241,13 @@ def _progress(experiment: RunSpec, run: Opened) -> Progress | None:
         return None
     from ._progress import Progress  # rich loads only when progress is shown
 
-    display = Progress(budget=run.strategy.budget, direction=experiment.evaluator.config.direction)
-    for trial in run.replayed.finished:
-        display.trial_finished(trial)
+    display = Progress(
+        budget=run.strategy.budget,
+        direction=experiment.evaluator.config.direction,
+        # True: a plain line every minute where the console is not a terminal
+        every=PLAIN_LINE_EVERY if experiment.progress is True else float(experiment.progress),
+    )
+    display.resumed(run.replayed.finished)
     return display
 
 

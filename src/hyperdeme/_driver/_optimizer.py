@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import inspect
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -200,7 +201,9 @@ class Optimizer:
         """
         self._canceller.cancel()
 
-    def optimize(self, params: Params, *, resume: bool = False, progress: bool = False) -> Result:
+    def optimize(
+        self, params: Params, *, resume: bool = False, progress: bool | float = False
+    ) -> Result:
         """Run to completion in a new event loop (see :mod:`._blocking`).
 
         ``resume=True`` continues the experiment named ``name`` under run_path (without
@@ -209,8 +212,14 @@ class Optimizer:
         its driver left unfinished run again. A changed search space, strategy or seed
         is refused. Nothing to resume: it starts fresh, and says so.
 
-        ``progress=True`` shows live progress (trials done of the budget, running,
-        failed, best FoM, elapsed, remaining) on stderr when it is a terminal.
+        ``progress=True`` shows progress (trials done of the budget, running, failed,
+        best FoM, elapsed, remaining) on stderr: a live line on a terminal, otherwise
+        (a batch job's log) a plain line every 60 seconds; a number instead of True
+        sets those seconds (``progress=600``).
+
+        Ctrl-C raises KeyboardInterrupt and SIGTERM SystemExit(143) once the run has
+        stopped cleanly; the journal keeps every finished trial, and
+        ``opt.optimize(params, resume=True)`` continues the run.
         """
         return run_blocking(
             lambda: self.run(params, resume=resume, progress=progress),
@@ -224,7 +233,7 @@ class Optimizer:
         emit: Emit | None = None,
         *,
         resume: bool = False,
-        progress: bool = False,
+        progress: bool | float = False,
     ) -> Result:
         """Run inside the caller's event loop; ``emit`` is awaited with each finished trial.
 
@@ -235,6 +244,15 @@ class Optimizer:
                 f"{type(self).__name__} has no evaluator; pass one: "
                 f"{type(self).__name__}(hyperdeme.Evaluator('python3 train.py'), ...).",
                 name="evaluator",
+            )
+        if not isinstance(progress, bool) and not (
+            isinstance(progress, int | float) and math.isfinite(progress) and progress > 0
+        ):
+            raise ConfigError(
+                "progress must be True, False or the seconds between two progress lines "
+                f"(a number > 0), got {progress!r}.",
+                name="progress",
+                value=progress,
             )
         if not isinstance(params, Params):
             raise ConfigTypeError(

@@ -1,27 +1,33 @@
-"""Live progress of a run on a terminal: trials done of the budget, running, failed,
-best FoM so far, elapsed and estimated remaining time.
+"""Progress of a run: trials done of the budget, running, failed, best FoM so far,
+elapsed and estimated remaining time; live on a terminal, a plain line every ``every``
+seconds elsewhere (a batch job's log, ``| tee``).
 
 :class:`Progress` consumes events and knows nothing about where they come from
 (the driver feeds it for ``opt.optimize(params, progress=True)``, which the
-``hyperdeme run`` command uses on a terminal)::
+``hyperdeme run`` command uses unless ``--quiet``)::
 
     progress = Progress(budget=64)      # None: the budget is unknown
-    with progress:                      # draws on stderr, only if stderr is a terminal
+    progress.resumed(trials)            # a resumed run's finished trials: not this run's
+    with progress:                      # draws on stderr
         progress.set_in_flight(2)       # evaluations running now
         progress.trial_finished(trial)  # each finished hyperdeme.Trial
     progress.state                      # a plain snapshot, for tests and summaries
 
 It only ever writes to its console (stderr by default), never to stdout or to
-the trials' log files; when the console is not a terminal it draws nothing.
-rich is imported only by this module, which the driver imports only when
-progress is asked for.
+the trials' log files. On a terminal it draws a live line; otherwise a thread
+writes ``state.describe()`` as one plain line (no ANSI codes, never wrapped) every
+``every`` seconds, so a batch job's log shows the run going. The remaining time is
+this run's pace over what is left of the budget: trials a resumed run's journal held
+count as done, never as this run's pace. rich is imported only by this module, which
+the driver imports only when progress is asked for.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
@@ -52,14 +58,17 @@ class ProgressState:
     remaining: float | None
     #: what the run waits for, first on the line (``pending: Resources``), or None
     status: str | None = None
+    #: of ``done``, the trials finished before this run (a resumed run's journal held them)
+    before: int = 0
 
     def describe(self) -> str:
         """One line: ``12/64 trials · 2 running · 1 failed · best FoM 0.0123 · ...``."""
         total = "" if self.budget is None else f"/{self.budget}"
+        before = f" ({self.before} before this run)" if self.before else ""
         best = "-" if math.isinf(self.best_fom) else f"{self.best_fom:.6g}"
         parts = [
             *([self.status] if self.status else []),
-            f"{self.done}{total} trials",
+            f"{self.done}{total} trials{before}",
             f"{self.running} running",
             f"{self.failed} failed",
             f"best FoM {best}",
@@ -81,12 +90,14 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
         refresh_per_second: float = 4.0,
         direction: Direction = "minimize",
+        every: float = 60.0,
     ) -> None:
         self.console = console if console is not None else Console(stderr=True)
         self.budget = budget
         self._clock = clock
         self._started = clock()
         self._done = 0
+        self._before = 0
         self._failed = 0
         self._in_flight = 0
         self._status: str | None = None
@@ -94,6 +105,10 @@ class Progress:
         self._best = no_best(direction)
         self._live: Live | None = None
         self._refresh_per_second = refresh_per_second
+        #: seconds between two plain lines when the console is not a terminal
+        self.every = every
+        self._lines: threading.Thread | None = None
+        self._stop_lines = threading.Event()
 
     # -- events ---------------------------------------------------------------------------
 
@@ -111,10 +126,17 @@ class Progress:
         """One more evaluation is running."""
         self.set_in_flight(self._in_flight + 1)
 
-    def trial_finished(self, trial: Trial) -> None:
+    def resumed(self, trials: Iterable[Trial]) -> None:
+        """Count the trials a resumed run's journal held: done, but not this run's pace."""
+        for trial in trials:
+            self.trial_finished(trial, in_flight=False)
+            self._before += 1
+
+    def trial_finished(self, trial: Trial, *, in_flight: bool = True) -> None:
         """Count a finished trial (cancelled and early-stopped trials count as done, not
         failed); an evaluation that was running stops."""
-        self._in_flight = max(0, self._in_flight - 1)
+        if in_flight:
+            self._in_flight = max(0, self._in_flight - 1)
         self._done += 1
         if trial.ok:
             if is_better(trial.fom, self._best, self.direction):
@@ -127,15 +149,17 @@ class Progress:
 
     @property
     def enabled(self) -> bool:
-        """True when the console is a terminal (and not quiet): only then is anything drawn."""
+        """True when the console is a terminal (and not quiet): only then is a live line
+        drawn (elsewhere: plain lines, see :meth:`line`)."""
         return self.console.is_terminal and not self.console.quiet
 
     @property
     def state(self) -> ProgressState:
         elapsed = self._clock() - self._started
         remaining = None
-        if self.budget is not None and self._done:
-            remaining = elapsed / self._done * max(0, self.budget - self._done)
+        this_run = self._done - self._before
+        if self.budget is not None and this_run:
+            remaining = elapsed / this_run * max(0, self.budget - self._done)
         return ProgressState(
             done=self._done,
             budget=self.budget,
@@ -145,7 +169,15 @@ class Progress:
             elapsed=elapsed,
             remaining=remaining,
             status=self._status,
+            before=self._before,
         )
+
+    def line(self) -> None:
+        """Write the state as one plain line (what a console that is no terminal gets)."""
+        if self.console.quiet:
+            return
+        self.console.file.write(self.state.describe() + "\n")
+        self.console.file.flush()
 
     def __rich__(self) -> RenderableType:
         state = self.state
@@ -160,9 +192,12 @@ class Progress:
         return Group(line)
 
     def start(self) -> None:
-        """Start drawing (a no-op when the console is not a terminal)."""
+        """Start drawing: a live line on a terminal, else a plain line every ``every`` s."""
         self._started = self._clock()
-        if not self.enabled or self._live is not None:
+        if not self.enabled:
+            self._start_lines()
+            return
+        if self._live is not None:
             return
         self._live = Live(
             self,
@@ -174,8 +209,24 @@ class Progress:
         )
         self._live.start()
 
+    def _start_lines(self) -> None:
+        if self._lines is not None or self.console.quiet or not self.every > 0:
+            return
+
+        def write_lines() -> None:
+            while not self._stop_lines.wait(self.every):
+                self.line()
+
+        self._stop_lines.clear()
+        self._lines = threading.Thread(target=write_lines, name="hyperdeme-progress", daemon=True)
+        self._lines.start()
+
     def stop(self) -> None:
         """Draw the final state and stop."""
+        if self._lines is not None:
+            self._stop_lines.set()
+            self._lines.join()
+            self._lines = None
         if self._live is not None:
             self._live.refresh()
             self._live.stop()

@@ -63,6 +63,9 @@ class Result:
     space_exhausted: bool = False
     #: the evaluator's objectives and their directions (empty: one FoM)
     objectives: dict[str, Direction] = field(default_factory=dict)
+    #: how many of ``trials`` (the first ones) finished before this run: a resumed
+    #: run's journal held them
+    resumed: int = 0
 
     @property
     def best_trial(self) -> Trial | None:

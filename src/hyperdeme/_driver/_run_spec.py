@@ -34,6 +34,6 @@ class RunSpec:
     #: where the ``log_fn`` files go; None: the experiment's run directory
     log_dir: Path | None = None
     #: live progress on stderr when it is a terminal
-    progress: bool = False
+    progress: bool | float = False
     #: results told in trial-id order (the same trials whatever the timing)
     reproducible: bool = False

@@ -58,7 +58,7 @@ class _Printing(Optimizer):
         emit: Emit | None = None,
         *,
         resume: bool = False,
-        progress: bool = False,
+        progress: bool | float = False,
     ) -> Result:
         """As :meth:`hyperdeme.Optimizer.run`, printing crayai's output on stdout."""
         evaluator = self.evaluator
