@@ -124,6 +124,14 @@ def test_the_parallel_plot_draws_and_colours_every_trial_and_says_what_it_shows(
     assert ax.get_xticklabels()[0].get_text() == "--lr\n(log)"
 
 
+def test_every_trial_with_a_fom_is_drawn_up_to_the_limit() -> None:
+    trials = [trial(n, n / 100, **{"--y": n % 3}) for n in range(1, 41)]
+    data = _plots.parallel_axes(trials)
+    assert [t.id for t in data.trials] == list(range(1, 41))
+    assert len(_plots.parallel_axes(trials, top=7).trials) == 7
+    assert _plots.PARALLEL_TOP >= 500
+
+
 def test_the_best_n_stay_on_the_full_ranges_and_the_title_says_so(finished_run: Path) -> None:
     trials = hyperdeme.read_journal(finished_run)
     history = read_history(finished_run)
@@ -211,6 +219,29 @@ def test_a_resume_is_found_in_the_journal(resumed_run: Path) -> None:
     assert pause.stopped == max(r["ended"] for r in before)
     assert pause.resumed == min(r["started"] for r in after)
     assert pause.resumed > pause.stopped
+
+
+def test_a_trial_the_stop_cancelled_and_the_resume_ran_again_counts_after_it(
+    tmp_path: Path,
+) -> None:
+    """As in the journal of a stopped run: trial 2 cancelled by the stop, its rerun after
+    the ``resumed`` record is its final record, so it finished after the resume."""
+    records: list[dict[str, object]] = [
+        {"schema": 2, "type": "experiment", "fingerprint": {"direction": "minimize"}}
+    ]
+    ends = {1: ("ok", 0.5, 10.0, 11.0), 2: ("cancelled", math.inf, 10.5, 12.0)}
+    for n, (status, fom, started, ended) in ends.items():
+        records.append({"schema": 2, "type": "started", "id": n, "genes": {}, "info": {}})
+        done = hyperdeme.Trial(
+            id=n, params={}, fom=fom, status=Status(status), started=started, ended=ended
+        )
+        records.append({"schema": 2, "type": "trial", **done.to_json()})
+    records.append({"schema": 2, "type": "resumed", "finished": 1, "interrupted": []})
+    rerun = hyperdeme.Trial(id=2, params={}, fom=0.4, started=50.0, ended=51.0)
+    records.append({"schema": 2, "type": "trial", **rerun.to_json()})
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (pause,) = read_history(tmp_path).pauses
+    assert (pause.stopped, pause.resumed, pause.finished_before) == (12.0, 50.0, 1)
 
 
 def test_the_pause_of_a_resume_is_marked_on_best_so_far(resumed_run: Path) -> None:
@@ -333,7 +364,7 @@ def test_a_read_only_run_directory_reports_elsewhere(
     assert os.listdir(read_only_run) == ["trials.jsonl"]
 
 
-HOSTILE = "$\\foo{$ _^% a$b"
+HOSTILE = "$\\foo{$ _^% a$b$"
 
 
 def test_any_text_in_names_values_and_errors_reports(tmp_path: Path) -> None:
@@ -377,7 +408,7 @@ def test_any_text_in_names_values_and_errors_reports(tmp_path: Path) -> None:
         image = matplotlib_image.imread(tmp_path / "out" / f"{name}.png")
         assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 10  # not blank
     page = (tmp_path / "out" / "report.html").read_text()
-    escaped = "$\\foo{$ _^% a$b"  # nothing in it is HTML
+    escaped = HOSTILE  # nothing in it is HTML
     assert f"<h1>hyperdeme report: {escaped}</h1>" in page
     assert f'title="error {escaped}">error {escaped}</td>' in page
     figure = _plots.parallel_coordinates(read_run(run).trials, history=read_history(run))

@@ -65,7 +65,7 @@ def read_history(journal: Path) -> History:
     last_record: dict[int, int] = {}  # trial id -> index of its latest trial record
     ended_before = -math.inf
     open_pause: tuple[float, int] | None = None  # (stopped, index of the resumed record)
-    pauses: list[Pause] = []
+    found: list[tuple[float, float, int]] = []  # (stopped, resumed, index of the record)
     for index, record in enumerate(read_records(journal)):
         kind = record.get("type")
         if kind == "experiment" and index == 0:
@@ -73,14 +73,17 @@ def read_history(journal: Path) -> History:
         elif kind == "resumed" and open_pause is None and math.isfinite(ended_before):
             open_pause = (ended_before, index)
         elif kind == "trial":
-            started = _number(record.get("started"))
             if open_pause is not None:
                 stopped, at = open_pause
-                before = sum(1 for seen in last_record.values() if seen < at)
-                pauses.append(Pause(stopped, max(stopped, started), before))
+                found.append((stopped, max(stopped, _number(record.get("started"))), at))
                 open_pause = None
             last_record[record["id"]] = index
             ended_before = max(ended_before, _number(record.get("ended")))
+    # counted at the end: a trial the stop cancelled and the resume ran again finished after
+    pauses = [
+        Pause(stopped, resumed, sum(1 for last in last_record.values() if last < at))
+        for stopped, resumed, at in found
+    ]
     return History(space, pauses)
 
 

@@ -169,8 +169,6 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "-o",
         "--output-dir",
-        "--output",
-        dest="output_dir",
         type=Path,
         metavar="DIR",
         help="where to write them (default: RUN_DIR)",
