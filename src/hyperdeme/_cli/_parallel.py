@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PARALLEL_TOP", "ParallelAxes", "parallel_axes", "parallel_coordinates"]
 
+#: where a value goes on its axis, in [0, 1]
+Placement = Callable[[Any], float]
+
 #: the most trials the plot draws (the best ones); beyond, the lines hide each other anyway
 PARALLEL_TOP = 500
 
@@ -64,22 +67,36 @@ def parallel_axes(
     ranked = sorted((t for t in trials if t.has_fom), key=rank_key(direction))
     best = ranked[:top]
     declared = {axis.flag: axis for axis in (history.space if history else [])}
-    flags = list(declared) + [
-        flag for flag in dict.fromkeys(f for t in ranked for f in t.params) if flag not in declared
-    ]
-    columns: list[list[float]] = []
-    ends: list[tuple[str, str]] = []
-    ticks: list[list[tuple[float, str]]] = []
-    scales: list[str] = []
-    for flag in flags:
-        seen = [t.params[flag] for t in ranked if flag in t.params]
-        place, marks, scale = _axis(declared.get(flag), seen)
-        columns.append([place(t.params[flag]) if flag in t.params else math.nan for t in best])
-        ticks.append(marks)
-        ends.append((marks[0][1], marks[-1][1]) if marks else ("", ""))
-        scales.append(scale)
-    rows = [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in best]
-    return ParallelAxes(best, flags, rows, ends, ticks, scales, len(ranked))
+    flags = _flags(declared, ranked)
+    axes = [_axis(declared.get(flag), _values(ranked, flag)) for flag in flags]
+    ticks = [marks for _, marks, _ in axes]
+    ends = [(marks[0][1], marks[-1][1]) for marks in ticks]
+    rows = _rows(best, flags, [place for place, _, _ in axes])
+    return ParallelAxes(best, flags, rows, ends, ticks, [s for _, _, s in axes], len(ranked))
+
+
+def _flags(declared: dict[str, SpaceAxis], trials: Sequence[hyperdeme.Trial]) -> list[str]:
+    """The space's flags in its order, then any other the trials had, as first seen."""
+    seen = dict.fromkeys(flag for t in trials for flag in t.params)
+    return [*declared, *(flag for flag in seen if flag not in declared)]
+
+
+def _rows(
+    trials: Sequence[hyperdeme.Trial], flags: Sequence[str], places: Sequence[Placement]
+) -> list[list[float]]:
+    """One row per trial: its place on each flag's axis."""
+    columns = [_column(trials, flag, place) for flag, place in zip(flags, places, strict=True)]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in trials]
+
+
+def _values(trials: Sequence[hyperdeme.Trial], flag: str) -> list[Any]:
+    """The values ``flag`` had among ``trials`` (where it was active)."""
+    return [t.params[flag] for t in trials if flag in t.params]
+
+
+def _column(trials: Sequence[hyperdeme.Trial], flag: str, place: Placement) -> list[float]:
+    """Each trial's place on ``flag``'s axis; NaN where the parameter was inactive."""
+    return [place(t.params[flag]) if flag in t.params else math.nan for t in trials]
 
 
 def parallel_coordinates(
@@ -165,20 +182,16 @@ def _flag_label(flag: str, scale: str) -> str:
     return plain_text(flag) + ("\n(log)" if scale == "log" else "")
 
 
-Placement = Callable[[Any], float]
-
-
 def _axis(
     declared: SpaceAxis | None, seen: Sequence[Any]
 ) -> tuple[Placement, list[tuple[float, str]], str]:
     """Where a parameter's values go on its axis, the axis's ticks, and its scale."""
-    bounds = (declared.low, declared.high) if declared is not None else (None, None)
-    if bounds[0] is not None and bounds[1] is not None and all(_is_number(v) for v in seen):
-        assert declared is not None  # a range was declared
-        low = min([bounds[0], *(float(v) for v in seen)])
-        high = max([bounds[1], *(float(v) for v in seen)])
+    numbers = all(_is_number(v) for v in seen)
+    if declared is not None and declared.low is not None and declared.high is not None and numbers:
+        low = min([declared.low, *(float(v) for v in seen)])
+        high = max([declared.high, *(float(v) for v in seen)])
         return _range_axis(low, high, log=declared.log, integer=declared.integer)
-    if declared is None and seen and all(_is_number(v) for v in seen):
+    if declared is None and seen and numbers:
         low, high = float(min(seen)), float(max(seen))
         if low == high:
             return (lambda v: 0.5), [(0.5, f"{low:.4g}")], "seen"

@@ -123,6 +123,19 @@ def fom_per_trial(
     groups = _ok_series(ok, by_deme=any("deme" in t.info for t in trials))
     for label, members in groups.items():
         ax.scatter([t.id for t in members], [t.fom for t in members], s=14, label=label)
+    stopped = _stopped_series(ax, trials)
+    failed = _no_fom_series(ax, trials)
+    scale = _fom_scale(ax, [t.fom for t in [*ok, *stopped]])
+    ax.set_xlabel("trial id")
+    ax.set_ylabel(f"FoM ({wording(direction)}; {scale} scale)")
+    ax.set_title("FoM of every trial")
+    if groups or stopped or failed:
+        ax.legend(fontsize="small")
+    return figure
+
+
+def _stopped_series(ax: Axes, trials: Sequence[hyperdeme.Trial]) -> list[hyperdeme.Trial]:
+    """Trials stopped early with a FoM: hollow triangles at it, by trial id."""
     stopped = sorted((t for t in trials if t.has_fom and not t.ok), key=lambda t: t.id)
     if stopped:
         ax.scatter(
@@ -134,6 +147,11 @@ def fom_per_trial(
             edgecolors="0.35",
             label=_STOPPED_LABEL,
         )
+    return stopped
+
+
+def _no_fom_series(ax: Axes, trials: Sequence[hyperdeme.Trial]) -> dict[str, list[int]]:
+    """Trials without any FoM: crosses along the top edge, one series per status."""
     failed: dict[str, list[int]] = {}
     for trial in trials:
         if not trial.has_fom:
@@ -146,13 +164,7 @@ def fom_per_trial(
             transform=ax.get_xaxis_transform(),
             label=f"{status} (no FoM)",
         )
-    scale = _fom_scale(ax, [t.fom for t in [*ok, *stopped]])
-    ax.set_xlabel("trial id")
-    ax.set_ylabel(f"FoM ({wording(direction)}; {scale} scale)")
-    ax.set_title("FoM of every trial")
-    if groups or stopped or failed:
-        ax.legend(fontsize="small")
-    return figure
+    return failed
 
 
 def _ok_series(ok: Sequence[hyperdeme.Trial], *, by_deme: bool) -> dict[str, list[hyperdeme.Trial]]:
