@@ -21,7 +21,7 @@ import pytest
 
 import hyperdeme
 from hyperdeme._cli import _plots
-from hyperdeme._cli._history import read_history
+from hyperdeme._cli._history import History, Pause, read_history
 from hyperdeme._cli._html import render_html
 from hyperdeme._cli._journal_view import read_run
 
@@ -247,18 +247,55 @@ def test_a_trial_the_stop_cancelled_and_the_resume_ran_again_counts_after_it(
 def test_the_pause_of_a_resume_is_marked_on_best_so_far(resumed_run: Path) -> None:
     trials = hyperdeme.read_journal(resumed_run)
     history = read_history(resumed_run)
-    (pause,) = history.pauses
-    start = min(t.started for t in trials)
     ax = _plots.best_over_time(trials, history=history).axes[0]
     (shade,) = ax.patches
-    span = (shade.get_x(), shade.get_x() + shade.get_width())  # in seconds (data)
-    assert span == pytest.approx((pause.stopped - start, pause.resumed - start))
-    assert shade.get_label().startswith("stopped, resumed ")
+    assert shade.get_label().startswith("stopped until resumed")
+    assert ax.texts[0].get_text().startswith("paused ")
     ax = _plots.best_over_trials(trials, history=history).axes[0]
     marks = [line for line in ax.get_lines() if line.get_label() == "resumed here"]
     assert [list(line.get_xdata()) for line in marks] == [[4.5, 4.5]]
     # without a resume, nothing is marked
     assert not _plots.best_over_time(trials).axes[0].patches
+
+
+def paused_run(pause: float) -> tuple[list[hyperdeme.Trial], History]:
+    """Four trials of a second each from t=1000, a pause of ``pause`` s, four more."""
+    resumed = 1004.0 + pause
+    trials = [
+        hyperdeme.Trial(id=k + 1, params={}, fom=10.0 - k, started=1000.0 + k, ended=1001.0 + k)
+        for k in range(4)
+    ] + [
+        hyperdeme.Trial(
+            id=k + 5, params={}, fom=6.0 - k, started=resumed + k, ended=resumed + k + 1
+        )
+        for k in range(4)
+    ]
+    return trials, History(pauses=[Pause(stopped=1004.0, resumed=resumed, finished_before=4)])
+
+
+def test_a_short_pause_is_drawn_to_scale() -> None:
+    trials, history = paused_run(2.0)
+    ax = _plots.best_over_time(trials, history=history).axes[0]
+    (shade,) = ax.patches
+    assert (shade.get_x(), shade.get_x() + shade.get_width()) == pytest.approx((4.0, 6.0))
+    (line,) = [line for line in ax.get_lines() if line.get_label() == "best FoM so far"]
+    assert list(line.get_xdata()) == pytest.approx([1, 2, 3, 4, 7, 8, 9, 10])
+    assert ax.get_xlabel() == "seconds since the first trial started"
+    assert [text.get_text() for text in ax.texts] == ["paused 2 s"]
+
+
+def test_a_pause_longer_than_the_run_is_cut_short_and_says_so() -> None:
+    """Resumed 11.6 days later: the eight seconds of running keep the plot's width, the
+    pause is a gap of 3 % of them (0.24 s), labelled with its real length."""
+    trials, history = paused_run(1e6)
+    ax = _plots.best_over_time(trials, history=history).axes[0]
+    (shade,) = ax.patches
+    assert (shade.get_x(), shade.get_x() + shade.get_width()) == pytest.approx((4.0, 4.24))
+    (line,) = [line for line in ax.get_lines() if line.get_label() == "best FoM so far"]
+    assert list(line.get_xdata()) == pytest.approx([1, 2, 3, 4, 5.24, 6.24, 7.24, 8.24])
+    assert ax.get_xlabel() == "seconds since the first trial started (pauses cut short)"
+    assert shade.get_label() == "stopped until resumed (not to scale)"
+    assert [text.get_text() for text in ax.texts] == ["paused 11.6 d"]
 
 
 # -- the page -------------------------------------------------------------------------------

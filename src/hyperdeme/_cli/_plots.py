@@ -57,25 +57,67 @@ def best_over_time(
     history: History | None = None,
 ) -> Figure:
     """Best FoM so far against seconds since the run's first trial started; each pause
-    between a driver's stop and the next one's first trial shaded and labelled."""
+    between a driver's stop and the next one's first trial shaded and labelled with its
+    length. Pauses longer together than the time trials ran (a run resumed the next
+    day) are cut short to narrow gaps, so the curve keeps its width; the axis says so."""
     figure = new_figure()
     ax = figure.add_subplot()
     ordered = sorted(trials, key=lambda t: t.ended)
     start = min((t.started for t in trials), default=0.0)
-    points = _running_best([(t.ended - start, t) for t in ordered], direction)
-    _step(ax, points, "seconds since the first trial started", direction)
-    for number, pause in enumerate(history.pauses if history else [], 1):
+    end = max((t.ended for t in trials), default=start)
+    pauses = history.pauses if history else []
+    clock = _Clock(start, end, pauses)
+    points = _running_best([(clock.x(t.ended), t) for t in ordered], direction)
+    xlabel = "seconds since the first trial started"
+    _step(ax, points, xlabel + (" (pauses cut short)" if clock.cut else ""), direction)
+    for number, pause in enumerate(pauses, 1):
+        left = clock.x(pause.stopped)
+        right = left + clock.width(pause)
         ax.axvspan(
-            pause.stopped - start,
-            pause.resumed - start,
+            left,
+            right,
             color=_PAUSE_COLOUR,
             alpha=0.35,
-            label=f"stopped, resumed {_duration(pause)} later" if number == 1 else None,
+            label="stopped until resumed" + (" (not to scale)" if clock.cut else "")
+            if number == 1
+            else None,
         )
-    if history and history.pauses:
-        ax.legend(fontsize="small")
+        ax.annotate(
+            f"paused {_duration(pause)}", ((left + right) / 2, 0.98),
+            xycoords=ax.get_xaxis_transform(), ha="center", va="top", fontsize="x-small",
+        )  # fmt: skip
+    if pauses:
+        ax.legend(fontsize="small", loc="center right")
     ax.set_title("Best FoM so far over time")
     return figure
+
+
+class _Clock:
+    """Wall-clock times as the x of the time plot: seconds since ``start``, each pause
+    cut to a gap of 3 % of the running time when the pauses together outlast it."""
+
+    def __init__(self, start: float, end: float, pauses: Sequence[Pause]) -> None:
+        self.start = start
+        self.pauses = pauses
+        paused = sum(p.resumed - p.stopped for p in pauses)
+        running = max(end - start - paused, 0.0)
+        self.cut = paused > running
+        self.gap = 0.03 * running
+
+    def width(self, pause: Pause) -> float:
+        """How wide ``pause`` is drawn."""
+        return (
+            min(self.gap, pause.resumed - pause.stopped)
+            if self.cut
+            else pause.resumed - pause.stopped
+        )
+
+    def x(self, wall: float) -> float:
+        """Where the wall-clock time ``wall`` is drawn."""
+        removed = sum(
+            (p.resumed - p.stopped) - self.width(p) for p in self.pauses if p.resumed <= wall
+        )
+        return wall - self.start - removed
 
 
 def best_over_trials(
