@@ -31,6 +31,8 @@ __all__ = ["PARALLEL_TOP", "ParallelAxes", "parallel_axes", "parallel_coordinate
 #: where a value goes on its axis, in [0, 1]
 Placement = Callable[[Any], float]
 
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
+
 #: the most trials the plot draws (the best ones); beyond, the lines hide each other anyway
 PARALLEL_TOP = 500
 
@@ -135,9 +137,10 @@ def parallel_coordinates(
         for position, marks in zip(positions, data.ticks, strict=True):
             ax.axvline(position, color="0.6", linewidth=0.8, zorder=1)
             for height, label in marks:
-                ax.annotate(
+                ax.annotate(  # above every line, on a pale box: readable where lines cross
                     label, (position, height), xytext=(3, 0), textcoords="offset points",
-                    ha="left", va="center", fontsize="x-small", color="0.25",
+                    ha="left", va="center", fontsize="x-small", color="0.15",
+                    zorder=len(data.trials) + 10, bbox=_LABEL_BOX,
                 )  # fmt: skip
         ax.set_xticks(
             positions,
