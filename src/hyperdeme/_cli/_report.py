@@ -1,9 +1,11 @@
 """``hyperdeme report``: PNG plots and one self-contained ``report.html`` beside them.
 
-Plots: best FoM so far over time and over trials, every trial's FoM (by deme
-or status), parallel coordinates of the best trials, and for population-based
+Plots: best FoM so far over time and over trials (the pauses of a resume
+marked), every trial's FoM (by deme or status, stopped trials at their FoM),
+parallel coordinates on the recorded search space, and for population-based
 training each member's hyperparameter schedule; with several objectives, the
-Pareto front (``_front_plot``).
+Pareto front (``_front_plot``). What the plots need of the journal besides its
+trials (the search space, the pauses) is read once, by ``_history``.
 """
 
 from __future__ import annotations
