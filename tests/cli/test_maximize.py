@@ -107,11 +107,11 @@ def test_the_plots_follow_the_direction(up_run: tuple[Path, str]) -> None:
         if math.isfinite(best):
             expected.append(best)
     assert list(line.get_ydata()) == expected
-    assert line.axes.get_ylabel() == "best FoM (higher is better)"
+    assert line.axes.get_ylabel().startswith("best FoM (higher is better; ")
     (timed,) = _plots.best_over_time(trials, direction="maximize").axes[0].get_lines()
     assert timed.get_ydata()[-1] == highest(trials).fom
     axes = _plots.fom_per_trial(trials, direction="maximize").axes[0]
-    assert axes.get_ylabel() == "FoM (higher is better)"
+    assert axes.get_ylabel().startswith("FoM (higher is better; ")
     top = _plots.parallel_axes(trials, top=5, direction="maximize").trials
     assert [t.fom for t in top] == sorted((t.fom for t in trials if t.ok), reverse=True)[:5]
     figure = _plots.parallel_coordinates(trials, top=5, direction="maximize")
@@ -119,7 +119,7 @@ def test_the_plots_follow_the_direction(up_run: tuple[Path, str]) -> None:
     colours = {line.get_label(): line.get_color() for line in lines}
     best_colour, worst_colour = colours[f"trial {top[0].id}"], colours[f"trial {top[-1].id}"]
     assert sum(best_colour[:3]) < sum(worst_colour[:3])  # darker for a better FoM
-    assert figure.axes[1].get_ylabel() == "FoM (higher is better)"
+    assert figure.axes[1].get_ylabel().startswith("FoM (higher is better; ")
 
 
 def test_the_report_marks_the_largest_fom_and_renders_in_chromium(
@@ -158,9 +158,11 @@ def test_the_report_draws_each_plot_for_the_direction(
     asked: dict[str, str] = {}
 
     def recording(name: str, plot: _plots.Plot) -> _plots.Plot:
-        def draw(trials: Sequence[hyperdeme.Trial], *, direction: str = "minimize") -> Any:
+        def draw(
+            trials: Sequence[hyperdeme.Trial], *, direction: str = "minimize", history: Any = None
+        ) -> Any:
             asked[name] = direction
-            return plot(trials, direction=direction)  # type: ignore[arg-type]
+            return plot(trials, direction=direction, history=history)  # type: ignore[arg-type]
 
         return draw  # type: ignore[return-value]
 

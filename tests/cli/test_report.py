@@ -94,7 +94,11 @@ def test_fom_of_every_trial_by_status_without_demes() -> None:
     ]
 
 
-def test_parallel_coordinates_of_the_best_trials(trials: list[hyperdeme.Trial]) -> None:
+def test_parallel_coordinates_without_a_space_of_the_best_trials(
+    trials: list[hyperdeme.Trial],
+) -> None:
+    """Without the journal's search space (see test_report_honest.py for it), an axis
+    spans the values of the trials drawn."""
     ok = sorted((t for t in trials if t.ok), key=lambda t: (t.fom, t.id))
     top = ok[: _plots.PARALLEL_TOP]
     assert any("--momentum" in t.params for t in top)
@@ -301,8 +305,8 @@ def test_the_table_counts_failures_as_everywhere_else(tmp_path: Path) -> None:
     assert "failed: 3" in invoke("status", run).out
 
 
-@pytest.mark.parametrize(("high", "scale"), [(100.0, "linear"), (101.0, "log")])
-def test_a_fom_axis_is_logarithmic_past_two_decades(high: float, scale: str) -> None:
+@pytest.mark.parametrize(("high", "scale"), [(10.0, "linear"), (10.5, "log")])
+def test_a_fom_axis_is_logarithmic_past_a_decade(high: float, scale: str) -> None:
     trials = [
         hyperdeme.Trial(id=1, params={"--x": 1}, fom=1.0),
         hyperdeme.Trial(id=2, params={"--x": 2}, fom=high),
@@ -350,14 +354,15 @@ def test_values_and_flags_are_drawn_as_the_text_they_are(hostile_run: Path, tmp_
     figure = _plots.parallel_coordinates(read_run(hostile_run).trials)
     figure.canvas.draw()  # the parse happens when drawing
     ax = figure.axes[0]
-    shown = [label.get_text() for label in ax.get_xticklabels()]
-    shown += [text.get_text() for text in ax.texts]
+    shown = []
     for text in [*ax.get_xticklabels(), *ax.texts]:
         # what matplotlib displays: not math, and the original characters
         displayed, is_math = text._preprocess_math(text.get_text())
         assert is_math is False
-        assert displayed in {HOSTILE_FLAG, "--lr", "--n$x$", *HOSTILE, "0.1", "0.8", "1", "8"}
-    assert len(shown) == 9
+        assert displayed in {HOSTILE_FLAG, "--lr", "--n$x$", *HOSTILE} or float(displayed)
+        shown.append(displayed)
+    # every value has its tick on its axis (the flags: the x ticks)
+    assert {HOSTILE_FLAG, "--lr", "--n$x$", *HOSTILE} <= set(shown)
 
 
 def test_a_matplotlibrc_asking_for_latex_does_not_reach_the_report(

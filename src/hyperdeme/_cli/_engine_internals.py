@@ -19,6 +19,7 @@ from .._engine._evaluator_config import DEFAULT_RUN_PATH as DEFAULT_RUN_PATH
 from .._engine._journal import JOURNAL_NAME as JOURNAL_NAME
 from .._engine._journal import read_direction as read_direction
 from .._engine._journal import read_objectives as read_objectives
+from .._engine._journal import read_records as read_records
 from .._engine._journal import read_trials as read_trials
 from .._engine._lock import driver_of as driver_of
 from .._engine._workspace import check_experiment_path as check_experiment_path
@@ -40,6 +41,7 @@ __all__ = [
     "rank_key",
     "read_direction",
     "read_objectives",
+    "read_records",
     "read_trials",
     "wording",
     "write_new",

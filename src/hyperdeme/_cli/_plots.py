@@ -1,24 +1,32 @@
 """The report's plots, as matplotlib figures built from a run's finished trials.
 
-matplotlib is the optional ``plot`` extra: it is imported when a plot is
-made, never at ``import hyperdeme``, and figures are drawn by the Agg canvas
-directly (no pyplot, no global backend switch). Each function returns its
-figure, so tests read the plotted data back. Each takes the experiment's
-``direction``: "best" is the lowest FoM, or the highest when it maximises
-(the axes then say "higher is better").
+matplotlib is the optional ``plot`` extra, imported when a figure is made
+(:mod:`._plot_base`). Each function returns its figure, so tests read the
+plotted data back. Each takes the experiment's ``direction``: "best" is the
+lowest FoM, or the highest when it maximises, and every FoM axis says which
+("lower is better") and its scale (log when the values are positive and span
+more than a decade). Each also takes the journal's :class:`~._history.History`
+(the search space, the pauses between drivers) where it has a use for it.
+The parallel-coordinates plot is :mod:`._parallel`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import hyperdeme
 
-from ._engine_internals import Direction, is_better, rank_key, wording
-from ._errors import UsageProblem
+from ._engine_internals import Direction, is_better, wording
+from ._history import History, Pause
+from ._parallel import PARALLEL_TOP as PARALLEL_TOP
+from ._parallel import ParallelAxes as ParallelAxes
+from ._parallel import parallel_axes as parallel_axes
+from ._parallel import parallel_coordinates as parallel_coordinates
+from ._plot_base import SIZE, log_scale
+from ._plot_base import new_figure as new_figure
+from ._plot_base import plain_text as plain_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -38,69 +46,157 @@ __all__ = [
     "schedules",
 ]
 
-#: how many of the best trials the parallel-coordinates plot shows
-PARALLEL_TOP = 20
-_SIZE = (7.0, 4.0)
-
-
-def new_figure() -> Figure:
-    """An empty figure on an Agg canvas; UsageProblem naming the extra without matplotlib."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UsageProblem(
-            "the report needs matplotlib, which is not installed; install the plot extra: "
-            "pip install 'hyperdeme[plot]'"
-        ) from None
-    figure = Figure(figsize=_SIZE, dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+_PAUSE_COLOUR = "#f2c14e"
+_STOPPED_LABEL = "stopped early (at its last FoM)"
 
 
 def best_over_time(
-    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+    trials: Sequence[hyperdeme.Trial],
+    *,
+    direction: Direction = "minimize",
+    history: History | None = None,
 ) -> Figure:
-    """Best FoM so far against seconds since the run's first trial started."""
+    """Best FoM so far against seconds since the run's first trial started; each pause
+    between a driver's stop and the next one's first trial shaded and labelled with its
+    length. Pauses longer together than the time trials ran (a run resumed the next
+    day) are cut short to narrow gaps, so the curve keeps its width; the axis says so."""
     figure = new_figure()
     ax = figure.add_subplot()
     ordered = sorted(trials, key=lambda t: t.ended)
     start = min((t.started for t in trials), default=0.0)
-    points = _running_best([(t.ended - start, t) for t in ordered], direction)
-    _step(ax, points, "seconds since the first trial started", direction)
+    end = max((t.ended for t in trials), default=start)
+    pauses = history.pauses if history else []
+    clock = _Clock(start, end, pauses)
+    points = _running_best([(clock.x(t.ended), t) for t in ordered], direction)
+    xlabel = "seconds since the first trial started"
+    _step(ax, points, xlabel + (" (pauses cut short)" if clock.cut else ""), direction)
+    for number, pause in enumerate(pauses, 1):
+        left = clock.x(pause.stopped)
+        right = left + clock.width(pause)
+        ax.axvspan(
+            left,
+            right,
+            color=_PAUSE_COLOUR,
+            alpha=0.35,
+            label="stopped until resumed" + (" (not to scale)" if clock.cut else "")
+            if number == 1
+            else None,
+        )
+        ax.annotate(
+            f"paused {_duration(pause)}", ((left + right) / 2, 0.98),
+            xycoords=ax.get_xaxis_transform(), ha="center", va="top", fontsize="x-small",
+        )  # fmt: skip
+    if pauses:
+        ax.legend(fontsize="small", loc="center right")
     ax.set_title("Best FoM so far over time")
     return figure
 
 
+class _Clock:
+    """Wall-clock times as the x of the time plot: seconds since ``start``, each pause
+    cut to a gap of 3 % of the running time when the pauses together outlast it."""
+
+    def __init__(self, start: float, end: float, pauses: Sequence[Pause]) -> None:
+        self.start = start
+        self.pauses = pauses
+        paused = sum(p.resumed - p.stopped for p in pauses)
+        running = max(end - start - paused, 0.0)
+        self.cut = paused > running
+        self.gap = 0.03 * running
+
+    def width(self, pause: Pause) -> float:
+        """How wide ``pause`` is drawn."""
+        return (
+            min(self.gap, pause.resumed - pause.stopped)
+            if self.cut
+            else pause.resumed - pause.stopped
+        )
+
+    def x(self, wall: float) -> float:
+        """Where the wall-clock time ``wall`` is drawn."""
+        removed = sum(
+            (p.resumed - p.stopped) - self.width(p) for p in self.pauses if p.resumed <= wall
+        )
+        return wall - self.start - removed
+
+
 def best_over_trials(
-    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+    trials: Sequence[hyperdeme.Trial],
+    *,
+    direction: Direction = "minimize",
+    history: History | None = None,
 ) -> Figure:
-    """Best FoM so far against the number of finished trials (journal order)."""
+    """Best FoM so far against the number of finished trials (journal order); a dotted
+    line where a driver took the experiment over (a resume)."""
     figure = new_figure()
     ax = figure.add_subplot()
     points = _running_best([(float(n), t) for n, t in enumerate(trials, 1)], direction)
     _step(ax, points, "trials finished", direction)
+    for number, pause in enumerate(history.pauses if history else [], 1):
+        ax.axvline(
+            pause.finished_before + 0.5,
+            color="0.4",
+            linestyle=":",
+            label="resumed here" if number == 1 else None,
+        )
+    if history and history.pauses:
+        ax.legend(fontsize="small")
     ax.set_title("Best FoM so far over trials")
     return figure
 
 
 def fom_per_trial(
-    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+    trials: Sequence[hyperdeme.Trial],
+    *,
+    direction: Direction = "minimize",
+    history: History | None = None,
 ) -> Figure:
     """Every trial's FoM by trial id, coloured by deme (genetic runs) or status.
 
-    Successful trials are dots (one series per deme, or one ``ok`` series);
-    trials without a FoM are crosses along the top edge, one series per status.
+    Trials that ran to their end are dots (one series per deme, or one ``ok``
+    series); trials stopped early are hollow triangles at their FoM (the last
+    intermediate one, as the journal records it); only trials without any FoM
+    are crosses along the top edge, one series per status.
     """
+    del history  # nothing to mark here
     figure = new_figure()
     ax = figure.add_subplot()
     ok = [t for t in trials if t.ok]
     groups = _ok_series(ok, by_deme=any("deme" in t.info for t in trials))
     for label, members in groups.items():
         ax.scatter([t.id for t in members], [t.fom for t in members], s=14, label=label)
+    stopped = _stopped_series(ax, trials)
+    failed = _no_fom_series(ax, trials)
+    scale = _fom_scale(ax, [t.fom for t in [*ok, *stopped]])
+    ax.set_xlabel("trial id")
+    ax.set_ylabel(f"FoM ({wording(direction)}; {scale} scale)")
+    ax.set_title("FoM of every trial")
+    if groups or stopped or failed:
+        ax.legend(fontsize="small")
+    return figure
+
+
+def _stopped_series(ax: Axes, trials: Sequence[hyperdeme.Trial]) -> list[hyperdeme.Trial]:
+    """Trials stopped early with a FoM: hollow triangles at it, by trial id."""
+    stopped = sorted((t for t in trials if t.has_fom and not t.ok), key=lambda t: t.id)
+    if stopped:
+        ax.scatter(
+            [t.id for t in stopped],
+            [t.fom for t in stopped],
+            s=22,
+            marker="v",
+            facecolors="none",
+            edgecolors="0.35",
+            label=_STOPPED_LABEL,
+        )
+    return stopped
+
+
+def _no_fom_series(ax: Axes, trials: Sequence[hyperdeme.Trial]) -> dict[str, list[int]]:
+    """Trials without any FoM: crosses along the top edge, one series per status."""
     failed: dict[str, list[int]] = {}
     for trial in trials:
-        if not trial.ok:
+        if not trial.has_fom:
             failed.setdefault(trial.status.value, []).append(trial.id)
     for status, ids in failed.items():
         ax.plot(
@@ -110,13 +206,7 @@ def fom_per_trial(
             transform=ax.get_xaxis_transform(),
             label=f"{status} (no FoM)",
         )
-    _log_scale_if_wide(ax, [t.fom for t in ok])
-    ax.set_xlabel("trial id")
-    ax.set_ylabel(f"FoM ({wording(direction)})")
-    ax.set_title("FoM of every trial")
-    if groups or failed:
-        ax.legend(fontsize="small")
-    return figure
+    return failed
 
 
 def _ok_series(ok: Sequence[hyperdeme.Trial], *, by_deme: bool) -> dict[str, list[hyperdeme.Trial]]:
@@ -127,87 +217,16 @@ def _ok_series(ok: Sequence[hyperdeme.Trial], *, by_deme: bool) -> dict[str, lis
     return groups
 
 
-@dataclass(frozen=True, slots=True)
-class ParallelAxes:
-    """The data of a parallel-coordinates plot: one row per trial, one column per flag."""
-
-    trials: list[hyperdeme.Trial]  # best first
-    flags: list[str]
-    #: each value scaled to [0, 1] on its axis; NaN where the parameter was inactive
-    rows: list[list[float]]
-    #: per flag, the labels of the axis ends (low, high)
-    ends: list[tuple[str, str]]
-
-
-def parallel_axes(
-    trials: Sequence[hyperdeme.Trial],
-    *,
-    top: int = PARALLEL_TOP,
-    direction: Direction = "minimize",
-) -> ParallelAxes:
-    """The ``top`` best successful trials on axes scaled per parameter.
-
-    A numeric parameter is scaled linearly between its smallest and largest
-    value among these trials (0.5 when they are all equal); any other is
-    placed by the order its values were first seen, evenly spaced.
-    """
-    best = sorted((t for t in trials if t.ok), key=rank_key(direction))[:top]
-    flags = list(dict.fromkeys(flag for t in best for flag in t.params))
-    columns: list[list[float]] = []
-    ends: list[tuple[str, str]] = []
-    for flag in flags:
-        scale, axis_ends = _axis([t.params[flag] for t in best if flag in t.params])
-        ends.append(axis_ends)
-        columns.append([scale(t.params[flag]) if flag in t.params else math.nan for t in best])
-    rows = [list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in best]
-    return ParallelAxes(best, flags, rows, ends)
-
-
-def parallel_coordinates(
-    trials: Sequence[hyperdeme.Trial],
-    *,
-    top: int = PARALLEL_TOP,
-    direction: Direction = "minimize",
-) -> Figure:
-    """One line per trial of the ``top`` best across the parameters, darker for a better
-    FoM (a lower one, or a higher one when maximising)."""
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-
-    data = parallel_axes(trials, top=top, direction=direction)
-    figure = new_figure()
-    ax = figure.add_subplot()
-    if data.trials:
-        foms = [t.fom for t in data.trials]
-        norm = Normalize(min(foms), max(foms) if max(foms) > min(foms) else min(foms) + 1)
-        cmap = colormaps["viridis" if direction == "minimize" else "viridis_r"]
-        positions = list(range(len(data.flags)))
-        # worst first, so the best line is drawn on top
-        for rank in reversed(range(len(data.trials))):
-            trial = data.trials[rank]
-            ax.plot(
-                positions,
-                data.rows[rank],
-                marker="o",
-                markersize=3,
-                color=cmap(norm(trial.fom)),
-                label=f"trial {trial.id}",
-                zorder=2 + len(data.trials) - rank,
-            )
-        for position, (low, high) in zip(positions, data.ends, strict=True):
-            ax.axvline(position, color="0.6", linewidth=0.8, zorder=1)
-            ax.annotate(low, (position, -0.02), ha="center", va="top", fontsize="x-small")
-            ax.annotate(high, (position, 1.02), ha="center", va="bottom", fontsize="x-small")
-        ax.set_xticks(positions, [plain_text(flag) for flag in data.flags])
-        from matplotlib.cm import ScalarMappable
-
-        figure.colorbar(
-            ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"FoM ({wording(direction)})"
-        )
-    ax.set_ylim(-0.12, 1.12)
-    ax.set_yticks([])
-    ax.set_title(f"Parameters of the {len(data.trials)} best trials")
-    return figure
+def _duration(pause: Pause) -> str:
+    """A pause's length for a label: ``42 s``, ``17 min``, ``3.2 h``, ``2.5 d``."""
+    seconds = max(0.0, pause.resumed - pause.stopped)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 #: how many hyperparameters the schedules plot shows (numeric ones, in spec order)
@@ -215,10 +234,14 @@ SCHEDULE_PARAMETERS = 4
 
 
 def schedules(
-    trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+    trials: Sequence[hyperdeme.Trial],
+    *,
+    direction: Direction = "minimize",
+    history: History | None = None,
 ) -> Figure | None:
     """Population-based training: each member's hyperparameters step by step, one panel
     per numeric hyperparameter, one line per member. None for runs of other strategies."""
+    del direction, history  # the hyperparameters, not the FoM
     slices = sorted(
         (t for t in trials if t.info.get("strategy") == "pbt" and "member" in t.info),
         key=lambda t: (t.info["member"], t.info.get("step", 0)),
@@ -227,7 +250,7 @@ def schedules(
         return None
     flags = _numeric_flags(slices)[:SCHEDULE_PARAMETERS]
     figure = new_figure()
-    figure.set_size_inches(_SIZE[0], 2.2 * max(1, len(flags)))
+    figure.set_size_inches(SIZE[0], 2.2 * max(1, len(flags)))
     for row, flag in enumerate(flags, 1):
         ax = figure.add_subplot(len(flags), 1, row)
         _schedule_panel(ax, slices, flag)
@@ -256,7 +279,7 @@ def _schedule_panel(ax: Axes, slices: Sequence[hyperdeme.Trial], flag: str) -> N
             marker=".",
             label=plain_text(f"member {member}"),
         )
-    _log_scale_if_wide(ax, [float(t.params[flag]) for t in slices if flag in t.params])
+    _fom_scale(ax, [float(t.params[flag]) for t in slices if flag in t.params])
     ax.set_ylabel(plain_text(flag))
 
 
@@ -264,7 +287,11 @@ class Plot(Protocol):
     """A plot of a run's finished trials (None: nothing to show for this run)."""
 
     def __call__(
-        self, trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+        self,
+        trials: Sequence[hyperdeme.Trial],
+        *,
+        direction: Direction = "minimize",
+        history: History | None = None,
     ) -> Figure | None: ...
 
 
@@ -274,7 +301,10 @@ PLOTS: dict[str, tuple[str, Plot]] = {
     "best_over_time": ("Best FoM so far over time", best_over_time),
     "best_over_trials": ("Best FoM so far over trials", best_over_trials),
     "fom_per_trial": ("FoM of every trial", fom_per_trial),
-    "parallel_coordinates": ("Parameters of the best trials", parallel_coordinates),
+    "parallel_coordinates": (
+        "Parameters of the trials, on the full search ranges",
+        parallel_coordinates,
+    ),
     "schedules": ("Hyperparameter schedules of the population", schedules),
 }
 
@@ -299,9 +329,9 @@ def _step(
 ) -> None:
     xs, ys = points
     ax.plot(xs, ys, drawstyle="steps-post", marker=".", label="best FoM so far")
-    _log_scale_if_wide(ax, ys)
+    scale = _fom_scale(ax, ys)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"best FoM ({wording(direction)})")
+    ax.set_ylabel(f"best FoM ({wording(direction)}; {scale} scale)")
     if not xs:
         ax.text(0.5, 0.5, "no successful trial yet", transform=ax.transAxes, ha="center")
 
@@ -315,37 +345,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _axis(values: Sequence[Any]) -> tuple[Callable[[Any], float], tuple[str, str]]:
-    """How one parameter's values map to [0, 1], and the labels of the axis ends."""
-    if all(_is_number(v) for v in values):
-        low, high = float(min(values)), float(max(values))
-        if high == low:
-            return (lambda v: 0.5), (f"{low:.4g}", f"{high:.4g}")
-        return (lambda v: (float(v) - low) / (high - low)), (f"{low:.4g}", f"{high:.4g}")
-    seen: dict[str, Any] = {}
-    for value in values:
-        seen.setdefault(repr(value), value)
-    keys = list(seen)
-    ends = (_text(seen[keys[0]]), _text(seen[keys[-1]]))
-    if len(keys) == 1:
-        return (lambda v: 0.5), ends
-    return (lambda v: keys.index(repr(v)) / (len(keys) - 1)), ends
-
-
-def _text(value: Any) -> str:
-    return plain_text(value if isinstance(value, str) else repr(value))
-
-
-def plain_text(text: str) -> str:
-    """``text`` as matplotlib shows it literally: every ``$`` escaped, so a value or a
-    flag such as ``$\\foo{$`` is never parsed as math text (it was an error that
-    stopped the report). Matplotlib counts escaped dollars out of the math test and
-    unescapes them for display, so the text shows exactly as given. (LaTeX, which
-    needs other escapes, is turned off for the report's figures: ``text.usetex``.)"""
-    return text.replace("$", r"\$")
-
-
-def _log_scale_if_wide(ax: Axes, values: Sequence[float]) -> None:
-    """A log y axis when the values are all positive and span more than two decades."""
-    if values and min(values) > 0 and max(values) / min(values) > 100:
+def _fom_scale(ax: Axes, values: Sequence[float]) -> str:
+    """A log y axis when the values are all positive and span more than a decade
+    (:func:`~._plot_base.log_scale`), else linear; the scale's name, for the label."""
+    if log_scale(values):
         ax.set_yscale("log")
+        return "log"
+    return "linear"

@@ -1,9 +1,11 @@
 """``hyperdeme report``: PNG plots and one self-contained ``report.html`` beside them.
 
-Plots: best FoM so far over time and over trials, every trial's FoM (by deme
-or status), parallel coordinates of the best trials, and for population-based
+Plots: best FoM so far over time and over trials (the pauses of a resume
+marked), every trial's FoM (by deme or status, stopped trials at their FoM),
+parallel coordinates on the recorded search space, and for population-based
 training each member's hyperparameter schedule; with several objectives, the
-Pareto front (``_front_plot``).
+Pareto front (``_front_plot``). What the plots need of the journal besides its
+trials (the search space, the pauses) is read once, by ``_history``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import hyperdeme
 from ._engine_internals import Direction, write_new
 from ._errors import UsageProblem
 from ._front_plot import FRONT_CAPTION, pareto_plot
+from ._history import History, read_history
 from ._html import render_html
-from ._journal_view import RunView
+from ._journal_view import JOURNAL_NAME, RunView
 from ._plots import PLOTS, Plot, new_figure
 from ._status import status_lines
 
@@ -48,12 +51,13 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
     full) is a :class:`UsageProblem` naming it and the ``--output-dir`` way out.
     """
     directory = view.directory if directory is None else directory
+    history = _history(view)
     images: dict[str, tuple[str, bytes]] = {}
     for name, (caption, plot) in PLOTS.items():
-        png = _png(plot, view)
+        png = _png(plot, view, history)
         if png is not None:
             images[name] = (caption, png)
-    front = _png(_front(view), view)  # several objectives
+    front = _png(_front(view), view, history)  # several objectives
     if front is not None:
         images["pareto_front"] = (FRONT_CAPTION, front)
     page = render_html(
@@ -62,6 +66,7 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
         images=images,
         trials=view.trials,
         direction=view.direction,
+        objectives=view.objectives,
     )
     files = {f"{name}.png": png for name, (_, png) in images.items()}
     files[REPORT_NAME] = page.encode("utf-8")
@@ -78,7 +83,16 @@ def write_report(view: RunView, *, directory: Path | None = None) -> Report:
     return Report(directory / REPORT_NAME, [directory / f"{name}.png" for name in images])
 
 
-def _png(plot: Plot, view: RunView) -> bytes | None:
+def _history(view: RunView) -> History:
+    """The journal's search space and pauses; none when the journal went since it was
+    read (the report is then drawn without them)."""
+    try:
+        return read_history(view.directory / JOURNAL_NAME)
+    except (OSError, hyperdeme.JournalError):
+        return History()
+
+
+def _png(plot: Plot, view: RunView, history: History) -> bytes | None:
     """The plot as PNG bytes (None: nothing to show), drawn without LaTeX whatever the
     user's matplotlibrc says (the text is escaped for matplotlib's own math text)."""
     try:
@@ -88,7 +102,7 @@ def _png(plot: Plot, view: RunView) -> bytes | None:
         raise
 
     with rc_context({"text.usetex": False}):
-        figure = plot(view.trials, direction=view.direction)
+        figure = plot(view.trials, direction=view.direction, history=history)
         if figure is None:
             return None
         buffer = io.BytesIO()
@@ -100,9 +114,12 @@ def _front(view: RunView) -> Plot:
     """The Pareto front's plot as a :data:`Plot` (None when there is one objective)."""
 
     def plot(
-        trials: Sequence[hyperdeme.Trial], *, direction: Direction = "minimize"
+        trials: Sequence[hyperdeme.Trial],
+        *,
+        direction: Direction = "minimize",
+        history: History | None = None,
     ) -> Figure | None:
-        del direction  # each objective has its own
+        del direction, history  # each objective has its own direction
         return pareto_plot(trials, objectives=view.objectives)
 
     return plot

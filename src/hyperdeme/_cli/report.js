@@ -19,4 +19,7 @@ document.querySelectorAll("#trials th").forEach((th, column) => {
 window.addEventListener("load", () => {
   document.body.dataset.imageWidths =
     Array.from(document.images).map((image) => image.naturalWidth).join(",");
+  // nothing wider than the window: a wide table scrolls inside its box
+  document.body.dataset.pageWidth = document.documentElement.scrollWidth;
+  document.body.dataset.windowWidth = document.documentElement.clientWidth;
 });
