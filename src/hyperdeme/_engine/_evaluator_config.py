@@ -222,13 +222,13 @@ class EvaluatorConfig(Config):
     workload_manager: str = setting("auto", _launcher_name(("auto",), _manager_names))
     launcher: str = setting("auto", _launcher_name(DETECT, _launcher_names))
     #: minutes for the whole run (0: no limit)
-    timeout: float = setting(0.0, number(0.0, infinite=True, unit="minutes"))
+    timeout: float = setting(0.0, number(0.0, infinite=True, unit="minutes"), unit="minutes")
     flag: Mapping[str, str] = setting({}, _flag, factory=dict)
     verbose: bool = setting(False, boolean)
     num_retries: int = setting(0, count(0))
     env: Mapping[str, str] = setting({}, _environment, factory=dict)
     #: seconds before the second attempt; it doubles up to a minute
-    retry_delay: float = setting(1.0, number(0.0, unit="seconds"))
+    retry_delay: float = setting(1.0, number(0.0, unit="seconds"), unit="seconds")
     #: journal durability against OS crashes: "batch" (group commit), "always", "never"
     fsync: Durability = setting("batch", _durability)
     #: where a plain evaluation function runs: "thread" or "process" (killable)
