@@ -100,8 +100,9 @@ _ROLE = re.compile(r":\w+:`~?([^`]+)`")
 
 
 def _cell(text: str) -> str:
-    """One table cell: no line breaks, ``|`` escaped, reST roles as code."""
-    return _ROLE.sub(r"`\1`", text).replace("|", "\\|").replace("\n", " ")
+    """One table cell: no line breaks, ``|`` escaped, reST roles and literals as code."""
+    text = _ROLE.sub(r"`\1`", text).replace("``", "`")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def keyword_rows(
