@@ -105,6 +105,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _union(annotation: str) -> str:
+    """``str | None`` as `` `str` \\| `None` ``: a ``|`` inside a code span splits a table
+    cell on GitHub, and an escaped one inside it shows its backslash in the site."""
+    return " \\| ".join(f"`{part}`" for part in annotation.split(" | "))
+
+
 def keyword_rows(
     owner: Any, configs: tuple[type, ...], *, skip: frozenset[str] = frozenset()
 ) -> list[tuple[str, str, str, str, str]]:
@@ -129,7 +135,7 @@ def keyword_rows(
         rows.append(
             (
                 f"`{name}`",
-                _cell(f"`{kind}`"),
+                _union(kind),
                 _cell(_shown(default)),
                 declaration.get("unit", "") or "",
                 _cell(declaration.get("meaning", "")),
