@@ -61,15 +61,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _text(page: Path) -> str:
-    """The words of the page's article, without its markup."""
+def _raw(page: Path) -> str:
+    """The text of the page's article, without its markup."""
     html = page.read_text()
     article = re.search(r"<article.*?</article>", html, re.DOTALL)
-    return _words(re.sub(r"<[^>]+>", " ", article.group(0) if article else html))
+    return " ".join(re.sub(r"<[^>]+>", " ", article.group(0) if article else html).split())
+
+
+def _text(page: Path) -> str:
+    """The words of the page's article."""
+    return _words(_raw(page))
 
 
 def _words(text: str) -> str:
-    return " ".join(re.sub(r"[`*:~]", " ", text).split())
+    # a reST role shows its target (its last part after ~), as scripts/_docs_roles.py does
+    text = re.sub(r":\w+:`~[\w.]*?(\w+)`", r"\1", text)
+    text = re.sub(r":\w+:`([\w.]+)`", r"\1", text)
+    return " ".join(re.findall(r"\w+", text))  # words only: markup spaces punctuation
 
 
 def _own_docstring(value: object) -> str:
@@ -97,7 +105,7 @@ def test_every_public_name_has_a_page_made_from_its_docstring(site: Path) -> Non
 
 
 def test_the_cli_page_has_every_command_and_option_of_the_parser(site: Path) -> None:
-    page = _text(site / "cli" / "index.html")
+    page = _raw(site / "cli" / "index.html")
     parser = _parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for name, command in commands.choices.items():
@@ -113,7 +121,7 @@ def test_the_guide_and_the_site_have_the_keyword_tables_of_the_code(site: Path) 
         "docs/guide.md's keyword tables are not the code's: run "
         "python scripts/_docs.py --write-guide"
     )
-    page = _text(site / "keywords" / "index.html")
+    page = _raw(site / "keywords" / "index.html")
     for name in inspect.signature(hyperdeme.Evaluator).parameters:
         if name != "cmd":
             assert name in page
@@ -141,7 +149,7 @@ def test_the_experiment_file_page_lists_the_keys_the_cli_checks(site: Path) -> N
     from hyperdeme._cli._experiment import OPTIMIZERS, TOP_KEYS
     from hyperdeme._cli._search_space import CONDITION_KEYS, PARAMETER_KEYS
 
-    page = _text(site / "toml" / "index.html")
+    page = _raw(site / "toml" / "index.html")
     for key in (*TOP_KEYS, *OPTIMIZERS, *PARAMETER_KEYS, *CONDITION_KEYS):
         assert key in page, key
 
@@ -150,7 +158,7 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
     _needs_mkdocs()
     root = tmp_path / "checkout"
     (root / "scripts").mkdir(parents=True)
-    for name in ("docs", "_docs.py"):
+    for name in ("docs", "_docs.py", "_docs_roles.py"):
         shutil.copy(ROOT / "scripts" / name, root / "scripts" / name)
     shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
     shutil.copytree(ROOT / "docs", root / "docs")
@@ -201,3 +209,12 @@ def test_headless_chromium_renders_the_pages(site: Path, tmp_path: Path, page: s
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page is a few kB
+
+
+def test_docstring_roles_become_links_or_code(site: Path) -> None:
+    roles = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj):")
+    for page in (site / "reference").glob("*/index.html"):
+        assert not roles.search(_raw(page)), f"a reST role shows as it is in {page}"
+    evaluator = (site / "reference" / "Evaluator" / "index.html").read_text()
+    # :class:`~hyperdeme.ASHA` in Evaluator's docstring: a link to ASHA's page
+    assert 'href="../ASHA/#hyperdeme.ASHA"><code>ASHA</code></a>' in evaluator

@@ -1,0 +1,41 @@
+"""A griffe extension for the reference site (``mkdocs.yml``): the docstrings' reST roles
+(``:class:`~hyperdeme.ASHA```), which mkdocstrings would print as they are, become
+Markdown: a link to the name's page when it is a public name of ``hyperdeme`` (every one
+has a page, so the link resolves), else the name as code (``~`` keeps its last part)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import griffe
+
+_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj):`(~?)([\w.]+)`")
+
+
+def _public() -> frozenset[str]:
+    import hyperdeme  # this checkout's: scripts/docs puts src first on PYTHONPATH
+
+    return frozenset(hyperdeme.__all__)
+
+
+def markdown_roles(text: str, public: frozenset[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        short, target = match.group(1), match.group(2)
+        shown = target.rsplit(".", 1)[-1] if short else target
+        name = target.removeprefix("hyperdeme.")
+        if target.startswith("hyperdeme.") and name in public:
+            return f"[`{shown}`][hyperdeme.{name}]"
+        return f"`{shown}`"
+
+    return _ROLE.sub(replace, text)
+
+
+class RolesToMarkdown(griffe.Extension):
+    def __init__(self) -> None:
+        super().__init__()
+        self.public = _public()
+
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is not None:
+            obj.docstring.value = markdown_roles(obj.docstring.value, self.public)
