@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import importlib
 import inspect
 import re
 import sys
@@ -310,6 +311,15 @@ def toml_page() -> str:
 # ---------------------------------------------------------------- the API reference
 
 
+#: public subpackages, each with an ``__all__`` of its own
+SUBPACKAGES = (
+    "hyperdeme.hpo",
+    "hyperdeme.strategies",
+    "hyperdeme.launchers",
+    "hyperdeme.early_stopping",
+)
+
+
 def public_names() -> list[str]:
     return sorted(_hyperdeme().__all__, key=str.lower)
 
@@ -324,6 +334,16 @@ def reference_pages() -> dict[str, str]:
         rows.append(f"| [`{name}`]({name}.md) | {_cell(summary)} |")
         # the heading is mkdocstrings' (level 1, with the signature under it)
         pages[f"reference/{name}.md"] = f"::: hyperdeme.{name}\n"
+    for package in SUBPACKAGES:  # their own public names: plug-in authors' and crayai's
+        # crayai's hpo.genetic ... are submodules; hpo's optimizers copy their docstrings
+        # at run time, which mkdocstrings (reading the source) does not see
+        pages[f"reference/{package}.md"] = (
+            f"::: {package}\n    options:\n      show_submodules: true\n"
+            "      show_if_no_docstring: true\n"
+        )
+        module = importlib.import_module(package)
+        summary = (inspect.getdoc(module) or "").split("\n\n")[0].replace("\n", " ")
+        rows.append(f"| [`{package}`]({package}.md) | {_cell(summary)} |")
     pages["reference/index.md"] = "\n".join(
         [
             "# API reference",
@@ -355,7 +375,11 @@ def generated_pages() -> dict[str, str]:
 
 def on_config(config: Any) -> Any:
     """The API reference in the navigation: its index, then one page per public name."""
-    pages = ["reference/index.md", *({name: f"reference/{name}.md"} for name in public_names())]
+    pages = [
+        "reference/index.md",
+        *({name: f"reference/{name}.md"} for name in public_names()),
+        *({package: f"reference/{package}.md"} for package in SUBPACKAGES),
+    ]
     config["nav"] = [*config["nav"], {"API reference": pages}]
     return config
 

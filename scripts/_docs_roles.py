@@ -1,10 +1,12 @@
 """A griffe extension for the reference site (``mkdocs.yml``): the docstrings' reST roles
 (``:class:`~hyperdeme.ASHA```), which mkdocstrings would print as they are, become
-Markdown: a link to the name's page when it is a public name of ``hyperdeme`` (every one
-has a page, so the link resolves), else the name as code (``~`` keeps its last part)."""
+Markdown: a link to the name's page when it is a public name of ``hyperdeme`` or of one of
+its public subpackages (every one has a page, so the link resolves), else the name as code
+(``~`` keeps its last part)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
@@ -13,10 +15,19 @@ import griffe
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj):`(~?)([\w.]+)`")
 
 
+#: the public subpackages whose names have pages too (scripts/_docs.py's SUBPACKAGES)
+_SUBPACKAGES = ("hpo", "strategies", "launchers", "early_stopping")
+
+
 def _public() -> frozenset[str]:
+    """What has a page: ``X`` for ``hyperdeme.X``, ``strategies.X`` for a subpackage's."""
     import hyperdeme  # this checkout's: scripts/docs puts src first on PYTHONPATH
 
-    return frozenset(hyperdeme.__all__)
+    names = set(hyperdeme.__all__) | set(_SUBPACKAGES)
+    for package in _SUBPACKAGES:
+        module = importlib.import_module(f"hyperdeme.{package}")
+        names |= {f"{package}.{name}" for name in module.__all__}
+    return frozenset(names)
 
 
 def markdown_roles(text: str, public: frozenset[str]) -> str:

@@ -104,6 +104,22 @@ def test_every_public_name_has_a_page_made_from_its_docstring(site: Path) -> Non
     assert all(f'href="{name}/"' in index for name in hyperdeme.__all__)
 
 
+def test_each_public_subpackage_has_a_page_with_each_of_its_names(site: Path) -> None:
+    import importlib
+    import pkgutil
+
+    found = [
+        f"hyperdeme.{module.name}"
+        for module in pkgutil.iter_modules(hyperdeme.__path__)
+        if module.ispkg and not module.name.startswith("_")
+    ]
+    assert sorted(found) == sorted(docs.SUBPACKAGES)
+    for package in found:
+        html = (site / "reference" / package / "index.html").read_text()
+        for name in importlib.import_module(package).__all__:
+            assert f'id="{package}.{name}"' in html, f"{package}.{name}"
+
+
 def test_the_cli_page_has_every_command_and_option_of_the_parser(site: Path) -> None:
     page = _raw(site / "cli" / "index.html")
     parser = _parser()
