@@ -121,3 +121,16 @@ def test_the_wheel_installs_into_an_empty_venv_and_prints_its_version(
     assert printed.stdout.strip() == hyperdeme.__version__
     where = _run(python, "-c", "import hyperdeme; print(hyperdeme.__file__)", cwd=tmp_path)
     assert where.startswith(site), where  # the installed wheel, not this checkout
+
+
+def test_the_readme_lists_every_extra_and_what_it_pulls() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -e '.[plot]'" in readme
+    listed = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", readme, re.MULTILINE))
+    assert sorted(listed) == sorted(extras)
+    for extra, requirements in extras.items():
+        first = re.split(r"[\[<>=!~ ]", requirements[0])[0]
+        assert first in listed[extra], f"README: the {extra} extra pulls {first}"
