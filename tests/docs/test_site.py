@@ -234,3 +234,12 @@ def test_docstring_roles_become_links_or_code(site: Path) -> None:
     evaluator = (site / "reference" / "Evaluator" / "index.html").read_text()
     # :class:`~hyperdeme.ASHA` in Evaluator's docstring: a link to ASHA's page
     assert 'href="../ASHA/#hyperdeme.ASHA"><code>ASHA</code></a>' in evaluator
+
+
+def test_signatures_show_defaults_as_values(site: Path) -> None:
+    # Evaluator's defaults are written as the declarations' (``= _L.grace_period``)
+    text = _raw(site / "reference" / "Evaluator" / "index.html").replace(" ", "")
+    assert "grace_period:float=5.0" in text
+    for name in hyperdeme.__all__:
+        page = site / "reference" / name / "index.html"
+        assert not re.search(r"=_[A-Z]\w*\.\w+", _raw(page).replace(" ", "")), page
