@@ -49,9 +49,15 @@ class Unset(enum.Enum):
 UNSET: Final = Unset.UNSET
 
 
-def setting(default: T, check: Check, *, factory: Callable[[], T] | None = None) -> T:
-    """A dataclass field with a default and the check that validates it."""
-    metadata = {"check": check}
+def setting(
+    default: T, check: Check, *, factory: Callable[[], T] | None = None, unit: str = ""
+) -> T:
+    """A dataclass field with a default and the check that validates it.
+
+    ``unit`` (``"seconds"``, ``"minutes"``) is the unit of a quantity; the keyword
+    reference of the docs (``scripts/_docs.py``) shows it next to the default.
+    """
+    metadata: dict[str, Any] = {"check": check, "unit": unit}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

@@ -1,3 +1,4 @@
-"""hyperdeme's version (kept in step with pyproject.toml; a test checks)."""
+"""hyperdeme's version: the one place it is written (pyproject.toml reads it from here,
+``[tool.setuptools.dynamic]``; CHANGELOG.md names each release)."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -208,27 +208,38 @@ def _launch(name: str, value: Any) -> LauncherOptions:
 class EvaluatorConfig(Config):
     """The Evaluator's settings; see :class:`hyperdeme.Evaluator` for each one."""
 
+    #: a directory whose entries are linked into each trial's own working directory
     src_path: str = setting("", path_text)
     #: UNSET: not given (crayai warns when run_path is given without src_path)
     run_path: str | Unset = setting(UNSET, path_text)
+    #: the prefix of the FoM in the output, or a dict metric name -> weight (the FoM is
+    #: the weighted sum)
     metric: str | Mapping[str, float] = setting("FoM: ", _metric)
     #: whether the FoM is minimised (crayai) or maximised
     direction: Direction = setting("minimize", one_of(DIRECTIONS))
     #: several objectives, each metric's direction (None: one FoM, ``metric``); the
     #: first one's direction becomes ``direction`` (the FoM is its value)
     objectives: Mapping[str, Direction] | None = setting(None, _objectives)
+    #: where checkpoints go; ``@checkpoint`` in the command is each evaluation's directory there
     checkpoint: str = setting("", path_text)
+    #: evaluations at once (0: nodes // nodes_per_eval, at least 1)
     num_parallel_evals: int = setting(0, count(0))
+    #: ``auto`` detects; or local, slurm, pbs, k8s, urika, a registered or plug-in launcher
     workload_manager: str = setting("auto", _launcher_name(("auto",), _manager_names))
+    #: the backend by crayai's second name (``auto`` or ``wlm``: detect); as workload_manager
     launcher: str = setting("auto", _launcher_name(DETECT, _launcher_names))
     #: minutes for the whole run (0: no limit)
-    timeout: float = setting(0.0, number(0.0, infinite=True, unit="minutes"))
+    timeout: float = setting(0.0, number(0.0, infinite=True, unit="minutes"), unit="minutes")
+    #: {'nodes_per_evaluation': '--N'}: the hyperparameter --N sets each evaluation's nodes
     flag: Mapping[str, str] = setting({}, _flag, factory=dict)
+    #: print the run's events as human lines on stderr
     verbose: bool = setting(False, boolean)
+    #: attempts after the first when one fails, has no FoM or times out
     num_retries: int = setting(0, count(0))
+    #: extra environment variables for each evaluation
     env: Mapping[str, str] = setting({}, _environment, factory=dict)
     #: seconds before the second attempt; it doubles up to a minute
-    retry_delay: float = setting(1.0, number(0.0, unit="seconds"))
+    retry_delay: float = setting(1.0, number(0.0, unit="seconds"), unit="seconds")
     #: journal durability against OS crashes: "batch" (group commit), "always", "never"
     fsync: Durability = setting("batch", _durability)
     #: where a plain evaluation function runs: "thread" or "process" (killable)

@@ -243,6 +243,8 @@ class Choice:
 
 
 Parameter = Range | Choice
+"""One hyperparameter of :class:`~hyperdeme.Params`: a :class:`~hyperdeme.Range` of
+numbers or a :class:`~hyperdeme.Choice` among listed values (the type of ``params[i]``)."""
 
 
 def _check_values(flag: str, values: tuple[Any, ...]) -> None:

@@ -69,7 +69,7 @@ class LauncherOptions(Config):
     #: run inside this existing allocation (a Slurm job id); None: none given
     alloc_jobid: int | None = setting(None, _job_id)
     #: minutes an allocation (or a PBS job) may last
-    alloc_timeout: int = setting(30, _minutes)
+    alloc_timeout: int = setting(30, _minutes, unit="minutes")
     #: extra arguments for the allocation command (``salloc``, ``qsub``)
     alloc_args: str = setting("", _arguments)
     #: extra arguments for the launch command (``srun``, ``run_training``)
@@ -80,10 +80,10 @@ class LauncherOptions(Config):
     workload_image: str = setting("", text)
     #: seconds one attempt may take (0: no limit); the engine enforces it, a
     #: launcher may also tell its workload manager (Kubernetes' activeDeadlineSeconds)
-    eval_timeout: float = setting(0.0, number(0.0, infinite=True, unit="seconds"))
+    eval_timeout: float = setting(0.0, number(0.0, infinite=True, unit="seconds"), unit="seconds")
     #: seconds between SIGTERM and SIGKILL when an evaluation is stopped (every
     #: launcher's stop and the watchdog's), so a caller's timeout bounds the real stop
-    grace_period: float = setting(5.0, number(0.0, unit="seconds"))
+    grace_period: float = setting(5.0, number(0.0, unit="seconds"), unit="seconds")
     #: the Evaluator's ``launcher_options``: backend-specific extras
     extra: Mapping[str, Any] = setting({}, _extra, factory=dict)
 

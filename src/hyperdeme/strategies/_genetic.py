@@ -162,14 +162,24 @@ class GeneticConfig(Config):
     they hold the values in use. See the module docstring for the rest.
     """
 
+    #: generations per deme (crayai's 1000; with max_evals, chosen for it)
     generations: int = setting(_CHOSEN, count(1))
+    #: demes (islands) searched side by side (crayai's 4; with max_evals, chosen)
     num_demes: int = setting(_CHOSEN, count(1))
+    #: individuals per deme (crayai's 64; with max_evals, chosen)
     pop_size: int = setting(_CHOSEN, count(2))
+    #: probability that each gene of a child mutates
     mutation_rate: float = setting(0.05, rate)
+    #: probability that each gene comes from the second parent
     crossover_rate: float = setting(0.33, rate)
+    #: each this many generations a deme's best is copied into the next deme (a ring)
     migration_interval: int = setting(5, count(1))
+    #: multiplicative mutation: (small_high, large_low, large_high): u ~ U(0, small_high) or
+    #: U(large_low, large_high), the relative step
     mul_mutation_bounds: Bounds = setting((0.01, 0.1, 0.2), _bounds)
+    #: additive mutation: the same three bounds, as fractions of the range
     add_mutation_bounds: Bounds = setting((0.03, 0.03, 0.13), _bounds)
+    #: ``steady`` (a child per finished trial) or ``generational`` (crayai's)
     mode: Mode = setting("steady", one_of(("steady", "generational")))
     #: children continue their fitter parent's checkpoint (crayai's PBT)
     inherit_checkpoints: bool = setting(False, boolean)

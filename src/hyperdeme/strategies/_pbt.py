@@ -103,14 +103,19 @@ def _factors(name: str, value: Any) -> tuple[float, ...]:
 class PBTConfig(Config):
     """Population-based training's settings (Ray Tune's meanings; see the module docstring)."""
 
+    #: members trained side by side
     population: int = setting(16, count(2))
     #: slices (evaluations) each member trains
     steps: int = setting(20, count(1))
+    #: the fraction ranked top, and as many bottom: a ready bottom member copies a top one
     quantile: float = setting(0.25, _quantile)
+    #: factors an explored range is multiplied by (one drawn per parameter)
     perturb: tuple[float, ...] = setting((0.8, 1.2), _factors)
+    #: probability that an explored parameter is resampled instead
     resample_probability: float = setting(0.25, rate)
     #: slices a member trains between two decisions
     ready_after: int = setting(1, count(1))
+    #: ``async``: a member is decided when its slice ends; ``sync``: at a barrier per slice
     mode: PBTMode = setting("async", one_of(("async", "sync")))
 
     @property
