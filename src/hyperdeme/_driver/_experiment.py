@@ -31,6 +31,7 @@ from ..launchers import CallableLauncher, Launcher, create, resolve
 from ..launchers._allocation import status_listener
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
 from ..strategies import Strategy
+from ._gpus import run_gpus, slots_for_gpus
 from ._opening import Opened, opening
 from ._result import Result
 from ._run_spec import RunSpec
@@ -72,6 +73,8 @@ async def _run(
     result.objectives = dict(config.objectives or {})
     result.trials.extend(run.replayed.finished)
     launcher = await _launcher(evaluator)  # first: it may refuse its options
+    # gpus="auto" may ask nvidia-smi: off the event loop, before any evaluation
+    gpus = await anyio.to_thread.run_sync(run_gpus, config)
     display = _progress(experiment, run)
     generations = _Generations(run.strategy, result)
 
@@ -104,7 +107,7 @@ async def _run(
                 resumed=len(run.replayed.finished),
                 rerun=len(run.replayed.rerun),
             )
-            scheduler = _scheduler(experiment, run, launcher, record)
+            scheduler = _scheduler(experiment, run, launcher, record, gpus)
             try:
                 await scheduler.run(
                     run.strategy,
@@ -138,11 +141,16 @@ def _space_done(seen: SeenPoints, result: Result) -> None:
 
 
 def _scheduler(
-    experiment: RunSpec, run: Opened, launcher: Launcher, record: Callable[[Trial], None]
+    experiment: RunSpec,
+    run: Opened,
+    launcher: Launcher,
+    record: Callable[[Trial], None],
+    gpus: tuple[str, ...],
 ) -> Scheduler:
     """The run's scheduler, its trials run on ``launcher`` (and its nodes, if it has any)."""
     config = experiment.evaluator.config
     total_nodes = launcher.total_nodes
+    slots = slots_for_gpus(config.slots(total_nodes), gpus, config.gpus_per_eval_count)
     rule = config.early_stopping
     runner = TrialRunner(
         experiment.evaluator,
@@ -157,12 +165,13 @@ def _scheduler(
             if rule is not None
             else None
         ),
+        gpus=gpus,
     )
     runner.checkpoints.resume(run.replayed.finished)  # refused here if they are gone
     return Scheduler(
         runner,
         run.journal,
-        slots=config.slots(total_nodes),
+        slots=slots,
         time_budget=config.time_budget,
         first_id=run.replayed.next_id,
         reproducible=experiment.reproducible,

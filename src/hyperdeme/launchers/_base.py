@@ -76,6 +76,16 @@ class Job:
     #: names it with ``@checkpoint``; a function taking ``checkpoint`` is given it)
     checkpoint: Path | None = None
 
+    @property
+    def gpus(self) -> tuple[str, ...]:
+        """The device ids this evaluation holds (``Evaluator(gpus=...)``; empty without).
+
+        A function running in a thread reads them here: its process's environment is
+        the driver's, shared by every thread, so no ``CUDA_VISIBLE_DEVICES`` of its own.
+        """
+        ids = self.env.get("HYPERDEME_GPUS", "")
+        return tuple(ids.split(",")) if ids else ()
+
     def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment the program runs in: ``base`` (default: this process's
         environment) with the job's extra variables on top."""
