@@ -210,3 +210,13 @@ async def test_a_launcher_reads_the_devices_on_the_job(tmp_path: Path) -> None:
     await hyperdeme.optimize(hyperdeme.RandomOptimizer(evaluator, num_iters=2, name="j"), SPACE)
     assert [job.gpus for job in jobs] == [("4", "5", "6")] * 2
     assert jobs[0].env["HYPERDEME_GPUS"] == "4,5,6"
+
+
+async def test_auto_finding_fewer_devices_than_gpus_per_eval_fails_before_any_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(hyperdeme.ConfigError, match="gpus_per_eval=2 is more than the 1") as e:
+        await run(tmp_path, 2, gpus="auto", gpus_per_eval=2)
+    assert (e.value.name, e.value.value) == ("gpus_per_eval", 2)
+    assert not list((tmp_path / "reports").iterdir())
