@@ -16,7 +16,7 @@ from pathlib import Path
 
 started = time.time()
 time.sleep(float(os.environ.get("GPU_HOLD", "0.3")))
-names = [name for name in os.environ if name.startswith("HYPERDEME_") or "VISIBLE" in name]
+names = [n for n in os.environ if n.startswith(("HYPERDEME_", "SLURMD_")) or "VISIBLE" in n]
 report = {
     "executable": sys.executable,
     "env": {name: os.environ[name] for name in names},

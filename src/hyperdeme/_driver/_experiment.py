@@ -150,7 +150,12 @@ def _scheduler(
     """The run's scheduler, its trials run on ``launcher`` (and its nodes, if it has any)."""
     config = experiment.evaluator.config
     total_nodes = launcher.total_nodes
-    slots = slots_for_gpus(config.slots(total_nodes), gpus, config.gpus_per_eval_count)
+    per_eval = config.gpus_per_eval_count
+    hosts = 1
+    if gpus and launcher.packs_gpus and total_nodes:
+        # each node runs as many one-node evaluations as it has shares of devices
+        hosts, total_nodes = total_nodes, total_nodes * (len(gpus) // per_eval)
+    slots = slots_for_gpus(config.slots(total_nodes), gpus, per_eval, hosts=hosts)
     rule = config.early_stopping
     runner = TrialRunner(
         experiment.evaluator,

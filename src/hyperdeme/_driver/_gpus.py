@@ -33,17 +33,22 @@ def run_gpus(config: EvaluatorConfig) -> tuple[str, ...]:
     return gpus
 
 
-def slots_for_gpus(slots: int, gpus: tuple[str, ...], per_eval: int) -> int:
-    """``slots``, capped to the evaluations the devices can run at once (warning once)."""
+def slots_for_gpus(slots: int, gpus: tuple[str, ...], per_eval: int, *, hosts: int = 1) -> int:
+    """``slots``, capped to the evaluations the devices can run at once (warning once).
+
+    ``hosts``: nodes that each have the ``gpus`` ids (a launcher that packs
+    evaluations onto the nodes of its allocation), 1 for one machine's pool.
+    """
     if not gpus:
         return slots
-    allowed = len(gpus) // per_eval
+    allowed = len(gpus) // per_eval * hosts
     if slots <= allowed:
         return slots
+    on = f" on each of {hosts} nodes" if hosts > 1 else ""
     message = (
         f"num_parallel_evals={slots} is more than the {len(gpus)} devices of gpus="
-        f"{list(gpus)!r} allow at gpus_per_eval={per_eval}: {allowed} evaluations run at "
-        f"once. Lower num_parallel_evals to {allowed}, or add devices."
+        f"{list(gpus)!r}{on} allow at gpus_per_eval={per_eval}: {allowed} evaluations run "
+        f"at once. Lower num_parallel_evals to {allowed}, or add devices."
     )
     log.warning("gpus.slots_capped", requested=slots, slots=allowed, gpus=list(gpus))
     warnings.warn(message, HyperdemeWarning, stacklevel=2)

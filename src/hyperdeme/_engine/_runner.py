@@ -102,7 +102,9 @@ class TrialRunner:
         self.allocation_ended: AllocationEnded | None = None
         #: the device ids each trial holds ``gpus_per_eval`` of from its start to its end
         #: (its journalled times), retries included (None: no pinning)
-        self.gpus = HostPool(gpus) if gpus else None
+        self.gpus = HostPool(gpus) if gpus and not launcher.packs_gpus else None
+        #: a launcher that packs evaluations onto nodes places them per host instead
+        self.device_pool = tuple(gpus) if launcher.packs_gpus else ()
         #: each running trial's slot (HYPERDEME_SLOT: the lowest number no running trial
         #: has, so 0..slots-1 under a scheduler of ``slots``) and devices
         self._held: dict[int, tuple[int, list[str]]] = {}
@@ -289,6 +291,8 @@ class TrialRunner:
             experiment=self.experiment,
             function=self.evaluator.function,
             checkpoint=checkpoint,
+            device_pool=self.device_pool,
+            gpus_per_eval=self.config.gpus_per_eval_count if self.device_pool else 0,
         )
 
     async def _ending(
