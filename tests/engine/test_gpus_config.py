@@ -19,6 +19,7 @@ from hyperdeme import ConfigError, ConfigTypeError, Evaluator
         ({"gpus": [0, 2, 2]}, "gpus", "repeated: 2"),
         ({"gpus": [0], "env": {"CUDA_VISIBLE_DEVICES": "3"}}, "env.CUDA_VISIBLE_DEVICES", "env"),
         ({"gpus": "all"}, "gpus", "'auto'"),
+        ({"gpus": [0, 1], "nodes_per_eval": 2}, "gpus", "srun --gpus-per-task"),
     ],
 )
 def test_bad_device_settings_are_refused_naming_the_value(

@@ -269,6 +269,14 @@ class EvaluatorConfig(Config):
             return
         if self.gpus != "auto":
             check_gpus_per_eval(self.gpus_per_eval_count, self.gpus)
+        if self.launch.nodes_per_eval > 1:
+            raise ConfigError(
+                f"gpus= gives each evaluation devices of one node; nodes_per_eval="
+                f"{self.launch.nodes_per_eval} evaluations need the site's binding instead "
+                "(srun --gpus-per-task in launch_args, a gres request): leave gpus out.",
+                name="gpus",
+                value=self.gpus,
+            )
         clash = sorted(set(self.env) & set(DEVICE_VARIABLES))
         if clash:
             raise ConfigError(
