@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -123,6 +121,9 @@ def device_environment(ids: Sequence[str]) -> dict[str, str]:
 
 def _run(argv: Sequence[str]) -> str | None:
     """``argv``'s stdout, or None when it is not installed or fails."""
+    import shutil  # only for gpus="auto": ``import hyperdeme`` loads neither
+    import subprocess
+
     if shutil.which(argv[0]) is None:
         return None
     try:
