@@ -163,3 +163,36 @@ async def test_pbs_packs_evaluations_onto_a_jobs_hosts_each_on_its_devices(
         placed.add((host, device))
     # four evaluations ran at once (four shares, none waited): every share used once
     assert placed == {("node-a", "0"), ("node-a", "1"), ("node-b", "0"), ("node-b", "1")}
+
+
+async def test_pbs_batch_jobs_each_get_the_first_ids_of_their_own_node(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Outside a PBS job each evaluation is a batch job of its own (stand-in ``qsub``):
+    a node each, so no cap on the slots (no warning: warnings are errors here) and each
+    job gets the first ``gpus_per_eval`` ids."""
+    put_on_path(monkeypatch, "pbs")
+    monkeypatch.setenv("PBS_STANDIN_SPOOL", str(tmp_path / "spool"))
+    for variable in ("PBS_NODEFILE", "PBS_JOBID", "PBS_ENVIRONMENT"):
+        monkeypatch.delenv(variable, raising=False)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (tmp_path / "src").mkdir()
+    evaluator = hyperdeme.Evaluator(
+        f"{sys.executable} {KERNEL}",
+        src_path=str(tmp_path / "src"),
+        run_path=str(tmp_path / "run"),
+        workload_manager="pbs",
+        launcher_options={"poll_interval": 0.05},
+        env={"GPU_REPORT": str(reports), "GPU_HOLD": "0"},
+        gpus=[0, 1, 2, 3],
+        gpus_per_eval=2,
+        num_parallel_evals=3,
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=3, seed=5, name="pbs")
+    result = await hyperdeme.optimize(opt, SPACE)
+    assert [t.status for t in result.trials] == [Status.OK] * 3, result.trials[0].error
+    for trial in result.trials:
+        env = json.loads((reports / f"{trial.id}.json").read_text())["env"]
+        assert env["CUDA_VISIBLE_DEVICES"] == env["HYPERDEME_GPUS"] == "0,1"
+        assert env["HYPERDEME_TRIAL"] == str(trial.id)

@@ -151,11 +151,13 @@ def _scheduler(
     config = experiment.evaluator.config
     total_nodes = launcher.total_nodes
     per_eval = config.gpus_per_eval_count
-    hosts = 1
-    if gpus and launcher.packs_gpus and total_nodes:
-        # each node runs as many one-node evaluations as it has shares of devices
-        hosts, total_nodes = total_nodes, total_nodes * (len(gpus) // per_eval)
-    slots = slots_for_gpus(config.slots(total_nodes), gpus, per_eval, hosts=hosts)
+    capping, hosts = gpus, 1
+    if gpus and launcher.packs_gpus:
+        if total_nodes:  # each node runs as many evaluations as it has shares of devices
+            hosts, total_nodes = total_nodes, total_nodes * (len(gpus) // per_eval)
+        else:  # a batch job per evaluation (PBS outside a job): a node of its own each
+            capping = ()
+    slots = slots_for_gpus(config.slots(total_nodes), capping, per_eval, hosts=hosts)
     rule = config.early_stopping
     runner = TrialRunner(
         experiment.evaluator,
