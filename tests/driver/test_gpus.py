@@ -85,9 +85,14 @@ async def test_the_journal_times_agree(tmp_path: Path) -> None:
         await run(tmp_path, 6, gpus=["MIG-a", "MIG-b", "MIG-c"], num_parallel_evals=4)
     trials = hyperdeme.read_journal(tmp_path / "run" / "gpus" / "trials.jsonl")
     assert len(trials) == 6
-    for a, b in itertools.combinations(trials, 2):
-        if a.started < b.ended and b.started < a.ended:
-            assert not set(a.info["gpus"]) & set(b.info["gpus"])
+    overlapped = [
+        (a, b)
+        for a, b in itertools.combinations(trials, 2)
+        if a.started < b.ended and b.started < a.ended
+    ]
+    assert overlapped, "three slots of 0.3 s programs: some trials ran at the same time"
+    for a, b in overlapped:
+        assert not set(a.info["gpus"]) & set(b.info["gpus"])
 
 
 async def test_without_gpus_every_evaluation_still_has_its_slot_and_trial(
