@@ -126,3 +126,31 @@ def test_checkpoint_token_is_quoted_for_where_it_stands(directory: str, written:
     )
     done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == repr([arg.replace("{}", directory) for arg in PLACES[written]])
+
+
+def test_python_token_becomes_the_drivers_interpreter_quoted() -> None:
+    """``@python`` is ``sys.executable`` (the driver's venv), a bare ``python3`` PATH's."""
+    assert build_command("@python train.py", {"--x": 1}) == (
+        f"{shlex.quote(sys.executable)} train.py --x=1"
+    )
+    assert build_command("python3 train.py", {}) == "python3 train.py"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "@python -c 'import sys; print(sys.executable)'",
+        "'@python' -c 'import sys; print(sys.executable)'",
+        '"@python" -c "import sys; print(sys.executable)"',
+    ],
+)
+def test_python_token_runs_the_drivers_interpreter_wherever_it_stands(written: str) -> None:
+    done = subprocess.run(
+        ["/bin/sh", "-c", build_command(written, {})], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == sys.executable
+
+
+@pytest.mark.parametrize("written", ["@python3 x", "@python_path x", "\\@python x", "a@pythonb"])
+def test_python_token_is_a_whole_word_not_escaped(written: str) -> None:
+    assert build_command(written, {}) == written

@@ -74,7 +74,8 @@ async def test_an_ok_trial(tmp_path: Path) -> None:
     [job] = launcher(r).jobs
     assert (job.trial_id, job.attempt, job.nodes, job.name) == (7, 1, 1, "exp-7")
     assert job.command == trial.command
-    assert dict(job.env) == {"OMP_NUM_THREADS": "2"}
+    # the run's env, and the trial's own id and slot (the lowest free: 0)
+    assert dict(job.env) == {"OMP_NUM_THREADS": "2", "HYPERDEME_SLOT": "0", "HYPERDEME_TRIAL": "7"}
     assert job.params == {"--x": 0.25, "--act": "tanh"}
     directory = tmp_path / "run" / "exp" / "00007"
     assert (directory / "stdout.log").read_text() == "FoM: 0.125\n"

@@ -31,6 +31,7 @@ from ..launchers import CallableLauncher, Launcher, create, resolve
 from ..launchers._allocation import status_listener
 from ..launchers._watchdog import WATCHDOG_FILE, Watchdog
 from ..strategies import Strategy
+from ._gpus import run_gpus, slots_for_gpus
 from ._opening import Opened, opening
 from ._result import Result
 from ._run_spec import RunSpec
@@ -73,6 +74,8 @@ async def _run(
     result.trials.extend(run.replayed.finished)
     result.resumed = len(run.replayed.finished)
     launcher = await _launcher(evaluator)  # first: it may refuse its options
+    # gpus="auto" may ask nvidia-smi: off the event loop, before any evaluation
+    gpus = await anyio.to_thread.run_sync(run_gpus, config)
     display = _progress(experiment, run)
     generations = _Generations(run.strategy, result)
 
@@ -105,7 +108,7 @@ async def _run(
                 resumed=len(run.replayed.finished),
                 rerun=len(run.replayed.rerun),
             )
-            scheduler = _scheduler(experiment, run, launcher, record)
+            scheduler = _scheduler(experiment, run, launcher, record, gpus)
             try:
                 await scheduler.run(
                     run.strategy,
@@ -139,11 +142,23 @@ def _space_done(seen: SeenPoints, result: Result) -> None:
 
 
 def _scheduler(
-    experiment: RunSpec, run: Opened, launcher: Launcher, record: Callable[[Trial], None]
+    experiment: RunSpec,
+    run: Opened,
+    launcher: Launcher,
+    record: Callable[[Trial], None],
+    gpus: tuple[str, ...],
 ) -> Scheduler:
     """The run's scheduler, its trials run on ``launcher`` (and its nodes, if it has any)."""
     config = experiment.evaluator.config
     total_nodes = launcher.total_nodes
+    per_eval = config.gpus_per_eval_count
+    capping, hosts = gpus, 1
+    if gpus and launcher.packs_gpus:
+        if total_nodes:  # each node runs as many evaluations as it has shares of devices
+            hosts, total_nodes = total_nodes, total_nodes * (len(gpus) // per_eval)
+        else:  # a batch job per evaluation (PBS outside a job): a node of its own each
+            capping = ()
+    slots = slots_for_gpus(config.slots(total_nodes), capping, per_eval, hosts=hosts)
     rule = config.early_stopping
     runner = TrialRunner(
         experiment.evaluator,
@@ -158,12 +173,13 @@ def _scheduler(
             if rule is not None
             else None
         ),
+        gpus=gpus,
     )
     runner.checkpoints.resume(run.replayed.finished)  # refused here if they are gone
     return Scheduler(
         runner,
         run.journal,
-        slots=config.slots(total_nodes),
+        slots=slots,
         time_budget=config.time_budget,
         first_id=run.replayed.next_id,
         reproducible=experiment.reproducible,

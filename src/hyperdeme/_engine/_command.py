@@ -5,15 +5,24 @@ from __future__ import annotations
 import json
 import numbers
 import shlex
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from .._space._values import is_bool
 from ._substitute import substitute
 
-__all__ = ["CHECKPOINT_TOKEN", "build_command", "format_value", "hyperparameter_args"]
+__all__ = [
+    "CHECKPOINT_TOKEN",
+    "PYTHON_TOKEN",
+    "build_command",
+    "format_value",
+    "hyperparameter_args",
+]
 
 CHECKPOINT_TOKEN = "@checkpoint"
+#: the driver's own interpreter (``sys.executable``), not the ``python3`` on PATH
+PYTHON_TOKEN = "@python"
 
 
 def format_value(value: Any) -> str:
@@ -64,7 +73,11 @@ def build_command(
     ``"; touch /tmp/x"`` reaches the program as one literal argument.
     ``@checkpoint`` in ``cmd`` becomes the checkpoint directory, quoted for where it
     stands: bare, or inside double or single quotes (see :mod:`._substitute`).
+    ``@python`` (a whole word: not ``@python3``) becomes the driver's interpreter,
+    ``sys.executable``, quoted the same way: the venv hyperdeme runs in, where a bare
+    ``python3`` is whichever one PATH finds first.
     """
+    cmd = substitute(cmd, PYTHON_TOKEN, sys.executable, whole_word=True)
     if checkpoint_dir is not None:
         cmd = substitute(cmd, CHECKPOINT_TOKEN, checkpoint_dir)
     args = hyperparameter_args(params)

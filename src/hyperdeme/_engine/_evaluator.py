@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from .._core._checks import boolean, is_integer
@@ -81,7 +81,12 @@ class Evaluator:
     ``"thread"``, or ``"process"`` so that an evaluation that overruns ``eval_timeout``
     can be killed; the function must then be picklable, i.e. defined at module level)
     and ``early_stopping`` (a rule such as :class:`~hyperdeme.ASHA` that stops a trial
-    whose intermediate FoMs, one per line the program prints, are hopeless).
+    whose intermediate FoMs, one per line the program prints, are hopeless), ``gpus``
+    (a pool of device ids, ``[0, 1, 2, 3]``, or ``"auto"``: each evaluation holds
+    ``gpus_per_eval`` of them, 1 by default, exclusively while it runs, and sees them in
+    ``CUDA_VISIBLE_DEVICES``, ``HIP_VISIBLE_DEVICES``, ``ROCR_VISIBLE_DEVICES`` and
+    ``HYPERDEME_GPUS``; ``num_parallel_evals`` is capped to what the pool allows; see
+    the guide's "GPUs").
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """
@@ -120,6 +125,8 @@ class Evaluator:
         launcher_options: Mapping[str, Any] | None = None,
         function_runs_in: Literal["thread", "process"] = "thread",
         early_stopping: EarlyStopping | None = None,
+        gpus: Sequence[int | str] | Literal["auto"] | None = None,
+        gpus_per_eval: int | Unset = UNSET,
     ) -> None:
         self.function, self.cmd = _function_and_name(cmd)
         _check_objectives(objectives, metric=metric, direction=direction)
@@ -142,6 +149,8 @@ class Evaluator:
             fsync=fsync,  # type: ignore[arg-type]  # the check maps True/False
             function_runs_in=function_runs_in,
             early_stopping=early_stopping,
+            gpus=gpus,  # type: ignore[arg-type]  # the check makes the ids text
+            gpus_per_eval=gpus_per_eval,
             launch=LauncherOptions(
                 nodes=nodes,
                 nodes_per_eval=nodes_per_eval,

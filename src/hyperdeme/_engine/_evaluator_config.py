@@ -28,6 +28,7 @@ from .._core._checks import (
     path_text,
     string_mapping,
 )
+from .._core._devices import DEVICE_VARIABLES, Gpus, check_gpus
 from .._core._direction import DIRECTIONS, Direction
 from .._core._errors import ConfigError, ConfigTypeError
 from .._core._settings import UNSET, Config, Unset, setting
@@ -36,7 +37,7 @@ from ..launchers import LauncherOptions, check, is_known, registered
 from ..launchers._detect import DETECT
 from ._journal import Durability
 
-__all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig"]
+__all__ = ["DEFAULT_RUN_PATH", "EvaluatorConfig", "check_gpus_per_eval"]
 
 DEFAULT_RUN_PATH = "run"
 _FLAG_KEYS = ("nodes_per_evaluation",)
@@ -247,8 +248,13 @@ class EvaluatorConfig(Config):
     #: stops trials whose intermediate FoMs are hopeless (None: every trial runs to its end)
     early_stopping: EarlyStopping | None = setting(None, _early_stopping)
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
+    #: device ids each evaluation takes ``gpus_per_eval`` of (see :mod:`.._core._devices`)
+    gpus: Gpus = setting(None, check_gpus)
+    #: UNSET: not given (1 with ``gpus``)
+    gpus_per_eval: int | Unset = setting(UNSET, count(1))
 
     def _validate(self) -> None:
+        self._check_gpus()
         if self.objectives:  # the FoM is the first objective's value
             object.__setattr__(self, "direction", next(iter(self.objectives.values())))
         if self.workload_manager == "local" and self.launch.nodes > 1:
@@ -261,6 +267,40 @@ class EvaluatorConfig(Config):
         named = self.named_launcher
         if named is not None:
             check(named, self.launch)
+
+    def _check_gpus(self) -> None:
+        if self.gpus is None:
+            if self.gpus_per_eval is not UNSET:
+                raise ConfigError(
+                    f"gpus_per_eval={self.gpus_per_eval} needs gpus, the pool of device ids "
+                    "to take them from: gpus=[0, 1, 2, 3] or gpus='auto'.",
+                    name="gpus_per_eval",
+                    value=self.gpus_per_eval,
+                )
+            return
+        if self.gpus != "auto":
+            check_gpus_per_eval(self.gpus_per_eval_count, self.gpus)
+        if self.launch.nodes_per_eval > 1:
+            raise ConfigError(
+                f"gpus= gives each evaluation devices of one node; nodes_per_eval="
+                f"{self.launch.nodes_per_eval} evaluations need the site's binding instead "
+                "(srun --gpus-per-task in launch_args, a gres request): leave gpus out.",
+                name="gpus",
+                value=self.gpus,
+            )
+        clash = sorted(set(self.env) & set(DEVICE_VARIABLES))
+        if clash:
+            raise ConfigError(
+                f"env sets {', '.join(clash)}, which gpus= sets for each evaluation (its own "
+                "devices); leave it out of env.",
+                name=f"env.{clash[0]}",
+                value=self.env[clash[0]],
+            )
+
+    @property
+    def gpus_per_eval_count(self) -> int:
+        """Devices each evaluation takes (``gpus_per_eval``, 1 when not given)."""
+        return 1 if isinstance(self.gpus_per_eval, Unset) else self.gpus_per_eval
 
     @property
     def named_launcher(self) -> str | None:
@@ -293,3 +333,14 @@ class EvaluatorConfig(Config):
             return self.num_parallel_evals
         nodes = total_nodes or self.launch.nodes
         return max(1, nodes // max(1, self.launch.nodes_per_eval))
+
+
+def check_gpus_per_eval(per_eval: int, pool: tuple[str, ...]) -> None:
+    """Refuse ``gpus_per_eval`` larger than the pool (``pool`` given, or found by "auto")."""
+    if per_eval > len(pool):
+        raise ConfigError(
+            f"gpus_per_eval={per_eval} is more than the {len(pool)} devices of gpus="
+            f"{list(pool)!r}; it must be between 1 and {len(pool)}.",
+            name="gpus_per_eval",
+            value=per_eval,
+        )

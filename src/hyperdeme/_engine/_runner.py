@@ -11,14 +11,17 @@ again, how often and after how long is the run's :class:`~._retries.RetryPolicy`
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from contextlib import nullcontext
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
+from .._core._devices import device_environment
 from .._core._errors import AllocationEnded, ConfigError, LauncherError, TransientLauncherError
 from .._core._hosts import HostPool
 from .._core._logging import get_logger, log_context
@@ -76,6 +79,7 @@ class TrialRunner:
         early_stopping: EarlyStoppingState | None = None,
         *,
         file_work: FileWork = off_loop,
+        gpus: Sequence[str] = (),
     ) -> None:
         self.evaluator = evaluator
         self.space = space
@@ -96,6 +100,14 @@ class TrialRunner:
         )
         #: the allocation ended under the run: the scheduler starts nothing new and stops
         self.allocation_ended: AllocationEnded | None = None
+        #: the device ids each trial holds ``gpus_per_eval`` of from its start to its end
+        #: (its journalled times), retries included (None: no pinning)
+        self.gpus = HostPool(gpus) if gpus and not launcher.packs_gpus else None
+        #: a launcher that packs evaluations onto nodes places them per host instead
+        self.device_pool = tuple(gpus) if launcher.packs_gpus else ()
+        #: each running trial's slot (HYPERDEME_SLOT: the lowest number no running trial
+        #: has, so 0..slots-1 under a scheduler of ``slots``) and devices
+        self._held: dict[int, tuple[int, list[str]]] = {}
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
@@ -108,7 +120,33 @@ class TrialRunner:
         )
 
     async def run(self, trial: Trial) -> Trial:
-        """Run ``trial`` to its end, filling it in; on cancellation it is left ``cancelled``."""
+        """Run ``trial`` to its end, filling it in; on cancellation it is left ``cancelled``.
+
+        It holds a slot (``HYPERDEME_SLOT``) and its devices throughout; the devices
+        are enough for every slot (see :mod:`.._driver._gpus`), so it never waits in
+        practice.
+        """
+        async with self._devices() as gpus:
+            if gpus:  # journalled: which devices it ran on (an in-process function's too)
+                trial.info = {**trial.info, "gpus": list(gpus)}
+            taken = {slot for slot, _ in self._held.values()}
+            slot = next(number for number in itertools.count() if number not in taken)
+            self._held[trial.id] = (slot, gpus)
+            try:
+                return await self._timed(trial)
+            finally:
+                del self._held[trial.id]
+
+    @asynccontextmanager
+    async def _devices(self) -> AsyncIterator[list[str]]:
+        """The trial's ``gpus_per_eval`` devices while it runs (none without a pool)."""
+        if self.gpus is None:
+            yield []
+            return
+        async with self.gpus.hold(self.config.gpus_per_eval_count) as gpus:
+            yield gpus
+
+    async def _timed(self, trial: Trial) -> Trial:
         trial.started = time.time()
         start = time.monotonic()
         with log_context(trial=trial.id):
@@ -234,12 +272,16 @@ class TrialRunner:
     def _job(
         self, trial: Trial, place: _Place, checkpoint: Path | None, out: LogSink, err: LogSink
     ) -> Job:
+        slot, gpus = self._held[trial.id]
+        env = {**self.config.env, "HYPERDEME_SLOT": str(slot), "HYPERDEME_TRIAL": str(trial.id)}
+        if gpus:
+            env.update(device_environment(gpus))
         return Job(
             trial_id=trial.id,
             attempt=trial.attempts,
             command=trial.command,
             cwd=place.cwd,
-            env=self.config.env,
+            env=env,
             nodes=trial.nodes,
             stdout=out,
             stderr=err,
@@ -249,6 +291,8 @@ class TrialRunner:
             experiment=self.experiment,
             function=self.evaluator.function,
             checkpoint=checkpoint,
+            device_pool=self.device_pool,
+            gpus_per_eval=self.config.gpus_per_eval_count if self.device_pool else 0,
         )
 
     async def _ending(

@@ -40,8 +40,16 @@ def _quoted(value: str, context: str) -> str:
     return shlex.quote(value)
 
 
-def substitute(line: str, token: str, value: str) -> str:
-    """``line`` with every ``token`` replaced by ``value``, quoted for its context."""
+def _word_goes_on(line: str, end: int) -> bool:
+    return end < len(line) and (line[end].isalnum() or line[end] == "_")
+
+
+def substitute(line: str, token: str, value: str, *, whole_word: bool = False) -> str:
+    """``line`` with every ``token`` replaced by ``value``, quoted for its context.
+
+    ``whole_word``: only where no letter, digit or ``_`` follows the token (``@python``
+    is a token, ``@python3`` or ``@python_path`` are not).
+    """
     if token not in line:
         return line
     out: list[str] = []
@@ -49,7 +57,7 @@ def substitute(line: str, token: str, value: str) -> str:
     i = 0
     while i < len(line):
         char = line[i]
-        if line.startswith(token, i):
+        if line.startswith(token, i) and not (whole_word and _word_goes_on(line, i + len(token))):
             out.append(_quoted(value, context))
             i += len(token)
             continue

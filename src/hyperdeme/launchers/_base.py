@@ -75,6 +75,21 @@ class Job:
     #: this attempt's own checkpoint directory when the strategy planned one (a command
     #: names it with ``@checkpoint``; a function taking ``checkpoint`` is given it)
     checkpoint: Path | None = None
+    #: a launcher that packs evaluations onto nodes (``packs_gpus``): the ``gpus=`` ids
+    #: every host has, and how many of one host's this evaluation takes (see
+    #: :mod:`._packing`); empty when the engine gave it its devices (in ``env``) or none
+    device_pool: tuple[str, ...] = ()
+    gpus_per_eval: int = 0
+
+    @property
+    def gpus(self) -> tuple[str, ...]:
+        """The device ids this evaluation holds (``Evaluator(gpus=...)``; empty without).
+
+        A function running in a thread reads them here: its process's environment is
+        the driver's, shared by every thread, so no ``CUDA_VISIBLE_DEVICES`` of its own.
+        """
+        ids = self.env.get("HYPERDEME_GPUS", "")
+        return tuple(ids.split(",")) if ids else ()
 
     def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment the program runs in: ``base`` (default: this process's
@@ -106,6 +121,9 @@ class Launcher(ABC):
     #: the keys of ``launcher_options`` it accepts: a dataclass whose fields are
     #: the keys (with defaults for optional ones), or None: it accepts none
     launcher_options: ClassVar[type[Any] | None] = None
+    #: True: it places ``gpus=`` devices itself, per host of its allocation
+    #: (``Job.device_pool``); False: the engine holds one pool for the run
+    packs_gpus: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

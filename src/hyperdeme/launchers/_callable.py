@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import traceback
 from collections.abc import Callable
 from typing import Any, Literal, cast
@@ -79,8 +80,9 @@ class CallableLauncher(Launcher):
                 result = await call(params)
             elif self.runs_in == "process":
                 result = await anyio.to_process.run_sync(
-                    _in_worker, call, params, cancellable=True, limiter=self._workers()
-                )
+                    _in_worker, call, params, dict(job.env), cancellable=True,
+                    limiter=self._workers(),
+                )  # fmt: skip
             else:
                 result = await anyio.to_thread.run_sync(
                     call, params, abandon_on_cancel=True, limiter=self._workers()
@@ -133,9 +135,16 @@ class _Exited(Exception):
     """A function in a worker process raised SystemExit or KeyboardInterrupt."""
 
 
-def _in_worker(function: Callable[[dict[str, Any]], Any], params: dict[str, Any]) -> Any:
+def _in_worker(
+    function: Callable[[dict[str, Any]], Any], params: dict[str, Any], env: dict[str, str]
+) -> Any:
     """Call ``function`` in a worker process, which must survive it: a ``SystemExit`` (or
-    ``KeyboardInterrupt``) would end the worker and break the next call made to it."""
+    ``KeyboardInterrupt``) would end the worker and break the next call made to it.
+
+    The worker runs one evaluation at a time, so the evaluation's variables (its
+    ``CUDA_VISIBLE_DEVICES``, ``HYPERDEME_SLOT`` ...) are set in its environment, as a
+    program's would be; the next evaluation there sets its own."""
+    os.environ.update(env)
     try:
         return function(params)
     except (SystemExit, KeyboardInterrupt) as error:

@@ -74,6 +74,7 @@ from ._detect import parse_qsub_version
 from ._extra import option
 from ._follow import FileFollower, while_following
 from ._options import LauncherOptions
+from ._packing import packed, placed_devices, placed_info
 from ._pbs_allocation import PendingJob, job_ended
 from ._pbs_commands import (
     UNKNOWN_JOB,
@@ -130,6 +131,7 @@ class PbsLauncher(Launcher):
     """Runs evaluations through PBS; see the module docstring."""
 
     launcher_options = PbsOptions
+    packs_gpus = True
 
     def __init__(
         self,
@@ -204,14 +206,16 @@ class PbsLauncher(Launcher):
             raise self._ended
         files = _Files.of(job)
         await files.prepare()
+        self._pool = packed(self._pool, job)  # split into shares when it carries gpus=
         hosts = await self._take(max(1, job.nodes))
+        devices = placed_devices(hosts, job)
         diagnostics = Tail()  # pbsdsh's own messages; the task's output goes to files
         stdout = FileFollower(files.stdout, job.stdout)
         try:
             remote = remote_command(
                 job.command,
                 cwd=job.cwd,
-                env={**self._carried(), **job.env, HOSTS_VARIABLE: ",".join(hosts)},
+                env={**self._carried(), **job.env, HOSTS_VARIABLE: ",".join(hosts), **devices},
                 stdout_path=files.stdout,
                 stderr_path=files.stderr,
                 status_path=files.status,
@@ -238,7 +242,8 @@ class PbsLauncher(Launcher):
                 f"shared with the job's hosts?): {diagnostics.text[-500:]}",
                 command="pbsdsh", returncode=returncode, stderr_tail=stderr.text,
             )  # fmt: skip
-        return Exit(status, info={"allocation": self.environ.get("PBS_JOBID", "")})
+        info = {"allocation": self.environ.get("PBS_JOBID", ""), **placed_info(devices)}
+        return Exit(status, info=info)
 
     async def _check_allocation(self, status: int | None, stderr_tail: str) -> None:
         """Raise AllocationEnded when the task died with the PBS job the driver runs in.
@@ -286,7 +291,7 @@ class PbsLauncher(Launcher):
             name=pbs_job_name(files.label, flavour),
             command=job.command,
             cwd=job.cwd,
-            env={**self._carried(), **job.env},
+            env={**self._carried(), **job.env, **placed_devices([], job)},
             nodes=max(1, job.nodes),
             flavour=flavour,
             minutes=self.options.alloc_timeout,

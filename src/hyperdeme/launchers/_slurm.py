@@ -52,6 +52,7 @@ from ._allocation import DEFAULT_RENEWALS, AllocationState, Renewals, ended_erro
 from ._base import Exit, Job, Launcher
 from ._extra import option
 from ._options import LauncherOptions
+from ._packing import packed, placed_devices, placed_info
 from ._poll import DEFAULT_POLL_INTERVAL, poll_seconds
 from ._process import run_process
 from ._registry import register
@@ -105,6 +106,7 @@ class SlurmLauncher(Launcher):
     """Runs evaluations as ``srun`` job steps; see the module docstring."""
 
     launcher_options = SlurmOptions
+    packs_gpus = True
 
     def __init__(
         self,
@@ -178,7 +180,9 @@ class SlurmLauncher(Launcher):
 
     async def run(self, job: Job) -> Exit:
         jobid, pool = await self._current()
+        self._pool = pool = packed(pool, job)  # split into shares when it carries gpus=
         nodes = await self._take(pool, max(1, job.nodes))
+        devices = placed_devices(nodes, job)
         step_name = f"{job.name or 'hyperdeme'}-{job.trial_id}.{job.attempt}-{uuid.uuid4().hex[:6]}"
         stderr = Tail(job.stderr)
         try:
@@ -193,7 +197,7 @@ class SlurmLauncher(Launcher):
                     single_task=self.settings.single_task,
                 ),
                 cwd=job.cwd,
-                env={**job.environ(self._env), HOSTS_VARIABLE: ",".join(nodes)},
+                env={**job.environ(self._env), HOSTS_VARIABLE: ",".join(nodes), **devices},
                 stdout=job.stdout,
                 stderr=stderr,
                 stop=lambda: self._cancel_step(jobid, step_name),
@@ -203,7 +207,7 @@ class SlurmLauncher(Launcher):
             if returncode != 0 or NODE_FAILURE.search(stderr.text):
                 await self._check_allocation(jobid, stderr.text)
                 await self._classify_failure(pool, nodes, returncode, stderr.text)
-            return Exit(returncode, info={"allocation": str(jobid)})
+            return Exit(returncode, info={"allocation": str(jobid), **placed_info(devices)})
         finally:
             pool.give_back(nodes)
 

@@ -39,6 +39,8 @@ if args.record and os.environ.get("SLURM_PROCID", "0") == "0":
         "step_nodes": os.environ.get("SLURM_STEP_NODELIST"),
         "job_nodes": os.environ.get("SLURM_JOB_NODELIST"),
         "nnodes": os.environ.get("SLURM_STEP_NUM_NODES"),
+        "gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "trial": os.environ.get("HYPERDEME_TRIAL"),
         "start": start,
         "end": time.time(),
     }
