@@ -10,6 +10,7 @@ import errno
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -284,3 +285,50 @@ async def test_mutants_a_program_that_ended_is_not_stopped_by_its_launcher(tmp_p
             [sys.executable, "-c", "pass"], stdout=out, stderr=err, stop=stop, grace=0.5
         )
     assert (code, stops) == (0, [])
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_a_program_is_started_off_the_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fork/exec and the wait for the exec (ms on a loaded machine) never stall the
+    loop (issue 26): Popen and ``prepare`` run in another thread; the wait stays here."""
+    threads: dict[str, int] = {}
+    real_popen = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> object:
+        threads["popen"] = threading.get_ident()
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    def prepare(argv: object, env: object) -> tuple[list[str], None]:
+        threads["prepare"] = threading.get_ident()
+        return [sys.executable, "-c", "import sys; sys.exit(4)"], None
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    child = await _spawn.start(["no-such-program"], cwd=tmp_path, env=None, prepare=prepare)
+    assert await child.wait() == 4  # what prepare returned was started
+    assert threads["popen"] == threads["prepare"] != threading.get_ident()
+
+
+async def test_starting_a_program_never_waits_for_the_application_s_thread_pool(
+    tmp_path: Path,
+) -> None:
+    """anyio's default limiter is the application's (Starlette's sync endpoints...):
+    with all of it taken, programs still start (the starting threads are hyperdeme's)."""
+    default = anyio.to_thread.current_default_thread_limiter()
+    tokens, release = default.total_tokens, threading.Event()
+    default.total_tokens = 1
+    timer = threading.Timer(10.0, release.set)  # frees the pool should the start wait on it
+    timer.start()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, release.wait)
+            await anyio.sleep(0.05)
+            assert default.borrowed_tokens == 1
+            assert await _run(tmp_path, PRINT_BOTH) == (3, "out", "err")
+            assert not release.is_set()  # started and ended while the pool was all taken
+            release.set()
+    finally:
+        timer.cancel()
+        release.set()
+        default.total_tokens = tokens
