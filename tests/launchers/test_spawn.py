@@ -22,7 +22,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from hyperdeme._engine._sinks import LogSink
-from hyperdeme.launchers import _spawn, run_process
+from hyperdeme.launchers import _contain, _spawn, run_process
+from hyperdeme.launchers._watchdog import Watchdog
 from processes import marked, new_marker
 
 PRINT_BOTH = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
@@ -332,3 +333,36 @@ async def test_starting_a_program_never_waits_for_the_application_s_thread_pool(
         timer.cancel()
         release.set()
         default.total_tokens = tokens
+
+
+async def test_run_process_makes_the_trial_s_cell_in_the_starting_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within a run (a watchdog), the trial's cgroup is made by the thread that starts
+    the program, never on the event loop's (a cgroup's mkdir is ms on a loaded
+    machine, issue 26); the program runs in it, and it is removed afterwards."""
+    made: list[tuple[int, str, str]] = []
+    real_make = _contain.Cell.make
+
+    def make(cell: _contain.Cell) -> None:
+        real_make(cell)
+        made.append((threading.get_ident(), cell.cgroup, cell.mark))
+
+    monkeypatch.setattr(_contain.Cell, "make", make)
+    code = "print(open('/proc/self/cgroup').read().strip())"
+    watchdog = Watchdog(grace=1.0)
+    try:
+        with watchdog.active():
+            returncode, printed, _ = await _run(tmp_path, code)
+    finally:
+        watchdog.close()
+    assert returncode == 0
+    assert [thread for thread, _, _ in made] != []
+    assert all(thread != threading.get_ident() for thread, _, _ in made)
+    _, cgroup, mark = made[-1]
+    if watchdog.containment.kind == "cgroup":
+        # the program ran in the cell made off the loop
+        assert printed.endswith(cgroup[len(_contain._cgroup2_mount() or "") :])
+        assert not await anyio.Path(cgroup).exists()  # and it was removed
+    else:
+        assert len(mark) == 32
