@@ -9,7 +9,11 @@ experiment, checked and replayed into the strategy for a resumed one).
 A run does all of it in a worker thread (:func:`opening`): replaying a journal
 of 20,000 trials takes most of a second, which the caller's event loop (a web
 server's, say) must not spend waiting; closing (the journal's last fsync, the
-lock) is done there too.
+lock) is done there too. A thread alone does not keep the loop running: the
+replay pauses every few milliseconds to leave the loop's thread the GIL
+(:mod:`.._core._pacing`), what it builds is kept out of the garbage collector's
+full collections (:mod:`.._core._heap`), and the records are freed a slice at a
+time (:func:`_release`).
 """
 
 from __future__ import annotations
