@@ -126,3 +126,37 @@ def test_the_cgroup_of_a_driver_that_is_gone_is_emptied_and_removed() -> None:
         orphan.kill()
         orphan.wait()
         os.rmdir(live)
+
+
+def test_a_cell_made_later_is_made_by_make_or_falls_back_to_a_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """run_process asks for its cell with make=False and makes it in the starting thread
+    (a cgroup's mkdir is milliseconds on a loaded machine: off the event loop)."""
+    containment = Containment(token="u" * 32)
+    try:
+        later = containment.cell(make=False)
+        assert (later.cgroup, later.mark) == ("", "")  # nothing made yet
+        if containment.kind == "cgroup":
+            assert os.listdir(containment.cgroup).count("1") == 0
+        later.make()
+        if containment.kind == "cgroup":
+            assert os.path.isdir(later.cgroup)
+            assert os.path.dirname(later.cgroup) == containment.cgroup
+            assert later.mark == ""
+
+            def full(path: str, mode: int = 0o777) -> None:
+                raise OSError(11, "Resource temporarily unavailable")
+
+            monkeypatch.setattr(os, "mkdir", full)  # cgroup.max.descendants reached
+            refused = containment.cell(make=False)
+            refused.make()
+            assert refused.cgroup == ""
+            assert len(refused.mark) == 32
+            monkeypatch.undo()
+            os.rmdir(later.cgroup)
+        else:
+            assert later.cgroup == ""
+            assert len(later.mark) == 32
+    finally:
+        containment.close(grace=0.0)

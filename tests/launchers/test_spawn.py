@@ -10,6 +10,7 @@ import errno
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -21,7 +22,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from hyperdeme._engine._sinks import LogSink
-from hyperdeme.launchers import _spawn, run_process
+from hyperdeme.launchers import _contain, _spawn, run_process
+from hyperdeme.launchers._watchdog import Watchdog
 from processes import marked, new_marker
 
 PRINT_BOTH = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"
@@ -284,3 +286,83 @@ async def test_mutants_a_program_that_ended_is_not_stopped_by_its_launcher(tmp_p
             [sys.executable, "-c", "pass"], stdout=out, stderr=err, stop=stop, grace=0.5
         )
     assert (code, stops) == (0, [])
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux 5.3+")
+async def test_a_program_is_started_off_the_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fork/exec and the wait for the exec (ms on a loaded machine) never stall the
+    loop (issue 26): Popen and ``prepare`` run in another thread; the wait stays here."""
+    threads: dict[str, int] = {}
+    real_popen = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> object:
+        threads["popen"] = threading.get_ident()
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    def prepare(argv: object, env: object) -> tuple[list[str], None]:
+        threads["prepare"] = threading.get_ident()
+        return [sys.executable, "-c", "import sys; sys.exit(4)"], None
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    child = await _spawn.start(["no-such-program"], cwd=tmp_path, env=None, prepare=prepare)
+    assert await child.wait() == 4  # what prepare returned was started
+    assert threads["popen"] == threads["prepare"] != threading.get_ident()
+
+
+async def test_starting_a_program_never_waits_for_the_application_s_thread_pool(
+    tmp_path: Path,
+) -> None:
+    """anyio's default limiter is the application's (Starlette's sync endpoints...):
+    with all of it taken, programs still start (the starting threads are hyperdeme's)."""
+    default = anyio.to_thread.current_default_thread_limiter()
+    tokens, release = default.total_tokens, threading.Event()
+    default.total_tokens = 1
+    timer = threading.Timer(10.0, release.set)  # frees the pool should the start wait on it
+    timer.start()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, release.wait)
+            await anyio.sleep(0.05)
+            assert default.borrowed_tokens == 1
+            assert await _run(tmp_path, PRINT_BOTH) == (3, "out", "err")
+            assert not release.is_set()  # started and ended while the pool was all taken
+            release.set()
+    finally:
+        timer.cancel()
+        release.set()
+        default.total_tokens = tokens
+
+
+async def test_run_process_makes_the_trial_s_cell_in_the_starting_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within a run (a watchdog), the trial's cgroup is made by the thread that starts
+    the program, never on the event loop's (a cgroup's mkdir is ms on a loaded
+    machine, issue 26); the program runs in it, and it is removed afterwards."""
+    made: list[tuple[int, str, str]] = []
+    real_make = _contain.Cell.make
+
+    def make(cell: _contain.Cell) -> None:
+        real_make(cell)
+        made.append((threading.get_ident(), cell.cgroup, cell.mark))
+
+    monkeypatch.setattr(_contain.Cell, "make", make)
+    code = "print(open('/proc/self/cgroup').read().strip())"
+    watchdog = Watchdog(grace=1.0)
+    try:
+        with watchdog.active():
+            returncode, printed, _ = await _run(tmp_path, code)
+    finally:
+        watchdog.close()
+    assert returncode == 0
+    assert [thread for thread, _, _ in made] != []
+    assert all(thread != threading.get_ident() for thread, _, _ in made)
+    _, cgroup, mark = made[-1]
+    if watchdog.containment.kind == "cgroup":
+        # the program ran in the cell made off the loop
+        assert printed.endswith(cgroup[len(_contain._cgroup2_mount() or "") :])
+        assert not await anyio.Path(cgroup).exists()  # and it was removed
+    else:
+        assert len(mark) == 32

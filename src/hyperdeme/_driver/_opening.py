@@ -9,7 +9,11 @@ experiment, checked and replayed into the strategy for a resumed one).
 A run does all of it in a worker thread (:func:`opening`): replaying a journal
 of 20,000 trials takes most of a second, which the caller's event loop (a web
 server's, say) must not spend waiting; closing (the journal's last fsync, the
-lock) is done there too.
+lock) is done there too. A thread alone does not keep the loop running: the
+replay pauses every few milliseconds to leave the loop's thread the GIL
+(:mod:`.._core._pacing`), what it builds is kept out of the garbage collector's
+full collections (:mod:`.._core._heap`), and the records are freed a slice at a
+time (:func:`_release`).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from pathlib import Path
 import anyio
 
 from .._core._errors import ConfigError, JournalError
+from .._core._heap import replay_heap
 from .._core._logging import get_logger
+from .._core._pacing import Pacer, paced
 from .._core._version import __version__
 from .._engine._files import off_loop
-from .._engine._journal import JOURNAL_NAME, Journal, read_records
+from .._engine._journal import JOURNAL_NAME, Journal, Record, read_records
 from .._engine._lock import ExperimentLock, driver_of
 from .._engine._workspace import Workspace, check_experiment_path
 from ..launchers._watchdog import reap
@@ -38,6 +44,9 @@ from ._run_spec import RunSpec
 __all__ = ["Opened", "opened", "opening"]
 
 log = get_logger("hyperdeme.run")
+
+#: journal records freed per step after a replay (see :func:`_release`)
+_RELEASED_AT_ONCE = 500
 
 
 @dataclass(slots=True)
@@ -91,10 +100,12 @@ def opened(experiment: RunSpec, *, resume: bool) -> Iterator[Opened]:
         ExperimentLock(workspace.root),
         Journal(workspace.journal_path, fsync=config.fsync) as journal,
         HumanLog(experiment.log_dir or workspace.root, experiment.log_fn) as human,
+        replay_heap() as heap,  # a replay's objects kept out of the cyclic GC's walks
     ):
         # what a driver that died with its watchdog left running stops before anything new
         reap(workspace.root)
         strategy, replayed = _open(experiment, journal, current, resume=resume)
+        heap.replayed(freeze=bool(replayed.finished))
         yield Opened(name, workspace, journal, human, strategy, replayed)
 
 
@@ -166,7 +177,9 @@ def _open(
             version=__version__,
         )
         return strategy, Replayed()
-    records = list(read_records(journal.path))
+    # paced: the GIL is left to the event loop's thread every few ms (see _pacing)
+    pacer = Pacer()
+    records = list(paced(read_records(journal.path), pacer))
     header = next((r for r in records if r.get("type") == "experiment"), None)
     where = f"the experiment {journal.path.parent}"
     if header is None or not isinstance(header.get("fingerprint"), dict):
@@ -182,7 +195,8 @@ def _open(
     else:  # seed 0: the seed the experiment was started with
         current = {**current, "seed": recorded.get("seed")}
         check_fingerprint(recorded, current, where, budget=budget)
-    check_budget(strategy, len({r["id"] for r in records if r.get("type") == "started"}), where)
+    started = {r["id"] for r in paced(records, pacer) if r.get("type") == "started"}
+    check_budget(strategy, len(started), where)
     _log_budget(recorded, current, budget)
     if recorded.get("command") != current.get("command"):
         log.warning(
@@ -190,7 +204,8 @@ def _open(
             recorded=recorded.get("command"),
             now=current.get("command"),
         )
-    replayed = replay(strategy, records, where, direction, objectives)
+    replayed = replay(strategy, paced(records, pacer), where, direction, objectives)
+    _release(records, pacer)
     for trial_id in replayed.interrupted:
         journal.interrupted(trial_id)
     journal.resumed(finished=len(replayed.finished), interrupted=replayed.interrupted)
@@ -201,6 +216,15 @@ def _open(
         rerun=[trial_id for trial_id, _ in replayed.rerun],
     )
     return strategy, replayed
+
+
+def _release(records: list[Record], pacer: Pacer) -> None:
+    """Free ``records`` a slice at a time: freeing 20,000 at once is one C call that
+    holds the GIL for tens of milliseconds (the caller's event loop waits for it);
+    between two slices the loop's thread can take the GIL."""
+    while records:
+        del records[-_RELEASED_AT_ONCE:]
+        pacer.tick()
 
 
 def _log_budget(

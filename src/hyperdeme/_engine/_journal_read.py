@@ -39,6 +39,7 @@ from typing import Any
 
 from .._core._direction import Direction
 from .._core._errors import HyperdemeWarning, JournalError
+from .._core._pacing import Pacer, paced
 from .._core._trial import Candidate, Status, Trial
 
 __all__ = [
@@ -290,12 +291,19 @@ def read_journal(path: str | os.PathLike[str]) -> list[Trial]:
     return finished
 
 
-def read_trials(path: str | os.PathLike[str]) -> tuple[list[Trial], set[int]]:
+def read_trials(
+    path: str | os.PathLike[str], *, pacer: Pacer | None = None
+) -> tuple[list[Trial], set[int]]:
     """What :func:`read_journal` returns, and the ids of every trial started (finished
-    or not: ``hyperdeme status`` tells running and interrupted trials from them)."""
+    or not: ``hyperdeme status`` tells running and interrupted trials from them).
+
+    With a ``pacer`` (reading in a worker thread), the reading pauses every few
+    milliseconds so the event loop's thread gets the GIL (see :mod:`.._core._pacing`).
+    """
     genes: dict[int, Candidate] = {}
     finished: dict[int, Trial] = {}
-    for record in read_records(path):
+    records = read_records(path)
+    for record in records if pacer is None else paced(records, pacer):
         kind = record.get("type")
         if kind == "started":
             genes[record["id"]] = Candidate(

@@ -123,17 +123,16 @@ class Containment:
             if self._subreaper_was is not None:
                 self.kind = "subreaper"
 
-    def cell(self) -> Cell:
-        """A new trial's place: its cgroup, or its mark."""
+    def cell(self, *, make: bool = True) -> Cell:
+        """A new trial's place: its cgroup, or its mark. With ``make=False`` nothing is
+        made yet: :meth:`Cell.make` does it later (in the thread that starts the
+        program: making a cgroup takes milliseconds on a loaded machine)."""
+        cell = Cell(self)
         if self.kind == "cgroup":
-            directory = os.path.join(self.cgroup, str(next(self._numbers)))
-            try:
-                os.mkdir(directory)
-            except OSError as error:  # a limit (cgroup.max.descendants), removed meanwhile
-                log.warning("containment.cell_failed", error=str(error))
-            else:
-                return Cell(self, cgroup=directory)
-        return Cell(self, mark=uuid.uuid4().hex)
+            cell._planned = os.path.join(self.cgroup, str(next(self._numbers)))
+        if make:
+            cell.make()
+        return cell
 
     def close(self, *, grace: float) -> None:
         """The run is over: stop what is left (the run's cgroup, the run's mark, the
@@ -168,6 +167,22 @@ class Cell:
         self.mark = mark
         self.pid: int | None = None
         self._emptied = False
+        self._planned = ""  # the cgroup :meth:`make` makes ("" for none: a mark)
+
+    def make(self) -> None:
+        """Make this cell's cgroup (blocking), or give it a mark where there is none or
+        it cannot be made (a limit, ``cgroup.max.descendants``; removed meanwhile)."""
+        if self.cgroup or self.mark:
+            return
+        if self._planned:
+            try:
+                os.mkdir(self._planned)
+            except OSError as error:
+                log.warning("containment.cell_failed", error=str(error))
+            else:
+                self.cgroup = self._planned
+                return
+        self.mark = uuid.uuid4().hex
 
     def argv(self, argv: Sequence[str]) -> list[str]:
         """``argv``, made to move itself into this cell's cgroup before it runs."""
@@ -204,8 +219,12 @@ class Cell:
 
 
 async def _empty_cgroup(cgroup: str, *, grace: float) -> None:
+    from ._spawn import off_loop  # imported by the first process already
+
     try:
-        os.rmdir(cgroup)  # the usual case: nothing left, and one system call
+        # the usual case: nothing left, and one system call, but one that takes ms on
+        # a loaded machine: in a starting thread, off the event loop
+        await off_loop(os.rmdir, cgroup)
         return
     except OSError:
         pass

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from anyio.abc import ByteReceiveStream
 
     from ._contain import Cell
-    from ._spawn import Child
+    from ._spawn import Child, Prepare
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
 
@@ -66,13 +66,14 @@ async def run_process(
     """
     watchdog = current_watchdog()
     cell = None
+    prepare = None
     if watchdog is not None:
         # the run's mark: should the driver die before the group is held below (or
         # should its handle be lost), the watchdog still finds the process by it;
-        # and the trial's cgroup (or mark), where what it leaves is found
-        cell = watchdog.containment.cell()
-        env = cell.env({**(os.environ if env is None else env), **watchdog.mark})
-        argv = cell.argv(argv)
+        # and the trial's cgroup (or mark), where what it leaves is found: made in
+        # the starting thread, off the event loop (a cgroup's mkdir takes ms)
+        cell = watchdog.containment.cell(make=False)
+        prepare = _preparer(cell, watchdog.mark)
     # Started shielded: a cancellation arriving while the process starts waits for it,
     # then the clean-up below stops its whole group (never a program left running).
     # _spawn (anyio's stream classes) is imported by the first process, not by
@@ -81,7 +82,7 @@ async def run_process(
 
     with anyio.CancelScope(shield=True):
         try:
-            process = await start(argv, cwd=cwd, env=env)
+            process = await start(argv, cwd=cwd, env=env, prepare=prepare)
         except BaseException:
             if cell is not None:
                 await cell.empty(grace=grace)  # its cgroup removed
@@ -105,6 +106,18 @@ async def run_process(
                 await cell.empty(grace=grace)
         if watchdog is not None and held is not None:
             watchdog.release(held)
+
+
+def _preparer(cell: Cell, mark: Mapping[str, str]) -> Prepare:
+    """What the starting thread does first: make the trial's cell, put the program in it."""
+
+    def prepare(
+        argv: Sequence[str], env: Mapping[str, str] | None
+    ) -> tuple[Sequence[str], Mapping[str, str] | None]:
+        cell.make()
+        return cell.argv(argv), cell.env({**(os.environ if env is None else env), **mark})
+
+    return prepare
 
 
 async def _follow(

@@ -1,0 +1,94 @@
+"""Keeping a big replay out of Python's cyclic garbage collector.
+
+Resuming 20,000 trials builds a few hundred thousand objects (the journal's
+records, the trials, the strategy's history) in a worker thread. The thread is
+no help against the collector: a collection holds the GIL whichever thread
+triggered it, and as the heap grows by a quarter, a *full* one runs and walks every
+object of the process. Measured (issue 26): four full collections of 17-121 ms
+while one resume ran, each a stall of the caller's event loop, and the first full
+collection after the resume another.
+
+So while a run opens its journal, full collections wait (the oldest generation's
+threshold is raised; the young generations are still collected, so a cycle made
+meanwhile is still found), and once the replay is done, what it built is moved to
+the collector's permanent generation (:func:`gc.freeze`): the replayed trials live
+as long as the run, and no later collection walks them. At the run's end (the last
+run of the process to end, when several share it) they are given back
+(:func:`gc.unfreeze`).
+
+What this costs the application: objects of its own alive at that moment are
+frozen too, so a cycle among them that dies during the run is freed at the run's
+end, not before (objects without cycles are freed as always, by reference
+counting). An application that froze objects itself (:func:`gc.freeze` before
+forking workers) keeps them frozen: hyperdeme then never unfreezes.
+
+Hand-written: the collector's knobs are the standard library's, and no library
+wraps them for this.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["DEFERRED_THRESHOLD", "replay_heap"]
+
+#: the oldest generation's threshold while a journal is replayed (gen-1 collections
+#: between two full ones: never reached by a replay)
+DEFERRED_THRESHOLD = 1_000_000
+
+_LOCK = threading.Lock()
+#: runs holding, runs deferring full collections, the threshold they replaced, whether
+#: the application had frozen objects before the first run, whether a run froze any
+_state = {"runs": 0, "deferring": 0, "threshold": 0, "host_froze": 0, "froze": 0}
+
+
+@contextmanager
+def replay_heap() -> Iterator[ReplayHeap]:
+    """For one run, from its opening to its end: full collections wait until
+    :meth:`ReplayHeap.replayed` (called once the journal is replayed, or on leaving),
+    which freezes what was built; the last run of the process to leave unfreezes."""
+    with _LOCK:
+        if _state["runs"] == 0:
+            _state["host_froze"] = gc.get_freeze_count() > 0
+        _state["runs"] += 1
+    heap = ReplayHeap()
+    try:
+        yield heap
+    finally:
+        heap.replayed(freeze=False)
+        with _LOCK:
+            _state["runs"] -= 1
+            if _state["runs"] == 0 and _state["froze"] and not _state["host_froze"]:
+                gc.unfreeze()
+                _state["froze"] = 0
+
+
+class ReplayHeap:
+    """One run's hold on the collector (see :func:`replay_heap`)."""
+
+    def __init__(self) -> None:
+        self._deferring = True
+        with _LOCK:
+            if _state["deferring"] == 0:
+                _state["threshold"] = gc.get_threshold()[2]
+                young, middle, _ = gc.get_threshold()
+                gc.set_threshold(young, middle, DEFERRED_THRESHOLD)
+            _state["deferring"] += 1
+
+    def replayed(self, *, freeze: bool = True) -> None:
+        """The replay is done: what it built is frozen (with ``freeze``), and full
+        collections run again. Once; later calls do nothing."""
+        if not self._deferring:
+            return
+        self._deferring = False
+        with _LOCK:
+            if freeze:
+                gc.freeze()
+                _state["froze"] = 1
+            _state["deferring"] -= 1
+            if _state["deferring"] == 0:
+                young, middle, _ = gc.get_threshold()
+                gc.set_threshold(young, middle, _state["threshold"])
