@@ -136,6 +136,37 @@ async def test_exactly_num_parallel_evals_run_at_once(tmp_path: Path, slots: int
     assert sorted(t.id for t in run.journalled()) == list(range(1, 17))
 
 
+def third_waits_for_fourth() -> Handler:
+    """Job 3 runs until job 4 runs; the others print ``FoM: 1`` at once."""
+    beside = anyio.Event()
+
+    async def handler(job: Job) -> Exit:
+        if job.trial_id == 3:
+            await beside.wait()
+        if job.trial_id == 4:
+            beside.set()
+        job.stdout.write(b"FoM: 1\n")
+        return Exit(0)
+
+    return handler
+
+
+async def test_a_trial_sent_to_a_worker_that_has_not_started_it_yet_counts_as_busy(
+    tmp_path: Path,
+) -> None:
+    """Trials 1 and 2 finish at once; trial 3 runs until trial 4 is running beside it.
+    The driver hands trial 3 to an idle worker and, with trial 2's result already in,
+    asks trial 4 before that worker has taken trial 3 up: were the worker still counted
+    idle, trial 4 would wait for it (a lost slot; here a run that never ends). The
+    interleaving depends on the scheduler's order, so many short runs."""
+    for attempt in range(40):
+        run = Run(tmp_path / str(attempt), third_waits_for_fourth(), slots=2)
+        with anyio.fail_after(10):
+            await run.run(RecordingSearch(num_iters=4))
+        assert sorted(t.id for t in run.journalled()) == [1, 2, 3, 4]
+        assert run.launcher.max_running == 2
+
+
 async def test_every_result_is_told_and_emitted_once(tmp_path: Path) -> None:
     run = Run(tmp_path, fom_handler(0.5), slots=4)
     strategy = RecordingSearch(num_iters=25)

@@ -213,6 +213,9 @@ class Scheduler:
                     self._in_order.asked(trial.id)
                 workers.ensure_one_idle()
                 await work.send(trial)
+                # taken by an idle worker, which may not have run yet: counted busy here, or
+                # the next trial would be sent to it while it starts this one (a slot lost)
+                workers.idle.count -= 1
                 in_flight += 1
                 if self._on_start is not None:
                     self._on_start(trial)
@@ -259,12 +262,11 @@ class Scheduler:
         idle: _Idle,
     ) -> None:
         """A worker: run the trials handed to it, one at a time, hand each back finished."""
-        while True:  # counted idle by whoever started it, and after each trial
+        while True:  # counted idle by whoever started it and after each trial; busy by the sender
             try:
                 trial = await receive.receive()
             except anyio.EndOfStream:
                 return
-            idle.count -= 1
             del self._pending[trial.id]  # no checkpoint since the receive: taken up
             try:
                 await self.runner.run(trial)
