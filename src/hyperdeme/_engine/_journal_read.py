@@ -44,6 +44,7 @@ from .._core._trial import Candidate, Status, Trial
 __all__ = [
     "JOURNAL_NAME",
     "SCHEMA",
+    "JournalTail",
     "Record",
     "journal_file",
     "read_direction",
@@ -88,6 +89,38 @@ def read_records(path: str | os.PathLike[str]) -> Generator[Record, None, None]:
                 return
             if line.strip():
                 yield checker.check(number, line)
+
+
+class JournalTail:
+    """A journal read as it grows: each :meth:`read` gives the records of the lines
+    written since the last one, checked as :func:`read_records` checks them (the same
+    checker, so the same errors).
+
+    Only new bytes are read. A last line without its newline is left where it is, to be
+    read whole once its writer ends it (a live journal's torn line is one being
+    written). For readers that follow a run (``hyperdeme serve``); it never writes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.file = journal_file(path)
+        self.offset = 0  # bytes consumed: up to the end of the last whole line
+        self._number = 0
+        self._checker = _Checker(self.file)
+
+    def read(self) -> list[Record]:
+        """The records of the whole lines added since the last call (raises
+        :class:`~hyperdeme.JournalError` at a line hyperdeme could not have written)."""
+        with self.file.open("rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        records = []
+        for line in data[:end].split(b"\n")[:-1]:
+            if line.strip():
+                records.append(self._checker.check(self._number + 1, line))
+            self._number += 1
+            self.offset += len(line) + 1
+        return records
 
 
 class _Checker:
