@@ -87,8 +87,9 @@ def _sample(trials: list[Trial], follower: Follower) -> list[Trial]:
         return trials
     best = sorted((t for t in trials if t.fom == t.fom), key=rank_key(follower.direction))
     chosen = {t.id for t in best[: PLOT_LIMIT // 2]}
-    stride = len(trials) / (PLOT_LIMIT - len(chosen))
-    chosen |= {trials[int(i * stride)].id for i in range(PLOT_LIMIT - len(chosen))}
+    rest = [t for t in trials if t.id not in chosen]
+    stride = len(rest) / (PLOT_LIMIT - len(chosen))
+    chosen |= {rest[int(i * stride)].id for i in range(PLOT_LIMIT - len(chosen))}
     return [t for t in trials if t.id in chosen]
 
 
