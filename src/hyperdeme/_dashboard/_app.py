@@ -24,6 +24,7 @@ answered (a web page cannot reach the dashboard through a rebound DNS name).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -62,7 +63,16 @@ LOOPBACK = ["127.0.0.1", "localhost", "::1", "[::1]"]
 def create_app(run_path: Path, *, token: str | None) -> Starlette:
     """The dashboard of the experiments under ``run_path``; ``token``: required of every
     request (None: none, which ``hyperdeme serve`` allows on a loopback address only)."""
-    endpoints = _Endpoints(Registry(run_path))
+    registry = Registry(run_path)
+    endpoints = _Endpoints(registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as group:
+            group.start_soon(registry.prefetch)
+            yield
+            group.cancel_scope.cancel()
+
     routes = [
         Route("/", _page("index.html")),
         Route("/experiments/{name}", _page("experiment.html")),
@@ -78,11 +88,14 @@ def create_app(run_path: Path, *, token: str | None) -> Starlette:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK))
     else:
         middleware.append(Middleware(TokenGate, token=token))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={_NotFound: _not_found, _BadQuery: _bad_query},
+        lifespan=lifespan,
     )
+    app.state.registry = registry
+    return app
 
 
 def _page(file: str) -> Callable[[Request], Awaitable[Response]]:

@@ -71,7 +71,7 @@ class Follower:
         self._tail = JournalTail(self.directory / JOURNAL_NAME)
         self._identity: tuple[int, int] | None = None
         self.trials: dict[int, Trial] = {}  # id -> its final record, in journal order
-        self.started: dict[int, Record] = {}  # id -> its started record
+        self.started: dict[int, Record] = {}  # id -> its started record, while unfinished
         self.fingerprint: dict[str, Any] = {}
         self.error: str | None = None
         self.best: Trial | None = None
@@ -90,6 +90,7 @@ class Follower:
 
     @property
     def unfinished(self) -> list[int]:
+        """Trials started and not finished (a cancelled one is run again: finished)."""
         return sorted(set(self.started) - set(self.trials))
 
     def refresh(self) -> bool:
@@ -125,6 +126,7 @@ class Follower:
             self.started[record["id"]] = record
         elif kind == "trial":
             trial = Trial.from_json(record)
+            self.started.pop(trial.id, None)  # kept only while it runs (memory)
             self.trials.pop(trial.id, None)  # re-inserted last: the order of final records
             self.trials[trial.id] = trial
             if trial.ok and (

@@ -3,6 +3,10 @@
 Reading is done in a worker thread (the first read of a large journal takes a
 while; the event loop keeps serving), one refresh of an experiment at a time,
 and at most once per :data:`FRESH` seconds however many pages ask.
+
+:meth:`Registry.prefetch` reads every experiment once when the server starts, so
+the first page opened finds a large journal read (100,000 trials take seconds to
+read, once: later looks read only the new bytes).
 """
 
 from __future__ import annotations
@@ -53,3 +57,8 @@ class Registry:
                 await anyio.to_thread.run_sync(follower.refresh)
                 self._read_at[name] = time.monotonic()
         return follower
+
+    async def prefetch(self) -> None:
+        """Read every experiment there now (the server's start: in the background)."""
+        for name in self.names():
+            await self.get(name)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
-from collections.abc import Callable
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from .._core._direction import pareto_front, rank_key, score
 from .._core._trial import Trial
@@ -39,21 +42,74 @@ def number(value: float) -> float | str | None:
     return value if math.isfinite(value) else str(value)
 
 
-def experiment_view(follower: Follower) -> dict[str, Any]:
-    """The experiment page's data: its summary, search space, and plot data."""
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The trials of one version of a follower, as arrays (sorting 100,000 trials by a
+    Python key takes a second on a busy core; numpy's argsort a few milliseconds)."""
+
+    trials: list[Trial]
+    scores: npt.NDArray[np.float64]  # lower is better; nan last
+    ok: npt.NDArray[np.bool_]
+    started: npt.NDArray[np.float64]
+    ended: npt.NDArray[np.float64]
+    duration: npt.NDArray[np.float64]
+    ids: npt.NDArray[np.int64]
+
+
+_COLUMNS: weakref.WeakKeyDictionary[Follower, tuple[int, _Columns]] = weakref.WeakKeyDictionary()
+
+
+def _columns(follower: Follower) -> _Columns:
+    """The follower's trials as arrays, made once per version (cached)."""
+    cached = _COLUMNS.get(follower)
+    if cached is not None and cached[0] == follower.version:
+        return cached[1]
     trials = list(follower.trials.values())
-    sample = _sample(trials, follower)
+    count = len(trials)
+    direction = follower.direction
+    scores = np.fromiter((score(t.fom, direction) for t in trials), np.float64, count)
+    columns = _Columns(
+        trials=trials,
+        scores=np.where(np.isnan(scores), np.inf, scores),
+        ok=np.fromiter((t.ok for t in trials), np.bool_, count),
+        started=np.fromiter((t.started for t in trials), np.float64, count),
+        ended=np.fromiter((t.ended for t in trials), np.float64, count),
+        duration=np.fromiter((t.duration for t in trials), np.float64, count),
+        ids=np.fromiter((t.id for t in trials), np.int64, count),
+    )
+    _COLUMNS[follower] = (follower.version, columns)
+    return columns
+
+
+_VIEWS: weakref.WeakKeyDictionary[Follower, tuple[int, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def experiment_view(follower: Follower) -> dict[str, Any]:
+    """The experiment page's data: its summary (now), search space, and plot data (made
+    once per version of the journal, however many pages ask)."""
+    cached = _VIEWS.get(follower)
+    if cached is None or cached[0] != follower.version:
+        cached = (follower.version, _plot_data(follower))
+        _VIEWS[follower] = cached
+    return {**cached[1], "summary": follower.summary().to_json()}
+
+
+def _plot_data(follower: Follower) -> dict[str, Any]:
+    columns = _columns(follower)
+    trials = columns.trials
+    sample = _sample(columns)
     direction = follower.direction
     objectives = follower.objectives
     view: dict[str, Any] = {
-        "summary": follower.summary().to_json(),
         "space": follower.fingerprint.get("space", {}).get("parameters", []),
         "strategy": follower.fingerprint.get("strategy", {}),
         "command": follower.fingerprint.get("command", ""),
         "sampled": len(sample),
         "points": [_point(t) for t in sample],
-        "best_so_far": _best_so_far(trials, follower),
-        "gaps": _gaps(trials),
+        "best_so_far": _best_so_far(columns),
+        "gaps": _gaps(columns),
         "curves": {
             str(t.id): [[step, number(fom)] for step, fom in sorted(t.intermediate.items())]
             for t in sample
@@ -81,74 +137,77 @@ def _point(trial: Trial) -> dict[str, Any]:
     }
 
 
-def _sample(trials: list[Trial], follower: Follower) -> list[Trial]:
+def _sample(columns: _Columns) -> list[Trial]:
     """Every trial, or :data:`PLOT_LIMIT` of them: the best half and an even spread."""
+    trials = columns.trials
     if len(trials) <= PLOT_LIMIT:
         return trials
-    best = sorted((t for t in trials if t.fom == t.fom), key=rank_key(follower.direction))
-    chosen = {t.id for t in best[: PLOT_LIMIT // 2]}
-    rest = [t for t in trials if t.id not in chosen]
-    stride = len(rest) / (PLOT_LIMIT - len(chosen))
-    chosen |= {rest[int(i * stride)].id for i in range(PLOT_LIMIT - len(chosen))}
-    return [t for t in trials if t.id in chosen]
+    best = np.argsort(columns.scores, kind="stable")[: PLOT_LIMIT // 2]
+    chosen = np.zeros(len(trials), dtype=np.bool_)
+    chosen[best] = True
+    rest = np.flatnonzero(~chosen)
+    chosen[rest[np.linspace(0, len(rest) - 1, PLOT_LIMIT - len(best)).astype(np.int64)]] = True
+    return [trials[i] for i in np.flatnonzero(chosen)]
 
 
-def _best_so_far(trials: list[Trial], follower: Follower) -> list[list[Any]]:
+def _best_so_far(columns: _Columns) -> list[list[Any]]:
     """``[ended, fom, id]`` each time the best FoM improved, in time order."""
-    best: float | None = None
-    steps = []
-    for trial in sorted((t for t in trials if t.ok), key=lambda t: t.ended):
-        value = score(trial.fom, follower.direction)
-        if best is None or value < best:
-            best = value
-            steps.append([trial.ended, number(trial.fom), trial.id])
-    return steps
+    order = np.flatnonzero(columns.ok)
+    order = order[np.argsort(columns.ended[order], kind="stable")]
+    scores = columns.scores[order]
+    if not len(scores):
+        return []
+    running = np.minimum.accumulate(scores)
+    improved = np.concatenate(([True], running[1:] < running[:-1]))
+    return [
+        [columns.trials[i].ended, number(columns.trials[i].fom), columns.trials[i].id]
+        for i in order[improved]
+    ]
 
 
-def _gaps(trials: list[Trial]) -> list[list[float]]:
+def _gaps(columns: _Columns) -> list[list[float]]:
     """``[from, to]`` for each pause in which no trial ran (a stop and a resume), longer
     than :data:`MIN_GAP` and than three median trial durations."""
-    spans = sorted((t.started, t.ended) for t in trials if t.started and t.ended)
-    if len(spans) < 2:
+    known = (columns.started > 0) & (columns.ended > 0)
+    starts, ends = columns.started[known], columns.ended[known]
+    if len(starts) < 2:
         return []
-    longest = max(MIN_GAP, 3 * statistics.median(end - start for start, end in spans))
-    gaps = []
-    reach = spans[0][1]
-    for start, end in spans[1:]:
-        if start - reach > longest:
-            gaps.append([reach, start])
-        reach = max(reach, end)
-    return gaps
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    longest = max(MIN_GAP, 3 * float(np.median(ends - starts)))
+    reach = np.maximum.accumulate(ends)[:-1]  # the latest end before each next start
+    pauses = np.flatnonzero(starts[1:] - reach > longest)
+    return [[float(reach[i]), float(starts[i + 1])] for i in pauses]
 
 
-#: the table's sort keys besides a parameter's flag
-_SORTS: dict[str, Callable[[Trial], Any]] = {
-    "id": lambda t: t.id,
-    "status": lambda t: (t.status.value, t.id),
-    "duration": lambda t: (t.duration, t.id),
-    "ended": lambda t: (t.ended, t.id),
-}
+#: the table's sort keys besides a parameter's flag: a column of :class:`_Columns`
+_SORTS = ("id", "fom", "duration", "ended", "status")
 
 
 def trials_page(
     follower: Follower, *, offset: int, limit: int, sort: str, descending: bool
 ) -> dict[str, Any]:
     """One page of the trials table, sorted by ``sort`` (``fom`` best first, ``id``,
-    ``status``, ``duration``, ``ended``, or a parameter's flag)."""
-    trials = list(follower.trials.values())
-    if sort == "fom":
-        key = rank_key(follower.direction)
-        ordered = sorted(trials, key=lambda t: (math.isnan(t.fom), *key(t)))
+    ``status``, ``duration``, ``ended``, or a parameter's flag), ties by id."""
+    columns = _columns(follower)
+    trials = columns.trials
+    if sort == "status":
+        statuses = np.array([t.status.value for t in trials])
+        order = np.lexsort((columns.ids, statuses))
     elif sort in _SORTS:
-        ordered = sorted(trials, key=_SORTS[sort])
+        key = {"fom": columns.scores, "id": columns.ids}.get(sort)
+        key = getattr(columns, sort) if key is None else key
+        order = np.lexsort((columns.ids, key))
     else:  # a flag: numbers before text, trials without it last
-        ordered = sorted(trials, key=lambda t: _flag_key(t, sort))
+        order = np.array(
+            sorted(range(len(trials)), key=lambda i: _flag_key(trials[i], sort)), dtype=np.int64
+        )
     if descending:
-        ordered.reverse()
+        order = order[::-1]
     return {
         "total": len(trials),
         "offset": offset,
-        "trials": [_row(t) for t in ordered[offset : offset + limit]],
+        "trials": [_row(trials[i]) for i in order[offset : offset + limit]],
     }
 
 

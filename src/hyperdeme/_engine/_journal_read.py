@@ -256,11 +256,14 @@ def _step(key: object) -> bool:
     return True
 
 
+#: the statuses a trial record may have (a set made once: read per line of a large journal)
+_STATUSES = frozenset(s.value for s in Status)
+
 #: a trial record's fields: whether required, a check, and what the check wants
 _TRIAL_FIELDS: dict[str, tuple[bool, Callable[[object], bool], str]] = {
     "params": (True, lambda v: isinstance(v, dict), "an object"),
     "fom": (True, _number, "a number"),
-    "status": (True, lambda v: v in {s.value for s in Status}, f"one of {[*Status]}"),
+    "status": (True, lambda v: v in _STATUSES, f"one of {[*Status]}"),
     "metrics": (False, _numbers, "an object of numbers"),
     "attempts": (False, _integer, "an integer"),
     "returncode": (False, lambda v: v is None or _integer(v), "an integer or null"),
