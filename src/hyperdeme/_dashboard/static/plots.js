@@ -38,7 +38,7 @@ function ticks(s, count) {
   // round steps: 1, 2 or 5 times a power of ten
   const raw = (s.hi - s.lo) / (count || 4);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((m) => m >= raw) || raw;
+  const step = [1, 2, 5, 10].map((m) => m * power).find((m) => m >= raw * 0.7) || raw;
   const out = [];
   for (let t = Math.ceil(s.lo / step) * step; t <= s.hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
   return out;
