@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import hyperdeme
+from hyperdeme._dashboard import _follow
 from hyperdeme._dashboard._follow import Follower
 from hyperdeme._dashboard._scan import experiment_dirs
 from hyperdeme._engine._journal_read import JournalTail
@@ -116,3 +117,27 @@ def test_the_scan_finds_experiments_not_links(tmp_path: Path) -> None:
     assert [d.name for d in experiment_dirs(tmp_path / "run")] == ["a", "b"]
     assert experiment_dirs(tmp_path / "run" / "a") == [tmp_path / "run" / "a"]
     assert experiment_dirs(tmp_path / "missing") == []
+
+
+def test_a_journal_is_taken_in_parts_of_whole_lines(tmp_path: Path) -> None:
+    journal = completed(tmp_path / "e", 5)
+    whole = JournalTail(journal).read()
+    tail = JournalTail(journal)
+    parts = []
+    while records := tail.read(max_bytes=50):  # each line is longer than 50 bytes
+        assert len(records) == 1
+        parts += records
+    assert parts == whole
+    tail = JournalTail(journal)
+    assert tail.read(max_bytes=len(line(started(1))) * 4) != []
+    assert tail.offset < journal.stat().st_size  # a part, ended at a line's end
+    assert journal.read_bytes()[tail.offset - 1 : tail.offset] == b"\n"
+
+
+def test_the_follower_reads_a_large_journal_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_follow, "CHUNK", 300)
+    follower = Follower(completed(tmp_path / "e", 40).parent)
+    follower.refresh()
+    assert sorted(follower.trials) == list(range(1, 41))

@@ -152,8 +152,14 @@ def _parser() -> argparse.ArgumentParser:
             "objectives: each trial of the Pareto front)",
         ),
     ):
+        where = "a run directory (holds trials.jsonl)"
+        if name == "status":
+            where += (
+                "; a folder of them (lists them, as `list` does); or an experiment file "
+                "(.toml: the experiment it names)"
+            )
         _command(commands, name, handler, text).add_argument(
-            "run_dir", type=Path, metavar="RUN_DIR", help="a run directory (holds trials.jsonl)"
+            "run_dir", type=Path, metavar="RUN_DIR", help=where
         )
 
     listing = _command(

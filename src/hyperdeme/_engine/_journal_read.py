@@ -107,12 +107,19 @@ class JournalTail:
         self._number = 0
         self._checker = _Checker(self.file)
 
-    def read(self) -> list[Record]:
+    def read(self, *, max_bytes: int = -1) -> list[Record]:
         """The records of the whole lines added since the last call (raises
-        :class:`~hyperdeme.JournalError` at a line hyperdeme could not have written)."""
+        :class:`~hyperdeme.JournalError` at a line hyperdeme could not have written);
+        with ``max_bytes``, of those within the next ``max_bytes`` (one line at least),
+        so a large journal can be taken in parts; empty when nothing whole is new."""
         with self.file.open("rb") as handle:
             handle.seek(self.offset)
-            data = handle.read()
+            data = handle.read(max_bytes)
+            while max_bytes > 0 and b"\n" not in data:
+                more = handle.read(max_bytes)  # a line longer than max_bytes: take it whole
+                if not more:
+                    break
+                data += more
         end = data.rfind(b"\n") + 1
         records = []
         for line in data[:end].split(b"\n")[:-1]:
