@@ -14,7 +14,7 @@ from hyperdeme._dashboard import _registry  # noqa: E402
 from hyperdeme._dashboard._app import COOKIE, CSP, create_app  # noqa: E402
 from hyperdeme._dashboard._views import PLOT_LIMIT  # noqa: E402
 
-from .journals import completed, finished, line, started, write_journal  # noqa: E402
+from .journals import completed, finished, header, line, started, write_journal  # noqa: E402
 
 TOKEN = "0123456789abcdef-token"
 
@@ -142,3 +142,26 @@ async def test_with_a_token_every_request_needs_it(run_path: Path) -> None:
         assert "HttpOnly" in first.headers["set-cookie"]
         # the cookie now rides along: the page's own requests need no token in them
         assert (await client.get("/api/experiments/alpha")).status_code == 200
+
+
+async def test_the_plot_data_curves_gaps_stopped_trials_and_the_front(tmp_path: Path) -> None:
+    objectives = {"loss": "minimize", "size": "minimize"}
+    write_journal(
+        tmp_path / "run" / "e",
+        header(objectives=objectives),
+        started(1),
+        finished(1, 0.9, intermediate={"1": 2.0, "2": 0.9}, objectives={"loss": 1, "size": 3}),
+        started(2),
+        finished(2, 0.3, "stopped", intermediate={"1": 0.3}, objectives={"loss": 3, "size": 1}),
+        started(3),
+        # a stop and a resume: nothing ran for an hour before trial 3
+        finished(3, 0.5, started=5000.0, ended=5001.0, objectives={"loss": 4, "size": 4}),
+    )
+    transport = httpx.ASGITransport(app=create_app(tmp_path / "run", token=None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        view = (await client.get("/api/experiments/e")).json()
+    assert view["curves"] == {"1": [[1, 2.0], [2, 0.9]], "2": [[1, 0.3]]}
+    stopped = next(p for p in view["points"] if p["id"] == 2)
+    assert (stopped["status"], stopped["fom"]) == ("stopped", 0.3)  # at its FoM
+    assert view["gaps"] == [[1003.0, 5000.0]]
+    assert view["front"] == [1]  # trial 2 stopped: not a result; trial 3 dominated
