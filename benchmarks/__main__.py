@@ -29,6 +29,7 @@ BENCHMARKS = {
     "import": ("startup", "import_time"),
     "loop-lag": ("embedding", "loop_lag"),
     "value-lists": ("startup", "value_lists"),
+    "dashboard": ("startup", "dashboard"),
 }
 
 

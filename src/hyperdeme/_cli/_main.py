@@ -40,6 +40,8 @@ examples:
   hyperdeme run experiment.toml            run the experiment the file describes
   hyperdeme run experiment.toml --dry-run  check the file, show the first command lines
   hyperdeme status run/mnist               trials done, failed, running; the best so far
+  hyperdeme list run                       one line per experiment under the run path
+  hyperdeme serve run                      a live dashboard at http://127.0.0.1:8080
   hyperdeme best run/mnist                 the best flags (--lr=0.003 --optimizer=adam), to paste
                                            after the command
   hyperdeme export run/mnist               the trials as CSV (--json: JSON lines; -o FILE)
@@ -192,9 +194,58 @@ def _parser() -> argparse.ArgumentParser:
             "objectives: each trial of the Pareto front)",
         ),
     ):
+        where = "a run directory (holds trials.jsonl)"
+        if name == "status":
+            where += (
+                "; a folder of them (lists them, as `list` does); or an experiment file "
+                "(.toml: the experiment it names)"
+            )
         _command(commands, name, handler, text).add_argument(
-            "run_dir", type=Path, metavar="RUN_DIR", help="a run directory (holds trials.jsonl)"
+            "run_dir", type=Path, metavar="RUN_DIR", help=where
         )
+
+    listing = _command(
+        commands,
+        "list",
+        _list,
+        "one line per experiment under a run path: state, trials, best FoM, last activity",
+    )
+    listing.add_argument(
+        "run_path",
+        type=Path,
+        nargs="?",
+        default=Path("run"),
+        metavar="RUN_PATH",
+        help="a folder of experiments (default: run)",
+    )
+    serve = _command(
+        commands,
+        "serve",
+        _serve,
+        "a read-only live dashboard of the experiments under a run path (needs hyperdeme[serve])",
+    )
+    serve.add_argument(
+        "run_path",
+        type=Path,
+        nargs="?",
+        default=Path("run"),
+        metavar="RUN_PATH",
+        help="a folder of experiments, or one experiment (default: run)",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; any other needs a token)",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0: any free)")
+    serve.add_argument(
+        "--token",
+        nargs="?",
+        const="",
+        metavar="T",
+        help="every request must carry it (?token=T once, then a cookie); --token alone: "
+        "generate one and print it; needed for any --host but a loopback address",
+    )
 
     export = _command(
         commands,
@@ -349,10 +400,25 @@ def _resume_line(arguments: argparse.Namespace) -> list[str]:
 
 
 def _status(arguments: argparse.Namespace, out: TextIO) -> int:
-    from ._journal_view import read_run
-    from ._status import status_lines
+    from ._status import status_of
 
-    print("\n".join(status_lines(read_run(arguments.run_dir))), file=out)
+    print("\n".join(status_of(arguments.run_dir)), file=out)
+    return EXIT_OK
+
+
+def _list(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._list import list_lines
+
+    print("\n".join(list_lines(arguments.run_path)), file=out)
+    return EXIT_OK
+
+
+def _serve(arguments: argparse.Namespace, out: TextIO) -> int:
+    from ._serve import serve
+
+    serve(
+        arguments.run_path, host=arguments.host, port=arguments.port, token=arguments.token, out=out
+    )
     return EXIT_OK
 
 

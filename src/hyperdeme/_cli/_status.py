@@ -1,16 +1,40 @@
-"""``hyperdeme status``: how a run stands, finished or still going."""
+"""``hyperdeme status``: how a run stands, finished or still going.
+
+Given a folder of experiments (a run path), it lists them as ``hyperdeme list``
+does; given an experiment file (``.toml``), it opens the experiment the file
+names (``<run_path>/<name>``, the directory ``hyperdeme run`` writes).
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 
 from ._best import flags
 from ._engine_internals import wording
 from ._front import front_status
-from ._journal_view import RunView
+from ._journal_view import RunView, read_run
+from ._list import is_run_path, list_lines
 
-__all__ = ["status_lines"]
+__all__ = ["status_lines", "status_of"]
+
+
+def status_of(path: Path) -> list[str]:
+    """What ``hyperdeme status PATH`` prints: one experiment's status, the list of a run
+    path's experiments, or the status of the experiment an experiment file names."""
+    if path.suffix == ".toml" and path.is_file():
+        from ._experiment import load_experiment
+
+        path = load_experiment(path).run_dir
+    if is_run_path(path):
+        table = list_lines(path)
+        count = f"{len(table) - 1} experiment" + ("s" if len(table) != 2 else "")
+        return [
+            f"run path: {path} ({count}; hyperdeme status <run path>/<name> shows one)",
+            *table,
+        ]
+    return status_lines(read_run(path))
 
 
 def status_lines(view: RunView, *, now: float | None = None) -> list[str]:

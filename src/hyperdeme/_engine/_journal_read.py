@@ -45,6 +45,7 @@ from .._core._trial import Candidate, Status, Trial
 __all__ = [
     "JOURNAL_NAME",
     "SCHEMA",
+    "JournalTail",
     "Record",
     "journal_file",
     "read_direction",
@@ -89,6 +90,45 @@ def read_records(path: str | os.PathLike[str]) -> Generator[Record, None, None]:
                 return
             if line.strip():
                 yield checker.check(number, line)
+
+
+class JournalTail:
+    """A journal read as it grows: each :meth:`read` gives the records of the lines
+    written since the last one, checked as :func:`read_records` checks them (the same
+    checker, so the same errors).
+
+    Only new bytes are read. A last line without its newline is left where it is, to be
+    read whole once its writer ends it (a live journal's torn line is one being
+    written). For readers that follow a run (``hyperdeme serve``); it never writes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.file = journal_file(path)
+        self.offset = 0  # bytes consumed: up to the end of the last whole line
+        self._number = 0
+        self._checker = _Checker(self.file)
+
+    def read(self, *, max_bytes: int = -1) -> list[Record]:
+        """The records of the whole lines added since the last call (raises
+        :class:`~hyperdeme.JournalError` at a line hyperdeme could not have written);
+        with ``max_bytes``, of those within the next ``max_bytes`` (one line at least),
+        so a large journal can be taken in parts; empty when nothing whole is new."""
+        with self.file.open("rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(max_bytes)
+            while max_bytes > 0 and b"\n" not in data:
+                more = handle.read(max_bytes)  # a line longer than max_bytes: take it whole
+                if not more:
+                    break
+                data += more
+        end = data.rfind(b"\n") + 1
+        records = []
+        for line in data[:end].split(b"\n")[:-1]:
+            if line.strip():
+                records.append(self._checker.check(self._number + 1, line))
+            self._number += 1
+            self.offset += len(line) + 1
+        return records
 
 
 class _Checker:
@@ -224,11 +264,14 @@ def _step(key: object) -> bool:
     return True
 
 
+#: the statuses a trial record may have (a set made once: read per line of a large journal)
+_STATUSES = frozenset(s.value for s in Status)
+
 #: a trial record's fields: whether required, a check, and what the check wants
 _TRIAL_FIELDS: dict[str, tuple[bool, Callable[[object], bool], str]] = {
     "params": (True, lambda v: isinstance(v, dict), "an object"),
     "fom": (True, _number, "a number"),
-    "status": (True, lambda v: v in {s.value for s in Status}, f"one of {[*Status]}"),
+    "status": (True, lambda v: v in _STATUSES, f"one of {[*Status]}"),
     "metrics": (False, _numbers, "an object of numbers"),
     "attempts": (False, _integer, "an integer"),
     "returncode": (False, lambda v: v is None or _integer(v), "an integer or null"),

@@ -1,0 +1,167 @@
+"""The dashboard's application in process: the JSON API, the token, the headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+httpx = pytest.importorskip("httpx")
+
+from hyperdeme._dashboard import _registry  # noqa: E402
+from hyperdeme._dashboard._app import COOKIE, CSP, create_app  # noqa: E402
+from hyperdeme._dashboard._views import PLOT_LIMIT  # noqa: E402
+
+from .journals import completed, finished, header, line, started, write_journal  # noqa: E402
+
+TOKEN = "0123456789abcdef-token"
+
+
+@pytest.fixture(autouse=True)
+def always_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_registry, "FRESH", 0.0)  # every request reads the journal
+
+
+@pytest.fixture
+def run_path(tmp_path: Path) -> Path:
+    completed(tmp_path / "run" / "alpha", 3)
+    write_journal(
+        tmp_path / "run" / "<b>bold<i>",
+        started(1),
+        finished(1, 0.5, error="<script>alert(1)</script>"),
+        started(2),
+    )
+    return tmp_path / "run"
+
+
+@pytest.fixture
+async def client(run_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(run_path, token=None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:
+        yield c
+
+
+async def test_the_experiments_are_listed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/experiments")
+    assert response.status_code == 200
+    found = {e["name"]: e for e in response.json()["experiments"]}
+    assert sorted(found) == ["<b>bold<i>", "alpha"]
+    assert (found["alpha"]["done"], found["alpha"]["best_fom"], found["alpha"]["state"]) == (
+        3,
+        1.0,
+        "finished",
+    )
+    assert found["<b>bold<i>"]["state"] == "interrupted"
+
+
+async def test_every_response_has_a_strict_content_security_policy(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/", "/experiments/alpha", "/api/experiments", "/static/experiment.js", "/x"):
+        response = await client.get(path)
+        policy = response.headers["content-security-policy"]
+        assert policy == CSP, path
+        assert "script-src 'self'" in CSP
+        assert "default-src 'none'" in CSP
+        assert "unsafe-inline" not in policy
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_one_experiment_and_its_trials(client: httpx.AsyncClient) -> None:
+    view = (await client.get("/api/experiments/alpha")).json()
+    assert [p["id"] for p in view["points"]] == [1, 2, 3]
+    assert view["space"][0]["log"] is True
+    assert view["best_so_far"][0][1:] == [1.0, 1]
+    page = (await client.get("/api/experiments/alpha/trials?sort=fom&order=desc&limit=2")).json()
+    assert (page["total"], [t["id"] for t in page["trials"]]) == (3, [3, 2])
+    page = (await client.get("/api/experiments/alpha/trials?offset=2&sort=id")).json()
+    assert [t["id"] for t in page["trials"]] == [3]
+    assert (await client.get("/api/experiments/alpha/trials?limit=0")).status_code == 400
+    assert (await client.get("/api/experiments/nope")).status_code == 404
+    assert (await client.get("/api/experiments/alpha/trials/9")).status_code == 404
+
+
+async def test_a_trial_shows_its_logs_ends(client: httpx.AsyncClient, run_path: Path) -> None:
+    logs = run_path / "alpha" / "00002"
+    logs.mkdir()
+    (logs / "stdout.log").write_text("x" * 20000 + "<img src=x onerror=alert(1)> the end\n")
+    (logs / "stderr.log").symlink_to("/etc/hostname")  # planted: never followed
+    trial = (await client.get("/api/experiments/alpha/trials/2")).json()
+    assert trial["stdout"].endswith("<img src=x onerror=alert(1)> the end\n")
+    assert len(trial["stdout"]) == 16 * 1024
+    assert trial["stderr"] == ""
+    running = (await client.get("/api/experiments/%3Cb%3Ebold%3Ci%3E/trials/2")).json()
+    assert running["status"] == "running"
+
+
+async def test_the_journal_is_followed_and_a_torn_line_waits(
+    client: httpx.AsyncClient, run_path: Path
+) -> None:
+    journal = run_path / "alpha" / "trials.jsonl"
+    whole = line(started(4)) + line(finished(4, 0.25))
+    with journal.open("ab") as handle:
+        handle.write(whole[:-7])
+    summary = (await client.get("/api/experiments/alpha")).json()["summary"]
+    assert (summary["done"], summary["best_fom"]) == (3, 1.0)
+    with journal.open("ab") as handle:
+        handle.write(whole[-7:])
+    summary = (await client.get("/api/experiments/alpha")).json()["summary"]
+    assert (summary["done"], summary["best_fom"]) == (4, 0.25)
+
+
+async def test_a_large_experiment_is_sampled_for_its_plots(tmp_path: Path) -> None:
+    completed(tmp_path / "run" / "big", PLOT_LIMIT + 500)
+    transport = httpx.ASGITransport(app=create_app(tmp_path / "run", token=None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        view = (await client.get("/api/experiments/big")).json()
+    assert (view["sampled"], view["summary"]["done"]) == (PLOT_LIMIT, PLOT_LIMIT + 500)
+    ids = [p["id"] for p in view["points"]]
+    assert ids[: PLOT_LIMIT // 2] == list(range(1, PLOT_LIMIT // 2 + 1))  # the best half
+    assert max(ids) > PLOT_LIMIT  # and a spread over the whole run
+
+
+async def test_a_foreign_host_name_is_refused_without_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/experiments", headers={"Host": "attacker.example"})
+    assert response.status_code == 400
+
+
+async def test_with_a_token_every_request_needs_it(run_path: Path) -> None:
+    transport = httpx.ASGITransport(app=create_app(run_path, token=TOKEN))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.1.2.3:8080") as client:
+        for path in ("/", "/api/experiments", "/api/experiments/alpha/events", "/static/index.js"):
+            assert (await client.get(path)).status_code == 401, path
+        assert (await client.get("/api/experiments?token=wrong")).status_code == 401
+        assert (await client.get("/api/experiments?token=ünïcode")).status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert (await client.get("/api/experiments", headers=bearer)).status_code == 200
+        first = await client.get(f"/?token={TOKEN}")
+        assert first.status_code == 200
+        assert f"{COOKIE}={TOKEN}" in first.headers["set-cookie"]
+        assert "HttpOnly" in first.headers["set-cookie"]
+        # the cookie now rides along: the page's own requests need no token in them
+        assert (await client.get("/api/experiments/alpha")).status_code == 200
+
+
+async def test_the_plot_data_curves_gaps_stopped_trials_and_the_front(tmp_path: Path) -> None:
+    objectives = {"loss": "minimize", "size": "minimize"}
+    write_journal(
+        tmp_path / "run" / "e",
+        header(objectives=objectives),
+        started(1),
+        finished(1, 0.9, intermediate={"1": 2.0, "2": 0.9}, objectives={"loss": 1, "size": 3}),
+        started(2),
+        finished(2, 0.3, "stopped", intermediate={"1": 0.3}, objectives={"loss": 3, "size": 1}),
+        started(3),
+        # a stop and a resume: nothing ran for an hour before trial 3
+        finished(3, 0.5, started=5000.0, ended=5001.0, objectives={"loss": 4, "size": 4}),
+    )
+    transport = httpx.ASGITransport(app=create_app(tmp_path / "run", token=None))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        view = (await client.get("/api/experiments/e")).json()
+    assert view["curves"] == {"1": [[1, 2.0], [2, 0.9]], "2": [[1, 0.3]]}
+    stopped = next(p for p in view["points"] if p["id"] == 2)
+    assert (stopped["status"], stopped["fom"]) == ("stopped", 0.3)  # at its FoM
+    assert view["gaps"] == [[1003.0, 5000.0]]
+    assert view["front"] == [1]  # trial 2 stopped: not a result; trial 3 dominated
