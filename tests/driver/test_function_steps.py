@@ -116,6 +116,44 @@ async def test_asha_stops_a_function_where_it_stops_a_program(
     assert stopped.fom == fom(stopped.params["--x"], 3)
 
 
+def train_logged(params: dict[str, Any], trial: TrialContext) -> float:
+    """``train``, writing to ``<--log>/<trial id>`` each step it reaches before reporting
+    it: where the function itself stopped, seen from outside a worker process."""
+    log = Path(params["--log"], str(trial.id))
+    for epoch in range(1, EPOCHS + 1):
+        log.write_text(str(epoch))
+        trial.report(fom(params["--x"], epoch), step=epoch)
+    log.write_text("returned")
+    return fom(params["--x"], EPOCHS)
+
+
+async def train_logged_async(params: dict[str, Any], trial: TrialContext) -> float:
+    await anyio.lowlevel.checkpoint()
+    return train_logged(params, trial)
+
+
+@pytest.mark.parametrize("where", ["thread", "coroutine", "process"])
+async def test_the_function_itself_stops_at_the_step_the_rule_stops_it(
+    tmp_path: Path, where: str
+) -> None:
+    """report() raises Stopped at once, in every mode: the function goes no step further."""
+    evaluator = hyperdeme.Evaluator(
+        train_logged_async if where == "coroutine" else train_logged,
+        run_path=str(tmp_path / "run"),
+        fsync=False,
+        early_stopping=RULE,
+        function_runs_in="process" if where == "process" else "thread",
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=9, seed=4, name="f")
+    space = Params([["--x", 0.5, (0.0, 1.0)], ["--log", str(tmp_path), [str(tmp_path)]]])
+    result = await hyperdeme.optimize(opt, space)
+    reached = {t.id: (tmp_path / str(t.id)).read_text() for t in result.trials}
+    stopped = {t.id: str(t.steps) for t in result.trials if t.status is Status.STOPPED}
+    assert stopped
+    assert {i: reached[i] for i in stopped} == stopped
+    assert all(reached[t.id] == "returned" for t in result.trials if t.ok)
+
+
 async def test_without_a_rule_steps_are_counted_and_nothing_kept(tmp_path: Path) -> None:
     result = await run(tmp_path, train, name="f", num_iters=2)
     assert [(t.status, t.steps, t.intermediate) for t in result.trials] == [
