@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -290,10 +291,16 @@ def reports_text(params: dict[str, Any], trial: TrialContext) -> float:
 async def test_a_bad_report_fails_the_trial_saying_why(
     tmp_path: Path, runs_in: str, function: Any, error: str
 ) -> None:
+    before = _report_directories()
     result = await run(tmp_path, function, name="f", num_iters=1, function_runs_in=runs_in)
     [trial] = result.trials
     assert trial.status is Status.FAILED
     assert trial.error.endswith(error)
+    assert _report_directories() <= before  # the run removed its report sockets
+
+
+def _report_directories() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("hyperdeme-reports-*"))
 
 
 async def test_steps_may_skip_and_default_to_the_next(tmp_path: Path) -> None:
