@@ -313,3 +313,25 @@ async def test_steps_may_skip_and_default_to_the_next(tmp_path: Path) -> None:
     result = await run(tmp_path, sparse, name="f", num_iters=1, early_stopping=RULE)
     [trial] = result.trials
     assert (trial.status, trial.steps, trial.intermediate) == (Status.OK, 9, {3: 3.0, 9: 1.0})
+
+
+async def test_a_retry_reports_its_steps_afresh(tmp_path: Path) -> None:
+    """The first attempt fails after 5 steps; the retry counts from step 1 again and its
+    values replace the first attempt's at the rungs."""
+    attempts: list[int] = []
+
+    def flaky(params: dict[str, Any], trial: TrialContext) -> float:
+        attempts.append(trial.id)
+        for epoch in range(1, 6):
+            trial.report(9.0 if len(attempts) == 1 else 1.0 / epoch, step=epoch)
+        if len(attempts) == 1:
+            raise RuntimeError("the first attempt fails")
+        return 0.2
+
+    result = await run(
+        tmp_path, flaky, name="f", num_iters=1, early_stopping=RULE, num_retries=1,
+        retry_delay=0,
+    )  # fmt: skip
+    [trial] = result.trials
+    assert (trial.status, trial.attempts, trial.steps) == (Status.OK, 2, 5)
+    assert trial.intermediate == {1: 1.0, 3: 1.0 / 3}
