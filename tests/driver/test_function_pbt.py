@@ -106,3 +106,35 @@ async def test_crayai_pbt_children_continue_their_fitter_parents_weights(
             assert trial.metrics["loaded_from"] == fitter
             continued += 1
     assert continued >= 4
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "pbt" / "optimize_function.py"
+
+
+@pytest.mark.parametrize(
+    "flags", [["--population", "3", "--steps", "3"], ["--process", "--population", "3",
+              "--steps", "3"], ["--asha", "--trials", "9"]],
+)  # fmt: skip
+def test_the_function_example_runs(tmp_path: Path, flags: list[str]) -> None:
+    """examples/pbt/optimize_function.py: PBT in threads and processes, ASHA stopping."""
+    import os
+    import subprocess
+    import sys
+
+    run_path = tmp_path / "run"
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLE), *flags, "--run-path", str(run_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )  # fmt: skip
+    assert "best FoM:" in out.stdout
+    [experiment] = run_path.iterdir()
+    trials = read_journal(experiment)
+    if "--asha" in flags:
+        assert len(trials) == 9
+        assert any(t.status is Status.STOPPED for t in trials)
+        assert all(t.steps == 27 for t in trials if t.status is Status.OK)
+    else:
+        assert len(trials) == 9
+        assert all(t.ok for t in trials)
+        assert any(t.info["checkpoint_from"] is not None for t in trials)
