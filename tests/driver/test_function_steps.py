@@ -62,7 +62,18 @@ def swallows_and_hangs(params: dict[str, Any], trial: TrialContext) -> float:
     return fom(params["--x"], EPOCHS)
 
 
-FUNCTIONS = {"thread": train, "coroutine": train_async, "process": train}
+async def train_offloaded(params: dict[str, Any], trial: TrialContext) -> float:
+    """A coroutine function doing its training in a worker thread of its own."""
+    result: float = await anyio.to_thread.run_sync(train, params, trial)
+    return result
+
+
+FUNCTIONS = {
+    "thread": train,
+    "coroutine": train_async,
+    "offloaded": train_offloaded,
+    "process": train,
+}
 
 
 async def run(
@@ -94,7 +105,7 @@ def program_outcomes(
     return outcomes(result)
 
 
-@pytest.mark.parametrize("where", ["thread", "coroutine", "process"])
+@pytest.mark.parametrize("where", list(FUNCTIONS))
 async def test_asha_stops_a_function_where_it_stops_a_program(
     tmp_path: Path,
     where: str,
@@ -153,6 +164,26 @@ async def test_the_function_itself_stops_at_the_step_the_rule_stops_it(
     assert stopped
     assert {i: reached[i] for i in stopped} == stopped
     assert all(reached[t.id] == "returned" for t in result.trials if t.ok)
+
+
+@pytest.mark.parametrize("where", ["thread", "offloaded"])
+async def test_reports_from_any_thread_are_heard_on_the_loops_thread(
+    tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule's state is the loop's: a report made in a worker thread (the function's
+    own, or one a coroutine function starts) runs the listener on the loop's thread."""
+    from hyperdeme._engine._stopping import AttemptMonitor
+
+    heard: set[int] = set()
+    on_report = AttemptMonitor.on_report
+
+    def spy(self: AttemptMonitor, value: object, step: int | None) -> bool:
+        heard.add(threading.get_ident())
+        return on_report(self, value, step)
+
+    monkeypatch.setattr(AttemptMonitor, "on_report", spy)
+    await run(tmp_path, FUNCTIONS[where], name="f", num_iters=2, early_stopping=RULE)
+    assert heard == {threading.get_ident()}
 
 
 async def test_without_a_rule_steps_are_counted_and_nothing_kept(tmp_path: Path) -> None:

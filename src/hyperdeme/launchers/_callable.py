@@ -42,7 +42,7 @@ import anyio
 from .._core._errors import ConfigError
 from ._base import Exit, Job, Launcher
 from ._signature import CallStyle, call_style
-from ._trial_context import LoopReporter, Reporter, StepListener, ThreadReporter, TrialContext
+from ._trial_context import LoopReporter, Reporter, StepListener, TrialContext
 
 if TYPE_CHECKING:
     from ._report_channel import ChannelReporter
@@ -128,15 +128,13 @@ class CallableLauncher(Launcher):
         listener: StepListener = job.report_step or _unheard
         channel = None
         reporter: Reporter
-        if style.coroutine:
-            reporter = LoopReporter(listener)
-        elif self.runs_in == "process":
+        if self.runs_in == "process" and not style.coroutine:
             # sockets and anyio's stream classes: imported by the first such call only
             from ._report_channel import ChannelReporter
 
             reporter = channel = ChannelReporter(self._socket_path())
         else:
-            reporter = ThreadReporter(listener)
+            reporter = LoopReporter(listener)
         checkpoint = None if job.checkpoint is None else str(job.checkpoint)
         handle = TrialContext(
             id=job.trial_id, params=job.params, checkpoint_dir=checkpoint, reporter=reporter

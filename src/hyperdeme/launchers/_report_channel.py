@@ -20,6 +20,7 @@ from __future__ import annotations
 import pickle
 import socket
 import struct
+import threading
 from typing import Any
 
 import anyio
@@ -81,21 +82,22 @@ class ChannelReporter:
     def __init__(self, address: str) -> None:
         self.address = address
         self._socket: socket.socket | None = None
+        self._lock = threading.Lock()  # one report at a time: threads of the function
 
     def __getstate__(self) -> dict[str, Any]:
         return {"address": self.address}  # the socket stays where it was opened
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.address = state["address"]
-        self._socket = None
+        self.__init__(state["address"])  # type: ignore[misc]
 
     def report(self, value: object, step: int | None) -> bool:
         data = pickle.dumps((value, step), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            sock = self._connected()
-            sock.sendall(_LENGTH.pack(len(data)) + data)
-            (length,) = _LENGTH.unpack(_receive(sock, _LENGTH.size))
-            kind, answer = pickle.loads(_receive(sock, length))
+            with self._lock:
+                sock = self._connected()
+                sock.sendall(_LENGTH.pack(len(data)) + data)
+                (length,) = _LENGTH.unpack(_receive(sock, _LENGTH.size))
+                kind, answer = pickle.loads(_receive(sock, length))
         except OSError as error:
             raise ConnectionError(
                 f"the report could not reach the driver at {self.address}: {error}"
@@ -105,9 +107,10 @@ class ChannelReporter:
         return bool(answer)
 
     def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close()
+                self._socket = None
 
     def _connected(self) -> socket.socket:
         if self._socket is None:
