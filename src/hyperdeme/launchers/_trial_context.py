@@ -10,9 +10,9 @@ How a report reaches the rule (which lives on the event loop) depends on where
 the function runs; each way is a :class:`Reporter`:
 
 * a coroutine function, on the loop itself: the engine's listener is called
-  directly (:class:`LoopReporter`);
-* a plain function in a worker thread: the thread calls the listener on the
-  loop and waits for its answer (:class:`ThreadReporter`);
+  directly; a plain function in a worker thread (or any thread the function
+  starts): the listener runs on the loop and the thread waits for its answer
+  (both :class:`LoopReporter`);
 * a plain function in a worker process: over a Unix socket back to the driver
   (:mod:`._report_channel`).
 
@@ -27,10 +27,11 @@ retry loop, a logging wrapper) does not swallow it by accident.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-__all__ = ["LoopReporter", "Reporter", "StepListener", "Stopped", "ThreadReporter", "TrialContext"]
+__all__ = ["LoopReporter", "Reporter", "StepListener", "Stopped", "TrialContext"]
 
 #: the engine's listener, called on the event loop with each reported value (a number
 #: or a dict of metrics) and its step (None: the next one); True when the trial is to stop
@@ -54,18 +55,10 @@ class Reporter(Protocol):
 
 
 class LoopReporter:
-    """For a coroutine function: already on the event loop, the listener is called."""
-
-    def __init__(self, listener: StepListener) -> None:
-        self._listener = listener
-
-    def report(self, value: object, step: int | None) -> bool:
-        return self._listener(value, step)
-
-
-class ThreadReporter:
-    """For a plain function in a worker thread: each report runs the listener on the
-    event loop (made in the loop's thread, so it knows the loop) and waits for it."""
+    """For a function in this process (a coroutine on the loop, a plain function in a
+    worker thread): on the loop's thread the listener is called directly; from any
+    other thread it runs on the loop (``anyio.from_thread``) and the caller waits for it.
+    Made on the loop's thread, which it remembers with the loop's token."""
 
     def __init__(self, listener: StepListener) -> None:
         # anyio's thread machinery is imported by the first such function, not by
@@ -74,8 +67,11 @@ class ThreadReporter:
 
         self._listener = listener
         self._token = anyio.lowlevel.current_token()
+        self._loop_thread = threading.get_ident()
 
     def report(self, value: object, step: int | None) -> bool:
+        if threading.get_ident() == self._loop_thread:
+            return self._listener(value, step)
         import anyio.from_thread
 
         try:
