@@ -28,6 +28,7 @@ BENCHMARKS = {
     "pareto": ("quality", "pareto"),
     "import": ("startup", "import_time"),
     "loop-lag": ("embedding", "loop_lag"),
+    "step-reports": ("embedding", "step_reports"),
     "value-lists": ("startup", "value_lists"),
     "dashboard": ("startup", "dashboard"),
 }

@@ -11,6 +11,7 @@ again, how often and after how long is the run's :class:`~._retries.RetryPolicy`
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -250,12 +251,21 @@ class TrialRunner:
         """Run the attempt through the launcher, its logs open, and say how it ended."""
         # a program's output is scanned as it streams, each FoM line a step the
         # early-stopping rule may judge; in-process, the function returns its metrics
-        monitor = (
-            None
-            if place.directory is None
-            else AttemptMonitor(trial, self.early_stopping, self.config.direction)
-        )
-        scanner = None if monitor is None else self.evaluator.metric.scanner(monitor.on_step)
+        # a function taking a trial handle reports its steps through it
+        monitor = None
+        if place.directory is not None:
+            monitor = AttemptMonitor(trial, self.early_stopping, self.config.direction)
+        elif self.evaluator.takes_trial:
+            monitor = AttemptMonitor(
+                trial,
+                self.early_stopping,
+                self.config.direction,
+                metric=self.evaluator.metric,
+                grace=self.config.launch.grace_period,
+            )
+        scanner = None
+        if monitor is not None and place.directory is not None:
+            scanner = self.evaluator.metric.scanner(monitor.on_step)
         if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)
         else:
@@ -264,6 +274,8 @@ class TrialRunner:
             )
         with stdout, stderr:
             job = self._job(trial, place, checkpoint, stdout, stderr)
+            if monitor is not None and place.directory is None:
+                job = dataclasses.replace(job, report_step=monitor.on_report)
             ending = await self._ending(trial, job, monitor, scanner, stderr)
         # a log that could not be written: the machine's failure (known once closed)
         lost = stdout.error or stderr.error
@@ -343,7 +355,7 @@ class TrialRunner:
         if limit is not None and not scope.cancel_called and time.monotonic() - began > limit:
             return _Attempt(Status.TIMEOUT, error=_blocked(time.monotonic() - began, limit))
         if monitor is not None and monitor.stopped:
-            metrics = dict(scanner.metrics if scanner else {})
+            metrics = dict(scanner.metrics if scanner else monitor.metrics)
             return _Attempt(Status.STOPPED, fom=monitor.fom, metrics=metrics)
         if scope.cancelled_caught:
             return _Attempt(Status.TIMEOUT, error=f"killed after eval_timeout={limit} s")
