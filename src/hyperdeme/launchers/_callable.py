@@ -137,7 +137,11 @@ class CallableLauncher(Launcher):
             reporter = LoopReporter(listener)
         checkpoint = None if job.checkpoint is None else str(job.checkpoint)
         handle = TrialContext(
-            id=job.trial_id, params=job.params, checkpoint_dir=checkpoint, reporter=reporter
+            id=job.trial_id,
+            params=job.params,
+            checkpoint_dir=checkpoint,
+            reporter=reporter,
+            gpus=job.gpus,
         )
         return handle, channel
 

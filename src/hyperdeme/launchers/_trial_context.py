@@ -88,10 +88,13 @@ class TrialContext:
     directory to load its checkpoint from and save it to (a PBT member's: a copy
     of the checkpoint it continues, committed when the call returns normally;
     the same contract as ``@checkpoint``), or None when the strategy plans no
-    checkpoint.
+    checkpoint; ``gpus``: the device ids the evaluation holds (``Evaluator(gpus=...)``;
+    empty without), which a function in a worker thread reads here: threads share
+    the driver's environment, so they get no ``CUDA_VISIBLE_DEVICES`` of their own
+    (e.g. ``torch.device(f"cuda:{trial.gpus[0]}")``).
     """
 
-    __slots__ = ("_reporter", "_stop", "checkpoint_dir", "id", "params")
+    __slots__ = ("_reporter", "_stop", "checkpoint_dir", "gpus", "id", "params")
 
     def __init__(
         self,
@@ -100,10 +103,12 @@ class TrialContext:
         params: Mapping[str, Any],
         checkpoint_dir: str | None,
         reporter: Reporter,
+        gpus: tuple[str, ...] = (),
     ) -> None:
         self.id = id
         self.params = dict(params)
         self.checkpoint_dir = checkpoint_dir
+        self.gpus = gpus
         self._reporter = reporter
         self._stop = False
 
@@ -134,5 +139,5 @@ class TrialContext:
     def __repr__(self) -> str:
         return (
             f"TrialContext(id={self.id}, params={self.params!r}, "
-            f"checkpoint_dir={self.checkpoint_dir!r})"
+            f"checkpoint_dir={self.checkpoint_dir!r}, gpus={self.gpus!r})"
         )
