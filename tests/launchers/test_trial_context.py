@@ -183,9 +183,18 @@ def test_halt_stops_the_next_report() -> None:
 
 def test_a_handle_pickles_without_its_socket() -> None:
     channel = ChannelReporter("/nonexistent/1.sock")
-    trial = TrialContext(id=3, params={"--x": 2}, checkpoint_dir="/ck/3", reporter=channel)
+    trial = TrialContext(
+        id=3, params={"--x": 2}, checkpoint_dir="/ck/3", reporter=channel, gpus=("1",)
+    )
     copy = pickle.loads(pickle.dumps(trial))
-    assert (copy.id, copy.params, copy.checkpoint_dir) == (3, {"--x": 2}, "/ck/3")
-    assert repr(copy) == "TrialContext(id=3, params={'--x': 2}, checkpoint_dir='/ck/3')"
+    assert (copy.id, copy.params, copy.checkpoint_dir, copy.gpus) == (
+        3,
+        {"--x": 2},
+        "/ck/3",
+        ("1",),
+    )
+    assert repr(copy) == (
+        "TrialContext(id=3, params={'--x': 2}, checkpoint_dir='/ck/3', gpus=('1',))"
+    )
     with pytest.raises(ConnectionError, match="could not reach the driver"):
         copy.report(1.0)
