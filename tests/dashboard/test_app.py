@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 pytest.importorskip("starlette")
@@ -165,3 +166,62 @@ async def test_the_plot_data_curves_gaps_stopped_trials_and_the_front(tmp_path: 
     assert (stopped["status"], stopped["fom"]) == ("stopped", 0.3)  # at its FoM
     assert view["gaps"] == [[1003.0, 5000.0]]
     assert view["front"] == [1]  # trial 2 stopped: not a result; trial 3 dominated
+
+
+async def test_the_table_sorts_on_a_flag_and_refuses_an_unknown_key(
+    client: httpx.AsyncClient, run_path: Path
+) -> None:
+    lrs = {1: 0.5, 2: "text", 3: None, 4: 0.01, 5: 0.2}  # None: a trial without --lr
+    records = []
+    for i, lr in lrs.items():
+        params = {"--tag": "a"} if lr is None else {"--lr": lr, "--tag": "a"}
+        records += [started(i), finished(i, 1.0, params=params)]
+    write_journal(run_path / "mixed", *records)
+    page = (await client.get("/api/experiments/mixed/trials?sort=--lr")).json()
+    assert [t["id"] for t in page["trials"]] == [4, 5, 1, 2, 3]  # numbers, text, none
+    assert page["trials"][-1]["params"] == {"--tag": "a"}
+    for key in ("status", "duration", "ended"):
+        page = (await client.get(f"/api/experiments/alpha/trials?sort={key}")).json()
+        assert [t["id"] for t in page["trials"]] == [1, 2, 3], key
+    refused = await client.get("/api/experiments/alpha/trials?sort=--nope")
+    assert refused.status_code == 400
+    assert "--nope" in refused.json()["error"]
+
+
+async def test_a_trials_details_are_read_back_from_the_journal(tmp_path: Path) -> None:
+    write_journal(
+        tmp_path / "run" / "e",
+        started(1),
+        finished(1, 0.5, command="train --lr 0.1", intermediate={"1": 2.0}, error="x" * 500),
+    )
+    app = create_app(tmp_path / "run", token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        trial = (await client.get("/api/experiments/e/trials/1")).json()
+        row = (await client.get("/api/experiments/e/trials")).json()["trials"][0]
+    assert (trial["command"], trial["intermediate"]) == ("train --lr 0.1", {"1": 2.0})
+    assert trial["error"] == "x" * 500  # whole, where the table's row has its start
+    assert row["error"] == "x" * 200
+    rows = app.state.registry._followers["e"].rows
+    assert rows.params == [(0.1, "a")]  # a row of values, not a dict or a Trial per trial
+
+
+async def test_a_page_asked_during_a_long_read_gets_what_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._dashboard import _follow
+
+    monkeypatch.setattr(_follow, "CHUNK", 2000)  # a slice: about ten trials
+    monkeypatch.setattr(_registry, "BUDGET", 0.0)  # one slice, then the background
+    completed(tmp_path / "run" / "big", 300)
+    app = create_app(tmp_path / "run", token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        async with anyio.create_task_group() as group:
+            app.state.registry.background = group
+            first = (await client.get("/api/experiments/big")).json()["summary"]
+            assert first["reading"] is True
+            assert 0 < first["done"] < 300
+        # the background read ended with the group
+        summary = (await client.get("/api/experiments/big")).json()["summary"]
+    assert (summary["reading"], summary["done"]) == (False, 300)

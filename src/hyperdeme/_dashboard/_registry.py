@@ -1,39 +1,55 @@
 """The experiments a dashboard serves: found by the scan, each read by its follower.
 
-Reading is done in a worker thread (the first read of a large journal takes a
-while; the event loop keeps serving), one refresh of an experiment at a time,
-and at most once per :data:`FRESH` seconds however many pages ask.
+A journal is read in slices (:meth:`Follower.read_slice`), each in a worker thread
+under the experiment's lock; every view of an experiment is made under the same
+lock (:meth:`Registry.view`), so a view never sees a slice half taken, and a page
+asked while a large journal is read waits for one slice at most, not the whole
+read. A look at a journal happens at most once per :data:`FRESH` seconds however
+many pages ask.
 
-:meth:`Registry.prefetch` reads every experiment once when the server starts, so
-the first page opened finds a large journal read (100,000 trials take seconds to
-read, once: later looks read only the new bytes).
+When the server starts, :meth:`Registry.prefetch` reads every experiment in the
+background. A page asked meanwhile is answered with what was read so far (its
+summary says ``reading``); the page updates itself as the read goes on. A page
+asking for an experiment nobody reads yet reads it for up to :data:`BUDGET`
+seconds and leaves the rest to a background task (when the server has given the
+registry its task group; else it reads it whole, as ``hyperdeme list`` does).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
-from ._follow import Follower
+from ._follow import Follower, Summary
 from ._scan import experiment_dirs
 
 __all__ = ["Registry"]
 
-#: seconds a refresh stays fresh
+#: seconds a look at a journal stays fresh
 FRESH = 0.5
+#: seconds a request spends reading a journal before leaving the rest to the background
+BUDGET = 0.3
+
+T = TypeVar("T")
 
 
 class Registry:
-    """The experiments under ``run_path``, by name."""
+    """The experiments under ``run_path``, by name. ``background``: the task group the
+    rest of a long read runs in (the server's, set by its lifespan)."""
 
     def __init__(self, run_path: Path) -> None:
         self.run_path = run_path
+        self.background: anyio.abc.TaskGroup | None = None
         self._followers: dict[str, Follower] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._read_at: dict[str, float] = {}
+        self._reading: set[str] = set()  # names a background task is reading
 
     def names(self) -> list[str]:
         """The experiments there now (a new one appears, a removed one goes)."""
@@ -48,17 +64,51 @@ class Registry:
         return sorted(found)
 
     async def get(self, name: str) -> Follower | None:
-        """The experiment called ``name``, read up to now; None when there is none."""
+        """The experiment called ``name``, read up to now (or, while a background task
+        reads it, as far as it got); None when there is none."""
         if name not in self._followers and name not in self.names():
             return None
         follower = self._followers[name]
-        async with self._locks[name]:
-            if time.monotonic() - self._read_at.get(name, -FRESH) >= FRESH:
-                await anyio.to_thread.run_sync(follower.refresh)
-                self._read_at[name] = time.monotonic()
+        if name in self._reading:
+            return follower
+        if time.monotonic() - self._read_at.get(name, -FRESH) < FRESH:
+            return follower
+        deadline = time.monotonic() + BUDGET
+        while await self._slice(follower):
+            if self.background is not None and time.monotonic() > deadline:
+                self._reading.add(name)
+                self.background.start_soon(self._catch_up, follower)
+                return follower
+        self._read_at[name] = time.monotonic()
         return follower
+
+    async def _slice(self, follower: Follower) -> bool:
+        """Read one slice; True when more is left."""
+        async with self._locks[follower.name]:
+            return bool(await anyio.to_thread.run_sync(follower.read_slice))
+
+    async def _catch_up(self, follower: Follower) -> None:
+        try:
+            while await self._slice(follower):  # anyio's lock is fair: a page waiting for
+                pass  # it gets it between two slices
+        finally:
+            self._reading.discard(follower.name)
+            self._read_at[follower.name] = time.monotonic()
+
+    async def view(self, follower: Follower, make: Callable[[Follower], T]) -> T:
+        """``make(follower)``, in a worker thread, under the experiment's lock."""
+        async with self._locks[follower.name]:
+            return await anyio.to_thread.run_sync(make, follower)
+
+    async def summary(self, follower: Follower) -> Summary:
+        """The experiment's summary now (``reading`` while a background task reads it)."""
+        async with self._locks[follower.name]:
+            return follower.summary(reading=follower.name in self._reading)
 
     async def prefetch(self) -> None:
         """Read every experiment there now (the server's start: in the background)."""
         for name in self.names():
-            await self.get(name)
+            if name in self._reading or name not in self._followers:
+                continue  # a page's request left it to a background task already
+            self._reading.add(name)
+            await self._catch_up(self._followers[name])
