@@ -118,13 +118,14 @@ class _Endpoints:
         for name in self.registry.names():
             follower = await self.registry.get(name)
             if follower is not None:
-                result.append((await self.registry.summary(follower)).to_json())
+                result.append(self.registry.summary(follower).to_json())
         return _json({"run_path": str(self.registry.run_path), "experiments": result})
 
     async def experiment(self, request: Request) -> Response:
         follower = await self._follower(request)
         view = await self.registry.view(follower, experiment_view)
-        return _json({**view, "summary": (await self.registry.summary(follower)).to_json()})
+        data = {**view, "summary": self.registry.summary(follower).to_json()}
+        return await anyio.to_thread.run_sync(_json, data)  # half a MB: not on the loop
 
     async def trials(self, request: Request) -> Response:
         follower = await self._follower(request)
@@ -165,7 +166,7 @@ class _Endpoints:
             current = await self.registry.get(name)
             if current is None:
                 return
-            summary = await self.registry.summary(current)
+            summary = self.registry.summary(current)
             if (current.version, summary.reading) != seen:
                 seen = (current.version, summary.reading)
                 yield f"data: {json.dumps(summary.to_json())}\n\n"

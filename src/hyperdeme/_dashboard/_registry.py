@@ -100,10 +100,10 @@ class Registry:
         async with self._locks[follower.name]:
             return await anyio.to_thread.run_sync(make, follower)
 
-    async def summary(self, follower: Follower) -> Summary:
-        """The experiment's summary now (``reading`` while a background task reads it)."""
-        async with self._locks[follower.name]:
-            return follower.summary(reading=follower.name in self._reading)
+    def summary(self, follower: Follower) -> Summary:
+        """The experiment's summary now (``reading`` while a background task reads it;
+        no lock: a summary waits for no slice)."""
+        return follower.summary(reading=follower.name in self._reading)
 
     async def prefetch(self) -> None:
         """Read every experiment there now (the server's start: in the background)."""
