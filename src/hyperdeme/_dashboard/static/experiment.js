@@ -21,6 +21,10 @@ function showSummary(s) {
   document.getElementById("best").textContent = bestText(s);
   document.getElementById("last").textContent = ago(s.last_activity);
   document.getElementById("direction").textContent = s.direction === "maximize" ? "FoM: higher is better" : "FoM: lower is better";
+  // a server that is still reading a large journal: what was read so far, more to come
+  const reading = document.getElementById("reading");
+  reading.hidden = !s.reading;
+  reading.textContent = s.reading ? `reading journal: ${s.done} trials so far (the page fills in as it goes)` : "";
   const error = document.getElementById("error");
   error.hidden = !s.error;
   error.textContent = s.error || "";
