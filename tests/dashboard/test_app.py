@@ -183,6 +183,18 @@ async def test_the_table_sorts_on_a_flag_and_refuses_an_unknown_key(
     for key in ("status", "duration", "ended"):
         page = (await client.get(f"/api/experiments/alpha/trials?sort={key}")).json()
         assert [t["id"] for t in page["trials"]] == [1, 2, 3], key
+    page = (await client.get("/api/experiments/%3Cb%3Ebold%3Ci%3E/trials?sort=error")).json()
+    assert page["trials"][0]["error"] == "<script>alert(1)</script>"
+    write_journal(
+        run_path / "errors",
+        *[
+            r
+            for i, e in ((1, "b"), (2, ""), (3, "a"))
+            for r in (started(i), finished(i, 1, error=e))
+        ],
+    )
+    page = (await client.get("/api/experiments/errors/trials?sort=error&order=desc")).json()
+    assert [t["id"] for t in page["trials"]] == [1, 3, 2]
     refused = await client.get("/api/experiments/alpha/trials?sort=--nope")
     assert refused.status_code == 400
     assert "--nope" in refused.json()["error"]

@@ -199,7 +199,7 @@ def trials_page(
     follower: Follower, *, offset: int, limit: int, sort: str, descending: bool
 ) -> dict[str, Any]:
     """One page of the trials table, sorted by ``sort`` (``fom`` best first, ``id``,
-    ``status``, ``duration``, ``ended``, or a parameter's flag), ties by id."""
+    ``status``, ``duration``, ``ended``, ``error``, or a parameter's flag), ties by id."""
     columns = _columns(follower)
     rows = columns.rows
     if sort == "status":
@@ -209,10 +209,13 @@ def trials_page(
         key = {"fom": columns.scores, "id": columns.ids}.get(sort)
         key = getattr(columns, sort) if key is None else key
         order = np.lexsort((columns.ids, key))
+    elif sort == "error":  # trials without one first, then by the error's text
+        texts = [rows.errors.get(i, "") for i in range(len(rows))]
+        order = np.lexsort((columns.ids, np.unique(np.array(texts), return_inverse=True)[1]))
     elif sort in rows.flags:  # numbers before text, trials without it last
         order = _by_flag(rows, rows.flags.index(sort), columns.ids)
     else:
-        raise ValueError(f"sort must be one of {', '.join(_SORTS)} or a flag, got {sort!r}")
+        raise ValueError(f"sort must be one of {', '.join(_SORTS)}, error or a flag, got {sort!r}")
     if descending:
         order = order[::-1]
     return {

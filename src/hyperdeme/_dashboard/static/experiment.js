@@ -45,7 +45,7 @@ async function loadAll() {
 
 function header() {
   const row = document.querySelector("#trials thead tr");
-  const columns = [["id", "trial"], ["status", "status"], ["fom", "FoM"], ["duration", "seconds"], ["ended", "ended"], ...table.flags.map((f) => [f, f]), [null, "error"]];
+  const columns = [["id", "trial"], ["status", "status"], ["fom", "FoM"], ["duration", "seconds"], ["ended", "ended"], ...table.flags.map((f) => [f, f]), ["error", "error"]];
   row.replaceChildren(...columns.map(([key, label]) => {
     const th = el("th", label + (key === table.sort ? (table.order === "asc" ? " ▲" : " ▼") : ""));
     if (key) {
