@@ -224,7 +224,8 @@ async def test_a_page_asked_during_a_long_read_gets_what_was_read(
     from hyperdeme._dashboard import _follow
 
     monkeypatch.setattr(_follow, "CHUNK", 2000)  # a slice: about ten trials
-    monkeypatch.setattr(_registry, "BUDGET", 0.0)  # one slice, then the background
+    monkeypatch.setattr(_registry, "HOLD", 0.0)  # one slice per hold of the lock
+    monkeypatch.setattr(_registry, "BUDGET", 0.0)  # one hold, then the background
     completed(tmp_path / "run" / "big", 300)
     app = create_app(tmp_path / "run", token=None)
     transport = httpx.ASGITransport(app=app)

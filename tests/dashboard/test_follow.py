@@ -140,3 +140,22 @@ def test_the_follower_reads_a_large_journal_in_parts(
     follower = Follower(completed(tmp_path / "e", 40).parent)
     follower.refresh()
     assert sorted(follower.rows.index) == list(range(1, 41))
+
+
+def test_a_choice_is_kept_once_and_a_new_flag_joins_the_row(tmp_path: Path) -> None:
+    journal = write_journal(
+        tmp_path / "e",
+        started(1),
+        finished(1, 1.0, params={"--lr": 0.1, "--tag": "adam-long"}),
+        started(2),
+        finished(2, 2.0, params={"--lr": 0.2, "--tag": "adam-long", "--new": 3}),
+    )
+    follower = Follower(journal.parent)
+    follower.refresh()
+    rows = follower.rows
+    assert rows.flags == ["--lr", "--tag", "--new"]
+    assert [rows.params_of(0), rows.params_of(1)] == [
+        {"--lr": 0.1, "--tag": "adam-long"},
+        {"--lr": 0.2, "--tag": "adam-long", "--new": 3},
+    ]
+    assert rows.params[0][1] is rows.params[1][1]  # one string object for the choice

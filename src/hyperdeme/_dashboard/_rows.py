@@ -65,6 +65,8 @@ class Rows:
 
     def __init__(self, *, flags: list[str], objectives: list[str]) -> None:
         self.flags = list(flags)  # a flag seen first in a trial is appended
+        self._known = set(self.flags)
+        self._texts: dict[str, str] = {}
         self.objectives = list(objectives)
         self.ids = array("q")
         self.status = array("b")
@@ -147,10 +149,16 @@ class Rows:
             self.again += step
 
     def _row(self, params: dict[str, Any]) -> tuple[Any, ...]:
-        for flag in params:
-            if flag not in self.flags:
-                self.flags.append(flag)
-        return tuple(params.get(flag, MISSING) for flag in self.flags)
+        if len(params) > len(self.flags) or any(flag not in self._known for flag in params):
+            for flag in params:
+                if flag not in self._known:
+                    self.flags.append(flag)
+                    self._known.add(flag)
+        texts = self._texts  # one string object per distinct choice, not one per trial
+        return tuple(
+            texts.setdefault(value, value) if isinstance(value, str) else value
+            for value in (params.get(flag, MISSING) for flag in self.flags)
+        )
 
     def _rank(self, row: int, *, maximize: bool) -> None:
         if self.best == row:  # the best trial finished again: look at every row again
