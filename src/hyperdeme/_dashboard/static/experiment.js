@@ -13,8 +13,9 @@ function showSummary(s) {
   document.getElementById("name").textContent = s.name;
   document.title = "hyperdeme: " + s.name;
   const state = document.getElementById("state");
-  state.textContent = s.state;
-  state.className = "state-" + s.state;
+  // while the server reads the journal, its state is not known yet (trials so far)
+  state.textContent = s.reading ? "reading…" : s.state;
+  state.className = s.reading ? "reading" : "state-" + s.state;
   document.getElementById("done").textContent = s.done;
   document.getElementById("running").textContent = s.running;
   document.getElementById("failed").textContent = s.failed;
