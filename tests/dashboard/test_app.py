@@ -238,3 +238,58 @@ async def test_a_page_asked_during_a_long_read_gets_what_was_read(
         # the background read ended with the group
         summary = (await client.get("/api/experiments/big")).json()["summary"]
     assert (summary["reading"], summary["done"]) == (False, 300)
+
+
+async def test_the_event_stream_says_when_the_read_ended(
+    run_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._dashboard import _app
+
+    monkeypatch.setattr(_app, "EVENT_PERIOD", 0.0)
+    registry = _registry.Registry(run_path)
+    follower = await registry.get("alpha")
+    assert follower is not None
+    registry._reading.add("alpha")  # as a background read does
+    stream = _app._Endpoints(registry)._stream("alpha")
+    try:
+        first = await stream.__anext__()
+        assert first.startswith("data: ")
+        assert '"reading": true' in first
+        assert await stream.__anext__() == ": idle\n\n"
+        registry._reading.discard("alpha")  # the read ended: the journal did not grow
+        last = await stream.__anext__()
+        assert '"reading": false' in last
+        assert '"done": 3' in last
+    finally:
+        await stream.aclose()
+
+
+async def test_the_start_reads_every_experiment_at_once_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._dashboard import _follow
+
+    monkeypatch.setattr(_follow, "CHUNK", 2000)
+    monkeypatch.setattr(_registry, "HOLD", 0.0)
+    for name in ("one", "two"):
+        completed(tmp_path / "run" / name, 300)
+    app = create_app(tmp_path / "run", token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        registry = app.state.registry
+        registry.names()
+        locks = [registry._locks[name] for name in ("one", "two")]
+        for lock in locks:  # the reads wait until the page was answered
+            await lock.acquire()
+        async with anyio.create_task_group() as group:
+            registry.start(group)  # the server's start
+            listed = (await client.get("/api/experiments")).json()["experiments"]
+            assert [(e["name"], e["reading"], e["done"]) for e in listed] == [
+                ("one", True, 0),
+                ("two", True, 0),
+            ]
+            for lock in locks:
+                lock.release()
+        # the group waited for the start's read
+        listed = (await client.get("/api/experiments")).json()["experiments"]
+    assert [(e["done"], e["reading"]) for e in listed] == [(300, False), (300, False)]

@@ -70,8 +70,7 @@ def create_app(run_path: Path, *, token: str | None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as group:
-            registry.background = group  # the rest of a long read a page began
-            group.start_soon(registry.prefetch)
+            registry.start(group)  # every journal read in the background
             yield
             group.cancel_scope.cancel()
 

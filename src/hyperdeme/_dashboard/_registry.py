@@ -7,8 +7,8 @@ asked while a large journal is read waits for :data:`HOLD` seconds at most, not 
 whole read. A look at a journal happens at most once per :data:`FRESH` seconds however
 many pages ask.
 
-When the server starts, :meth:`Registry.prefetch` reads every experiment in the
-background. A page asked meanwhile is answered with what was read so far (its
+When the server starts, :meth:`Registry.start` reads every experiment in the
+background, all at once. A page asked meanwhile is answered with what was read so far (its
 summary says ``reading``); the page updates itself as the read goes on. A page
 asking for an experiment nobody reads yet reads it for up to :data:`BUDGET`
 seconds and leaves the rest to a background task (when the server has given the
@@ -38,6 +38,8 @@ BUDGET = 0.3
 
 #: seconds a read holds an experiment's lock at most (and one slice): what a page waits
 HOLD = 0.05
+#: worker threads the background reads share (more would only share the GIL)
+READERS = 2
 
 T = TypeVar("T")
 
@@ -61,6 +63,7 @@ class Registry:
         self._locks: dict[str, anyio.Lock] = {}
         self._read_at: dict[str, float] = {}
         self._reading: set[str] = set()  # names a background task is reading
+        self._limiter: anyio.CapacityLimiter | None = None  # the background's threads
 
     def names(self) -> list[str]:
         """The experiments there now (a new one appears, a removed one goes)."""
@@ -93,17 +96,21 @@ class Registry:
         self._read_at[name] = time.monotonic()
         return follower
 
-    async def _slice(self, follower: Follower) -> bool:
+    async def _slice(
+        self, follower: Follower, limiter: anyio.CapacityLimiter | None = None
+    ) -> bool:
         """Read slices for up to :data:`HOLD` seconds (one at least); True when more is
         left. Not one slice per trip to the worker thread: on a loaded machine each trip
         waits for the scheduler (a 100,000-trial journal's read took 1.5 times as long)."""
         async with self._locks[follower.name]:
-            return await anyio.to_thread.run_sync(_read_for, follower, HOLD)
+            return await anyio.to_thread.run_sync(_read_for, follower, HOLD, limiter=limiter)
 
     async def _catch_up(self, follower: Follower) -> None:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(READERS)
         try:
-            while await self._slice(follower):  # anyio's lock is fair: a page waiting for
-                pass  # it gets it between two slices
+            while await self._slice(follower, self._limiter):  # anyio's lock is fair: a
+                pass  # page waiting for it gets it between two holds
         finally:
             self._reading.discard(follower.name)
             self._read_at[follower.name] = time.monotonic()
@@ -118,10 +125,23 @@ class Registry:
         no lock: a summary waits for no slice)."""
         return follower.summary(reading=follower.name in self._reading)
 
+    def start(self, group: anyio.abc.TaskGroup) -> None:
+        """The server's start: read every experiment there now in ``group``, all at once
+        (:data:`READERS` worker threads), each marked ``reading`` before this returns:
+        a page asked after it waits for none of them. ``group`` also takes the rest of
+        a long read a page began (:attr:`background`)."""
+        self.background = group
+        for follower in self._unread():
+            group.start_soon(self._catch_up, follower)
+
     async def prefetch(self) -> None:
-        """Read every experiment there now (the server's start: in the background)."""
-        for name in self.names():
-            if name in self._reading or name not in self._followers:
-                continue  # a page's request left it to a background task already
-            self._reading.add(name)
-            await self._catch_up(self._followers[name])
+        """Read every experiment there now, all at once, and return when they are read."""
+        async with anyio.create_task_group() as group:
+            for follower in self._unread():
+                group.start_soon(self._catch_up, follower)
+
+    def _unread(self) -> list[Follower]:
+        """The experiments no background task reads, now marked as read by one."""
+        names = [name for name in self.names() if name not in self._reading]
+        self._reading.update(names)
+        return [self._followers[name] for name in names]
