@@ -13,8 +13,9 @@ Records appear in the order the strategy saw asks and results, so replaying
 ``started`` as asks and ``trial`` as tells rebuilds a strategy exactly (resume).
 Lines of hyperdeme 0.1 (no ``schema``) are finished trials.
 
-Durability. A record is one ``write`` of a whole line, completed if the kernel
-writes it in pieces, before the strategy or the caller hears of the trial: a
+Durability. A record is written whole (one ``write``, completed if the kernel
+writes it in pieces; trials that finished together share it: :meth:`Journal.trials`),
+before the strategy or the caller hears of the trial: a
 driver killed with SIGKILL loses no finished trial (the kernel has the data).
 Against an operating-system crash or a power cut, ``fsync`` decides:
 ``"batch"`` (the default) has a background thread fsync when records are
@@ -34,7 +35,7 @@ journal removes it, and readers skip it. Reading, and what a reader refuses, is
 Why JSON lines in one file, not SQLite: the journal must be appendable on the
 parallel and network file systems of clusters (where SQLite's locking is
 unreliable), readable with ``tail`` and ``jq`` while a run goes on, and cheap
-to append (one write per record).
+to append (one write for whatever records wait to be written).
 """
 
 from __future__ import annotations
