@@ -218,7 +218,10 @@ class Scheduler:
                 if self._in_order is not None:
                     self._in_order.asked(trial.id)
                 workers.ensure_one_idle()
-                await work.send(trial)
+                try:  # to a worker waiting for it: no checkpoint (send's costs a loop pass)
+                    work.send_nowait(trial)
+                except anyio.WouldBlock:  # a worker just started, not yet waiting
+                    await work.send(trial)
                 # taken by an idle worker, which may not have run yet: counted busy here, or
                 # the next trial would be sent to it while it starts this one (a slot lost)
                 workers.idle.count -= 1
