@@ -22,6 +22,7 @@ BENCHMARKS = {
     "makespan": ("throughput", "makespan"),
     "utilization": ("throughput", "utilization"),
     "memory": ("throughput", "memory"),
+    "many-slots": ("throughput", "many_slots"),
     "issue13-table": ("quality", "quality"),
     "quality-grid": ("quality", "quality"),
     "early-stopping": ("quality", "early_stopping"),
@@ -55,8 +56,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline",
         default="",
         metavar="REV",
-        help="processes: also time hyperdeme at git revision REV (before/after), both in "
-        "child processes",
+        help="processes, many-slots, import, loop-lag: also time hyperdeme at git revision "
+        "REV (before/after), both in child processes",
     )
     add("--sizes", default="", help="in-process trial counts, e.g. 1000,10000,100000")
     add("--budgets", default="", help="quality budgets, e.g. 100,400,2000")

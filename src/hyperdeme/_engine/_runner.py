@@ -12,7 +12,6 @@ again, how often and after how long is the run's :class:`~._retries.RetryPolicy`
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -38,6 +37,7 @@ from ._machine import machine_error
 from ._metrics import MetricScanner, missing
 from ._retries import RetryPolicy
 from ._sinks import LogSink
+from ._slot_numbers import SlotNumbers
 from ._stopping import AttemptMonitor, start_early_stopping
 from ._workspace import Workspace
 
@@ -109,9 +109,12 @@ class TrialRunner:
         #: each running trial's slot (HYPERDEME_SLOT: the lowest number no running trial
         #: has, so 0..slots-1 under a scheduler of ``slots``) and devices
         self._held: dict[int, tuple[int, list[str]]] = {}
+        self._slot_numbers = SlotNumbers()
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
+        if len(params) == len(candidate.params):  # every gene active: the same mapping
+            params = candidate.params  # shared, as info (a copy per trial: ~0.26 KB)
         return Trial(
             id=trial_id,
             params=params,
@@ -127,23 +130,26 @@ class TrialRunner:
         are enough for every slot (see :mod:`.._driver._gpus`), so it never waits in
         practice.
         """
+        if self.gpus is None:  # no devices to hold: no context (a generator a trial)
+            return await self._in_slot(trial, [])
         async with self._devices() as gpus:
             if gpus:  # journalled: which devices it ran on (an in-process function's too)
                 trial.info = {**trial.info, "gpus": list(gpus)}
-            taken = {slot for slot, _ in self._held.values()}
-            slot = next(number for number in itertools.count() if number not in taken)
-            self._held[trial.id] = (slot, gpus)
-            try:
-                return await self._timed(trial)
-            finally:
-                del self._held[trial.id]
+            return await self._in_slot(trial, gpus)
+
+    async def _in_slot(self, trial: Trial, gpus: list[str]) -> Trial:
+        slot = self._slot_numbers.take()
+        self._held[trial.id] = (slot, gpus)
+        try:
+            return await self._timed(trial)
+        finally:
+            del self._held[trial.id]
+            self._slot_numbers.give_back(slot)
 
     @asynccontextmanager
     async def _devices(self) -> AsyncIterator[list[str]]:
-        """The trial's ``gpus_per_eval`` devices while it runs (none without a pool)."""
-        if self.gpus is None:
-            yield []
-            return
+        """The trial's ``gpus_per_eval`` devices while it runs (a pool is there)."""
+        assert self.gpus is not None
         async with self.gpus.hold(self.config.gpus_per_eval_count) as gpus:
             yield gpus
 
@@ -229,6 +235,8 @@ class TrialRunner:
             )
 
     async def _attempt(self, trial: Trial, place: _Place) -> _Attempt:
+        if not self.checkpoints.enabled:  # no scratch to make: no context (a generator)
+            return await self._on_nodes(trial, place, None)
         async with self.checkpoints.attempt(trial) as scratch:
             if scratch.error:
                 return _Attempt(Status.FAILED, error=scratch.error)
