@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import Browser, chromium
+from .browser import Browser
 from .journals import completed
 from .runs import HOSTILE, environment, experiment, kill, start, started_count, wait_until
 
@@ -59,7 +59,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
-    opened = Browser(chromium(), tmp_path / "profile")
+    opened = Browser(tmp_path / "profile")
     try:
         yield opened
     finally:
