@@ -432,7 +432,7 @@ async def test_pbs_pro_without_json_output_is_followed_with_text_qstat(
     ev = evaluation(kernel_command("--exit", "5"))
     async with PbsLauncher(LauncherOptions(extra=FAST)) as launcher:
         assert (await launcher.run(ev.job)).returncode == 5
-        assert launcher._json is False
+        assert launcher.batch.json_output is False
 
 
 async def test_a_batch_job_in_an_awkward_directory(

@@ -18,35 +18,9 @@ ends, into the trial's logs. Stopping it: ``pbsdsh`` is signalled with the rest
 of its process group (SIGTERM, grace, SIGKILL); on SIGTERM it kills its remote
 task through the task manager (``tm_kill``) before exiting.
 
-**Outside a job** each evaluation is a batch job: a script written to
-``<cwd>/.hyperdeme/pbs/`` (``#PBS -N``, a node request ``-l select=<k>``
-on PBS Pro or ``-l nodes=<k>`` on Torque, ``-l walltime`` from
-``alloc_timeout`` minutes), submitted with ``qsub -o <pbs.out> -e <pbs.err>
-<alloc_args> <script>``: the output files are qsub arguments, not ``#PBS``
-directives, which cannot quote a path with spaces. The script exports the
-driver's ``PATH`` (PBS gives a job the MOM's, see :meth:`PbsLauncher._carried`)
-and the job's variables. The job is polled every
-``poll_interval`` seconds (``launcher_options``, default 2) with ``qstat -f
--F json -x`` (PBS Pro) or ``qstat -f`` (Torque, and PBS Pro before JSON
-output). At each poll what the job appended to its output file is copied into
-the trial's stdout log, so FoMs printed while it trains reach the engine
-(early stopping); the rest, and the error file, when it ends.
+**Outside a job** each evaluation is a batch job of its own, submitted,
+polled and deleted by :mod:`._pbs_batch` (``qsub``, ``qstat``, ``qdel``).
 
-*Where the output is written while the job runs.* By default (``Keep_Files``
-``n``) PBS Pro / OpenPBS spool a job's streams on the execution host and copy
-them to the ``-o``/``-e`` paths only when the job ends; ``qsub -k od`` (direct
-write) would make it write them as it goes, but Torque has no ``d``, a site may
-forbid it, a user's ``-k`` in ``alloc_args`` would clash with ours, and OpenPBS
-writes directly only where the MOM maps the destination (else it stages out
-anyway). So the job writes its own output instead: the script's first command is
-``exec > <label>.out 2> <label>.err`` in ``<cwd>/.hyperdeme/pbs/``, the
-directory the exit-status file already needs on a file system shared with the
-execution hosts. That is followed while the job runs, whatever ``-k`` says, on
-every flavour. PBS's own ``-o``/``-e`` streams (``<label>.pbs.out``/``.pbs.err``:
-what PBS itself reports, such as ``=>> PBS: job killed: walltime ...``) are
-copied after the job's output, into the trial's stdout and stderr logs, once the
-job ended. ``Exit_status`` becomes the return code as described in
-:mod:`._pbs_commands`. Stopping it: ``qdel <id>``, shielded and bounded.
 ``launcher_options["pbs_flavour"]`` (``"pbspro"`` or ``"torque"``) skips asking
 ``qsub --version``.
 """
@@ -55,10 +29,8 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import anyio
 
@@ -68,38 +40,21 @@ from .._core._hosts import HostPool, PoolTooSmall
 from .._core._logging import get_logger
 from .._core._settings import Config
 from ._allocation import ended_error
-from ._base import Exit, Job, Launcher, OutputSink, launcher_files
-from ._capture import capture, checked, command_error
+from ._base import Exit, Job, Launcher
+from ._capture import checked
 from ._detect import parse_qsub_version
 from ._extra import option
 from ._follow import FileFollower, while_following
 from ._options import LauncherOptions
 from ._packing import packed, placed_devices, placed_info
-from ._pbs_allocation import PendingJob, job_ended
-from ._pbs_commands import (
-    UNKNOWN_JOB,
-    Flavour,
-    JobStatus,
-    is_exec_failure,
-    job_script,
-    killed_by_limit,
-    parse_qstat_full,
-    parse_qstat_json,
-    parse_qsub_output,
-    pbs_job_name,
-    pbsdsh_argv,
-    qdel_argv,
-    qstat_argv,
-    qsub_argv,
-    read_nodefile,
-    remote_command,
-    returncode_of,
-)
-from ._poll import DEFAULT_POLL_INTERVAL, QueryFailed, poll_seconds, query
+from ._pbs_allocation import job_ended
+from ._pbs_batch import BatchJobs
+from ._pbs_commands import Flavour, pbsdsh_argv, read_nodefile, remote_command
+from ._pbs_files import JobFiles, read_status
+from ._poll import DEFAULT_POLL_INTERVAL, poll_seconds
 from ._process import run_process
 from ._registry import register
 from ._tail import Tail
-from ._watchdog import guarded
 
 __all__ = ["CARRIED", "HOSTS_VARIABLE", "PbsLauncher", "PbsOptions"]
 
@@ -109,7 +64,6 @@ log = get_logger("hyperdeme.launchers")
 HOSTS_VARIABLE = "HYPERDEME_HOSTS"
 #: the driver's variables exported to every evaluation (PBS gives jobs its own PATH)
 CARRIED = ("PATH",)
-_SUBMIT_LIMIT = 60.0
 #: seconds to ask qstat whether the driver's own job is ending, after a task died
 _ENDING_CHECK = 5.0
 
@@ -151,7 +105,14 @@ class PbsLauncher(Launcher):
         self._ended: AllocationEnded | None = None
         self.hosts: dict[str, int] = {}  # host -> pbsdsh node index, inside a job
         self._pool: HostPool[str] = HostPool(())
-        self._json = True
+        #: outside a job: each evaluation a batch job of its own
+        self.batch = BatchJobs(
+            options,
+            carried=self._carried(),
+            grace=self.grace,
+            poll_interval=self.poll_interval,
+            alloc_wait=self.alloc_wait,
+        )
 
     @property
     def total_nodes(self) -> int | None:
@@ -184,7 +145,7 @@ class PbsLauncher(Launcher):
             return await self._run_in_job(job)
         if self.flavour is None:
             raise RuntimeError("enter the launcher (async with) before run()")
-        return await self._run_as_job(job, self.flavour)
+        return await self.batch.run(job, self.flavour)
 
     def _carried(self) -> dict[str, str]:
         """The driver's variables every evaluation gets: its ``PATH``.
@@ -204,7 +165,7 @@ class PbsLauncher(Launcher):
     async def _run_in_job(self, job: Job) -> Exit:
         if self._ended is not None:
             raise self._ended
-        files = _Files.of(job)
+        files = JobFiles.of(job)
         await files.prepare()
         self._pool = packed(self._pool, job)  # split into shares when it carries gpus=
         hosts = await self._take(max(1, job.nodes))
@@ -233,7 +194,7 @@ class PbsLauncher(Launcher):
         stderr = Tail(job.stderr)
         await stdout.finish(wait=True)
         await FileFollower(files.stderr, stderr).finish(wait=True)
-        status = await _read_status(files.status)
+        status = await read_status(files.status)
         await self._check_allocation(status, stderr.text)
         if status is None:
             raise TransientLauncherError(
@@ -281,176 +242,3 @@ class PbsLauncher(Launcher):
                 name="nodes_per_eval",
                 value=count,
             ) from None
-
-    # -- outside: one batch job per evaluation ------------------------------
-
-    async def _run_as_job(self, job: Job, flavour: Flavour) -> Exit:
-        files = _Files.of(job)
-        await files.prepare()
-        script = job_script(
-            name=pbs_job_name(files.label, flavour),
-            command=job.command,
-            cwd=job.cwd,
-            env={**self._carried(), **job.env, **placed_devices([], job)},
-            nodes=max(1, job.nodes),
-            flavour=flavour,
-            minutes=self.options.alloc_timeout,
-            status_path=files.status,
-            stdout_path=files.stdout,
-            stderr_path=files.stderr,
-            alloc_args=self.options.alloc_args,
-        )
-        await anyio.Path(files.script).write_text(script)
-        jobid = await self._submit(files, job.cwd)
-        log.info("pbs.submitted", jobid=jobid, trial=job.trial_id, attempt=job.attempt)
-        stdout = FileFollower(files.stdout, job.stdout)
-        with guarded(qdel_argv(jobid)):  # should the driver die while the job runs
-            try:
-                exit_status = await self._wait(jobid, flavour, stdout)
-            except BaseException:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(self.grace + 10):
-                    await self._qdel(jobid)
-                raise
-        ran = exit_status is None or not is_exec_failure(exit_status)
-        stderr = Tail(job.stderr)
-        await stdout.finish(wait=ran)
-        await FileFollower(files.stderr, stderr).finish(wait=ran)
-        await _copy_if_any(files.pbs_stdout, job.stdout)  # PBS's own streams, staged out
-        await _copy_if_any(files.pbs_stderr, stderr)
-        if exit_status is None:  # the server forgot the job: trust the script's record
-            exit_status = await _read_status(files.status)
-        if exit_status is None:
-            raise LauncherError(
-                f"PBS job {jobid} finished but its exit status is unknown (the server keeps no "
-                "history and the job wrote none; was it deleted by someone else?).",
-                command="qstat", stderr_tail=stderr.text,
-            )  # fmt: skip
-        if is_exec_failure(exit_status):
-            raise TransientLauncherError(
-                f"PBS could not run job {jobid} (Exit_status={exit_status}, a JOB_EXEC_* code; "
-                f"`qstat -xf {jobid}` tells why).",
-                command="qsub", returncode=exit_status, stderr_tail=stderr.text,
-            )  # fmt: skip
-        if killed_by_limit(exit_status):
-            log.warning("pbs.killed_by_limit", jobid=jobid, exit_status=exit_status)
-        log.info("pbs.finished", jobid=jobid, exit_status=exit_status)
-        return Exit(returncode_of(exit_status))
-
-    async def _submit(self, files: _Files, cwd: Path) -> str:
-        """qsub, shielded: once submitted, the job id is needed to qdel it."""
-        argv = qsub_argv(
-            files.script, self.options.alloc_args, stdout_path=files.pbs_stdout,
-            stderr_path=files.pbs_stderr,
-        )  # fmt: skip
-        with anyio.CancelScope(shield=True), anyio.move_on_after(_SUBMIT_LIMIT):
-            stdout = await checked(argv, what="submit the evaluation", cwd=cwd)
-            jobid = parse_qsub_output(stdout)
-            if jobid is None:
-                raise LauncherError(
-                    f"qsub printed no job id: {stdout.strip()[-300:]!r}", command=" ".join(argv)
-                )
-            return jobid
-        raise TransientLauncherError(
-            f"qsub did not answer within {_SUBMIT_LIMIT:g} s.", command=" ".join(argv)
-        )
-
-    async def _wait(self, jobid: str, flavour: Flavour, stdout: FileFollower) -> int | None:
-        """Poll qstat until the job finished, following its output; its Exit_status (None:
-        unknown)."""
-        pending = PendingJob(jobid, self.alloc_wait)
-        try:
-            while True:
-                status = await query(
-                    lambda: self._status(jobid, flavour), interval=self.poll_interval, job=jobid
-                )
-                if status.finished:
-                    return status.exit_status
-                pending.check(status)
-                await stdout.poll()
-                await anyio.sleep(self.poll_interval)
-        finally:
-            pending.clear()
-
-    async def _status(self, jobid: str, flavour: Flavour) -> JobStatus:
-        """One status query; an unreadable answer raises QueryFailed."""
-        argv = qstat_argv(jobid, flavour=flavour, json_output=self._json)
-        returncode, stdout, stderr = await capture(argv)
-        json_output = flavour == "pbspro" and self._json
-        if returncode == 0:
-            status = parse_qstat_json(stdout, jobid) if json_output else parse_qstat_full(stdout)
-            if status is None:
-                raise QueryFailed(
-                    LauncherError(
-                        f"qstat output about PBS job {jobid} cannot be read: {stdout[-300:]!r}",
-                        command=" ".join(argv),
-                    )
-                )
-            return status
-        if UNKNOWN_JOB.search(stderr):
-            return JobStatus("F")  # finished and forgotten (no job history)
-        if json_output and re.search(r"invalid option|usage", stderr, re.IGNORECASE):
-            self._json = False  # PBS Pro before 18: no -F json; ask again the old way
-            return await self._status(jobid, flavour)
-        raise QueryFailed(command_error(argv, returncode, stderr, what=f"follow PBS job {jobid}"))
-
-    async def _qdel(self, jobid: str) -> None:
-        returncode, _, stderr = await capture(qdel_argv(jobid))
-        log.info("pbs.deleted", jobid=jobid, returncode=returncode, stderr=stderr.strip()[-200:])
-
-
-@dataclass(frozen=True, slots=True)
-class _Files:
-    """Where an evaluation's script, output and exit status go."""
-
-    directory: Path
-    label: str
-
-    @classmethod
-    def of(cls, job: Job) -> _Files:
-        base = job.name or f"trial-{job.trial_id}"
-        label = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{base}.{job.attempt}")
-        return cls(launcher_files(job, "pbs"), label)
-
-    async def prepare(self) -> None:
-        """Create the directory; remove what an earlier run with this label left."""
-        await anyio.Path(self.directory).mkdir(parents=True, exist_ok=True)
-        for stale in (self.stdout, self.stderr, self.status, self.pbs_stdout, self.pbs_stderr):
-            await anyio.Path(stale).unlink(missing_ok=True)
-
-    @property
-    def script(self) -> Path:
-        return self.directory / f"{self.label}.pbs"
-
-    @property
-    def stdout(self) -> Path:
-        return self.directory / f"{self.label}.out"
-
-    @property
-    def stderr(self) -> Path:
-        return self.directory / f"{self.label}.err"
-
-    @property
-    def status(self) -> Path:
-        return self.directory / f"{self.label}.status"
-
-    @property
-    def pbs_stdout(self) -> Path:
-        """PBS's own output stream of a batch job (``qsub -o``), staged out at its end."""
-        return self.directory / f"{self.label}.pbs.out"
-
-    @property
-    def pbs_stderr(self) -> Path:
-        """PBS's own error stream of a batch job (``qsub -e``), staged out at its end."""
-        return self.directory / f"{self.label}.pbs.err"
-
-
-async def _copy_if_any(path: Path, sink: OutputSink) -> None:
-    """Copy a file that may not exist (nothing was staged out, or PBS kept it elsewhere)."""
-    await FileFollower(path, sink).poll()
-
-
-async def _read_status(path: Path) -> int | None:
-    try:
-        return int((await anyio.Path(path).read_text()).strip())
-    except (OSError, ValueError):
-        return None
