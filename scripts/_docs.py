@@ -4,7 +4,7 @@
 code itself, so that it cannot drift from it:
 
 - ``cli.md``: every ``hyperdeme`` command and option, from the argparse parser
-  (``hyperdeme._cli._main._parser``);
+  (``hyperdeme._cli._parser.parser``);
 - ``keywords.md``: every Evaluator, optimizer and ASHA keyword with its type,
   default and unit, from the constructors' signatures and the ``setting(...)``
   declarations behind them (their ``unit=`` and their ``#:`` comments); the same
@@ -252,7 +252,7 @@ def cli_page() -> str:
     _hyperdeme()
     import os
 
-    from hyperdeme._cli._main import _parser
+    from hyperdeme._cli._parser import parser as _parser
 
     os.environ["COLUMNS"] = "100"  # argparse's usage lines wrap at the terminal's width
     parser = _parser()

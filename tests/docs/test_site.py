@@ -20,7 +20,7 @@ import pytest
 
 import hyperdeme
 from headless import dump_dom, headless
-from hyperdeme._cli._main import _parser
+from hyperdeme._cli._parser import parser as _parser
 
 ROOT = Path(__file__).parents[2]
 
