@@ -231,6 +231,66 @@ def test_every_manifest_we_build_passes_strict_field_validation(extra: dict[str,
     assert standin.unknown_fields({"spec": {"templat": {}}}, standin.JOB) == ["spec.templat"]
 
 
+def test_gpus_per_eval_is_asked_of_the_cluster_in_resource_limits() -> None:
+    """``gpus_per_eval`` without ``gpus=`` (the runner passes it as the job's count with
+    no device pool): the container asks for that many of the extended resource, the
+    device plugin's to give; ``gpu_resource`` names another plug-in's; overrides win."""
+    standin = kubectl_standin()
+    plain = LauncherOptions(workload_image=IMAGE)
+    [container] = job_manifest(make_job(gpus_per_eval=2), plain)["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["resources"] == {"limits": {"nvidia.com/gpu": 2}}
+    assert (
+        "resources"
+        not in job_manifest(make_job(), plain)["spec"]["template"]["spec"]["containers"][0]
+    )
+    amd = LauncherOptions(workload_image=IMAGE, extra={"gpu_resource": "amd.com/gpu"})
+    manifest = job_manifest(make_job(gpus_per_eval=1, nodes=2), amd)
+    assert standin.validate(manifest) == []
+    assert standin.unknown_fields(manifest, standin.JOB) == []
+    assert manifest["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "limits": {"amd.com/gpu": 1}
+    }
+    mine = {"container_overrides": {"resources": {"limits": {"nvidia.com/gpu": 4, "cpu": "8"}}}}
+    manifest = job_manifest(make_job(gpus_per_eval=2), LauncherOptions(workload_image=IMAGE,
+                                                                      extra=mine))  # fmt: skip
+    assert manifest["spec"]["template"]["spec"]["containers"][0]["resources"] == {
+        "limits": {"nvidia.com/gpu": 4, "cpu": "8"}
+    }
+    # a packing launcher's device pool is no request of the cluster's
+    packed = make_job(gpus_per_eval=1, device_pool=("0", "1"))
+    assert (
+        "resources" not in job_manifest(packed, plain)["spec"]["template"]["spec"]["containers"][0]
+    )
+
+
+@pytest.mark.parametrize("resource", ["gpu", "nvidia.com/", "/gpu", "NVIDIA.com/gpu", 3])
+def test_a_bad_gpu_resource_is_refused_naming_it(resource: Any) -> None:
+    with pytest.raises((ConfigError, ConfigTypeError), match="extended resource") as caught:
+        create("k8s", LauncherOptions(workload_image=IMAGE, extra={"gpu_resource": resource}))
+    assert repr(resource) in str(caught.value)
+
+
+async def test_a_search_on_kubernetes_asks_each_pod_for_its_gpus(
+    cluster: Path, tmp_path: Path
+) -> None:
+    """Evaluator(launcher='k8s', gpus_per_eval=2): every Job submitted to the (stand-in)
+    cluster asks for two GPUs; no device ids of the driver's machine are exported."""
+    await search_through(
+        tmp_path, workload_manager="k8s", workload_image=IMAGE, launcher_options=FAST,
+        gpus_per_eval=2,
+    )  # fmt: skip
+    manifests = [path async for path in anyio.Path(tmp_path).rglob("*.json")
+                 if path.parent.name == "k8s"]  # fmt: skip
+    assert len(manifests) == 4
+    for path in manifests:
+        [container] = json.loads(await path.read_text())["spec"]["template"]["spec"]["containers"]
+        assert container["resources"] == {"limits": {"nvidia.com/gpu": 2}}
+        names = {variable["name"] for variable in container.get("env", [])}
+        assert not names & {"CUDA_VISIBLE_DEVICES", "HYPERDEME_GPUS"}
+
+
 def test_the_checkpoint_volume_is_added_after_the_overrides() -> None:
     options = {
         "pod_overrides": {"volumes": [{"name": "data", "emptyDir": {}}]},

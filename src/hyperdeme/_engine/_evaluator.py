@@ -92,8 +92,9 @@ class Evaluator:
     (a pool of device ids, ``[0, 1, 2, 3]``, or ``"auto"``: each evaluation holds
     ``gpus_per_eval`` of them, 1 by default, exclusively while it runs, and sees them in
     ``CUDA_VISIBLE_DEVICES``, ``HIP_VISIBLE_DEVICES``, ``ROCR_VISIBLE_DEVICES`` and
-    ``HYPERDEME_GPUS``; ``num_parallel_evals`` is capped to what the pool allows; see
-    the guide's "GPUs").
+    ``HYPERDEME_GPUS``; ``num_parallel_evals`` is capped to what the pool allows; on
+    launcher ``"k8s"``, ``gpus_per_eval`` alone is what each pod asks the cluster for;
+    see the guide's "GPUs").
     Every setting is checked here: a bad one raises
     :class:`~hyperdeme.ConfigError` before anything runs.
     """

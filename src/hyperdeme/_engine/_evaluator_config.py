@@ -269,11 +269,23 @@ class EvaluatorConfig(Config):
             check(named, self.launch)
 
     def _check_gpus(self) -> None:
+        if self.named_launcher == "k8s":
+            if self.gpus is not None:
+                raise ConfigError(
+                    f"gpus={self.gpus!r} names device ids of this machine, but launcher 'k8s' "
+                    "gets GPUs from the cluster: leave gpus out and pass gpus_per_eval=N, "
+                    "and each pod asks for N (resources.limits, launcher_options "
+                    "gpu_resource, default nvidia.com/gpu).",
+                    name="gpus",
+                    value=self.gpus,
+                )
+            return
         if self.gpus is None:
             if self.gpus_per_eval is not UNSET:
                 raise ConfigError(
                     f"gpus_per_eval={self.gpus_per_eval} needs gpus, the pool of device ids "
-                    "to take them from: gpus=[0, 1, 2, 3] or gpus='auto'.",
+                    "to take them from: gpus=[0, 1, 2, 3] or gpus='auto' (on launcher 'k8s' "
+                    "it is what each pod asks the cluster for, without gpus).",
                     name="gpus_per_eval",
                     value=self.gpus_per_eval,
                 )
@@ -301,6 +313,14 @@ class EvaluatorConfig(Config):
     def gpus_per_eval_count(self) -> int:
         """Devices each evaluation takes (``gpus_per_eval``, 1 when not given)."""
         return 1 if isinstance(self.gpus_per_eval, Unset) else self.gpus_per_eval
+
+    @property
+    def cluster_gpus(self) -> int:
+        """GPUs each evaluation asks the cluster for: ``gpus_per_eval`` given without
+        ``gpus=`` (allowed on launcher 'k8s' only, whose pods request them); else 0."""
+        if self.gpus is None and not isinstance(self.gpus_per_eval, Unset):
+            return self.gpus_per_eval
+        return 0
 
     @property
     def named_launcher(self) -> str | None:

@@ -312,7 +312,9 @@ class TrialRunner:
             function=self.evaluator.function,
             checkpoint=checkpoint,
             device_pool=self.device_pool,
-            gpus_per_eval=self.config.gpus_per_eval_count if self.device_pool else 0,
+            gpus_per_eval=(
+                self.config.gpus_per_eval_count if self.device_pool else self.config.cluster_gpus
+            ),
         )
 
     async def _ending(

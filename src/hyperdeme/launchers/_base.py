@@ -83,6 +83,8 @@ class Job:
     #: every host has, and how many of one host's this evaluation takes (see
     #: :mod:`._packing`); empty when the engine gave it its devices (in ``env``) or none
     device_pool: tuple[str, ...] = ()
+    #: with ``device_pool``: how many of a host's ids it takes; without: how many GPUs it
+    #: asks the cluster for (Kubernetes: ``gpus_per_eval`` given without ``gpus=``)
     gpus_per_eval: int = 0
 
     @property

@@ -25,6 +25,14 @@ storage the driver mounts at ``mountPath``). It is added to the pod's volumes
 and the container's mounts after the overrides (which cannot drop it). A
 checkpoint outside it fails the attempt before its Job is created
 (:func:`checkpoint_problem`).
+
+GPUs come from the cluster, not from device ids of the driver's machine: with
+``Evaluator(gpus_per_eval=N)`` (and no ``gpus=``) each pod's container asks for
+``N`` of the extended resource ``launcher_options["gpu_resource"]``
+(``nvidia.com/gpu`` by default; ``amd.com/gpu``, ``gpu.intel.com/i915`` ...) in
+``resources.limits``; the scheduler puts the pod on a node with that many free
+and the device plugin gives the container them (and sets its
+``NVIDIA_VISIBLE_DEVICES``). ``container_overrides`` may still change it.
 """
 
 from __future__ import annotations
@@ -72,6 +80,10 @@ _NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]+")
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+#: ``<domain>/<name>``: a DNS subdomain, then a qualified name
+_EXTENDED_RESOURCE = re.compile(
+    r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+)
 #: the name of the checkpoint volume in the pod spec
 CHECKPOINT_VOLUME = "hyperdeme-checkpoints"
 
@@ -120,6 +132,8 @@ def job_manifest(job: Job, launch: LauncherOptions) -> dict[str, Any]:
     }
     if job.env:
         container["env"] = [{"name": key, "value": value} for key, value in job.env.items()]
+    if job.gpus_per_eval and not job.device_pool:  # asked of the cluster's device plugin
+        container["resources"] = {"limits": {options.gpu_resource: job.gpus_per_eval}}
     spec: dict[str, Any] = {
         "backoffLimit": 0,
         "ttlSecondsAfterFinished": TTL_AFTER_FINISHED,
@@ -244,6 +258,18 @@ def _checkpoint_volume(name: str, value: Any) -> dict[str, str] | None:
     return volume
 
 
+def _extended_resource(name: str, value: Any) -> str:
+    """An extended resource name: ``<domain>/<name>``, as device plugins advertise them."""
+    if not isinstance(value, str) or not _EXTENDED_RESOURCE.fullmatch(value):
+        error = ConfigError if isinstance(value, str) else ConfigTypeError
+        raise error(
+            f"{name} must be an extended resource name as a device plugin advertises it, "
+            f"<domain>/<name> ('nvidia.com/gpu', 'amd.com/gpu'), got {value!r}.",
+            value=value,
+        )
+    return value
+
+
 def _overrides(name: str, value: Any) -> dict[str, Any]:
     value = value or {}
     if not isinstance(value, Mapping):
@@ -269,6 +295,8 @@ class K8sOptions(Config):
     container_overrides: Mapping[str, Any] = option({}, _overrides, factory=dict)
     #: the volume holding the checkpoints (PBT), mounted in the pods at the driver's path
     checkpoint_volume: Mapping[str, str] | None = option(None, _checkpoint_volume)
+    #: the extended resource a pod asks ``gpus_per_eval`` of (``amd.com/gpu`` ...)
+    gpu_resource: str = option("nvidia.com/gpu", _extended_resource)
 
 
 def _namespaced(namespace: str | None) -> list[str]:
