@@ -112,6 +112,30 @@ def _union(annotation: str) -> str:
     return " \\| ".join(f"`{part}`" for part in annotation.split(" | "))
 
 
+def _signature_comments(owner: Any) -> dict[str, str]:
+    """The ``#:`` comment above each parameter of ``owner.__init__``'s signature (the
+    keywords that are plain constructor arguments, not fields of a ``Config``)."""
+    init = getattr(owner, "__init__", None)
+    init = getattr(init, "__wrapped__", init)
+    try:
+        source = inspect.getsource(init)
+    except (OSError, TypeError):
+        return {}
+    signature = source.split(") ->", 1)[0]
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in signature.splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#:"):
+            pending.append(stripped[2:].strip())
+            continue
+        declared_name = re.match(r"(\w+)\s*:", stripped)
+        if declared_name and pending:
+            comments[declared_name.group(1)] = " ".join(pending)
+        pending = []
+    return comments
+
+
 def keyword_rows(
     owner: Any, configs: tuple[type, ...], *, skip: frozenset[str] = frozenset()
 ) -> list[tuple[str, str, str, str, str]]:
@@ -120,6 +144,7 @@ def keyword_rows(
     for config in reversed(configs):  # the first config's declaration wins
         declared.update(_declarations(config))
     declared.setdefault("launcher_options", declared.get("extra", {}))
+    said = _signature_comments(owner)
     rows = []
     for name, parameter in inspect.signature(owner).parameters.items():
         if name in skip or parameter.kind not in (
@@ -139,7 +164,7 @@ def keyword_rows(
                 _union(kind),
                 _cell(_shown(default)),
                 declaration.get("unit", "") or "",
-                _cell(declaration.get("meaning", "")),
+                _cell(declaration.get("meaning", "") or said.get(name, "")),
             )
         )
     return rows

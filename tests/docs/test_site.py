@@ -162,6 +162,14 @@ def test_the_keyword_tables_give_each_time_its_unit() -> None:
                 assert unit, f"{name} of {owner.__name__} is a time without a unit"
 
 
+def test_every_keyword_in_the_tables_says_what_it_means() -> None:
+    """A Config field's ``#:`` comment, or one above a constructor parameter, is its
+    meaning in the tables; a keyword without either shows an empty cell."""
+    for _, owner, configs, skip in docs._owners():
+        for name, _, _, _, meaning in docs.keyword_rows(owner, configs, skip=skip):
+            assert meaning.strip(), f"{name} of {owner.__name__} has no meaning in the tables"
+
+
 def test_the_experiment_file_page_lists_the_keys_the_cli_checks(site: Path) -> None:
     from hyperdeme._cli._experiment import OPTIMIZERS, TOP_KEYS
     from hyperdeme._cli._search_space import CONDITION_KEYS, PARAMETER_KEYS

@@ -116,6 +116,7 @@ class GridOptimizer(_Configured):
         evaluator: Evaluator | None = None,
         *,
         grid_size: int = _GRID.grid_size,
+        #: points evaluated at once at most (crayai's name)
         chunk_size: int = 50,
         name: str = "",
         verbose: bool | int = False,

@@ -112,12 +112,19 @@ class Optimizer:
         self,
         evaluator: Evaluator | None = None,
         *,
+        #: builds the search: ``strategy(params, seed=seed)`` returns a Strategy
         strategy: StrategyFactory,
+        #: the search's seed; 0 draws a fresh one per run (``result.seed`` tells which)
         seed: int | None = 0,
+        #: the experiment: its directory under ``run_path`` ("": a timestamped name)
         name: str = "",
+        #: a line per finished trial, with what its program printed
         verbose: bool | int = False,
+        #: crayai's human-readable log file, global plus one per deme ("": none)
         log_fn: str | None = "",
+        #: the event loop the blocking call runs: "asyncio" or "trio"
         backend: Backend = "asyncio",
+        #: the same seed and slots give the same trials in the same order, whatever the timing
         reproducible: bool = False,
     ) -> None:
         if evaluator is not None and not isinstance(evaluator, Evaluator):

@@ -248,9 +248,10 @@ class EvaluatorConfig(Config):
     #: stops trials whose intermediate FoMs are hopeless (None: every trial runs to its end)
     early_stopping: EarlyStopping | None = setting(None, _early_stopping)
     launch: LauncherOptions = setting(LauncherOptions(), _launch, factory=LauncherOptions)
-    #: device ids each evaluation takes ``gpus_per_eval`` of (see :mod:`.._core._devices`)
+    #: device ids ([0, 1, 2, 3] or "auto") each evaluation holds ``gpus_per_eval`` of
     gpus: Gpus = setting(None, check_gpus)
-    #: UNSET: not given (1 with ``gpus``)
+    #: devices each evaluation holds (1 with ``gpus``); on launcher "k8s", without
+    #: ``gpus``, the GPUs each pod asks the cluster for
     gpus_per_eval: int | Unset = setting(UNSET, count(1))
 
     def _validate(self) -> None:

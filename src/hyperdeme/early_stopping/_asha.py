@@ -48,8 +48,11 @@ class ASHA(EarlyStopping, Config):
     ``min_steps``: the first rung. See :mod:`hyperdeme.early_stopping._asha`.
     """
 
+    #: the steps (FoM lines) a full evaluation prints, such as its epochs
     max_steps: int = dataclasses.field(metadata={"check": count(2)})
+    #: one trial in this many goes on at each rung
     reduction_factor: int = dataclasses.field(default=3, metadata={"check": count(2)})
+    #: the first rung: the step at which trials are first compared
     min_steps: int = dataclasses.field(default=1, metadata={"check": count(1)})
 
     def _validate(self) -> None:
