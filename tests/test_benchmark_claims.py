@@ -168,3 +168,32 @@ def test_numbers_are_read_as_written() -> None:
     """The number reader keeps labels out and separators off, so rows compare to tables."""
     row = "| hyperdeme-ga-2x20 | **10.7** [8.04, 14.0] | 1,170 | 1.3e-12 | -0.5 | +49.7% |"
     assert numbers(row) == {"10.7", "8.04", "14.0", "1170", "1.3e-12", "-0.5", "49.7"}
+
+
+def _median(name: str, entry: str, problem: str, budget: int) -> str:
+    """A quality result's median as the harness prints it (3 significant digits)."""
+    value = _result(name)["summary"][entry][problem][str(budget)]["median"]
+    return f"{value:.3g}" if value >= 1 else f"{value:.3f}"
+
+
+def test_the_top_readmes_rastrigin_row_quotes_its_result() -> None:
+    """README.md's Rastrigin row (issue 24 names its ga-budget figure) is the clean run's."""
+    row = next(
+        line
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("| shifted Rastrigin-10D, 400 evaluations")
+    )
+    quoted = {
+        "hyperdeme-ga-budget": re.search(r"median (\d[\d.]*)", row),
+        "optuna-tpe": re.search(r"TPE (\d[\d.]*)", row),
+        "optuna-cmaes": re.search(r"CMA-ES (\d[\d.]*)", row),
+        "nevergrad-cma": re.search(r"Nevergrad CMA (\d[\d.]*)", row),
+        "deap-easimple": re.search(r"DEAP (\d[\d.]*)", row),
+    }
+    for entry, match in quoted.items():
+        assert match, f"README.md's Rastrigin row no longer quotes {entry}: {row!r}"
+        measured = _median("quality-rastrigin-400", entry, "rastrigin-10d", 400)
+        assert match[1] == measured, (
+            f"README.md quotes {entry} at {match[1]} on Rastrigin-10D/400; "
+            f"results/quality-rastrigin-400.json says {measured}"
+        )
