@@ -32,6 +32,7 @@ BENCHMARKS = {
     "step-reports": ("embedding", "step_reports"),
     "value-lists": ("startup", "value_lists"),
     "dashboard": ("startup", "dashboard"),
+    "grid": ("startup", "grid"),
 }
 
 
@@ -71,6 +72,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--problems", default="", help="quality problems (comma list)")
     add("--optimizers", default="", help="quality optimizers (comma list)")
+    add(
+        "--name",
+        default="",
+        help="quality-grid: write results/NAME.json and .md instead of quality-grid's "
+        "(a slice kept beside the others, e.g. --name quality-ga-small)",
+    )
     add("--jobs", type=int, default=1, help="quality cells run in N processes")
     add("--fresh", action="store_true", help="recompute cached quality cells")
     add("--dry-run", action="store_true", help="quality: count the cells to run, estimate, stop")

@@ -205,7 +205,7 @@ def main(name: str, quick: bool, args: Any) -> list[h.Table]:
         tables = report.tables(cfg, summary)
         tables.append(h.Table("where a peer wins (findings)", ["finding"], [[w] for w in wins]))
     return h.save_benchmark(
-        name,
+        (name != "issue13-table" and args.name) or name,
         quick and name != "issue13-table",
         tables,
         config=cfg.__dict__,
