@@ -29,7 +29,9 @@ __all__ = ["aread_journal"]
 
 async def aread_journal(path: str | os.PathLike[str]) -> list[Trial]:
     """:func:`~hyperdeme.read_journal`, awaited: the same trials, read in a worker thread
-    so the caller's event loop keeps running meanwhile."""
+    so the caller's event loop keeps running meanwhile (paced, and with no full
+    collection of the cyclic garbage collector while it reads; the trials are not
+    frozen: your process's next full collection walks them, as anything you hold)."""
     return await off_loop(_read_paced, path)
 
 
