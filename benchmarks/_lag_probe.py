@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -91,6 +92,10 @@ async def _programs(scratch: Path, size: int, files: int) -> None:
 
 
 def _journal(scratch: Path, size: int) -> Path:
+    made = os.environ.get("LAG_PROBE_JOURNAL")  # a run directory made once, copied
+    if made:
+        shutil.copytree(made, scratch / "run")
+        return scratch / "run" / "big"
     evaluator = hyperdeme.Evaluator(_evaluate, run_path=str(scratch / "run"), fsync=False)
     hyperdeme.RandomOptimizer(evaluator, num_iters=size, seed=1, name="big").optimize(SPACE)
     return scratch / "run" / "big"
