@@ -29,6 +29,7 @@ BENCHMARKS = {
     "pareto": ("quality", "pareto"),
     "import": ("startup", "import_time"),
     "loop-lag": ("embedding", "loop_lag"),
+    "loop-lag-resume": ("embedding", "loop_lag_resume"),
     "step-reports": ("embedding", "step_reports"),
     "value-lists": ("startup", "value_lists"),
     "dashboard": ("startup", "dashboard"),

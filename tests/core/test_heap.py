@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hyperdeme._core._heap import DEFERRED_THRESHOLD, replay_heap
+from hyperdeme._core._heap import DEFERRED_THRESHOLD, full_collections_deferred, replay_heap
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +65,19 @@ def test_objects_the_application_froze_stay_frozen() -> None:
     with replay_heap() as heap:
         heap.replayed()
     assert gc.get_freeze_count() >= frozen
+
+
+def test_a_read_defers_full_collections_and_freezes_nothing(
+    collector: tuple[int, int, int],
+) -> None:
+    with full_collections_deferred():
+        assert gc.get_threshold() == (*collector[:2], DEFERRED_THRESHOLD)
+        with replay_heap() as heap:  # a run's replay while the read goes on
+            heap.replayed(freeze=False)
+            assert gc.get_threshold()[2] == DEFERRED_THRESHOLD  # the read still reads
+        assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
+    assert gc.get_threshold() == collector
+    assert gc.get_freeze_count() == 0  # what a read built is the caller's: never frozen
+    with pytest.raises(RuntimeError), full_collections_deferred():
+        raise RuntimeError("a read that fails")
+    assert gc.get_threshold() == collector

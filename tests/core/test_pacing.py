@@ -20,6 +20,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def test_work_pauses_once_it_ran_its_share(
     monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
 ) -> None:
+    monkeypatch.setattr(_pacing, "WORK_SECONDS", 0.004)  # a share of 4 ms, for round numbers
     clock = iter([0.0, 0.001, 0.002, 0.005, 0.005, 0.006, 0.0101, 0.0101])
     monkeypatch.setattr(_pacing.time, "perf_counter", lambda: next(clock))
     pacer = Pacer()  # starts at 0.0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +43,78 @@ async def test_aread_journal_reads_what_read_journal_reads_in_a_worker_thread(
     assert thread is not threading.current_thread()
     # paced: it pauses so the loop's thread gets the GIL (see test_pacing.py)
     assert isinstance(pacer, Pacer)
+
+
+def _journal(path: Path, trials: int) -> Path:
+    """A journal of ``trials`` finished trials, as a run writes them."""
+    file = path / "trials.jsonl"
+    lines = [
+        {"schema": 2, "type": "experiment", "fingerprint": {"seed": 1, "direction": "minimize"}}
+    ]
+    for n in range(1, trials + 1):
+        x = n / (trials + 1)
+        lines.append({"schema": 2, "type": "started", "id": n, "genes": {"--x": x}, "info": {}})
+        lines.append(
+            {
+                "schema": 2, "type": "trial", "id": n, "params": {"--x": x}, "fom": x,
+                "metrics": {"FoM": x}, "status": "ok", "attempts": 1, "returncode": 0,
+                "started": 1.0, "ended": 2.0, "duration": 1.0, "info": {}, "error": "",
+                "command": "f", "nodes": 1, "steps": 0, "intermediate": {},
+            }
+        )  # fmt: skip
+    file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return file
+
+
+@pytest.fixture
+def eager_collector() -> Iterator[None]:
+    """A collector that runs a full collection as soon as one is allowed: what the
+    process held before is frozen (so any survivor is a quarter of the rest), and
+    the young thresholds are tiny. Everything given back after."""
+    assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.collect()
+    gc.set_threshold(50, 2, 2)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+async def test_no_full_collection_runs_while_aread_journal_reads(
+    tmp_path: Path, eager_collector: None
+) -> None:
+    journal = _journal(tmp_path, 600)
+    full: list[int] = []
+
+    def counting(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(counting)
+    try:
+        hyperdeme.read_journal(journal)  # the same read without deferring: one is due
+        assert full, "the eager collector ran no full collection: this test proves nothing"
+        full.clear()
+        threshold = gc.get_threshold()
+        trials = await hyperdeme.aread_journal(journal)
+        assert gc.get_threshold() == threshold  # given back
+    finally:
+        gc.callbacks.remove(counting)
+    assert len(trials) == 600
+    assert full == []
+
+
+def test_a_read_trial_costs_the_collector_two_tracked_objects(tmp_path: Path) -> None:
+    """The trial and its candidate; their dicts of plain values stay untracked, and
+    nothing of the read (records, the checker's tables) outlives it."""
+    journal = _journal(tmp_path, 2000)
+    gc.collect()
+    before = len(gc.get_objects())
+    trials = hyperdeme.read_journal(journal)
+    gc.collect()
+    tracked = len(gc.get_objects()) - before
+    assert len(trials) == 2000
+    assert tracked <= 2 * len(trials) + 50, f"{tracked / len(trials):.2f} tracked per trial"

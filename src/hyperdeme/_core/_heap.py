@@ -16,7 +16,18 @@ as long as the run, and no later collection walks them. At the run's end (the la
 run of the process to end, when several share it) they are given back
 (:func:`gc.unfreeze`).
 
-What this costs the application: objects of its own alive at that moment are
+A read that hands its trials to the caller (:func:`hyperdeme.aread_journal`) gets
+only the first half (:func:`full_collections_deferred`): no full collection while it
+reads, nothing frozen after, because what it built belongs to the caller and is
+freed whenever the caller drops it. Freezing there would cost the caller more than
+it saves: every object of the application alive at that moment (a server's tasks,
+its frames) would be frozen for good, and a cycle through one of them that dies
+later never freed. The caller's process pays for holding 20,000 trials (two
+objects the collector tracks each: the trial and its candidate; their dicts of
+plain values are untracked) as for any objects it holds: its next full
+collection walks them, wherever that comes.
+
+What a run's freeze costs the application: objects of its own alive at that moment are
 frozen too, so a cycle among them that dies during the run is freed at the run's
 end, not before (objects without cycles are freed as always, by reference
 counting). An application that froze objects itself (:func:`gc.freeze` before
@@ -33,7 +44,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["DEFERRED_THRESHOLD", "replay_heap"]
+__all__ = ["DEFERRED_THRESHOLD", "full_collections_deferred", "replay_heap"]
 
 #: the oldest generation's threshold while a journal is replayed (gen-1 collections
 #: between two full ones: never reached by a replay)
@@ -66,17 +77,41 @@ def replay_heap() -> Iterator[ReplayHeap]:
                 _state["froze"] = 0
 
 
+@contextmanager
+def full_collections_deferred() -> Iterator[None]:
+    """No full collection while inside (the young generations are still collected);
+    the oldest generation's threshold is given back on leaving, once nobody else in
+    the process (a run's replay, another read) still defers."""
+    _defer()
+    try:
+        yield
+    finally:
+        _undefer()
+
+
+def _defer() -> None:
+    with _LOCK:
+        if _state["deferring"] == 0:
+            _state["threshold"] = gc.get_threshold()[2]
+            young, middle, _ = gc.get_threshold()
+            gc.set_threshold(young, middle, DEFERRED_THRESHOLD)
+        _state["deferring"] += 1
+
+
+def _undefer() -> None:
+    with _LOCK:
+        _state["deferring"] -= 1
+        if _state["deferring"] == 0:
+            young, middle, _ = gc.get_threshold()
+            gc.set_threshold(young, middle, _state["threshold"])
+
+
 class ReplayHeap:
     """One run's hold on the collector (see :func:`replay_heap`)."""
 
     def __init__(self) -> None:
         self._deferring = True
-        with _LOCK:
-            if _state["deferring"] == 0:
-                _state["threshold"] = gc.get_threshold()[2]
-                young, middle, _ = gc.get_threshold()
-                gc.set_threshold(young, middle, DEFERRED_THRESHOLD)
-            _state["deferring"] += 1
+        _defer()
 
     def replayed(self, *, freeze: bool = True) -> None:
         """The replay is done: what it built is frozen (with ``freeze``), and full
@@ -84,11 +119,8 @@ class ReplayHeap:
         if not self._deferring:
             return
         self._deferring = False
-        with _LOCK:
-            if freeze:
+        if freeze:
+            with _LOCK:
                 gc.freeze()
                 _state["froze"] = 1
-            _state["deferring"] -= 1
-            if _state["deferring"] == 0:
-                young, middle, _ = gc.get_threshold()
-                gc.set_threshold(young, middle, _state["threshold"])
+        _undefer()
