@@ -19,6 +19,7 @@ from . import _harness as h
 BENCHMARKS = {
     "processes": ("throughput", "throughput_processes"),
     "inprocess": ("throughput", "throughput_inprocess"),
+    "inprocess-1p": ("throughput", "throughput_inprocess"),
     "makespan": ("throughput", "makespan"),
     "utilization": ("throughput", "utilization"),
     "memory": ("throughput", "memory"),
@@ -58,8 +59,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline",
         default="",
         metavar="REV",
-        help="processes, many-slots, import, loop-lag: also time hyperdeme at git revision "
-        "REV (before/after), both in child processes",
+        help="processes, many-slots, inprocess-1p, import, loop-lag: also time hyperdeme at "
+        "git revision REV (before/after), both in child processes",
     )
     add("--sizes", default="", help="in-process trial counts, e.g. 1000,10000,100000")
     add("--budgets", default="", help="quality budgets, e.g. 100,400,2000")
@@ -139,7 +140,8 @@ def main() -> None:
         run: Callable[..., list[h.Table]] = module.main
         started = time.perf_counter()
         print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
-        extra: tuple[Any, ...] = (name,) if module.__name__.endswith(".quality") else ()
+        named = module.__name__.endswith((".quality", ".throughput_inprocess"))
+        extra: tuple[Any, ...] = (name,) if named else ()
         produced = run(*extra, args.quick, args)
         for table in produced:
             print(table.render(), flush=True)

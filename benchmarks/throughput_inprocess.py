@@ -1,6 +1,10 @@
-"""In-process cost per trial with an instant objective, 1,000 to 100,000 trials (issue #11).
+"""In-process cost per trial with an instant objective, 1,000 to 100,000 trials (issues 11, 23).
 
-Runners, one slot each, the same 6-parameter space (a log float, three
+Two benchmarks: ``inprocess`` (below) and ``inprocess-1p`` (issue 23 item 2, see
+:func:`one_parameter`: one float parameter, default settings, each run in a child
+process, with ``--baseline REV`` before/after).
+
+Runners of ``inprocess``, one slot each, the same 6-parameter space (a log float, three
 floats, an int, a value list):
 
 - ``optuna-random``: ``RandomSampler``, in-memory storage, ``n_jobs=1``.
@@ -20,6 +24,11 @@ Targets: hyperdeme at or below Optuna's cost per trial, flat with the count.
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -126,7 +135,9 @@ def _runner(name: str, trials: int, root: Path, hops: Hops) -> Callable[[], floa
     return measure
 
 
-def main(quick: bool, args: Any) -> list[h.Table]:
+def main(name: str, quick: bool, args: Any) -> list[h.Table]:
+    if name == "inprocess-1p":
+        return one_parameter(quick, args)
     sizes = (
         [int(s) for s in args.sizes.split(",")]
         if args.sizes
@@ -173,3 +184,154 @@ def main(quick: bool, args: Any) -> list[h.Table]:
         results=data,
         thread_hops={"calls": hops.calls, "hops": hops.hops},
     )
+
+
+# ----------------------------------------------------------------- one parameter (issue 23)
+#: runner -> (what runs, backend); each run is a child process (``--child RUNNER TRIALS``)
+ONE_PARAMETER = {
+    "optuna": ("optuna", ""),
+    "hd-plain": ("plain", "asyncio"),
+    "hd-async": ("async", "asyncio"),
+    "hd-plain-trio": ("plain", "trio"),
+}
+#: the runners also measured at ``--baseline REV``
+BASELINED = ("hd-plain", "hd-async")
+
+
+def one_parameter(quick: bool, args: Any) -> list[h.Table]:
+    """Issue 23 item 2: one float parameter, an instant objective on one slot, default
+    settings (the journal on the real disk, ``fsync="batch"``): Optuna's ``RandomSampler``
+    (in memory, ``study.optimize(f, n_trials)``) against a plain function and an
+    ``async def`` one, at 1,000, 3,000 and 10,000 trials. Each run is a fresh child
+    process with ``PYTHONPATH`` set to the hyperdeme it measures; it reports the wall
+    time of the optimization call and the process's CPU time over it (every thread:
+    the worker thread's too). Interleaved; targets: plain <= 1.5x Optuna, async <= 1x,
+    flat with the count (Optuna's cost grows)."""
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([1000, 3000] if quick else [1000, 3000, 10_000])
+    )
+    repeats = args.repeats or (3 if quick else 5)
+    sources = {"": h.ROOT / "src"}
+    if args.baseline:
+        sources[args.baseline] = h.baseline_source(args.baseline)
+    columns = [*ONE_PARAMETER, *(f"{r}@{args.baseline}" for r in BASELINED if args.baseline)]
+    table = h.Table(
+        f"in-process, 1 float parameter, defaults: us per trial, wall (median [min, max] of "
+        f"{repeats}, interleaved, child processes)",
+        ["trials", *columns],
+    )
+    cpu_table = h.Table(
+        "the same runs: CPU us per trial (the child's process time, every thread)",
+        ["trials", *columns],
+    )
+    ratio = h.Table(
+        "wall cost per trial relative to Optuna at the same count (targets: plain <= 1.5, "
+        "async <= 1), and each runner's growth over its cost at the first count",
+        ["trials", "runner", "x optuna", "target met", f"x own cost at {sizes[0]}"],
+    )
+    data: dict[str, Any] = {}
+    first: dict[str, float] = {}
+    with h.scratch_dir("hd-inprocess-1p-") as root:
+        for trials in sizes:
+            print(f"[inprocess-1p] {trials} trials ...", flush=True)
+            runs: dict[str, list[dict[str, float]]] = {c: [] for c in columns}
+            runners = {
+                column: _child_runner(column, sources, trials, root, runs[column])
+                for column in columns
+            }
+            walls = h.interleave(runners, repeats)
+            cpus = {c: [r["cpu"] / trials * 1e6 for r in runs[c]] for c in columns}
+            per_trial = {c: [w / trials * 1e6 for w in walls[c]] for c in columns}
+            data[str(trials)] = {"us_per_trial": per_trial, "cpu_us_per_trial": cpus}
+            table.add(trials, *[_spread(per_trial[c]) for c in columns])
+            cpu_table.add(trials, *[_spread(cpus[c]) for c in columns])
+            optuna = h.median(per_trial["optuna"])
+            for column in columns[1:]:
+                cost = h.median(per_trial[column])
+                first.setdefault(column, cost)
+                target = 1.0 if "async" in column else 1.5
+                x = cost / optuna
+                ratio.add(
+                    trials,
+                    column,
+                    x,
+                    h.verdict(x, target, higher_is_better=False),
+                    cost / first[column],
+                )
+    table.notes.append(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    return h.save_benchmark(
+        "inprocess_1p",
+        quick,
+        [table, cpu_table, ratio],
+        settings={"sizes": sizes, "repeats": repeats, "baseline": args.baseline or None},
+        results=data,
+    )
+
+
+def _child_runner(
+    column: str, sources: dict[str, Path], trials: int, root: Path, out: list[dict[str, float]]
+) -> Callable[[], float]:
+    runner, _, revision = column.partition("@")
+    source = sources[revision]
+
+    def run() -> float:
+        command = [sys.executable, "-m", "benchmarks.throughput_inprocess", "--child"]
+        done = subprocess.run(
+            [*command, runner, str(trials), str(root)],
+            cwd=h.ROOT,
+            env={**os.environ, "PYTHONPATH": str(source)},
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{column} at {source} failed: {done.stderr[-2000:]}")
+        result: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
+        out.append(result)
+        return result["wall"]
+
+    return run
+
+
+def child(runner: str, trials: int, root: Path) -> None:
+    """One run of ``runner`` here; prints ``{"wall": s, "cpu": s}`` as one JSON line."""
+    what, backend = ONE_PARAMETER[runner]
+    if what == "optuna":
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+        wall, cpu = time.perf_counter(), time.process_time()
+        study.optimize(lambda trial: trial.suggest_float("x", 0.0, 1.0) ** 2, n_trials=trials)
+    else:
+
+        def plain(params: dict[str, Any]) -> float:
+            return float(params["--x"]) ** 2
+
+        async def coroutine(params: dict[str, Any]) -> float:
+            return float(params["--x"]) ** 2
+
+        evaluator = hyperdeme.Evaluator(
+            plain if what == "plain" else coroutine,
+            run_path=str(root / f"r{time.monotonic_ns()}"),
+        )
+        opt = hyperdeme.RandomOptimizer(evaluator, num_iters=trials, seed=1)
+        space = hyperdeme.Params([["--x", (0.0, 1.0)]])
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = anyio.run(hyperdeme.optimize, opt, space, backend=backend)
+        if len(result.trials) != trials or result.n_failed:
+            raise RuntimeError(f"expected {trials} successful trials: {result}")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{h.median(values):.3g} [{min(values):.3g}, {max(values):.3g}]"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--child", nargs=3, metavar=("RUNNER", "TRIALS", "ROOT"), required=True)
+    options = parser.parse_args()
+    child(options.child[0], int(options.child[1]), Path(options.child[2]))

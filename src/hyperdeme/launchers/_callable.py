@@ -2,11 +2,11 @@
 
 A coroutine function is awaited on the event loop (no thread hop). A plain
 function runs in a worker thread (``runs_in="thread"``, the default: cheap,
-from a thread limiter of the run's own, sized to its slots, never anyio's
-default one of 40 threads that the application's own ``to_thread`` calls share;
-shares the driver's memory, but a thread cannot be killed, so a function
-that overruns ``eval_timeout`` is abandoned and keeps running in its thread
-(on asyncio the interpreter then waits for it at exit), or in a worker
+one long-lived thread per busy slot of the run's own, :mod:`._function_threads`,
+never anyio's default pool of 40 threads that the application's own
+``to_thread`` calls share; shares the driver's memory, but a thread cannot be
+killed, so a function that overruns ``eval_timeout`` is abandoned and keeps
+running in its thread until it returns or the interpreter exits), or in a worker
 process (``runs_in="process"``: the function and its arguments are pickled,
 each call costs a round trip to a process that is reused, and a timed-out or
 cancelled evaluation is killed with its process).
@@ -41,6 +41,7 @@ import anyio
 
 from .._core._errors import ConfigError
 from ._base import Exit, Job, Launcher
+from ._function_threads import FunctionThreads
 from ._signature import CallStyle, call_style
 from ._trial_context import LoopReporter, Reporter, StepListener, TrialContext
 
@@ -72,6 +73,7 @@ class CallableLauncher(Launcher):
         #: 64 slots run 64 at a time and the application's ``to_thread`` calls never wait
         self.slots = slots
         self._limiter: anyio.CapacityLimiter | None = None
+        self._function_threads: FunctionThreads | None = None
         #: per function: how it is called, read once from its signature
         self._styles: dict[Callable[..., Any], CallStyle] = {}
         #: a private directory (0700) for the report sockets of worker processes
@@ -167,9 +169,7 @@ class CallableLauncher(Launcher):
                 cancellable=True,
                 limiter=self._workers(),
             )
-        return await anyio.to_thread.run_sync(
-            call, *args, abandon_on_cancel=True, limiter=self._workers()
-        )
+        return await self._threads().run(call, *args)
 
     async def _in_process_with_reports(
         self, call: Callable[..., Any], args: tuple[Any, ...], job: Job, channel: ChannelReporter
@@ -213,15 +213,26 @@ class CallableLauncher(Launcher):
         return os.path.join(self._sockets, f"{next(self._calls)}.sock")
 
     async def aclose(self) -> None:
+        if self._function_threads is not None:
+            self._function_threads.close()
+            self._function_threads = None
         if self._sockets is not None:
             shutil.rmtree(self._sockets, ignore_errors=True)
             self._sockets = None
 
     def _workers(self) -> anyio.CapacityLimiter:
-        """The run's own limiter (made in the run's event loop, on first use)."""
+        """The run's own limiter of worker processes (made in the run's event loop, on
+        first use)."""
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(max(1, self.slots))
         return self._limiter
+
+    def _threads(self) -> FunctionThreads:
+        """The run's own worker threads (made in the run's event loop, on first use;
+        stopped by :meth:`aclose`)."""
+        if self._function_threads is None:
+            self._function_threads = FunctionThreads(size=self.slots)
+        return self._function_threads
 
 
 def _bound(
