@@ -45,7 +45,6 @@ neither way; :data:`MACHINE_STREAK` of them in a row stop the run with an
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -219,7 +218,14 @@ class Scheduler:
                 self._pending[trial.id] = trial
                 if self._in_order is not None:
                     self._in_order.asked(trial.id)
-                await workers.hand(trial, work)
+                workers.ensure_one_idle()
+                try:  # to a worker waiting for it: no checkpoint (send's costs a loop pass)
+                    work.send_nowait(trial)
+                except anyio.WouldBlock:  # a worker just started, not yet waiting
+                    await work.send(trial)
+                # taken by an idle worker, which may not have run yet: counted busy here, or
+                # the next trial would be sent to it while it starts this one (a slot lost)
+                workers.idle.count -= 1
                 in_flight += 1
                 if self._on_start is not None:
                     self._on_start(trial)
@@ -274,22 +280,17 @@ class Scheduler:
 
     async def _work(
         self,
-        trial: Trial | None,
         receive: MemoryObjectReceiveStream[Trial],
         send: MemoryObjectSendStream[Trial],
         idle: _Idle,
     ) -> None:
-        """A worker: run ``trial`` (given at its start: no hand-over through ``receive``,
-        no loop pass; None: wait for one), then the trials handed to it, one at a time,
-        each handed back finished. Counted idle while it waits, busy by whoever hands it
-        one."""
-        while True:
-            if trial is None:
-                try:
-                    trial = await receive.receive()
-                except anyio.EndOfStream:
-                    return
-            del self._pending[trial.id]  # no checkpoint since it was given: taken up
+        """A worker: run the trials handed to it, one at a time, hand each back finished."""
+        while True:  # counted idle by whoever started it and after each trial; busy by the sender
+            try:
+                trial = await receive.receive()
+            except anyio.EndOfStream:
+                return
+            del self._pending[trial.id]  # no checkpoint since the receive: taken up
             try:
                 await self.runner.run(trial)
             except anyio.get_cancelled_exc_class():
@@ -297,7 +298,6 @@ class Scheduler:
                 raise
             send.send_nowait(trial)  # no checkpoint: a cancellation cannot lose it
             idle.count += 1
-            trial = None
 
     def _check_fail_fast(self, trial: Trial) -> EvaluationError | None:
         if trial.status is Status.CANCELLED:
@@ -374,22 +374,13 @@ class _Idle:
 
 
 class _Workers:
-    """Hands each trial to an idle worker, or starts a worker with it when none is idle.
-
-    On asyncio a new worker is given its trial as it starts (when thousands of slots
-    fill at once, each trial costs one task start, not a start plus a hand-over
-    through the stream and the loop passes of a blocked send)."""
+    """Starts a worker only when a trial would otherwise wait for one."""
 
     def __init__(
         self,
         tg: TaskGroup,
         work: Callable[
-            [
-                Trial | None,
-                MemoryObjectReceiveStream[Trial],
-                MemoryObjectSendStream[Trial],
-                _Idle,
-            ],
+            [MemoryObjectReceiveStream[Trial], MemoryObjectSendStream[Trial], _Idle],
             Coroutine[Any, Any, None],
         ],
         receive: MemoryObjectReceiveStream[Trial],
@@ -397,35 +388,14 @@ class _Workers:
     ) -> None:
         self._tg = tg
         self._work = work
-        #: asyncio runs new tasks in the order they were started (trials start in id
-        #: order); trio shuffles them, so a new worker there takes its trial as it waits
-        self._in_start_order = _on_asyncio()
         self._receive = receive
         self._send = send
         self.idle = _Idle()
 
-    async def hand(self, trial: Trial, work: MemoryObjectSendStream[Trial]) -> None:
-        if self.idle.count == 0 and self._in_start_order:
-            self._tg.start_soon(self._work, trial, self._receive, self._send, self.idle)
-            return
-        if self.idle.count == 0:  # trio: started idle and handed the trial, in id order
-            self._tg.start_soon(self._work, None, self._receive, self._send, self.idle)
-            self.idle.count += 1
-        try:  # to a worker waiting for it: no checkpoint (send's costs a loop pass)
-            work.send_nowait(trial)
-        except anyio.WouldBlock:  # an idle worker between its trials, not yet waiting
-            await work.send(trial)
-        # taken by an idle worker, which may not have run yet: counted busy here, or
-        # the next trial would be sent to it while it starts this one (a slot lost)
-        self.idle.count -= 1
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # trio
-        return False
-    return True
+    def ensure_one_idle(self) -> None:
+        if self.idle.count == 0:
+            self._tg.start_soon(self._work, self._receive, self._send, self.idle)
+            self.idle.count += 1  # it will wait for work: counted now, so one is enough
 
 
 def _drain(receive: MemoryObjectReceiveStream[Trial]) -> list[Trial]:
