@@ -265,9 +265,13 @@ class _GroupCommit:
                 return
 
 
+#: one encoder for every record (``json.dumps`` with options builds one a call)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def _line(record: Record) -> str:
     """A record as one journal line."""
-    return json.dumps(record, separators=(",", ":"), default=str) + "\n"
+    return _ENCODER.encode(record) + "\n"
 
 
 def _last_line_start(fd: int, size: int) -> int:

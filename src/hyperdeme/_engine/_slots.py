@@ -57,6 +57,7 @@ from .._core._errors import EvaluationError, HyperdemeError
 from .._core._logging import get_logger
 from .._core._trial import Candidate, Status, Trial
 from ..strategies import Strategy
+from ._collections import fewer_full_collections
 from ._in_order import InOrder
 from ._journal import Journal
 from ._runner import TrialRunner
@@ -146,7 +147,7 @@ class Scheduler:
         failure: HyperdemeError | None = None
         with send, receive, work_send, work_receive:
             try:
-                with anyio.move_on_after(self.time_budget) as budget:
+                with fewer_full_collections(), anyio.move_on_after(self.time_budget) as budget:
                     async with anyio.create_task_group() as tg:
                         workers = _Workers(tg, self._work, work_receive, send)
                         failure = await self._drive(

@@ -304,6 +304,8 @@ class Params:
         self, values: Mapping[str, Any], rng: np.random.Generator, mutable: Collection[str]
     ) -> dict[str, Any]:
         fixed = dict(values)
+        if not self._activators and not self._rules:  # no conditions: nothing to fix
+            return fixed
         active: set[str] = set()
         for flag in self._order:
             if not self._is_active(flag, fixed, active):
