@@ -44,6 +44,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ._full_threshold import raised_full_threshold
+
 __all__ = ["DEFERRED_THRESHOLD", "full_collections_deferred", "replay_heap"]
 
 #: the oldest generation's threshold while a journal is replayed (gen-1 collections
@@ -51,9 +53,9 @@ __all__ = ["DEFERRED_THRESHOLD", "full_collections_deferred", "replay_heap"]
 DEFERRED_THRESHOLD = 1_000_000
 
 _LOCK = threading.Lock()
-#: runs holding, runs deferring full collections, the threshold they replaced, whether
-#: the application had frozen objects before the first run, whether a run froze any
-_state = {"runs": 0, "deferring": 0, "threshold": 0, "host_froze": 0, "froze": 0}
+#: runs holding, whether the application had frozen objects before the first run,
+#: whether a run froze any
+_state = {"runs": 0, "host_froze": 0, "froze": 0}
 
 
 @contextmanager
@@ -81,29 +83,9 @@ def replay_heap() -> Iterator[ReplayHeap]:
 def full_collections_deferred() -> Iterator[None]:
     """No full collection while inside (the young generations are still collected);
     the oldest generation's threshold is given back on leaving, once nobody else in
-    the process (a run's replay, another read) still defers."""
-    _defer()
-    try:
+    the process (a run's replay, another read, a running run) still raises it."""
+    with raised_full_threshold(DEFERRED_THRESHOLD):
         yield
-    finally:
-        _undefer()
-
-
-def _defer() -> None:
-    with _LOCK:
-        if _state["deferring"] == 0:
-            _state["threshold"] = gc.get_threshold()[2]
-            young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, DEFERRED_THRESHOLD)
-        _state["deferring"] += 1
-
-
-def _undefer() -> None:
-    with _LOCK:
-        _state["deferring"] -= 1
-        if _state["deferring"] == 0:
-            young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, _state["threshold"])
 
 
 class ReplayHeap:
@@ -111,7 +93,8 @@ class ReplayHeap:
 
     def __init__(self) -> None:
         self._deferring = True
-        _defer()
+        self._deferral = full_collections_deferred()
+        self._deferral.__enter__()
 
     def replayed(self, *, freeze: bool = True) -> None:
         """The replay is done: what it built is frozen (with ``freeze``), and full
@@ -123,4 +106,4 @@ class ReplayHeap:
             with _LOCK:
                 gc.freeze()
                 _state["froze"] = 1
-        _undefer()
+        self._deferral.__exit__(None, None, None)

@@ -20,50 +20,20 @@ not the ones a run makes.
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from .._core._full_threshold import raised_full_threshold
 
 __all__ = ["FULL_EVERY", "fewer_full_collections"]
 
 #: collections of generation 1 per full collection while a run goes on (CPython: 10)
 FULL_EVERY = 100
 
-_lock = threading.Lock()
-_runs = 0
-#: the third threshold before the first run raised it, and the value it set
-_saved: tuple[int, int] | None = None
-
 
 @contextmanager
 def fewer_full_collections() -> Iterator[None]:
-    """Within the block (and any other run's), full collections are rarer: see above."""
-    _enter()
-    try:
+    """Within the block (and any other run's), full collections are rarer: see above;
+    shared with a replay's deferral through :mod:`.._core._full_threshold`."""
+    with raised_full_threshold(FULL_EVERY):
         yield
-    finally:
-        _exit()
-
-
-def _enter() -> None:
-    global _runs, _saved
-    with _lock:
-        _runs += 1
-        if _runs == 1:
-            young, middle, full = gc.get_threshold()
-            if full < FULL_EVERY:
-                gc.set_threshold(young, middle, FULL_EVERY)
-                _saved = (full, FULL_EVERY)
-
-
-def _exit() -> None:
-    global _runs, _saved
-    with _lock:
-        _runs -= 1
-        if _runs == 0 and _saved is not None:
-            before, ours = _saved
-            _saved = None
-            young, middle, full = gc.get_threshold()
-            if full == ours:  # else someone set it meanwhile: theirs stays
-                gc.set_threshold(young, middle, before)
