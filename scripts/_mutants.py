@@ -73,6 +73,8 @@ MODULES = (
         "src/hyperdeme/launchers/_process.py",
         (
             "tests/launchers/test_spawn.py",
+            "tests/launchers/test_process.py",
+            "tests/launchers/test_stop_sequence.py",
             "tests/launchers/test_watchdog.py",
             "tests/launchers/test_local.py",
         ),

@@ -428,7 +428,7 @@ LINGER = (
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
-    "options, grace",
+    ("options", "grace"),
     [
         (hyperdeme.LauncherOptions(grace_period=0.2), None),  # the Evaluator's grace_period
         (hyperdeme.LauncherOptions(grace_period=30.0), 0.2),  # the launcher's own wins

@@ -1,0 +1,117 @@
+"""run_process within a run (a watchdog): what the watchdog is told, and what a program
+leaves behind, seen from outside (the watchdog's record, the processes left running).
+
+Written for scripts/mutants (the process module's mutants that its other tests let
+live, see tests/mutants/results.md); each test names the promise it guards.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import psutil  # type: ignore[import-untyped,unused-ignore]
+import pytest
+
+from hyperdeme._engine._sinks import LogSink
+from hyperdeme.launchers import run_process
+from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog
+from processes import kill_marked, marked, new_marker
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    marker = new_marker()
+    yield marker
+    kill_marked(marker)
+
+
+def _held(record: Path) -> list[dict[str, object]] | None:
+    try:
+        held = json.loads(record.read_text())["held"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return list(held)
+
+
+def _await_record(record: Path, *, showing: list[str]) -> list[dict[str, object]]:
+    """What the watchdog's record holds once it lists the clean-up command ``showing``
+    (told after everything else: the record then shows all that came before)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        held = _held(record)
+        if held is not None and any(entry.get("argv") == showing for entry in held):
+            return held
+        time.sleep(0.01)
+    raise AssertionError(f"the watchdog's record never listed {showing}: {_held(record)}")
+
+
+async def test_a_program_that_ended_is_no_longer_held_by_the_watchdog(tmp_path: Path) -> None:
+    """Promise: a group is held only while its program runs (withdrawn when done): after
+    many programs the watchdog (and its record) holds none of them, so its record does not
+    grow with the run and a dying driver's watchdog signals no group that ended long ago."""
+    record = tmp_path / WATCHDOG_FILE
+    watchdog = Watchdog(record=record, grace=1.0)
+    try:
+        with watchdog.active():
+            for _ in range(3):
+                with LogSink(None) as out, LogSink(None) as err:
+                    code = [sys.executable, "-c", "pass"]
+                    assert await run_process(code, stdout=out, stderr=err) == 0
+        watchdog.flush()
+        sentinel = ["true", new_marker()]
+        key = watchdog.hold_command(sentinel)
+        held = await anyio.to_thread.run_sync(lambda: _await_record(record, showing=sentinel))
+        watchdog.release(key)
+    finally:
+        watchdog.close()
+    assert held == [{"argv": sentinel, "env": None}]  # no process group left held
+
+
+DAEMON = textwrap.dedent(
+    """
+    import signal, sys, time
+    notes = open(sys.argv[1], "a", buffering=1)
+    signal.signal(signal.SIGTERM, lambda *a: notes.write("TERM\\n"))
+    notes.write("ready\\n")
+    while True:
+        time.sleep(0.05)
+    """
+)
+
+
+@pytest.mark.timeout(60)
+async def test_a_cancellation_during_the_clean_up_of_a_left_daemon_still_stops_it(
+    tmp_path: Path, marker: str
+) -> None:
+    """Promise: whatever ends the program, what it left (a ``setsid`` daemon, here one that
+    ignores SIGTERM) is stopped before run_process returns, even when a cancellation
+    arrives while that clean-up is giving the daemon its grace period."""
+    notes = tmp_path / "notes"
+    notes.touch()
+    daemon = shlex.join(["setsid", sys.executable, "-c", DAEMON, str(notes), marker])
+    # the daemon is up (its SIGTERM handler installed) before the program exits
+    script = f"{daemon} >/dev/null 2>&1 </dev/null & while ! [ -s {notes} ]; do sleep 0.01; done"
+    watchdog = Watchdog(grace=1.0)
+    try:
+        with watchdog.active(), LogSink(None) as out, LogSink(None) as err:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(
+                    lambda: run_process(["/bin/sh", "-c", script], stdout=out, stderr=err, grace=3)
+                )
+                with anyio.fail_after(30):
+                    while "TERM" not in notes.read_text():  # noqa: ASYNC110 - a file
+                        await anyio.sleep(0.02)
+                tg.cancel_scope.cancel()  # the clean-up is in the daemon's grace period
+            alive = [p for p in marked(marker) if p.is_running()]
+            _gone, alive = psutil.wait_procs(alive, timeout=1)
+    finally:
+        watchdog.close()
+    assert alive == []
+    assert notes.read_text().splitlines() == ["ready", "TERM"]
