@@ -7,6 +7,7 @@ live, see tests/mutants/results.md); each test names the promise it guards.
 
 from __future__ import annotations
 
+import inspect
 import json
 import shlex
 import sys
@@ -19,6 +20,7 @@ import anyio
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
+from hyperdeme import LauncherOptions
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import run_process
 from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog
@@ -115,3 +117,11 @@ async def test_a_cancellation_during_the_clean_up_of_a_left_daemon_still_stops_i
         watchdog.close()
     assert alive == []
     assert notes.read_text().splitlines() == ["ready", "TERM"]
+
+
+def test_run_process_s_default_grace_is_the_evaluator_s_default_grace_period() -> None:
+    """Promise (docs/guide.md, ``grace_period``: 5 s by default, "every launcher's stop"): a
+    custom launcher that calls run_process without ``grace`` stops its program (SIGTERM,
+    the grace, SIGKILL) as the built-in launchers do by default."""
+    default = inspect.signature(run_process).parameters["grace"].default
+    assert default == LauncherOptions().grace_period == 5.0
