@@ -125,3 +125,29 @@ def test_run_process_s_default_grace_is_the_evaluator_s_default_grace_period() -
     the grace, SIGKILL) as the built-in launchers do by default."""
     default = inspect.signature(run_process).parameters["grace"].default
     assert default == LauncherOptions().grace_period == 5.0
+
+
+@pytest.mark.timeout(60)
+async def test_a_cancelled_program_whose_output_a_daemon_holds_open_still_returns(
+    tmp_path: Path, marker: str
+) -> None:
+    """Promise: cancelling run_process ends within the grace and a short drain, even when a
+    process out of the program's group (a ``setsid`` daemon, no run here to contain it)
+    holds the program's output open: the output is not waited for forever."""
+    up = tmp_path / "up"
+    code = "import sys, time; open(sys.argv[1], 'w').close(); time.sleep(60)"
+    daemon = shlex.join(["setsid", sys.executable, "-c", code, str(up), marker])
+    # "ready" once the daemon runs (out of the group: the group's SIGTERM spares it)
+    script = f"{daemon} & while ! [ -e {up} ]; do sleep 0.01; done; echo ready; exec sleep 60"
+    out = LogSink(tmp_path / "out.log")
+    with out, LogSink(None) as err:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(
+                    lambda: run_process(["/bin/sh", "-c", script], stdout=out, stderr=err, grace=1)
+                )
+                while "ready" not in out.tail:  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.02)
+                tg.cancel_scope.cancel()
+    assert out.tail == "ready"
+    assert len(marked(marker)) == 1  # the daemon, still holding the output (killed by the fixture)
