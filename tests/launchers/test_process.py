@@ -7,8 +7,11 @@ live, see tests/mutants/results.md); each test names the promise it guards.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import inspect
 import json
+import os
 import shlex
 import sys
 import textwrap
@@ -151,3 +154,28 @@ async def test_a_cancelled_program_whose_output_a_daemon_holds_open_still_return
                 tg.cancel_scope.cancel()
     assert out.tail == "ready"
     assert len(marked(marker)) == 1  # the daemon, still holding the output (killed by the fixture)
+
+
+@pytest.mark.parametrize("in_a_run", [False, True])
+async def test_a_program_that_cannot_start_raises_the_start_s_error_and_leaves_no_cell(
+    tmp_path: Path, in_a_run: bool
+) -> None:
+    """Promise: run_process raises what starting the program raised (here E2BIG: one
+    argument past the kernel's 128 KiB limit), and within a run the trial's cgroup, made
+    before the start, is removed: a failed start leaves nothing behind."""
+    watchdog = Watchdog(grace=1.0) if in_a_run else None
+    too_long = "x" * (1 << 18)
+    try:
+        with contextlib.ExitStack() as stack:
+            if watchdog is not None:
+                stack.enter_context(watchdog.active())
+            out, err = stack.enter_context(LogSink(None)), stack.enter_context(LogSink(None))
+            with pytest.raises(OSError, match="Argument list too long") as caught:
+                await run_process(["/bin/echo", too_long], stdout=out, stderr=err)
+        assert caught.value.errno == errno.E2BIG
+        if watchdog is not None and watchdog.containment.kind == "cgroup":
+            run_cgroup = watchdog.containment.cgroup
+            assert [entry.name for entry in os.scandir(run_cgroup) if entry.is_dir()] == []
+    finally:
+        if watchdog is not None:
+            watchdog.close()
