@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
@@ -179,3 +180,57 @@ async def test_a_program_that_cannot_start_raises_the_start_s_error_and_leaves_n
     finally:
         if watchdog is not None:
             watchdog.close()
+
+
+@pytest.mark.timeout(60)
+async def test_a_program_that_ended_returns_although_a_daemon_holds_its_output_open(
+    tmp_path: Path, marker: str
+) -> None:
+    """Promise: once the program ended, run_process returns its exit code after a short
+    drain, even when a process out of its group (a ``setsid`` daemon, no run here to
+    contain it) holds its output open; the output printed before that is all there."""
+    up = tmp_path / "up"
+    code = "import sys, time; open(sys.argv[1], 'w').close(); time.sleep(60)"
+    daemon = shlex.join(["setsid", sys.executable, "-c", code, str(up), marker])
+    script = f"{daemon} & while ! [ -e {up} ]; do sleep 0.01; done; echo bye; exit 3"
+    out = LogSink(tmp_path / "out.log")
+    with out, LogSink(None) as err, anyio.fail_after(30):
+        assert await run_process(["/bin/sh", "-c", script], stdout=out, stderr=err) == 3
+    assert out.tail == "bye"
+    assert len(marked(marker)) == 1  # the daemon, still holding the output (killed by the fixture)
+
+
+TRAP_TERM = textwrap.dedent(
+    """
+    import signal, sys, time
+    notes = open(sys.argv[1], "a", buffering=1)
+    signal.signal(signal.SIGTERM, lambda *a: (notes.write("TERM\\n"), sys.exit(0)))
+    print("ready", flush=True)
+    while True:
+        time.sleep(0.05)
+    """
+)
+
+
+@pytest.mark.timeout(60)
+async def test_a_launcher_s_stop_runs_before_the_program_is_signalled(tmp_path: Path) -> None:
+    """Promise: on cancellation the launcher's own ``stop`` (``scancel`` of a step...) runs
+    first, while the program still runs, and only then SIGTERM reaches the group; once."""
+    notes = tmp_path / "notes"
+    notes.touch()
+
+    async def stop() -> None:
+        await anyio.lowlevel.checkpoint()
+        with notes.open("a") as f:
+            f.write("stop\n")
+
+    out = LogSink(tmp_path / "out.log")
+    with out, LogSink(None) as err:
+        async with anyio.create_task_group() as tg:
+            argv = [sys.executable, "-c", TRAP_TERM, str(notes)]
+            tg.start_soon(lambda: run_process(argv, stdout=out, stderr=err, stop=stop, grace=20))
+            with anyio.fail_after(30):
+                while "ready" not in out.tail:  # noqa: ASYNC110 - a file, not an event
+                    await anyio.sleep(0.02)
+            tg.cancel_scope.cancel()
+    assert notes.read_text().splitlines() == ["stop", "TERM"]
