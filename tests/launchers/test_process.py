@@ -204,7 +204,12 @@ TRAP_TERM = textwrap.dedent(
     """
     import signal, sys, time
     notes = open(sys.argv[1], "a", buffering=1)
-    signal.signal(signal.SIGTERM, lambda *a: (notes.write("TERM\\n"), sys.exit(0)))
+    def on_term(*_):
+        notes.write("TERM\\n")
+        print("bye", flush=True)  # what it prints on its way out
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
     print("ready", flush=True)
     while True:
         time.sleep(0.05)
@@ -215,7 +220,9 @@ TRAP_TERM = textwrap.dedent(
 @pytest.mark.timeout(60)
 async def test_a_launcher_s_stop_runs_before_the_program_is_signalled(tmp_path: Path) -> None:
     """Promise: on cancellation the launcher's own ``stop`` (``scancel`` of a step...) runs
-    first, while the program still runs, and only then SIGTERM reaches the group; once."""
+    first, while the program still runs, and only then SIGTERM reaches the group; once.
+    What the program prints on its way out is still read (srun's "forcing job
+    termination"), the output being read until the program is gone."""
     notes = tmp_path / "notes"
     notes.touch()
 
@@ -234,3 +241,4 @@ async def test_a_launcher_s_stop_runs_before_the_program_is_signalled(tmp_path: 
                     await anyio.sleep(0.02)
             tg.cancel_scope.cancel()
     assert notes.read_text().splitlines() == ["stop", "TERM"]
+    assert (tmp_path / "out.log").read_text().splitlines() == ["ready", "bye"]
