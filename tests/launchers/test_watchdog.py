@@ -12,11 +12,13 @@ import os
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog, reap
 from hyperdeme.launchers._watchdog_program import start_time
@@ -124,3 +126,81 @@ def test_reap_ignores_a_record_no_watchdog_wrote(
     (tmp_path / WATCHDOG_FILE).write_text(saved.replace("12", str(sleeper.pid)))
     assert reap(tmp_path) == 0
     assert sleeper.poll() is None
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+@pytest.fixture
+def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Two processes, each in a group of its own, as ``sleeper``."""
+    processes = [subprocess.Popen(["sleep", "60"], start_new_session=True) for _ in range(2)]
+    for process in processes:
+        threading.Thread(target=process.wait, daemon=True).start()
+    yield processes
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _driver_gone(watchdog: Watchdog) -> None:
+    """The pipe closes without a goodbye, as when the driver is SIGKILLed (its threads
+    gone first: no restart of the watchdog); the watchdog has then stopped what it held."""
+    watchdog._closed.set()
+    watchdog._flusher.join()
+    process = watchdog._process
+    assert process.stdin is not None
+    process.stdin.close()
+    assert process.wait(timeout=20) == 0
+
+
+def test_each_hold_is_its_own_a_released_one_leaves_the_others_held(
+    tmp_path: Path, sleepers: list[subprocess.Popen[bytes]]
+) -> None:
+    """Promise: what is released is withdrawn, and only that: of two groups and two
+    clean-up commands held, the released group and command are spared when the driver
+    dies, the others stopped and run."""
+    released_group, held_group = sleepers
+    ran = tmp_path / "ran"
+    watchdog = Watchdog(grace=2.0)
+    try:
+        keys = [watchdog.hold_group(p.pid) for p in sleepers]
+        commands = [
+            watchdog.hold_command(["/bin/sh", "-c", f"echo {name} >> {ran}"])
+            for name in ("released", "held")
+        ]
+        watchdog.flush()
+        watchdog.release(keys[0])
+        watchdog.release(commands[0])
+        _driver_gone(watchdog)
+    finally:
+        watchdog.close()
+    assert held_group.wait(timeout=5) == -signal.SIGTERM
+    assert released_group.poll() is None
+    assert ran.read_text() == "held\n"
+
+
+def test_a_watchdog_that_died_is_restarted_and_told_what_is_held(
+    sleeper: subprocess.Popen[bytes],
+) -> None:
+    """Promise: the watchdog killed on its own (the OOM killer) while the run says nothing
+    is noticed (a thread polls it), restarted, told everything held: the group is still
+    stopped when the driver dies afterwards."""
+    watchdog = Watchdog(grace=2.0)
+    try:
+        watchdog.hold_group(sleeper.pid)
+        watchdog.flush()
+        first = watchdog.pid
+        with capture_logs() as logs:
+            os.kill(first, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while watchdog.pid == first and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert watchdog.pid != first
+        assert [(e["event"], e["held"]) for e in logs] == [("watchdog.restarted", 1)]
+        assert watchdog.restarts == 1
+        _driver_gone(watchdog)
+    finally:
+        watchdog.close()
+    assert sleeper.wait(timeout=5) == -signal.SIGTERM
