@@ -352,3 +352,134 @@ def test_the_program_stops_what_is_held_and_removes_its_record(
     assert watchdog.wait(timeout=10) == 0
     assert ended(process, within=1) == -signal.SIGTERM
     assert not record.exists()
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+def test_save_leaves_the_record_the_owner_s_alone_to_write_and_never_follows_a_link(
+    tmp_path: Path,
+) -> None:
+    """Promise: reap() signals the groups a record lists, so nobody but its owner may write
+    it (mode 0644 less the umask, never executable), it is never written through a link
+    planted where its temporary file goes, and a longer temporary file left by a crash
+    does not leave its tail in the record."""
+    record = tmp_path / ".watchdog.json"
+    program.save(str(record), mark="tok", held={})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert record.stat().st_mode & 0o777 == 0o644 & ~umask
+    record.unlink()
+
+    victim = tmp_path / "victim"
+    victim.write_text("not the watchdog's\n")
+    (tmp_path / ".watchdog.json.tmp").symlink_to(victim)
+    program.save(str(record), mark="tok", held={1: {"pgid": 42, "start": "7"}})
+    assert victim.read_text() == "not the watchdog's\n"  # the link was not followed
+    assert not record.exists()  # the record lags instead
+
+    (tmp_path / ".watchdog.json.tmp").unlink(missing_ok=True)
+    (tmp_path / ".watchdog.json.tmp").write_text("x" * 10_000)  # a crash's leftover
+    program.save(str(record), mark="tok", held={1: {"pgid": 42, "start": "7"}})
+    assert json.loads(record.read_text()) == {"mark": "tok", "held": [{"pgid": 42, "start": "7"}]}
+
+
+TRAP_CLEANUP = (
+    "import signal, sys, time\n"
+    "notes = open(sys.argv[1], 'a', buffering=1)\n"
+    "def on_term(*_):\n"
+    "    notes.write('TERM\\n'); time.sleep(0.5); notes.write('cleaned\\n'); sys.exit(0)\n"
+    "signal.signal(signal.SIGTERM, on_term)\n"
+    "print('ready', flush=True)\n"
+    "while True: time.sleep(0.05)\n"
+)
+
+
+def test_stop_gives_the_grace_to_clean_up_and_returns_once_all_ended(tmp_path: Path) -> None:
+    """Promise: SIGTERM, then up to ``grace`` seconds for the groups to end (a clean-up of
+    half a second completes), and stop returns as soon as they did, not after the whole
+    grace (the driver's close waits for the watchdog)."""
+    notes = tmp_path / "notes"
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAP_CLEANUP, str(notes)],
+        stdout=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    threading.Thread(target=process.wait, daemon=True).start()
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+        entries: list[program.Entry] = [{"pgid": process.pid, "start": None}]
+        stopping = threading.Thread(target=program.stop, args=(entries,), daemon=True,
+                                    kwargs={"mark": "", "grace": 300.0})  # fmt: skip
+        stopping.start()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive()  # returned long before the 300 s grace
+        assert notes.read_text().splitlines() == ["TERM", "cleaned"]
+        assert ended(process, within=5) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_a_clean_up_command_past_the_deadline_still_gets_a_second(tmp_path: Path) -> None:
+    """Promise: each clean-up command (``qdel``) is waited for at least 1 s, however late
+    (a slow grace), before it is killed: a quick one completes."""
+    done = tmp_path / "done"
+    commands = program.run_commands([{"argv": ["/bin/sh", "-c", f"sleep 0.2; echo ok > {done}"]}])
+    program.wait_for(commands, until=time.monotonic() - 100)
+    assert [c.wait(timeout=5) for c in commands] == [0]
+    assert done.read_text() == "ok\n"
+
+
+def test_watch_writes_the_record_at_start_naming_the_mark_and_the_cgroup(tmp_path: Path) -> None:
+    """Promise: the record exists from the start, nothing held yet, naming the run's mark
+    and cgroup: a driver and watchdog killed together before any hold still leave
+    reap() what it needs to stop what carries the mark or sits in the cgroup."""
+    record = tmp_path / ".watchdog.json"
+    cgroup = "/sys/fs/cgroup/hyperdeme-1-" + "c" * 32
+    read, write = os.pipe()
+    watching = threading.Thread(
+        target=program.watch,
+        args=(read,),
+        daemon=True,
+        kwargs={"record": str(record), "mark": "tok", "cgroup": cgroup},
+    )
+    watching.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert json.loads(record.read_text()) == {"mark": "tok", "held": [], "cgroup": cgroup}
+    finally:
+        os.close(write)
+        watching.join(timeout=20)
+        os.close(read)
+
+
+def test_watch_saves_at_most_once_every_save_every(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: a process start costs no file write: within SAVE_EVERY of a save, holds
+    are kept in memory only (here SAVE_EVERY is long: the second hold is never saved,
+    the driver being gone before it is due)."""
+    monkeypatch.setattr(program, "SAVE_EVERY", 1000.0)
+    record = tmp_path / ".watchdog.json"
+    read, write = os.pipe()
+    result: dict[int, program.Entry] = {}
+    watching = threading.Thread(
+        target=lambda: result.update(program.watch(read, record=str(record), mark="tok"))
+    )
+    watching.start()
+    try:
+        os.write(write, b'{"op": "hold", "key": 1, "pgid": 42, "start": "5"}\n')
+        assert _await_held(record, [42])  # the first: saved at once
+        os.write(write, b'{"op": "hold", "key": 2, "pgid": 43, "start": "6"}\n')
+    finally:
+        os.close(write)
+        watching.join(timeout=20)
+        os.close(read)
+    assert sorted(result) == [1, 2]  # both were held
+    assert _held_in(record) == [42]  # the second was not written
