@@ -95,6 +95,7 @@ MODULES = (
         "src/hyperdeme/launchers/_poll.py",
         (
             "tests/launchers/test_poll.py",
+            "tests/launchers/test_poll_failures.py",
             "tests/launchers/test_pbs.py",
             "tests/launchers/test_k8s.py",
         ),
