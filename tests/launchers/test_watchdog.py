@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog, reap
+from hyperdeme.launchers import _watchdog
+from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog, guarded, reap
 from hyperdeme.launchers._watchdog_program import start_time
 
 
@@ -120,12 +121,26 @@ def test_reap_without_a_record_does_nothing(tmp_path: Path) -> None:
     ],
 )
 def test_reap_ignores_a_record_no_watchdog_wrote(
-    tmp_path: Path, saved: str, sleeper: subprocess.Popen[bytes]
+    tmp_path: Path, saved: str, sleeper: subprocess.Popen[bytes], no_stop: list[object]
 ) -> None:
     """It is read from disk: nothing of a damaged record is acted upon, and resuming goes on."""
     (tmp_path / WATCHDOG_FILE).write_text(saved.replace("12", str(sleeper.pid)))
     assert reap(tmp_path) == 0
+    assert no_stop == []  # the stopping code never ran
     assert sleeper.poll() is None
+
+
+@pytest.fixture
+def no_stop(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The watchdog's stopping code replaced by a recorder, for records that must not be
+    acted upon: should a broken check let one through (a mutant of the checks), pgid 0 or
+    1 or a system cgroup reaches the recorder, never os.killpg (pgid 1 is init's group:
+    SIGKILLing it took down every process on the test machine)."""
+    calls: list[object] = []
+    monkeypatch.setattr(
+        _watchdog._watchdog_program, "stop", lambda *args, **kwargs: calls.append((args, kwargs))
+    )
+    return calls
 
 
 # ------------------------------------------------------- mutants killed (scripts/mutants)
@@ -203,4 +218,46 @@ def test_a_watchdog_that_died_is_restarted_and_told_what_is_held(
         _driver_gone(watchdog)
     finally:
         watchdog.close()
+    assert sleeper.wait(timeout=5) == -signal.SIGTERM
+
+
+def test_a_guarded_command_is_held_only_inside_its_block(tmp_path: Path) -> None:
+    """Promise: ``guarded(argv)`` holds a clean-up command (``qdel`` of a submitted job)
+    while inside only: the driver dying inside runs it, after the block it is withdrawn."""
+    ran = tmp_path / "ran"
+    watchdog = Watchdog(grace=2.0)
+    try:
+        with watchdog.active():
+            with guarded(["/bin/sh", "-c", f"echo after >> {ran}"]):
+                pass
+            with guarded(["/bin/sh", "-c", f"echo inside >> {ran}"]):
+                _driver_gone(watchdog)
+    finally:
+        watchdog.close()
+    assert ran.read_text() == "inside\n"
+
+
+@pytest.mark.parametrize(
+    "cgroup", ["/sys/fs/cgroup", "/sys/fs/cgroup/hyperdeme-x/../../user.slice", "hyperdeme-x"]
+)
+def test_reap_ignores_a_record_naming_a_cgroup_hyperdeme_did_not_make(
+    tmp_path: Path, cgroup: str, no_stop: list[object]
+) -> None:
+    """Promise: reap() empties only a run's cgroup (absolute, ``hyperdeme-...``, no ``..``);
+    a record naming any other is not a watchdog's, and nothing of it is acted upon."""
+    record = write_record(tmp_path, [{"argv": ["true"], "env": None}])
+    record.write_text(json.dumps({**json.loads(record.read_text()), "cgroup": cgroup}))
+    assert reap(tmp_path) == 0
+    assert no_stop == []
+
+
+def test_reap_acts_on_a_record_naming_a_run_s_cgroup(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes]
+) -> None:
+    """Promise: a record naming a run's cgroup (``hyperdeme-...``, gone here) is acted upon."""
+    entry = {"pgid": sleeper.pid, "start": start_time(sleeper.pid)}
+    gone = f"/sys/fs/cgroup/hyperdeme-1-{uuid.uuid4().hex}"
+    record = write_record(tmp_path, [entry])
+    record.write_text(json.dumps({"mark": "", "held": [entry], "cgroup": gone}))
+    assert reap(tmp_path) == 1
     assert sleeper.wait(timeout=5) == -signal.SIGTERM
