@@ -483,3 +483,26 @@ def test_watch_saves_at_most_once_every_save_every(
         os.close(read)
     assert sorted(result) == [1, 2]  # both were held
     assert _held_in(record) == [42]  # the second was not written
+
+
+def test_the_program_keeps_its_record_where_it_is_told_and_nowhere_else(tmp_path: Path) -> None:
+    """Promise: the program writes its record at the path it is given (from the start:
+    reap() looks there), whatever its current directory, and removes it at its end."""
+    record = tmp_path / ".watchdog.json"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    mark = uuid.uuid4().hex
+    watchdog = subprocess.Popen(
+        program_argv(grace=0.5, record=record, mark=mark), stdin=subprocess.PIPE, cwd=cwd
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert json.loads(record.read_text()) == {"mark": mark, "held": []}
+    finally:
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()
+        assert watchdog.wait(timeout=20) == 0
+    assert not record.exists()
+    assert list(cwd.iterdir()) == []
