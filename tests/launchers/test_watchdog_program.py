@@ -24,6 +24,7 @@ import pytest
 
 import hyperdeme
 from hyperdeme.launchers import _watchdog_program as program
+from hyperdeme.launchers._contain import Containment
 from hyperdeme.launchers._watchdog import PROGRAM, program_argv
 
 Start = Callable[..., subprocess.Popen[bytes]]
@@ -506,3 +507,76 @@ def test_the_program_keeps_its_record_where_it_is_told_and_nowhere_else(tmp_path
         assert watchdog.wait(timeout=20) == 0
     assert not record.exists()
     assert list(cwd.iterdir()) == []
+
+
+@pytest.fixture
+def run_cgroup() -> Iterator[str]:
+    """A run's cgroup, as a driver makes it (skipped without a writable cgroup v2)."""
+    containment = Containment(token=uuid.uuid4().hex)
+    try:
+        if containment.kind != "cgroup":
+            pytest.skip("no writable cgroup v2 here")
+        yield containment.cgroup
+    finally:
+        containment.close(grace=0.0)
+
+
+IGNORE_TERM = (
+    "import signal, sys, time\n"
+    "notes = open(sys.argv[1], 'a', buffering=1)\n"
+    "signal.signal(signal.SIGTERM, lambda *a: notes.write('TERM\\n'))\n"
+    "print('ready', flush=True)\n"
+    "while True: time.sleep(0.05)\n"
+)
+
+
+def test_stop_empties_the_run_s_cgroup_sigterm_first_and_removes_it(
+    tmp_path: Path, run_cgroup: str
+) -> None:
+    """Promise: what is in the run's cgroup (here in a trial's cgroup under it, in no
+    held group and without the mark: a daemon that left both) gets SIGTERM, the grace,
+    then is killed (``cgroup.kill``), and the cgroups are removed."""
+    trial = os.path.join(run_cgroup, "1")
+    os.mkdir(trial)
+    notes = tmp_path / "notes"
+    process = subprocess.Popen(
+        [sys.executable, "-c", IGNORE_TERM, str(notes)],
+        stdout=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    threading.Thread(target=process.wait, daemon=True).start()
+    try:
+        with open(os.path.join(trial, "cgroup.procs"), "w") as procs:
+            procs.write(str(process.pid))
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+        stopping = threading.Thread(
+            target=program.stop, args=([],), daemon=True,
+            kwargs={"mark": "", "grace": 0.5, "cgroup": run_cgroup},
+        )  # fmt: skip
+        stopping.start()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive()
+        assert ended(process, within=5) == -signal.SIGKILL
+        assert notes.read_text().splitlines() == ["TERM"]
+        assert not os.path.exists(run_cgroup)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_removing_an_empty_cgroup_returns_once_it_is_gone(run_cgroup: str) -> None:
+    """Promise: remove_cgroup retries only while a cgroup still has a process; one that
+    is removed at once is not waited on for the rest of ``within``."""
+    empty = os.path.join(run_cgroup, "2", "3")
+    os.makedirs(empty)
+    removing = threading.Thread(
+        target=program.remove_cgroup, args=(os.path.dirname(empty),), daemon=True,
+        kwargs={"within": 600.0},
+    )  # fmt: skip
+    removing.start()
+    removing.join(timeout=60)
+    assert not removing.is_alive()
+    assert not os.path.exists(os.path.dirname(empty))
