@@ -261,3 +261,23 @@ def test_reap_acts_on_a_record_naming_a_run_s_cgroup(
     record.write_text(json.dumps({"mark": "", "held": [entry], "cgroup": gone}))
     assert reap(tmp_path) == 1
     assert sleeper.wait(timeout=5) == -signal.SIGTERM
+
+
+def test_a_watchdog_that_cannot_stay_up_is_given_up_on_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Promise: past MAX_RESTARTS (here 0) a dead watchdog is given up on: one warning,
+    no restart, and the run goes on (later holds are not tried again and again)."""
+    monkeypatch.setattr(_watchdog, "MAX_RESTARTS", 0)
+    watchdog = Watchdog(grace=1.0)
+    try:
+        with capture_logs() as logs:
+            os.kill(watchdog.pid, signal.SIGKILL)
+            watchdog._process.wait(timeout=20)
+            for _ in range(3):
+                watchdog.release(watchdog.hold_command(["true"]))
+            time.sleep(0.3)  # the poller's turns (every 0.1 s) find it dead too
+        assert [e["event"] for e in logs] == ["watchdog.gone"]
+        assert watchdog.restarts == 0
+    finally:
+        watchdog.close()

@@ -11,6 +11,7 @@ import ast
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -580,3 +581,24 @@ def test_removing_an_empty_cgroup_returns_once_it_is_gone(run_cgroup: str) -> No
     removing.join(timeout=60)
     assert not removing.is_alive()
     assert not os.path.exists(os.path.dirname(empty))
+
+
+def test_start_time_of_a_program_named_with_parentheses(tmp_path: Path) -> None:
+    """Promise: a program may be named anything (its name is in /proc/<pid>/stat between
+    parentheses): one named with ")" still has its start time, so it is told from a
+    reused pid and never taken for one that ended."""
+    odd = tmp_path / "a) b) c"
+    odd.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    process = subprocess.Popen([str(odd), "60"])
+    try:
+        deadline = time.monotonic() + 20
+        while b")" not in Path(f"/proc/{process.pid}/comm").read_bytes():
+            assert time.monotonic() < deadline  # until it runs under its own name
+            time.sleep(0.01)
+        started = program.start_time(process.pid)
+        assert started is not None
+        assert started.isdigit()
+        assert program.start_time(process.pid) == started
+    finally:
+        process.kill()
+        process.wait()
