@@ -281,3 +281,15 @@ def test_a_watchdog_that_cannot_stay_up_is_given_up_on_once(
         assert watchdog.restarts == 0
     finally:
         watchdog.close()
+
+
+def test_the_watchdog_is_out_of_the_driver_s_process_group() -> None:
+    """Promise: a Ctrl-C or any signal to the driver's process group (a shell's job
+    control, ``kill -- -PGID``) never reaches the watchdog, which must outlive the
+    driver to stop what it started: it leads a session and group of its own."""
+    watchdog = Watchdog(grace=1.0)
+    try:
+        assert os.getpgid(watchdog.pid) == os.getsid(watchdog.pid) == watchdog.pid
+        assert os.getpgid(watchdog.pid) != os.getpgid(0)
+    finally:
+        watchdog.close()
