@@ -293,3 +293,22 @@ def test_the_watchdog_is_out_of_the_driver_s_process_group() -> None:
         assert os.getpgid(watchdog.pid) != os.getpgid(0)
     finally:
         watchdog.close()
+
+
+def test_the_watchdog_holds_none_of_the_driver_s_files() -> None:
+    """Promise: the watchdog, which outlives its driver, keeps none of the driver's files
+    open, not even those the application made inheritable (a socket it listens on, a
+    pipe): a dead driver's port or pipe is not held on by its watchdog."""
+    read, write = os.pipe()
+    os.set_inheritable(read, True)
+    os.set_inheritable(write, True)
+    watchdog = Watchdog(grace=1.0)
+    try:
+        mine = {os.readlink(f"/proc/self/fd/{fd}") for fd in (read, write)}
+        fds = Path(f"/proc/{watchdog.pid}/fd")
+        held = {os.readlink(fds / name) for name in os.listdir(fds)}
+        assert held & mine == set()
+    finally:
+        watchdog.close()
+        os.close(read)
+        os.close(write)
