@@ -206,11 +206,13 @@ TRAP_TERM = textwrap.dedent(
     notes = open(sys.argv[1], "a", buffering=1)
     def on_term(*_):
         notes.write("TERM\\n")
-        print("bye", flush=True)  # what it prints on its way out
+        sys.stdout.write("bye\\n")  # what it prints on its way out (one write)
+        sys.stdout.flush()
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    print("ready", flush=True)
+    sys.stdout.write("ready\\n")  # one write: a SIGTERM between two would join the lines
+    sys.stdout.flush()
     while True:
         time.sleep(0.05)
     """
