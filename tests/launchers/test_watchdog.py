@@ -7,6 +7,7 @@ The program's parts are in ``test_watchdog_program.py``; a real driver SIGKILLed
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from hyperdeme.launchers import _watchdog
+from hyperdeme.launchers._contain import Containment
 from hyperdeme.launchers._watchdog import WATCHDOG_FILE, Watchdog, guarded, reap
 from hyperdeme.launchers._watchdog_program import start_time
 
@@ -312,3 +314,25 @@ def test_the_watchdog_holds_none_of_the_driver_s_files() -> None:
         watchdog.close()
         os.close(read)
         os.close(write)
+
+
+def test_a_watchdog_that_cannot_start_leaves_no_run_cgroup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Promise: when the watchdog cannot be started (EAGAIN: no process left to fork), the
+    error reaches the caller and the run's cgroup, made just before, is removed."""
+    probe = Containment(token=uuid.uuid4().hex)
+    probe.close(grace=0.0)
+    if probe.kind != "cgroup":
+        pytest.skip("no writable cgroup v2 here")
+    parent = Path(probe.cgroup).parent
+    mine = f"hyperdeme-{os.getpid()}-"
+    before = {p.name for p in parent.iterdir() if p.name.startswith(mine)}
+
+    def cannot_fork(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(_watchdog.subprocess, "Popen", cannot_fork)
+    with pytest.raises(BlockingIOError):
+        Watchdog(grace=1.0)
+    assert {p.name for p in parent.iterdir() if p.name.startswith(mine)} == before
