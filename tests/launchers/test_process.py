@@ -244,3 +244,21 @@ async def test_a_launcher_s_stop_runs_before_the_program_is_signalled(tmp_path: 
             tg.cancel_scope.cancel()
     assert notes.read_text().splitlines() == ["stop", "TERM"]
     assert (tmp_path / "out.log").read_text().splitlines() == ["ready", "bye"]
+
+
+async def test_output_arriving_just_after_the_group_died_is_still_read(
+    tmp_path: Path, marker: str
+) -> None:
+    """Promise: once the program's group is dead, output still arriving is read for a
+    short drain: a ``setsid`` helper it left (no run here to contain it) that prints a
+    moment after the program ended is heard, and run_process then returns."""
+    up = tmp_path / "up"
+    helper = f"touch {shlex.quote(str(up))}; sleep 0.2; echo late"
+    late = shlex.join(["setsid", "/bin/sh", "-c", helper, marker])
+    late += f" & while ! [ -e {shlex.quote(str(up))} ]; do sleep 0.01; done"  # it is out
+    out = LogSink(tmp_path / "out.log")
+    with out, LogSink(None) as err, anyio.fail_after(30):
+        assert (
+            await run_process(["/bin/sh", "-c", f"{late}; echo early"], stdout=out, stderr=err) == 0
+        )
+    assert (tmp_path / "out.log").read_text().splitlines() == ["early", "late"]
