@@ -336,3 +336,29 @@ def test_a_watchdog_that_cannot_start_leaves_no_run_cgroup(
     with pytest.raises(BlockingIOError):
         Watchdog(grace=1.0)
     assert {p.name for p in parent.iterdir() if p.name.startswith(mine)} == before
+
+
+def test_a_watchdog_that_cannot_be_restarted_lets_the_run_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Promise: the watchdog died and a new one cannot start (EMFILE, fork failing): the
+    run goes on (holds raise nothing; the run's end sweeps), with one warning, and no
+    new start is tried for every later hold."""
+    watchdog = Watchdog(grace=1.0)
+    starts: list[object] = []
+
+    def cannot_fork(*args: object, **kwargs: object) -> None:
+        starts.append(args)
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    try:
+        with capture_logs() as logs:
+            monkeypatch.setattr(_watchdog.subprocess, "Popen", cannot_fork)
+            os.kill(watchdog.pid, signal.SIGKILL)
+            watchdog._process.wait(timeout=20)
+            for _ in range(3):
+                watchdog.release(watchdog.hold_command(["true"]))
+        assert [e["event"] for e in logs] == ["watchdog.gone"]
+        assert len(starts) == 1
+    finally:
+        watchdog.close()
