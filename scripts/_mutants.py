@@ -73,6 +73,8 @@ MODULES = (
         "src/hyperdeme/launchers/_process.py",
         (
             "tests/launchers/test_spawn.py",
+            "tests/launchers/test_process.py",
+            "tests/launchers/test_stop_sequence.py",
             "tests/launchers/test_watchdog.py",
             "tests/launchers/test_local.py",
         ),
@@ -93,6 +95,7 @@ MODULES = (
         "src/hyperdeme/launchers/_poll.py",
         (
             "tests/launchers/test_poll.py",
+            "tests/launchers/test_poll_failures.py",
             "tests/launchers/test_pbs.py",
             "tests/launchers/test_k8s.py",
         ),

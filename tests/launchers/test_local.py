@@ -405,3 +405,50 @@ async def test_two_hundred_evaluations_through_eight_slots(tmp_path: Path) -> No
     assert sorted(t.id for t in trials) == list(range(1, 201))
     assert all(t.status is Status.OK and t.fom == t.params["--x"] for t in trials)
     assert len(result.trials) == 200
+
+
+# -- mutants killed (scripts/mutants) ---------------------------------------------------
+
+#: traps SIGTERM, notes it, and would note "late" 10 s later: a grace of 0.2 s ends it first
+LINGER = (
+    "import signal, sys, time\n"
+    "notes = open(sys.argv[1], 'a', buffering=1)\n"
+    "signal.signal(signal.SIGTERM, lambda *a: notes.write('TERM\\n'))\n"
+    "sys.stdout.write('up\\n'); sys.stdout.flush()\n"
+    "deadline = None\n"
+    "while True:\n"
+    "    time.sleep(0.01)\n"
+    "    if deadline is None and notes.tell():\n"
+    "        deadline = time.monotonic() + 10\n"
+    "    if deadline is not None and time.monotonic() > deadline:\n"
+    "        notes.write('late\\n')\n"
+    "        sys.exit(0)\n"
+)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("options", "grace"),
+    [
+        (hyperdeme.LauncherOptions(grace_period=0.2), None),  # the Evaluator's grace_period
+        (hyperdeme.LauncherOptions(grace_period=30.0), 0.2),  # the launcher's own wins
+    ],
+)
+async def test_a_stop_gives_the_program_the_grace_it_was_given(
+    tmp_path: Path, options: hyperdeme.LauncherOptions, grace: float | None
+) -> None:
+    """SIGTERM, then the grace period the launcher was given (its own ``grace``, else the
+    options' ``grace_period``), then SIGKILL: a program that lingers 10 s after SIGTERM is
+    killed before it can note "late" (under another grace it would be)."""
+    notes = tmp_path / "notes"
+    notes.touch()
+    command = shlex.join(["exec", sys.executable, "-c", LINGER, str(notes)])
+    out = Sink(b"up")
+    launcher = LocalLauncher(options, grace=grace)
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(launcher.run, job(command, tmp_path, out, Sink()))
+            await out.seen.wait()
+            scope.cancel()
+    assert scope.cancelled_caught
+    assert notes.read_text().splitlines() == ["TERM"]

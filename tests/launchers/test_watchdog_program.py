@@ -11,6 +11,7 @@ import ast
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import pytest
 
 import hyperdeme
 from hyperdeme.launchers import _watchdog_program as program
+from hyperdeme.launchers._contain import Containment
 from hyperdeme.launchers._watchdog import PROGRAM, program_argv
 
 Start = Callable[..., subprocess.Popen[bytes]]
@@ -352,3 +354,251 @@ def test_the_program_stops_what_is_held_and_removes_its_record(
     assert watchdog.wait(timeout=10) == 0
     assert ended(process, within=1) == -signal.SIGTERM
     assert not record.exists()
+
+
+# ------------------------------------------------------- mutants killed (scripts/mutants)
+
+
+def test_save_leaves_the_record_the_owner_s_alone_to_write_and_never_follows_a_link(
+    tmp_path: Path,
+) -> None:
+    """Promise: reap() signals the groups a record lists, so nobody but its owner may write
+    it (mode 0644 less the umask, never executable), it is never written through a link
+    planted where its temporary file goes, and a longer temporary file left by a crash
+    does not leave its tail in the record."""
+    record = tmp_path / ".watchdog.json"
+    program.save(str(record), mark="tok", held={})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert record.stat().st_mode & 0o777 == 0o644 & ~umask
+    record.unlink()
+
+    victim = tmp_path / "victim"
+    victim.write_text("not the watchdog's\n")
+    (tmp_path / ".watchdog.json.tmp").symlink_to(victim)
+    program.save(str(record), mark="tok", held={1: {"pgid": 42, "start": "7"}})
+    assert victim.read_text() == "not the watchdog's\n"  # the link was not followed
+    assert not record.exists()  # the record lags instead
+
+    (tmp_path / ".watchdog.json.tmp").unlink(missing_ok=True)
+    (tmp_path / ".watchdog.json.tmp").write_text("x" * 10_000)  # a crash's leftover
+    program.save(str(record), mark="tok", held={1: {"pgid": 42, "start": "7"}})
+    assert json.loads(record.read_text()) == {"mark": "tok", "held": [{"pgid": 42, "start": "7"}]}
+
+
+TRAP_CLEANUP = (
+    "import signal, sys, time\n"
+    "notes = open(sys.argv[1], 'a', buffering=1)\n"
+    "def on_term(*_):\n"
+    "    notes.write('TERM\\n'); time.sleep(0.5); notes.write('cleaned\\n'); sys.exit(0)\n"
+    "signal.signal(signal.SIGTERM, on_term)\n"
+    "print('ready', flush=True)\n"
+    "while True: time.sleep(0.05)\n"
+)
+
+
+def test_stop_gives_the_grace_to_clean_up_and_returns_once_all_ended(tmp_path: Path) -> None:
+    """Promise: SIGTERM, then up to ``grace`` seconds for the groups to end (a clean-up of
+    half a second completes), and stop returns as soon as they did, not after the whole
+    grace (the driver's close waits for the watchdog)."""
+    notes = tmp_path / "notes"
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAP_CLEANUP, str(notes)],
+        stdout=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    threading.Thread(target=process.wait, daemon=True).start()
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+        entries: list[program.Entry] = [{"pgid": process.pid, "start": None}]
+        stopping = threading.Thread(target=program.stop, args=(entries,), daemon=True,
+                                    kwargs={"mark": "", "grace": 300.0})  # fmt: skip
+        stopping.start()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive()  # returned long before the 300 s grace
+        assert notes.read_text().splitlines() == ["TERM", "cleaned"]
+        assert ended(process, within=5) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_a_clean_up_command_past_the_deadline_still_gets_a_second(tmp_path: Path) -> None:
+    """Promise: each clean-up command (``qdel``) is waited for at least 1 s, however late
+    (a slow grace), before it is killed: a quick one completes."""
+    done = tmp_path / "done"
+    commands = program.run_commands([{"argv": ["/bin/sh", "-c", f"sleep 0.2; echo ok > {done}"]}])
+    program.wait_for(commands, until=time.monotonic() - 100)
+    assert [c.wait(timeout=5) for c in commands] == [0]
+    assert done.read_text() == "ok\n"
+
+
+def test_watch_writes_the_record_at_start_naming_the_mark_and_the_cgroup(tmp_path: Path) -> None:
+    """Promise: the record exists from the start, nothing held yet, naming the run's mark
+    and cgroup: a driver and watchdog killed together before any hold still leave
+    reap() what it needs to stop what carries the mark or sits in the cgroup."""
+    record = tmp_path / ".watchdog.json"
+    cgroup = "/sys/fs/cgroup/hyperdeme-1-" + "c" * 32
+    read, write = os.pipe()
+    watching = threading.Thread(
+        target=program.watch,
+        args=(read,),
+        daemon=True,
+        kwargs={"record": str(record), "mark": "tok", "cgroup": cgroup},
+    )
+    watching.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert json.loads(record.read_text()) == {"mark": "tok", "held": [], "cgroup": cgroup}
+    finally:
+        os.close(write)
+        watching.join(timeout=20)
+        os.close(read)
+
+
+def test_watch_saves_at_most_once_every_save_every(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promise: a process start costs no file write: within SAVE_EVERY of a save, holds
+    are kept in memory only (here SAVE_EVERY is long: the second hold is never saved,
+    the driver being gone before it is due)."""
+    monkeypatch.setattr(program, "SAVE_EVERY", 1000.0)
+    record = tmp_path / ".watchdog.json"
+    read, write = os.pipe()
+    result: dict[int, program.Entry] = {}
+    watching = threading.Thread(
+        target=lambda: result.update(program.watch(read, record=str(record), mark="tok"))
+    )
+    watching.start()
+    try:
+        os.write(write, b'{"op": "hold", "key": 1, "pgid": 42, "start": "5"}\n')
+        assert _await_held(record, [42])  # the first: saved at once
+        os.write(write, b'{"op": "hold", "key": 2, "pgid": 43, "start": "6"}\n')
+    finally:
+        os.close(write)
+        watching.join(timeout=20)
+        os.close(read)
+    assert sorted(result) == [1, 2]  # both were held
+    assert _held_in(record) == [42]  # the second was not written
+
+
+def test_the_program_keeps_its_record_where_it_is_told_and_nowhere_else(tmp_path: Path) -> None:
+    """Promise: the program writes its record at the path it is given (from the start:
+    reap() looks there), whatever its current directory, and removes it at its end."""
+    record = tmp_path / ".watchdog.json"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    mark = uuid.uuid4().hex
+    watchdog = subprocess.Popen(
+        program_argv(grace=0.5, record=record, mark=mark), stdin=subprocess.PIPE, cwd=cwd
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert json.loads(record.read_text()) == {"mark": mark, "held": []}
+    finally:
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()
+        assert watchdog.wait(timeout=20) == 0
+    assert not record.exists()
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.fixture
+def run_cgroup() -> Iterator[str]:
+    """A run's cgroup, as a driver makes it (skipped without a writable cgroup v2)."""
+    containment = Containment(token=uuid.uuid4().hex)
+    try:
+        if containment.kind != "cgroup":
+            pytest.skip("no writable cgroup v2 here")
+        yield containment.cgroup
+    finally:
+        containment.close(grace=0.0)
+
+
+IGNORE_TERM = (
+    "import signal, sys, time\n"
+    "notes = open(sys.argv[1], 'a', buffering=1)\n"
+    "signal.signal(signal.SIGTERM, lambda *a: notes.write('TERM\\n'))\n"
+    "print('ready', flush=True)\n"
+    "while True: time.sleep(0.05)\n"
+)
+
+
+def test_stop_empties_the_run_s_cgroup_sigterm_first_and_removes_it(
+    tmp_path: Path, run_cgroup: str
+) -> None:
+    """Promise: what is in the run's cgroup (here in a trial's cgroup under it, in no
+    held group and without the mark: a daemon that left both) gets SIGTERM, the grace,
+    then is killed (``cgroup.kill``), and the cgroups are removed."""
+    trial = os.path.join(run_cgroup, "1")
+    os.mkdir(trial)
+    notes = tmp_path / "notes"
+    process = subprocess.Popen(
+        [sys.executable, "-c", IGNORE_TERM, str(notes)],
+        stdout=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    threading.Thread(target=process.wait, daemon=True).start()
+    try:
+        with open(os.path.join(trial, "cgroup.procs"), "w") as procs:
+            procs.write(str(process.pid))
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"ready\n"
+        stopping = threading.Thread(
+            target=program.stop, args=([],), daemon=True,
+            kwargs={"mark": "", "grace": 0.5, "cgroup": run_cgroup},
+        )  # fmt: skip
+        stopping.start()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive()
+        assert ended(process, within=5) == -signal.SIGKILL
+        assert notes.read_text().splitlines() == ["TERM"]
+        assert not os.path.exists(run_cgroup)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_removing_an_empty_cgroup_returns_once_it_is_gone(run_cgroup: str) -> None:
+    """Promise: remove_cgroup retries only while a cgroup still has a process; one that
+    is removed at once is not waited on for the rest of ``within``."""
+    empty = os.path.join(run_cgroup, "2", "3")
+    os.makedirs(empty)
+    removing = threading.Thread(
+        target=program.remove_cgroup, args=(os.path.dirname(empty),), daemon=True,
+        kwargs={"within": 600.0},
+    )  # fmt: skip
+    removing.start()
+    removing.join(timeout=60)
+    assert not removing.is_alive()
+    assert not os.path.exists(os.path.dirname(empty))
+
+
+def test_start_time_of_a_program_named_with_parentheses(tmp_path: Path) -> None:
+    """Promise: a program may be named anything (its name is in /proc/<pid>/stat between
+    parentheses): one named with ")" still has its start time, so it is told from a
+    reused pid and never taken for one that ended."""
+    odd = tmp_path / "a) b) c"
+    odd.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    process = subprocess.Popen([str(odd), "60"])
+    try:
+        deadline = time.monotonic() + 20
+        while b")" not in Path(f"/proc/{process.pid}/comm").read_bytes():
+            assert time.monotonic() < deadline  # until it runs under its own name
+            time.sleep(0.01)
+        started = program.start_time(process.pid)
+        assert started is not None
+        assert started.isdigit()
+        assert program.start_time(process.pid) == started
+    finally:
+        process.kill()
+        process.wait()
