@@ -102,6 +102,20 @@ MODULES = (
     ),
 )
 
+#: Each mutant's tests run in a PID namespace of their own (as root, where util-linux's
+#: unshare is found): a mutant of a signalling module can turn a process group into 0,
+#: 1 or -1 (`killpg(1)`, `kill(-1)`), which on the host signals every process of the
+#: machine; it happened (a watchdog mutant let pgid 1 through `reap()`'s check and took
+#: down every process of the machine several times). In the namespace the tests see and
+#: can signal only their own processes (psutil's whole-machine counts too), and
+#: everything left is killed with the namespace's init when the run ends. Elsewhere
+#: (not root, no unshare) the tests run as before: mind the host.
+ISOLATED: tuple[str, ...] = (
+    ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child")
+    if os.geteuid() == 0 and shutil.which("unshare")
+    else ()
+)
+
 #: on asyncio only: these modules reach the event loop through anyio alone, and the
 #: trio half of every async test would double each survivor's run
 PYTEST_OPTIONS = ("-p", "no:cacheprovider", "-k", "not trio")
@@ -214,7 +228,9 @@ def run(module: Module, *, python: str, fresh: bool, jobs: int) -> None:
     started = time.monotonic()
     baseline = _baseline(module, python=python)
     config = WORK / f"{module.name}.toml"
-    command = shlex.join([python, "-B", "-m", "pytest", "-x", "-q", *PYTEST_OPTIONS, *module.tests])
+    command = shlex.join(
+        [*ISOLATED, python, "-B", "-m", "pytest", "-x", "-q", *PYTEST_OPTIONS, *module.tests]
+    )
     config.write_text(
         "[cosmic-ray]\n"
         f"module-path = {json.dumps(module.path)}\n"
@@ -277,7 +293,7 @@ def _baseline(module: Module, *, python: str) -> float:
     subprocess.run([python, "-m", "compileall", "-q", str(tree(module) / "src")], check=True)
     started = time.monotonic()
     done = subprocess.run(
-        [python, "-B", "-m", "pytest", "-q", *PYTEST_OPTIONS, *module.tests],
+        [*ISOLATED, python, "-B", "-m", "pytest", "-q", *PYTEST_OPTIONS, *module.tests],
         cwd=tree(module),
         env=_env(module),
         capture_output=True,
