@@ -255,7 +255,11 @@ class TrialRunner:
             if place.directory is None
             else AttemptMonitor(trial, self.early_stopping, self.config.direction)
         )
-        scanner = None if monitor is None else self.evaluator.metric.scanner(monitor.on_step)
+        scanner = (
+            None
+            if monitor is None  # live: a rule judges each step as it is printed
+            else self.evaluator.metric.scanner(monitor.on_step, live=monitor.state is not None)
+        )
         if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)
         else:

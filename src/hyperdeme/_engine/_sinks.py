@@ -7,17 +7,28 @@ written (disk full, quota, ``ulimit -f``) never raises into the launcher's
 pumps: the sink keeps its :class:`~._machine.LogWriteError` in ``error``, goes on
 scanning, and the runner ends the attempt as the machine's failure when the
 program has ended.
+
+A sink whose output nobody needs while the program runs (no scanner, or one
+that is not ``live``) offers its file's descriptor (:meth:`LogSink.direct`): the
+program writes its output there itself, and :meth:`LogSink.catch_up` reads it
+back once the program ended (all of it when scanned, the tail otherwise). A disk
+that refused the program's writes is not seen by the program's driver: when the
+file system has no space left once the program ended, the sink keeps that as its
+``error`` (the attempt is then the machine's failure, as when the driver's own
+write failed).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import BinaryIO
 
 from .._core._closing import Closing
-from .._core._nofollow import new_file
+from .._core._nofollow import open_nofollow
 from ..launchers import Tail
+from ..launchers._tail import TAIL_BYTES
 from ._machine import LogWriteError
 from ._metrics import MetricScanner
 
@@ -30,9 +41,12 @@ class LogSink(Closing):
     def __init__(self, path: Path | None, *, scanner: MetricScanner | None = None) -> None:
         self.path = path
         self.scanner = scanner
-        # a new file, never one a planted link points to (see .._core._nofollow)
+        # a new file, never one a planted link points to (see .._core._nofollow); read
+        # and write: what the program writes to it directly is read back (see direct)
         self._file: BinaryIO | None = None if path is None else os.fdopen(new_file(path), "wb")
         self._tail = Tail()
+        #: bytes of the file heard so far, once the program writes to it itself (else -1)
+        self._heard = -1
         #: why the log file could not be written (the program ran on, its output scanned)
         self.error: LogWriteError | None = None
 
@@ -46,6 +60,40 @@ class LogSink(Closing):
             self.scanner.feed(data)
         self._tail.write(data)
 
+    def direct(self) -> int | None:
+        """The file's descriptor for the program to write to itself, or None: nobody
+        needs its output while it runs (see the module docstring)."""
+        if self._file is None or self.error is not None or self._heard >= 0:
+            return None
+        if self.scanner is not None and self.scanner.live:
+            return None
+        self._heard = 0
+        return self._file.fileno()
+
+    def catch_up(self, limit: int) -> bool:
+        """Hear up to ``limit`` more bytes the program wrote to the file; True when done."""
+        if self._file is None or self._heard < 0:
+            return True
+        fd = self._file.fileno()
+        if self.scanner is None and self._heard == 0:  # only the tail is wanted
+            self._heard = max(0, os.fstat(fd).st_size - TAIL_BYTES)
+        try:
+            data = os.pread(fd, limit, self._heard)
+        except OSError as error:
+            data = b""
+            self.error = self.error or LogWriteError(self.path or Path(), error)
+        if data:
+            self._heard += len(data)
+            if self.scanner is not None:
+                self.scanner.feed(data)
+            self._tail.write(data)
+            return False
+        self._file.seek(0, os.SEEK_END)  # a later write() appends
+        if self.error is None and os.fstatvfs(fd).f_bavail == 0:  # the program's writes failed?
+            no_space = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.error = LogWriteError(self.path or Path(), no_space)
+        return True
+
     @property
     def tail(self) -> str:
         return self._tail.text
@@ -56,3 +104,8 @@ class LogSink(Closing):
                 self._file.close()  # its buffer's last write may fail
             except OSError as error:
                 self.error = self.error or LogWriteError(self.path, error)
+
+
+def new_file(path: Path) -> int:
+    """A new, empty ``path`` open for reading and writing (see .._core._nofollow)."""
+    return open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, new=True)

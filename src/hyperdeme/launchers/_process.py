@@ -1,7 +1,9 @@
 """The one helper that runs an external command for a launcher.
 
 Output is pumped chunk by chunk into the engine's sinks (memory stays flat
-whatever the program prints). The program runs in a new session, so it and
+whatever the program prints), or, when a sink is a file nobody needs to read
+while the program runs, written by the program straight into it and read back
+once it ended (:mod:`._direct`). The program runs in a new session, so it and
 everything it spawns share one process group, which is what gets signalled:
 
 * normal exit: leftovers still in the group (backgrounded grandchildren) are
@@ -22,6 +24,7 @@ everything it spawns share one process group, which is what gets signalled:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -32,6 +35,7 @@ import anyio
 
 from .._core._logging import get_logger
 from ._base import OutputSink
+from ._direct import catch_up, direct_fd
 from ._watchdog import current as current_watchdog
 
 if TYPE_CHECKING:
@@ -80,9 +84,12 @@ async def run_process(
     # `import hyperdeme`; later calls find it in sys.modules (under a microsecond)
     from ._spawn import start
 
+    outputs = direct_fd(stdout), direct_fd(stderr)
     with anyio.CancelScope(shield=True):
         try:
-            process = await start(argv, cwd=cwd, env=env, prepare=prepare)
+            process = await start(
+                argv, cwd=cwd, env=env, prepare=prepare, stdout=outputs[0], stderr=outputs[1]
+            )
         except BaseException:
             if cell is not None:
                 await cell.empty(grace=grace)  # its cgroup removed
@@ -132,16 +139,25 @@ async def _follow(
     """Stream the output of a started process until it ends; stop its group if cancelled.
 
     What it left in its cell is stopped before the pipes are drained: a daemon out
-    of the group holds them open.
+    of the group holds them open. A stream the program wrote to its sink's file
+    itself (no pipe) is read back from the file then.
     """
-    assert process.stdout is not None
-    assert process.stderr is not None
     # The pumps are shielded: while the program is being stopped they keep
     # reading, so what it prints on its way out (srun's "forcing job
     # termination", pbsdsh's "killing task") is logged and never meets a
     # broken pipe. They end at end of file, or after a short drain once the
     # whole group is dead (a setsid'd grandchild could hold a pipe forever).
-    pumps = [_Pump(process.stdout, stdout), _Pump(process.stderr, stderr)]
+    pumps = [
+        _Pump(stream, sink)
+        for stream, sink in ((process.stdout, stdout), (process.stderr, stderr))
+        if stream is not None
+    ]
+    direct = [
+        sink
+        for stream, sink in ((process.stdout, stdout), (process.stderr, stderr))
+        if stream is None
+    ]
+    ended = False
     async with anyio.create_task_group() as tg:
         for pump in pumps:
             tg.start_soon(pump.run)
@@ -153,6 +169,7 @@ async def _follow(
             if cell is not None:
                 with anyio.CancelScope(shield=True):
                     await cell.empty(grace=grace)
+            ended = True
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await _terminate(process, stop, grace)
@@ -165,6 +182,12 @@ async def _follow(
                     await pump.done.wait()
             for pump in pumps:
                 pump.scope.cancel()
+            # the whole group is dead: nothing writes to the files any more. Read all
+            # of them back when the program ended, at most as long as a pipe's drain
+            # when it was stopped (its metric is still wanted: a timeout keeps it)
+            with anyio.CancelScope(shield=True), anyio.move_on_after(math.inf if ended else _DRAIN):
+                for sink in direct:
+                    await catch_up(sink)
     return returncode
 
 

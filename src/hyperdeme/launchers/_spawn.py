@@ -86,8 +86,12 @@ async def start(
     cwd: Path | str | None,
     env: Mapping[str, str] | None,
     prepare: Prepare | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
 ) -> Child:
-    """Start ``argv`` in a new session, stdin from /dev/null, stdout and stderr piped.
+    """Start ``argv`` in a new session, stdin from /dev/null, stdout and stderr piped,
+    or written by the program straight to the descriptor given for them (then the
+    child's stream is None: see :mod:`._direct`).
 
     Raises what starting it raises (``FileNotFoundError``, ``OSError`` E2BIG or
     EMFILE ...), with nothing left open. The start runs in a worker thread; a
@@ -97,7 +101,9 @@ async def start(
     if _PIDFD is None:
         _PIDFD = _pidfd_works()
     if _PIDFD:
-        started = functools.partial(_started, argv, cwd=cwd, env=env, prepare=prepare)
+        started = functools.partial(
+            _started, argv, cwd=cwd, env=env, prepare=prepare, outputs=(stdout, stderr)
+        )
         return await anyio.to_thread.run_sync(started, limiter=_spawners())
     if prepare is not None:
         argv, env = await anyio.to_thread.run_sync(prepare, argv, env, limiter=_spawners())
@@ -106,6 +112,8 @@ async def start(
         cwd=cwd,
         env=dict(env) if env is not None else None,
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE if stderr is None else stderr,
         start_new_session=True,
     )
 
@@ -116,11 +124,12 @@ def _started(
     cwd: Path | str | None,
     env: Mapping[str, str] | None,
     prepare: Prepare | None,
+    outputs: tuple[int | None, int | None],
 ) -> _PidfdChild:
     """In a starting thread: prepare, then start."""
     if prepare is not None:
         argv, env = prepare(argv, env)
-    return _PidfdChild(argv, cwd=cwd, env=env)
+    return _PidfdChild(argv, cwd=cwd, env=env, outputs=outputs)
 
 
 _T = TypeVar("_T")
@@ -135,14 +144,24 @@ class _PidfdChild:
     """A started program whose end the event loop sees on its pidfd."""
 
     def __init__(
-        self, argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, str] | None
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | str | None,
+        env: Mapping[str, str] | None,
+        outputs: tuple[int | None, int | None] = (None, None),
     ) -> None:
-        fds: list[int] = []
+        fds: list[int] = []  # the pipes made here: (read end, write end) or (-1, given fd)
         try:
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            fds += (out_r, out_w)
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
-            fds += (err_r, err_w)
+            ends: list[tuple[int, int]] = []
+            for given in outputs:
+                if given is None:
+                    read, write = os.pipe2(os.O_CLOEXEC)
+                    fds += (read, write)
+                    ends.append((read, write))
+                else:
+                    ends.append((-1, given))
+            (out_r, out_w), (err_r, err_w) = ends
             popen = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
@@ -156,8 +175,9 @@ class _PidfdChild:
             for fd in fds:
                 os.close(fd)
             raise
-        os.close(out_w)
-        os.close(err_w)
+        for read, write in ends:
+            if read >= 0:
+                os.close(write)
         self._popen = popen
         try:
             # cannot fail for a child not yet reaped, short of EMFILE: then kill and reap it
@@ -165,11 +185,12 @@ class _PidfdChild:
         except BaseException:
             popen.kill()
             popen.wait()
-            os.close(out_r)
-            os.close(err_r)
+            for read, _ in ends:
+                if read >= 0:
+                    os.close(read)
             raise
-        self.stdout: ByteReceiveStream | None = _PipeStream(out_r)
-        self.stderr: ByteReceiveStream | None = _PipeStream(err_r)
+        self.stdout: ByteReceiveStream | None = _PipeStream(out_r) if out_r >= 0 else None
+        self.stderr: ByteReceiveStream | None = _PipeStream(err_r) if err_r >= 0 else None
 
     @property
     def pid(self) -> int:
