@@ -65,8 +65,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import queue
 import shlex
 import signal
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -108,6 +110,7 @@ class Containment:
         #: the trials' processes this driver started (never adopted orphans)
         self._started: set[int] = set()
         self._numbers = itertools.count(1)
+        self._remover = _Remover()
         wanted = os.environ.get(ENV, "auto")
         if wanted not in ("auto", "cgroup", "subreaper", "mark"):
             log.warning("containment.unknown", value=wanted, allowed="auto cgroup subreaper mark")
@@ -137,6 +140,7 @@ class Containment:
     def close(self, *, grace: float) -> None:
         """The run is over: stop what is left (the run's cgroup, the run's mark, the
         adopted orphans), remove the cgroup, stop being a subreaper. Blocking."""
+        self._remover.close()  # the trials' empty cgroups gone first: then the run's goes
         program.stop([], mark=self.token, grace=grace, cgroup=self.cgroup)
         if self._subreaper_was is not None:
             _stop_pids(self.orphans(), grace=grace)
@@ -204,18 +208,59 @@ class Cell:
 
     async def empty(self, *, grace: float) -> None:
         """The trial is over: SIGTERM to what it left (in its cgroup, or carrying its
-        mark), ``grace`` seconds, SIGKILL; the cgroup removed. Never raises; once."""
+        mark), ``grace`` seconds, SIGKILL; the cgroup removed (an empty one by the
+        run's remover thread, see :class:`_Remover`). Never raises; once."""
         if self._emptied:
             return
         self._emptied = True
         if self.pid is not None:
             self.containment._started.discard(self.pid)
-        if self.cgroup:
+        if self.cgroup and not program.populated(self.cgroup):
+            self.containment._remover.remove(self.cgroup)  # nothing left: nothing to wait for
+        elif self.cgroup:
             await _empty_cgroup(self.cgroup, grace=grace)
         elif self.mark and _PROC:
             await _empty_marked(self.mark, grace=grace)
             if self.containment.kind == "subreaper":
                 _reap(self.containment.orphans(zombies=True), only_zombies=True)
+
+
+class _Remover:
+    """Removes trials' empty cgroups in a thread of its own, in the order given.
+
+    A cgroup's ``rmdir`` waits for the kernel (milliseconds on a loaded machine)
+    but nobody needs to wait for it: a cgroup with no process in it cannot gain
+    one (a process only enters by writing to its ``cgroup.procs``, which the
+    trial's ``/bin/sh`` did before the program ran). Measured per trial: a thread
+    hop of anyio's less (the loop's wake-up, a future, the worker's queue), see
+    ``benchmarks/README.md``. The thread starts with the first removal;
+    :meth:`close` waits for the removals asked for, so the run's own cgroup is
+    removed after its trials' are.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def remove(self, cgroup: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="hyperdeme-cgroup-remover", daemon=True
+            )
+            self._thread.start()
+        self._queue.put(cgroup)
+
+    def close(self) -> None:
+        """Wait until every removal asked for is done; the thread ends."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while (cgroup := self._queue.get()) is not None:
+            with contextlib.suppress(OSError):  # gone already (the watchdog's sweep)
+                os.rmdir(cgroup)
 
 
 async def _empty_cgroup(cgroup: str, *, grace: float) -> None:
