@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import os
 import subprocess
+import threading
 
 import pytest
 from structlog.testing import capture_logs
@@ -160,3 +161,35 @@ def test_a_cell_made_later_is_made_by_make_or_falls_back_to_a_mark(
             assert len(later.mark) == 32
     finally:
         containment.close(grace=0.0)
+
+
+async def test_a_trial_s_empty_cgroup_is_removed_by_the_remover_and_close_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No thread hop awaited per trial: an empty cell's cgroup goes to the run's remover
+    thread (never to a starting thread), and the run's close waits until every one of
+    them is gone, then removes the run's cgroup."""
+    containment = Containment(token="r" * 32)
+    if containment.kind != "cgroup":
+        containment.close(grace=0.0)
+        pytest.skip("no writable cgroup v2 here")
+
+    async def hop(function: object, argument: str) -> None:
+        raise AssertionError(f"an empty cgroup awaited a starting thread: {argument}")
+
+    from hyperdeme.launchers import _spawn
+
+    monkeypatch.setattr(_spawn, "off_loop", hop)
+    cells = [containment.cell() for _ in range(20)]
+    try:
+        for cell in cells:
+            program = cell.argv(["/bin/sh", "-c", "true"])
+            subprocess.run(program, check=True)  # noqa: ASYNC221 - in its cgroup and out
+            await cell.empty(grace=0.0)
+        containment._remover.close()  # what the run's close waits for first
+        left = [cell.cgroup for cell in cells if os.path.exists(cell.cgroup)]  # noqa: ASYNC240
+        assert left == []  # removed by the remover, not by the run's sweep
+    finally:
+        containment.close(grace=0.0)
+    assert not os.path.exists(containment.cgroup)  # noqa: ASYNC240
+    assert "hyperdeme-cgroup-remover" not in {t.name for t in threading.enumerate()}
