@@ -6,7 +6,8 @@ through asyncio transports; measured on two cores, starting and reaping 400
 trivial programs 8 at a time cost 0.78 ms each that way and 0.52 ms with what
 this module does (trio: 0.63-0.78 against 0.51), the ``xargs -P8`` floor
 being 0.49 ms. So on Linux a program is started by :class:`subprocess.Popen`
-(``vfork``, ``close_range``) on two plain non-blocking pipes, and the event
+(``vfork``, ``close_range``) on two plain non-blocking pipes (or, for a stream
+the program writes to its log file itself, that file: :mod:`._direct`), and the event
 loop waits for its pidfd (``pidfd_open``, Linux 5.3) to become readable, which
 it does when the program ends, and for the pipes, with
 :func:`anyio.wait_readable`: no thread, no transport. Where pidfds are missing
