@@ -22,12 +22,14 @@ BENCHMARKS = {
     "makespan": ("throughput", "makespan"),
     "utilization": ("throughput", "utilization"),
     "memory": ("throughput", "memory"),
+    "many-slots": ("throughput", "many_slots"),
     "issue13-table": ("quality", "quality"),
     "quality-grid": ("quality", "quality"),
     "early-stopping": ("quality", "early_stopping"),
     "pareto": ("quality", "pareto"),
     "import": ("startup", "import_time"),
     "loop-lag": ("embedding", "loop_lag"),
+    "step-reports": ("embedding", "step_reports"),
     "value-lists": ("startup", "value_lists"),
     "dashboard": ("startup", "dashboard"),
 }
@@ -54,8 +56,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--baseline",
         default="",
         metavar="REV",
-        help="processes: also time hyperdeme at git revision REV (before/after), both in "
-        "child processes",
+        help="processes, many-slots, import, loop-lag: also time hyperdeme at git revision "
+        "REV (before/after), both in child processes",
     )
     add("--sizes", default="", help="in-process trial counts, e.g. 1000,10000,100000")
     add("--budgets", default="", help="quality budgets, e.g. 100,400,2000")

@@ -56,6 +56,8 @@ from .launchers import Job as Job
 from .launchers import Launcher as Launcher
 from .launchers import LauncherOptions as LauncherOptions
 from .launchers import register as register_launcher
+from .launchers._trial_context import Stopped as Stopped
+from .launchers._trial_context import TrialContext as TrialContext
 from .strategies import CMAESSearch as CMAESSearch
 from .strategies import GeneticSearch as GeneticSearch
 from .strategies import GridSearch as GridSearch
@@ -103,9 +105,11 @@ __all__ = [
     "Range",
     "Result",
     "Status",
+    "Stopped",
     "Strategy",
     "TransientLauncherError",
     "Trial",
+    "TrialContext",
     "UsageError",
     "aread_journal",
     "condition",

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 import hyperdeme
+from headless import dump_dom
 from hyperdeme._cli import _plots
 from hyperdeme._cli._journal_view import read_run
 
 from .conftest import EXPERIMENT, TRAIN, invoke, write
-from .test_report import chromium
 
 UP = EXPERIMENT.replace('name = "small"', 'name = "up"').replace(
     "[evaluator]\n", '[evaluator]\ndirection = "maximize"\n'
@@ -126,21 +126,9 @@ def test_the_report_marks_the_largest_fom_and_renders_in_chromium(
     up_run: tuple[Path, str], tmp_path: Path
 ) -> None:
     directory, _ = up_run
-    browser = chromium()
     assert invoke("report", directory, "-o", tmp_path / "report").code == 0
     page = tmp_path / "report" / "report.html"
-    common = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-    ]  # fmt: skip
-    dom = subprocess.run(
-        [*common, "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    dom = dump_dom(page.as_uri(), tmp_path / "profile")
     widths = re.search(r'data-image-widths="([^"]*)"', dom)
     assert widths is not None, dom[:500]
     assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 4

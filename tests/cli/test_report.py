@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import hyperdeme
+from headless import dump_dom
 from hyperdeme._cli import _plots
 from hyperdeme._cli._html import render_html
 from hyperdeme._cli._journal_view import read_run
@@ -176,39 +177,10 @@ def test_without_matplotlib_the_message_names_the_extra(
     assert not (tmp_path / "report.html").exists()
 
 
-def chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test, but chromium is not installed")
-        pytest.skip("chromium is not installed (scripts/test installs it as root)")
-    return found
-
-
 def test_the_report_renders_in_headless_chromium(finished_run: Path, tmp_path: Path) -> None:
-    browser = chromium()
     assert invoke("report", finished_run, "-o", tmp_path / "report").code == 0
     page = tmp_path / "report" / "report.html"
-    dom = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    dom = dump_dom(page.as_uri(), tmp_path / "profile")
     # every image decoded (the page's script wrote their natural widths after load)
     widths = re.search(r'data-image-widths="([^"]*)"', dom)
     assert widths is not None, dom[:500]
@@ -418,27 +390,8 @@ def test_a_link_planted_as_the_report_is_refused(hostile_run: Path, tmp_path: Pa
 def test_hostile_values_render_as_text_in_headless_chromium(
     hostile_run: Path, tmp_path: Path
 ) -> None:
-    browser = chromium()
     assert invoke("report", hostile_run, "-o", tmp_path / "report").code == 0
-    dom = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            (tmp_path / "report" / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    dom = dump_dom((tmp_path / "report" / "report.html").as_uri(), tmp_path / "profile")
     widths = re.search(r'data-image-widths="([^"]*)"', dom)
     assert widths is not None, dom[:500]
     assert [int(w) > 0 for w in widths.group(1).split(",")] == [True] * 4

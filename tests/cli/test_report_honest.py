@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import hyperdeme
+from headless import dump_dom
 from hyperdeme._cli import _plots
 from hyperdeme._cli._history import History, Pause, read_history
 from hyperdeme._cli._html import render_html
@@ -463,42 +464,17 @@ def test_any_text_in_names_values_and_errors_reports(tmp_path: Path) -> None:
 def test_a_wide_table_scrolls_in_its_box_not_the_page(tmp_path: Path) -> None:
     """40 flags with long values: in headless chromium the page is no wider than the window
     (the page's script records both widths), the table's box is what scrolls."""
-    browser = chromium()
     run = tmp_path / "wide"
     run.mkdir()
     flags = {f"--a-rather-long-flag-name-{n}": f"value-{n}-" + "x" * 20 for n in range(40)}
     trials = [hyperdeme.Trial(id=n, params=flags, fom=n / 10, ended=10.0 + n) for n in (1, 2)]
     (run / "trials.jsonl").write_text("".join(json.dumps(t.to_json()) + "\n" for t in trials))
     assert invoke("report", run, "-o", tmp_path / "out").code == 0
-    dom = subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1000,800",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            (tmp_path / "out" / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    page_uri = (tmp_path / "out" / "report.html").as_uri()
+    dom = dump_dom(page_uri, tmp_path / "profile", "--window-size=1000,800")
     page = re.search(r'data-page-width="(\d+)"', dom)
     window = re.search(r'data-window-width="(\d+)"', dom)
     assert page is not None, dom[:500]
     assert window is not None
     assert 0 < int(page.group(1)) <= int(window.group(1))
     assert dom.count("<th>--a-rather-long-flag-name-") == 40
-
-
-def chromium() -> str:
-    from .test_report import chromium as find
-
-    return find()

@@ -9,31 +9,20 @@ import base64
 import json
 import os
 import select
-import shutil
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
+from headless import headless
 
-__all__ = ["Browser", "chromium"]
-
-
-def chromium() -> str:
-    """Debian's chromium; skipped without it, failed under CI (which must run it)."""
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test, but chromium is not installed")
-        pytest.skip("chromium is not installed (scripts/test installs it as root)")
-    return found
+__all__ = ["Browser"]
 
 
 class Browser:
     """One headless browser; :meth:`open` a page, :meth:`evaluate` in it, :meth:`close`."""
 
-    def __init__(self, executable: str, profile: Path) -> None:
+    def __init__(self, profile: Path) -> None:
         commands_read, self._commands = os.pipe()
         self._answers, answers_write = os.pipe()
 
@@ -42,20 +31,7 @@ class Browser:
             os.dup2(answers_write, 4)
 
         self.process = subprocess.Popen(
-            [
-                executable,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-pipe",
-                f"--user-data-dir={profile}",
-                "about:blank",
-            ],
+            [*headless(profile), "--remote-debugging-pipe", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

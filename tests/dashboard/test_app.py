@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 pytest.importorskip("starlette")
@@ -165,3 +166,130 @@ async def test_the_plot_data_curves_gaps_stopped_trials_and_the_front(tmp_path: 
     assert (stopped["status"], stopped["fom"]) == ("stopped", 0.3)  # at its FoM
     assert view["gaps"] == [[1003.0, 5000.0]]
     assert view["front"] == [1]  # trial 2 stopped: not a result; trial 3 dominated
+
+
+async def test_the_table_sorts_on_a_flag_and_refuses_an_unknown_key(
+    client: httpx.AsyncClient, run_path: Path
+) -> None:
+    lrs = {1: 0.5, 2: "text", 3: None, 4: 0.01, 5: 0.2}  # None: a trial without --lr
+    records = []
+    for i, lr in lrs.items():
+        params = {"--tag": "a"} if lr is None else {"--lr": lr, "--tag": "a"}
+        records += [started(i), finished(i, 1.0, params=params)]
+    write_journal(run_path / "mixed", *records)
+    page = (await client.get("/api/experiments/mixed/trials?sort=--lr")).json()
+    assert [t["id"] for t in page["trials"]] == [4, 5, 1, 2, 3]  # numbers, text, none
+    assert page["trials"][-1]["params"] == {"--tag": "a"}
+    for key in ("status", "duration", "ended"):
+        page = (await client.get(f"/api/experiments/alpha/trials?sort={key}")).json()
+        assert [t["id"] for t in page["trials"]] == [1, 2, 3], key
+    page = (await client.get("/api/experiments/%3Cb%3Ebold%3Ci%3E/trials?sort=error")).json()
+    assert page["trials"][0]["error"] == "<script>alert(1)</script>"
+    write_journal(
+        run_path / "errors",
+        *[
+            r
+            for i, e in ((1, "b"), (2, ""), (3, "a"))
+            for r in (started(i), finished(i, 1, error=e))
+        ],
+    )
+    page = (await client.get("/api/experiments/errors/trials?sort=error&order=desc")).json()
+    assert [t["id"] for t in page["trials"]] == [1, 3, 2]
+    refused = await client.get("/api/experiments/alpha/trials?sort=--nope")
+    assert refused.status_code == 400
+    assert "--nope" in refused.json()["error"]
+
+
+async def test_a_trials_details_are_read_back_from_the_journal(tmp_path: Path) -> None:
+    write_journal(
+        tmp_path / "run" / "e",
+        started(1),
+        finished(1, 0.5, command="train --lr 0.1", intermediate={"1": 2.0}, error="x" * 500),
+    )
+    app = create_app(tmp_path / "run", token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        trial = (await client.get("/api/experiments/e/trials/1")).json()
+        row = (await client.get("/api/experiments/e/trials")).json()["trials"][0]
+    assert (trial["command"], trial["intermediate"]) == ("train --lr 0.1", {"1": 2.0})
+    assert trial["error"] == "x" * 500  # whole, where the table's row has its start
+    assert row["error"] == "x" * 200
+    rows = app.state.registry._followers["e"].rows
+    assert rows.params == [(0.1, "a")]  # a row of values, not a dict or a Trial per trial
+
+
+async def test_a_page_asked_during_a_long_read_gets_what_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._dashboard import _follow
+
+    monkeypatch.setattr(_follow, "CHUNK", 2000)  # a slice: about ten trials
+    monkeypatch.setattr(_registry, "HOLD", 0.0)  # one slice per hold of the lock
+    monkeypatch.setattr(_registry, "BUDGET", 0.0)  # one hold, then the background
+    completed(tmp_path / "run" / "big", 300)
+    app = create_app(tmp_path / "run", token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        async with anyio.create_task_group() as group:
+            app.state.registry.background = group
+            first = (await client.get("/api/experiments/big")).json()["summary"]
+            assert first["reading"] is True
+            assert 0 < first["done"] < 300
+        # the background read ended with the group
+        summary = (await client.get("/api/experiments/big")).json()["summary"]
+    assert (summary["reading"], summary["done"]) == (False, 300)
+
+
+async def test_the_event_stream_says_when_the_read_ended(
+    run_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._dashboard import _app
+
+    monkeypatch.setattr(_app, "EVENT_PERIOD", 0.0)
+    registry = _registry.Registry(run_path)
+    follower = await registry.get("alpha")
+    assert follower is not None
+    registry._reading.add("alpha")  # as a background read does
+    stream = _app._Endpoints(registry)._stream("alpha")
+    try:
+        first = await stream.__anext__()
+        assert first.startswith("data: ")
+        assert '"reading": true' in first
+        assert await stream.__anext__() == ": idle\n\n"
+        registry._reading.discard("alpha")  # the read ended: the journal did not grow
+        last = await stream.__anext__()
+        assert '"reading": false' in last
+        assert '"done": 3' in last
+    finally:
+        await stream.aclose()
+
+
+async def test_the_start_reads_every_experiment_at_once_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperdeme._dashboard import _follow
+
+    monkeypatch.setattr(_follow, "CHUNK", 2000)
+    monkeypatch.setattr(_registry, "HOLD", 0.0)
+    for name in ("one", "two"):
+        completed(tmp_path / "run" / name, 300)
+    app = create_app(tmp_path / "run", token=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        registry = app.state.registry
+        registry.names()
+        locks = [registry._locks[name] for name in ("one", "two")]
+        for lock in locks:  # the reads wait until the page was answered
+            await lock.acquire()
+        async with anyio.create_task_group() as group:
+            registry.start(group)  # the server's start
+            listed = (await client.get("/api/experiments")).json()["experiments"]
+            assert [(e["name"], e["reading"], e["done"]) for e in listed] == [
+                ("one", True, 0),
+                ("two", True, 0),
+            ]
+            for lock in locks:
+                lock.release()
+        # the group waited for the start's read
+        listed = (await client.get("/api/experiments")).json()["experiments"]
+    assert [(e["done"], e["reading"]) for e in listed] == [(300, False), (300, False)]

@@ -37,14 +37,13 @@ def test_a_torn_last_line_waits_for_its_end(tmp_path: Path) -> None:
     with journal.open("ab") as handle:
         handle.write(whole[:-20])  # the writer is in the middle of the result
     assert follower.refresh()
-    assert sorted(follower.trials) == [1]
+    assert sorted(follower.rows.index) == [1]
     assert follower.unfinished == [2]
     with journal.open("ab") as handle:
         handle.write(whole[-20:])
     assert follower.refresh()
-    assert sorted(follower.trials) == [1, 2]
-    assert follower.best is not None
-    assert follower.best.id == 2
+    assert sorted(follower.rows.index) == [1, 2]
+    assert follower.summary().best_trial == 2
 
 
 def test_a_line_hyperdeme_could_not_write_is_refused(tmp_path: Path) -> None:
@@ -69,7 +68,7 @@ def test_a_replaced_journal_is_read_again(tmp_path: Path) -> None:
     replacement.write_bytes(journal.read_bytes()[: -len(line(finished(3, 3.0)))])
     os.replace(replacement, journal)
     follower.refresh()
-    assert sorted(follower.trials) == [1, 2]
+    assert sorted(follower.rows.index) == [1, 2]
 
 
 def test_states(tmp_path: Path) -> None:
@@ -140,4 +139,23 @@ def test_the_follower_reads_a_large_journal_in_parts(
     monkeypatch.setattr(_follow, "CHUNK", 300)
     follower = Follower(completed(tmp_path / "e", 40).parent)
     follower.refresh()
-    assert sorted(follower.trials) == list(range(1, 41))
+    assert sorted(follower.rows.index) == list(range(1, 41))
+
+
+def test_a_choice_is_kept_once_and_a_new_flag_joins_the_row(tmp_path: Path) -> None:
+    journal = write_journal(
+        tmp_path / "e",
+        started(1),
+        finished(1, 1.0, params={"--lr": 0.1, "--tag": "adam-long"}),
+        started(2),
+        finished(2, 2.0, params={"--lr": 0.2, "--tag": "adam-long", "--new": 3}),
+    )
+    follower = Follower(journal.parent)
+    follower.refresh()
+    rows = follower.rows
+    assert rows.flags == ["--lr", "--tag", "--new"]
+    assert [rows.params_of(0), rows.params_of(1)] == [
+        {"--lr": 0.1, "--tag": "adam-long"},
+        {"--lr": 0.2, "--tag": "adam-long", "--new": 3},
+    ]
+    assert rows.params[0][1] is rows.params[1][1]  # one string object for the choice

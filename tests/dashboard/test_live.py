@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import Browser, chromium
+from .browser import Browser
 from .journals import completed
 from .runs import HOSTILE, environment, experiment, kill, start, started_count, wait_until
 
@@ -59,7 +59,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
-    opened = Browser(chromium(), tmp_path / "profile")
+    opened = Browser(tmp_path / "profile")
     try:
         yield opened
     finally:
@@ -184,3 +184,91 @@ def test_the_server_stops_promptly_with_an_event_stream_open(tmp_path: Path) -> 
         assert time.monotonic() - begun < 20
     finally:
         stream.close()
+
+
+LONG = "a-rather-long-optimizer-name-with-options"
+CHOICES = [LONG, "sgd", "adam-with-warm-restarts"]
+PLOT_SPACE = {
+    "parameters": [
+        {"flag": "--lr", "low": 1e-5, "high": 1.0, "integer": False, "log": True},
+        {"flag": "--layers", "low": 1, "high": 6, "integer": True, "log": False},
+        {"flag": "--optimizer", "values": CHOICES},
+    ],
+    "conditions": [],
+}
+
+
+def _plots_journal(directory: Path) -> None:
+    """Twelve trials, FoM 0.48 to 9.4 (one round step of 5 would be one tick), long
+    choices, intermediate curves (one stopped early), two objectives."""
+    fingerprint = {
+        "space": PLOT_SPACE,
+        "seed": 1,
+        "command": "train",
+        "objectives": {"loss": "minimize", "size": "minimize"},
+    }
+    records: list[dict[str, object]] = [
+        {"schema": 2, "type": "experiment", "fingerprint": fingerprint}
+    ]
+    foms = [1.01, 6.72, 1.92, 6.5, 0.48, 0.86, 2.0, 0.83, 0.88, 2.6, 1.14, 9.36]
+    for i, fom in enumerate(foms, 1):
+        params = {
+            "--lr": 10 ** -(i % 5),
+            "--layers": 1 + i % 6,
+            "--optimizer": CHOICES[i % 3],
+        }
+        records.append({"schema": 2, "type": "started", "id": i, "genes": params, "info": {}})
+        curve = {"1": fom * 3, "2": fom * 2, "3": fom}
+        records.append(
+            {
+                "schema": 2, "type": "trial", "id": i, "params": params, "fom": fom,
+                "status": "stopped" if i == 2 else "ok", "started": 1000.0 + i,
+                "ended": 1002.0 + i, "duration": 2.0,
+                "intermediate": dict(list(curve.items())[: 2 if i == 2 else 3]),
+                "objectives": {"loss": fom, "size": 13.0 - i},
+            }
+        )  # fmt: skip
+    directory.mkdir(parents=True)
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    (directory / "trials.jsonl").write_text(lines)
+
+
+def test_the_plots_ticks_labels_curves_and_front(tmp_path: Path, browser: Browser) -> None:
+    _plots_journal(tmp_path / "run" / "plots")
+    server, address = serve(tmp_path / "run")
+    try:
+        browser.open(address + "experiments/plots", height=1400)
+        browser.wait_for("document.querySelectorAll('#plot-slices svg').length === 3")
+        fom_ticks = browser.evaluate(
+            "[...document.querySelectorAll('#plot-parallel g.axis[data-axis=FoM] text.tick')]"
+            ".map(t => t.textContent)"
+        )
+        assert len(fom_ticks) >= 2, fom_ticks
+        # every label of a slice plot inside its picture (none cut at its left edge)
+        outside = browser.evaluate(
+            """[...document.querySelectorAll('#plot-slices svg')].flatMap(svg => {
+                const box = svg.getBoundingClientRect();
+                return [...svg.querySelectorAll('text')].filter(t => {
+                    const r = t.getBoundingClientRect();
+                    return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+                }).map(t => t.textContent);
+            })"""
+        )
+        assert outside == []
+        labels = browser.evaluate(
+            "[...document.querySelectorAll('#plot-slices svg:last-child text.tick')]"
+            ".map(t => t.textContent)"
+        )
+        assert labels[1] == "sgd"
+        assert labels[0].endswith("…")
+        assert LONG.startswith(labels[0][:-1])
+        # the intermediate curves (ASHA, PBT) and the Pareto front are drawn
+        assert browser.evaluate("document.getElementById('fig-curves').hidden") is False
+        assert browser.evaluate("document.querySelectorAll('#plot-curves path').length") == 12
+        assert browser.evaluate("document.getElementById('fig-front').hidden") is False
+        front = "document.querySelectorAll('#plot-front circle[fill=\"#1a237e\"]').length"
+        assert browser.evaluate(front) >= 1
+        shots = os.environ.get("HYPERDEME_SCREENSHOTS")
+        browser.screenshot(Path(shots or tmp_path) / "dashboard-plots.png")
+    finally:
+        stop(server)

@@ -19,6 +19,7 @@ from types import ModuleType
 import pytest
 
 import hyperdeme
+from headless import dump_dom, headless
 from hyperdeme._cli._main import _parser
 
 ROOT = Path(__file__).parents[2]
@@ -186,39 +187,22 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
     assert "does not contain an anchor '#no-such-section'" in built.stdout + built.stderr
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test, but chromium is not installed")
-        pytest.skip("chromium is not installed (scripts/test installs it as root)")
-    return found
-
-
 @pytest.mark.parametrize("page", ["index.html", "reference/Evaluator/index.html"])
 def test_headless_chromium_renders_the_pages(site: Path, tmp_path: Path, page: str) -> None:
-    browser = _chromium()
-    common = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
     uri = (site / page).as_uri()
-    dom = subprocess.run(
-        [*common, "--dump-dom", uri], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
+    dom = dump_dom(uri, tmp_path / "profile")
     # the theme's script ran (it marks the root element) and the navigation is there
     assert re.search(r"<html[^>]*class=\"[^\"]*js", dom) or "md-nav" in dom
     assert "API reference" in dom
     shot = tmp_path / "page.png"
     subprocess.run(
-        [*common, "--hide-scrollbars", "--window-size=1280,1100", f"--screenshot={shot}", uri],
+        [
+            *headless(tmp_path / "profile"),
+            "--hide-scrollbars",
+            "--window-size=1280,1100",
+            f"--screenshot={shot}",
+            uri,
+        ],
         capture_output=True,
         timeout=60,
         check=True,

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 import hyperdeme
@@ -196,6 +197,32 @@ async def test_a_function_in_a_thread_has_its_devices_on_the_trial_not_in_the_en
     result = await hyperdeme.optimize(opt, SPACE)
     assert seen == [None] * 3
     assert all(t.info["gpus"] in (["0"], ["1"]) for t in result.trials)
+
+
+async def test_a_function_in_a_thread_reads_its_devices_on_its_trial_handle(
+    tmp_path: Path,
+) -> None:
+    """``trial.gpus`` (the handle a two-parameter function gets) is what the trial holds:
+    two threads running at once never hold the same device."""
+    held: dict[int, tuple[str, ...]] = {}
+
+    async def evaluate(params: dict[str, Any], trial: hyperdeme.TrialContext) -> float:
+        held[trial.id] = trial.gpus
+        await anyio.sleep(0.05)  # overlap with the other slot
+        return float(params["--x"])
+
+    evaluator = hyperdeme.Evaluator(
+        evaluate, run_path=str(tmp_path / "run"), gpus=[0, 1], num_parallel_evals=2
+    )
+    opt = hyperdeme.RandomOptimizer(evaluator, num_iters=4, seed=3, name="handle")
+    result = await hyperdeme.optimize(opt, SPACE)
+    assert {t.id: list(held[t.id]) for t in result.trials} == {
+        t.id: t.info["gpus"] for t in result.trials
+    }
+    assert all(len(ids) == 1 for ids in held.values())
+    for a, b in itertools.combinations(result.trials, 2):
+        if a.started < b.ended and b.started < a.ended:
+            assert held[a.id] != held[b.id]
 
 
 async def test_a_launcher_reads_the_devices_on_the_job(tmp_path: Path) -> None:

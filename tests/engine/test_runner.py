@@ -316,3 +316,26 @@ async def test_retries_back_off_exponentially(tmp_path: Path) -> None:
     assert result.trials[0].ok
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps == pytest.approx([10.0, 20.0, 40.0], abs=0.01)
+
+
+def test_a_trial_whose_genes_are_all_active_shares_its_candidates_params(
+    tmp_path: Path,
+) -> None:
+    # one mapping a trial, not two: Result.trials keeps every trial (0.26 KB each)
+    trial = new_trial(runner(tmp_path, fom_handler(1.0)))
+    assert trial.candidate is not None
+    assert trial.params is trial.candidate.params
+
+
+def test_a_trial_with_inactive_genes_holds_only_the_active_ones(tmp_path: Path) -> None:
+    space = Params(
+        [["--opt", "sgd", ["sgd", "adam"]], ["--momentum", 0.5, (0.0, 1.0)]],
+        conditions=[hyperdeme.condition.equals("--momentum", "--opt", "sgd")],
+    )
+    evaluator = Evaluator("prog", retry_delay=0)
+    workspace = Workspace.create(str(tmp_path / "run"), "exp")
+    r = TrialRunner(evaluator, space, FakeLauncher(fom_handler(1.0)), workspace)
+    candidate = Candidate({"--opt": "adam", "--momentum": 0.9}, {})
+    trial = r.new_trial(1, candidate)
+    assert trial.params == {"--opt": "adam"}
+    assert candidate.params == {"--opt": "adam", "--momentum": 0.9}  # the hidden gene kept

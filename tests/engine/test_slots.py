@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,65 @@ async def test_a_budget_of_one_or_two_that_failed_returns_its_failed_trials(
     run = Run(tmp_path, handler, slots=slots, num_retries=0)
     await run.run(RecordingSearch(num_iters=budget))
     assert [t.status for t in run.journalled()] == [Status.FAILED] * budget
+
+
+class CountingJournal(Journal):
+    """A journal that remembers how many trials each write of finished trials held."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, fsync="never")
+        self.writes: list[list[int]] = []
+
+    def trials(self, trials: Sequence[Trial]) -> None:
+        if trials:
+            self.writes.append([t.id for t in trials])
+        super().trials(trials)
+
+
+async def test_results_that_finish_together_are_journalled_in_one_write_before_anyone_hears(
+    tmp_path: Path,
+) -> None:
+    handler, release = gated()
+    run = Run(tmp_path, handler, slots=3)
+    run.journal.close()
+    run.journal = run.scheduler.journal = CountingJournal(run.workspace.journal_path)
+    heard_after: dict[int, set[int]] = {}
+
+    async def emit(trial: Trial) -> None:  # what the journal held when the caller heard
+        heard_after[trial.id] = {t.id for t in run.journalled()}
+        run.emitted.append(trial)
+
+    strategy = RecordingSearch(num_iters=3)
+    with run.journal:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run.scheduler.run, strategy, emit)
+            await anyio.wait_all_tasks_blocked()
+            for trial_id in (1, 2, 3):  # all three finish before the driver resumes
+                release[trial_id].set()
+    [written] = run.journal.writes  # one write for the three (in the order they came)
+    assert sorted(written) == [1, 2, 3]
+    assert strategy.told == [t.id for t in run.emitted] == written
+    assert all(heard_after[i] == {1, 2, 3} for i in (1, 2, 3))
+
+
+async def test_a_stop_while_a_batch_is_told_tells_its_rest_once_in_journal_order(
+    tmp_path: Path,
+) -> None:
+    handler, release = gated()
+    run = Run(tmp_path, handler, slots=3, budget=0.3)
+
+    async def emit(trial: Trial) -> None:
+        run.emitted.append(trial)
+        if len(run.emitted) == 1:  # the budget expires while the caller holds the first
+            await anyio.sleep_forever()
+
+    strategy = RecordingSearch(num_iters=10)
+    for trial_id in (1, 2, 3):
+        release[trial_id].set()
+    with run.journal:
+        await run.scheduler.run(strategy, emit)
+    journalled = [t.id for t in run.journalled()]
+    assert journalled[:3] == [1, 2, 3]  # one batch: none of them waited for the others' tells
+    assert strategy.told == journalled  # replaying the journal tells in the same order
+    assert [t.id for t in run.emitted] == journalled  # each once
+    assert strategy.outstanding == 0

@@ -215,7 +215,8 @@ async def test_mutants_a_cancelled_program_gets_sigterm_then_sigkill(tmp_path: P
     code = (
         "import signal, sys, time\n"
         "signal.signal(signal.SIGTERM, lambda *a: print('TERM', flush=True))\n"
-        "print('ready', flush=True)\n"
+        # one write (print() makes two: SIGTERM between "ready" and "\n" gave "readyTERM")
+        "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
         "while True: time.sleep(0.01)\n"
     )
     out, err = LogSink(tmp_path / "out.log"), LogSink(tmp_path / "err.log")

@@ -25,6 +25,7 @@ answered (a web page cannot reach the dashboard through a rebound DNS name).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -69,7 +70,7 @@ def create_app(run_path: Path, *, token: str | None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as group:
-            group.start_soon(registry.prefetch)
+            registry.start(group)  # every journal read in the background
             yield
             group.cancel_scope.cancel()
 
@@ -116,28 +117,34 @@ class _Endpoints:
         for name in self.registry.names():
             follower = await self.registry.get(name)
             if follower is not None:
-                result.append(follower.summary().to_json())
+                result.append(self.registry.summary(follower).to_json())
         return _json({"run_path": str(self.registry.run_path), "experiments": result})
 
     async def experiment(self, request: Request) -> Response:
         follower = await self._follower(request)
-        return _json(await anyio.to_thread.run_sync(experiment_view, follower))
+        view = await self.registry.view(follower, experiment_view)
+        data = {**view, "summary": self.registry.summary(follower).to_json()}
+        return await anyio.to_thread.run_sync(_json, data)  # half a MB: not on the loop
 
     async def trials(self, request: Request) -> Response:
         follower = await self._follower(request)
         query = request.query_params
-        page = trials_page(
-            follower,
+        make = functools.partial(
+            trials_page,
             offset=_integer(query.get("offset", "0"), "offset", 0, 10**9),
             limit=_integer(query.get("limit", "100"), "limit", 1, MAX_LIMIT),
             sort=query.get("sort", "fom"),
             descending=query.get("order", "asc") == "desc",
         )
-        return _json(page)
+        try:
+            return _json(await self.registry.view(follower, make))
+        except ValueError as error:  # an unknown sort key
+            raise _BadQuery(str(error)) from None
 
     async def trial(self, request: Request) -> Response:
         follower = await self._follower(request)
-        found = trial_view(follower, _integer(request.path_params["trial"], "trial", 0, 10**12))
+        trial_id = _integer(request.path_params["trial"], "trial", 0, 10**12)
+        found = await self.registry.view(follower, functools.partial(trial_view, trial_id=trial_id))
         if found is None:
             return _json({"error": "no such trial in this experiment"}, status=404)
         return _json(found)
@@ -151,15 +158,17 @@ class _Endpoints:
         )
 
     async def _stream(self, name: str) -> AsyncIterator[str]:
-        """One event with the summary each time the journal grew (holds no task group)."""
-        seen = -1
+        """One event with the summary each time the journal grew or its reading ended
+        (holds no task group)."""
+        seen: tuple[int, bool] | None = None
         while True:
             current = await self.registry.get(name)
             if current is None:
                 return
-            if current.version != seen:
-                seen = current.version
-                yield f"data: {json.dumps(current.summary().to_json())}\n\n"
+            summary = self.registry.summary(current)
+            if (current.version, summary.reading) != seen:
+                seen = (current.version, summary.reading)
+                yield f"data: {json.dumps(summary.to_json())}\n\n"
             else:
                 yield ": idle\n\n"  # a comment: keeps proxies and tunnels open
             await anyio.sleep(EVENT_PERIOD)

@@ -24,7 +24,7 @@ def run(run_path: Path, *, sock: socket.socket, token: str | None) -> None:
     config = uvicorn.Config(
         create_app(run_path, token=token),
         log_level="warning",
-        lifespan="on",  # reads every journal once at the start (Registry.prefetch)
+        lifespan="on",  # reads every journal in the background from the start (Registry.start)
         timeout_graceful_shutdown=2,  # open event streams end then, not never
     )
     uvicorn.Server(config).run(sockets=[sock])

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._core._direction import pareto_front, rank_key, score
-from .._core._trial import Trial
+from .._core._direction import pareto_front
+from .._core._trial import Status, Trial
 from .._engine._workspace import Workspace
 from ._follow import Follower
+from ._rows import MISSING, STATUSES, Rows
 
 __all__ = ["PLOT_LIMIT", "experiment_view", "trial_view", "trials_page"]
 
@@ -44,12 +45,14 @@ def number(value: float) -> float | str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Columns:
-    """The trials of one version of a follower, as arrays (sorting 100,000 trials by a
-    Python key takes a second on a busy core; numpy's argsort a few milliseconds)."""
+    """The trials of one version of a follower, as numpy arrays copied from its rows
+    (sorting 100,000 trials by a Python key takes a second on a busy core; numpy's
+    argsort a few milliseconds)."""
 
-    trials: list[Trial]
+    rows: Rows
     scores: npt.NDArray[np.float64]  # lower is better; nan last
     ok: npt.NDArray[np.bool_]
+    status: npt.NDArray[np.int8]
     started: npt.NDArray[np.float64]
     ended: npt.NDArray[np.float64]
     duration: npt.NDArray[np.float64]
@@ -64,18 +67,21 @@ def _columns(follower: Follower) -> _Columns:
     cached = _COLUMNS.get(follower)
     if cached is not None and cached[0] == follower.version:
         return cached[1]
-    trials = list(follower.trials.values())
-    count = len(trials)
-    direction = follower.direction
-    scores = np.fromiter((score(t.fom, direction) for t in trials), np.float64, count)
+    rows = follower.rows
+    fom = np.array(rows.fom, dtype=np.float64)
+    status = np.array(rows.status, dtype=np.int8)
+    scores = -fom if follower.direction == "maximize" else fom.copy()
+    scores[np.isnan(scores)] = np.inf
+    ok = (status == STATUSES.index(Status.OK)) & np.isfinite(fom)
     columns = _Columns(
-        trials=trials,
-        scores=np.where(np.isnan(scores), np.inf, scores),
-        ok=np.fromiter((t.ok for t in trials), np.bool_, count),
-        started=np.fromiter((t.started for t in trials), np.float64, count),
-        ended=np.fromiter((t.ended for t in trials), np.float64, count),
-        duration=np.fromiter((t.duration for t in trials), np.float64, count),
-        ids=np.fromiter((t.id for t in trials), np.int64, count),
+        rows=rows,
+        scores=scores,
+        ok=ok,
+        status=status,
+        started=np.array(rows.started, dtype=np.float64),
+        ended=np.array(rows.ended, dtype=np.float64),
+        duration=np.array(rows.duration, dtype=np.float64),
+        ids=np.array(rows.ids, dtype=np.int64),
     )
     _COLUMNS[follower] = (follower.version, columns)
     return columns
@@ -87,21 +93,26 @@ _VIEWS: weakref.WeakKeyDictionary[Follower, tuple[int, dict[str, Any]]] = (
 
 
 def experiment_view(follower: Follower) -> dict[str, Any]:
-    """The experiment page's data: its summary (now), search space, and plot data (made
-    once per version of the journal, however many pages ask)."""
+    """The experiment page's data: search space and plot data (made once per version
+    of the journal, however many pages ask); the caller adds the summary."""
     cached = _VIEWS.get(follower)
     if cached is None or cached[0] != follower.version:
         cached = (follower.version, _plot_data(follower))
         _VIEWS[follower] = cached
-    return {**cached[1], "summary": follower.summary().to_json()}
+    return cached[1]
 
 
 def _plot_data(follower: Follower) -> dict[str, Any]:
     columns = _columns(follower)
-    trials = columns.trials
-    sample = _sample(columns)
+    rows = columns.rows
+    chosen = _sample(columns)
+    sample = [rows.trial(int(i)) for i in chosen]
     direction = follower.direction
     objectives = follower.objectives
+    with_curve = [int(i) for i in chosen if rows.curve[int(i)]]
+    if len(with_curve) > CURVE_LIMIT:
+        best = np.argsort(columns.scores[with_curve], kind="stable")[:CURVE_LIMIT]
+        with_curve = sorted(with_curve[i] for i in best)
     view: dict[str, Any] = {
         "space": follower.fingerprint.get("space", {}).get("parameters", []),
         "strategy": follower.fingerprint.get("strategy", {}),
@@ -110,19 +121,21 @@ def _plot_data(follower: Follower) -> dict[str, Any]:
         "points": [_point(t) for t in sample],
         "best_so_far": _best_so_far(columns),
         "gaps": _gaps(columns),
-        "curves": {
-            str(t.id): [[step, number(fom)] for step, fom in sorted(t.intermediate.items())]
-            for t in sample
-            if t.intermediate
-        },
+        "curves": {str(rows.ids[i]): _curve(follower, i) for i in with_curve},
     }
-    if len(view["curves"]) > CURVE_LIMIT:
-        ranked = sorted(sample, key=rank_key(direction))[:CURVE_LIMIT]
-        view["curves"] = {str(t.id): view["curves"][str(t.id)] for t in ranked if t.intermediate}
     if len(objectives) > 1:
-        among = trials if len(trials) <= PLOT_LIMIT else sample
-        view["front"] = [t.id for t in pareto_front(among, objectives, direction)]
+        view["front"] = [t.id for t in pareto_front(sample, objectives, direction)]
     return view
+
+
+def _curve(follower: Follower, row: int) -> list[list[Any]]:
+    """A trial's intermediate FoMs by step, read back from the journal."""
+    found = follower.rows.record(follower.journal, row).get("intermediate", {})
+    return [[int(step), number(float(fom))] for step, fom in sorted(found.items(), key=_step)]
+
+
+def _step(item: tuple[str, Any]) -> int:
+    return int(item[0])
 
 
 def _point(trial: Trial) -> dict[str, Any]:
@@ -137,17 +150,17 @@ def _point(trial: Trial) -> dict[str, Any]:
     }
 
 
-def _sample(columns: _Columns) -> list[Trial]:
-    """Every trial, or :data:`PLOT_LIMIT` of them: the best half and an even spread."""
-    trials = columns.trials
-    if len(trials) <= PLOT_LIMIT:
-        return trials
+def _sample(columns: _Columns) -> npt.NDArray[np.int64]:
+    """The rows drawn: every one, or :data:`PLOT_LIMIT`: the best half and an even spread."""
+    count = len(columns.ids)
+    if count <= PLOT_LIMIT:
+        return np.arange(count, dtype=np.int64)
     best = np.argsort(columns.scores, kind="stable")[: PLOT_LIMIT // 2]
-    chosen = np.zeros(len(trials), dtype=np.bool_)
+    chosen = np.zeros(count, dtype=np.bool_)
     chosen[best] = True
     rest = np.flatnonzero(~chosen)
     chosen[rest[np.linspace(0, len(rest) - 1, PLOT_LIMIT - len(best)).astype(np.int64)]] = True
-    return [trials[i] for i in np.flatnonzero(chosen)]
+    return np.flatnonzero(chosen)
 
 
 def _best_so_far(columns: _Columns) -> list[list[Any]]:
@@ -159,10 +172,8 @@ def _best_so_far(columns: _Columns) -> list[list[Any]]:
         return []
     running = np.minimum.accumulate(scores)
     improved = np.concatenate(([True], running[1:] < running[:-1]))
-    return [
-        [columns.trials[i].ended, number(columns.trials[i].fom), columns.trials[i].id]
-        for i in order[improved]
-    ]
+    rows = columns.rows
+    return [[rows.ended[i], number(rows.fom[i]), rows.ids[i]] for i in order[improved].tolist()]
 
 
 def _gaps(columns: _Columns) -> list[list[float]]:
@@ -188,56 +199,73 @@ def trials_page(
     follower: Follower, *, offset: int, limit: int, sort: str, descending: bool
 ) -> dict[str, Any]:
     """One page of the trials table, sorted by ``sort`` (``fom`` best first, ``id``,
-    ``status``, ``duration``, ``ended``, or a parameter's flag), ties by id."""
+    ``status``, ``duration``, ``ended``, ``error``, or a parameter's flag), ties by id."""
     columns = _columns(follower)
-    trials = columns.trials
+    rows = columns.rows
     if sort == "status":
-        statuses = np.array([t.status.value for t in trials])
-        order = np.lexsort((columns.ids, statuses))
+        names = np.array([status.value for status in STATUSES])[columns.status]
+        order = np.lexsort((columns.ids, names))
     elif sort in _SORTS:
         key = {"fom": columns.scores, "id": columns.ids}.get(sort)
         key = getattr(columns, sort) if key is None else key
         order = np.lexsort((columns.ids, key))
-    else:  # a flag: numbers before text, trials without it last
-        order = np.array(
-            sorted(range(len(trials)), key=lambda i: _flag_key(trials[i], sort)), dtype=np.int64
-        )
+    elif sort == "error":  # trials without one first, then by the error's text
+        texts = [rows.errors.get(i, "") for i in range(len(rows))]
+        order = np.lexsort((columns.ids, np.unique(np.array(texts), return_inverse=True)[1]))
+    elif sort in rows.flags:  # numbers before text, trials without it last
+        order = _by_flag(rows, rows.flags.index(sort), columns.ids)
+    else:
+        raise ValueError(f"sort must be one of {', '.join(_SORTS)}, error or a flag, got {sort!r}")
     if descending:
         order = order[::-1]
     return {
-        "total": len(trials),
+        "total": len(rows),
         "offset": offset,
-        "trials": [_row(trials[i]) for i in order[offset : offset + limit]],
+        "trials": [_row(rows, i) for i in order[offset : offset + limit].tolist()],
     }
 
 
-def _flag_key(trial: Trial, flag: str) -> tuple[int, float, str, int]:
-    value = trial.params.get(flag)
-    if value is None:
-        return (2, 0.0, "", trial.id)
+def _by_flag(rows: Rows, at: int, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The rows ordered by the ``at``-th flag: numbers, then text, then trials without it."""
+    values = [row[at] if at < len(row) else MISSING for row in rows.params]
+    kinds = np.array([_kind(v) for v in values], dtype=np.int8)
+    numbers = np.array([float(v) if k == 0 else 0.0 for v, k in zip(values, kinds, strict=True)])
+    texts = np.unique(
+        np.array([str(v) if k == 1 else "" for v, k in zip(values, kinds, strict=True)]),
+        return_inverse=True,
+    )[1]
+    return np.lexsort((ids, texts, numbers, kinds))
+
+
+def _kind(value: Any) -> int:
+    if value is MISSING or value is None:
+        return 2
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return (0, float(value), "", trial.id)
-    return (1, 0.0, str(value), trial.id)
+        return 0
+    return 1
 
 
-def _row(trial: Trial) -> dict[str, Any]:
+def _row(rows: Rows, row: int) -> dict[str, Any]:
     return {
-        "id": trial.id,
-        "status": trial.status.value,
-        "fom": number(trial.fom),
-        "duration": trial.duration,
-        "ended": trial.ended,
-        "params": trial.params,
-        "error": trial.error[:200],
+        "id": rows.ids[row],
+        "status": STATUSES[rows.status[row]].value,
+        "fom": number(rows.fom[row]),
+        "duration": rows.duration[row],
+        "ended": rows.ended[row],
+        "params": rows.params_of(row),
+        "error": rows.errors.get(row, ""),
     }
 
 
 def trial_view(follower: Follower, trial_id: int) -> dict[str, Any] | None:
-    """One trial in full: its record (or its started record while it runs) and the ends
-    of its stdout and stderr; None when the journal has no such trial."""
-    trial = follower.trials.get(trial_id)
-    if trial is not None:
-        data: dict[str, Any] = trial.to_json()
+    """One trial in full: its record, read back from the journal (or its started record
+    while it runs), and the ends of its stdout and stderr; None when there is no such
+    trial."""
+    row = follower.rows.index.get(trial_id)
+    if row is not None:
+        data: dict[str, Any] = Trial.from_json(
+            follower.rows.record(follower.journal, row)
+        ).to_json()
     elif trial_id in follower.started:
         started = follower.started[trial_id]
         data = {"id": trial_id, "status": "running", "params": started.get("genes", {})}

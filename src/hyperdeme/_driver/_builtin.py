@@ -45,7 +45,7 @@ _PBT = PBTConfig()
 
 def _has_token(evaluator: Evaluator) -> bool:
     """Can the evaluations resume a checkpoint: ``@checkpoint`` in the command, or a
-    function taking ``checkpoint``."""
+    function taking ``checkpoint`` or a trial handle (its ``checkpoint_dir``)."""
     if evaluator.is_callable:
         return evaluator.takes_checkpoint
     return CHECKPOINT_TOKEN in evaluator.cmd
@@ -305,7 +305,8 @@ def _check_pbt_evaluator(evaluator: Evaluator) -> None:
         raise ConfigError(
             f"PBTOptimizer resumes each member from its checkpoint: give the function "
             f"{evaluator.cmd!r} a checkpoint parameter (def train(params, checkpoint): ...), "
-            "the directory to load the checkpoint from and save it to.",
+            "the directory to load the checkpoint from and save it to, or a trial handle "
+            "(def train(params, trial): ..., the directory is trial.checkpoint_dir).",
             name="evaluator",
             value=evaluator.cmd,
         )

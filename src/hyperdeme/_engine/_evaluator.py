@@ -14,6 +14,7 @@ from .._core._settings import UNSET, Unset, checked_keywords
 from ..early_stopping import EarlyStopping
 from ..launchers import LauncherOptions
 from ..launchers._callable import takes_checkpoint
+from ..launchers._signature import call_style
 from ._command import build_command
 from ._evaluator_config import EvaluatorConfig
 from ._journal import Durability
@@ -37,7 +38,13 @@ class Evaluator:
     function is awaited on the event loop, a plain one runs in a worker thread.
     A function with a ``checkpoint`` parameter is called as
     ``f(params, checkpoint=directory)``, the directory ``@checkpoint`` would
-    name in a command (None when the strategy plans no checkpoint).
+    name in a command (None when the strategy plans no checkpoint). A function
+    taking a second parameter, ``f(params, trial)``, gets a
+    :class:`~hyperdeme.TrialContext`: ``trial.report(fom, step=k)`` feeds
+    ``early_stopping`` (raising :class:`~hyperdeme.Stopped` when the rule stops
+    the trial) and ``trial.checkpoint_dir`` serves PBT. A signature that
+    cannot be called so is refused here (see the guide's "Step reports from
+    Python objectives").
 
     The keywords are crayai.hpo's, with its defaults:
 
@@ -129,6 +136,8 @@ class Evaluator:
         gpus_per_eval: int | Unset = UNSET,
     ) -> None:
         self.function, self.cmd = _function_and_name(cmd)
+        #: how the function is called (None for a command): refused here if it cannot be
+        self._style = None if self.function is None else call_style(self.function)
         _check_objectives(objectives, metric=metric, direction=direction)
         self.config = EvaluatorConfig(
             src_path=src_path,
@@ -187,10 +196,11 @@ class Evaluator:
                 HyperdemeWarning,
                 stacklevel=4,  # the caller of Evaluator(...), past this and checked_keywords
             )
-        if early_stopping is not None and self.function is not None:
+        if early_stopping is not None and self.function is not None and not self.takes_trial:
             warnings.warn(
-                "early_stopping has no effect on an evaluation function: it returns one "
-                "result and prints no intermediate FoMs; run a program that prints its FoM "
+                "early_stopping has no effect on an evaluation function that takes no trial "
+                f"handle ({self.cmd}): it reports no intermediate FoMs; give it a second "
+                "parameter (def f(params, trial)) and call trial.report(fom, step=epoch) "
                 "each epoch to stop hopeless trials early.",
                 HyperdemeWarning,
                 stacklevel=4,
@@ -229,8 +239,14 @@ class Evaluator:
 
     @property
     def takes_checkpoint(self) -> bool:
-        """True for a function with a ``checkpoint`` parameter (see the class docstring)."""
-        return self.function is not None and takes_checkpoint(self.function)
+        """True for a function with a ``checkpoint`` parameter or a trial handle (whose
+        ``checkpoint_dir`` it is); see the class docstring."""
+        return self.function is not None and (self.takes_trial or takes_checkpoint(self.function))
+
+    @property
+    def takes_trial(self) -> bool:
+        """True for a function taking a trial handle (:class:`~hyperdeme.TrialContext`)."""
+        return self._style is not None and self._style.takes_handle
 
     @property
     def is_async_callable(self) -> bool:

@@ -13,8 +13,9 @@ Records appear in the order the strategy saw asks and results, so replaying
 ``started`` as asks and ``trial`` as tells rebuilds a strategy exactly (resume).
 Lines of hyperdeme 0.1 (no ``schema``) are finished trials.
 
-Durability. A record is one ``write`` of a whole line, completed if the kernel
-writes it in pieces, before the strategy or the caller hears of the trial: a
+Durability. A record is written whole (one ``write``, completed if the kernel
+writes it in pieces; trials that finished together share it: :meth:`Journal.trials`),
+before the strategy or the caller hears of the trial: a
 driver killed with SIGKILL loses no finished trial (the kernel has the data).
 Against an operating-system crash or a power cut, ``fsync`` decides:
 ``"batch"`` (the default) has a background thread fsync when records are
@@ -34,7 +35,7 @@ journal removes it, and readers skip it. Reading, and what a reader refuses, is
 Why JSON lines in one file, not SQLite: the journal must be appendable on the
 parallel and network file systems of clusters (where SQLite's locking is
 unreliable), readable with ``tail`` and ``jq`` while a run goes on, and cheap
-to append (one write per record).
+to append (one write for whatever records wait to be written).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -129,7 +130,17 @@ class Journal(Closing):
 
     def trial(self, trial: Trial) -> None:
         """A trial finished: written and fsynced before anyone is told."""
-        self._append({"type": "trial", **trial.to_json()})
+        self.trials((trial,))
+
+    def trials(self, trials: Sequence[Trial]) -> None:
+        """Trials that finished, in this order: one write for all of them (and with
+        ``"always"`` one fsync), before anyone is told of any. All or none of them
+        are on file: a failed write cuts the file back to before the first."""
+        if trials:
+            self._write(
+                "".join(_line({"schema": SCHEMA, "type": "trial", **t.to_json()}) for t in trials),
+                sync=True,
+            )
 
     def _append(self, record: Record, *, sync: bool = True) -> None:
         self._write(_line({"schema": SCHEMA, **record}), sync=sync)

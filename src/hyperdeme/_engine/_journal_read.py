@@ -113,6 +113,11 @@ class JournalTail:
         :class:`~hyperdeme.JournalError` at a line hyperdeme could not have written);
         with ``max_bytes``, of those within the next ``max_bytes`` (one line at least),
         so a large journal can be taken in parts; empty when nothing whole is new."""
+        return [record for _, _, record in self.read_placed(max_bytes=max_bytes)]
+
+    def read_placed(self, *, max_bytes: int = -1) -> list[tuple[int, int, Record]]:
+        """As :meth:`read`, each record with its line's offset in the file and length
+        (newline excluded): a reader that keeps only a summary reads one back later."""
         with self.file.open("rb") as handle:
             handle.seek(self.offset)
             data = handle.read(max_bytes)
@@ -125,7 +130,8 @@ class JournalTail:
         records = []
         for line in data[:end].split(b"\n")[:-1]:
             if line.strip():
-                records.append(self._checker.check(self._number + 1, line))
+                record = self._checker.check(self._number + 1, line)
+                records.append((self.offset, len(line), record))
             self._number += 1
             self.offset += len(line) + 1
         return records

@@ -11,7 +11,7 @@ again, how often and after how long is the run's :class:`~._retries.RetryPolicy`
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import math
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -37,6 +37,7 @@ from ._machine import machine_error
 from ._metrics import MetricScanner, missing
 from ._retries import RetryPolicy
 from ._sinks import LogSink
+from ._slot_numbers import SlotNumbers
 from ._stopping import AttemptMonitor, start_early_stopping
 from ._workspace import Workspace
 
@@ -108,9 +109,12 @@ class TrialRunner:
         #: each running trial's slot (HYPERDEME_SLOT: the lowest number no running trial
         #: has, so 0..slots-1 under a scheduler of ``slots``) and devices
         self._held: dict[int, tuple[int, list[str]]] = {}
+        self._slot_numbers = SlotNumbers()
 
     def new_trial(self, trial_id: int, candidate: Candidate) -> Trial:
         params = self.space.active(candidate.params)
+        if len(params) == len(candidate.params):  # every gene active: the same mapping
+            params = candidate.params  # shared, as info (a copy per trial: ~0.26 KB)
         return Trial(
             id=trial_id,
             params=params,
@@ -126,23 +130,26 @@ class TrialRunner:
         are enough for every slot (see :mod:`.._driver._gpus`), so it never waits in
         practice.
         """
+        if self.gpus is None:  # no devices to hold: no context (a generator a trial)
+            return await self._in_slot(trial, [])
         async with self._devices() as gpus:
             if gpus:  # journalled: which devices it ran on (an in-process function's too)
                 trial.info = {**trial.info, "gpus": list(gpus)}
-            taken = {slot for slot, _ in self._held.values()}
-            slot = next(number for number in itertools.count() if number not in taken)
-            self._held[trial.id] = (slot, gpus)
-            try:
-                return await self._timed(trial)
-            finally:
-                del self._held[trial.id]
+            return await self._in_slot(trial, gpus)
+
+    async def _in_slot(self, trial: Trial, gpus: list[str]) -> Trial:
+        slot = self._slot_numbers.take()
+        self._held[trial.id] = (slot, gpus)
+        try:
+            return await self._timed(trial)
+        finally:
+            del self._held[trial.id]
+            self._slot_numbers.give_back(slot)
 
     @asynccontextmanager
     async def _devices(self) -> AsyncIterator[list[str]]:
-        """The trial's ``gpus_per_eval`` devices while it runs (none without a pool)."""
-        if self.gpus is None:
-            yield []
-            return
+        """The trial's ``gpus_per_eval`` devices while it runs (a pool is there)."""
+        assert self.gpus is not None
         async with self.gpus.hold(self.config.gpus_per_eval_count) as gpus:
             yield gpus
 
@@ -228,6 +235,8 @@ class TrialRunner:
             )
 
     async def _attempt(self, trial: Trial, place: _Place) -> _Attempt:
+        if not self.checkpoints.enabled:  # no scratch to make: no context (a generator)
+            return await self._on_nodes(trial, place, None)
         async with self.checkpoints.attempt(trial) as scratch:
             if scratch.error:
                 return _Attempt(Status.FAILED, error=scratch.error)
@@ -250,16 +259,22 @@ class TrialRunner:
         """Run the attempt through the launcher, its logs open, and say how it ended."""
         # a program's output is scanned as it streams, each FoM line a step the
         # early-stopping rule may judge; in-process, the function returns its metrics
-        monitor = (
-            None
-            if place.directory is None
-            else AttemptMonitor(trial, self.early_stopping, self.config.direction)
-        )
-        scanner = (
-            None
-            if monitor is None  # live: a rule judges each step as it is printed
-            else self.evaluator.metric.scanner(monitor.on_step, live=monitor.state is not None)
-        )
+        # a function taking a trial handle reports its steps through it
+        monitor = None
+        if place.directory is not None:
+            monitor = AttemptMonitor(trial, self.early_stopping, self.config.direction)
+        elif self.evaluator.takes_trial:
+            monitor = AttemptMonitor(
+                trial,
+                self.early_stopping,
+                self.config.direction,
+                metric=self.evaluator.metric,
+                grace=self.config.launch.grace_period,
+            )
+        scanner = None
+        if monitor is not None and place.directory is not None:
+            # live: a rule judges each step as it is printed
+            scanner = self.evaluator.metric.scanner(monitor.on_step, live=monitor.state is not None)
         if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)
         else:
@@ -268,6 +283,8 @@ class TrialRunner:
             )
         with stdout, stderr:
             job = self._job(trial, place, checkpoint, stdout, stderr)
+            if monitor is not None and place.directory is None:
+                job = dataclasses.replace(job, report_step=monitor.on_report)
             ending = await self._ending(trial, job, monitor, scanner, stderr)
         # a log that could not be written: the machine's failure (known once closed)
         lost = stdout.error or stderr.error
@@ -347,7 +364,7 @@ class TrialRunner:
         if limit is not None and not scope.cancel_called and time.monotonic() - began > limit:
             return _Attempt(Status.TIMEOUT, error=_blocked(time.monotonic() - began, limit))
         if monitor is not None and monitor.stopped:
-            metrics = dict(scanner.metrics if scanner else {})
+            metrics = dict(scanner.metrics if scanner else monitor.metrics)
             return _Attempt(Status.STOPPED, fom=monitor.fom, metrics=metrics)
         if scope.cancelled_caught:
             return _Attempt(Status.TIMEOUT, error=f"killed after eval_timeout={limit} s")

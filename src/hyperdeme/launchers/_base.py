@@ -75,6 +75,10 @@ class Job:
     #: this attempt's own checkpoint directory when the strategy planned one (a command
     #: names it with ``@checkpoint``; a function taking ``checkpoint`` is given it)
     checkpoint: Path | None = None
+    #: for an evaluation function taking a trial handle: called on the event loop with
+    #: each value it reports (a number or a dict of metrics) and its step (None: the
+    #: next); returns True when the trial is to stop (see hyperdeme.TrialContext)
+    report_step: Callable[[object, int | None], bool] | None = None
     #: a launcher that packs evaluations onto nodes (``packs_gpus``): the ``gpus=`` ids
     #: every host has, and how many of one host's this evaluation takes (see
     #: :mod:`._packing`); empty when the engine gave it its devices (in ``env``) or none

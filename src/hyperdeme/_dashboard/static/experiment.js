@@ -13,14 +13,19 @@ function showSummary(s) {
   document.getElementById("name").textContent = s.name;
   document.title = "hyperdeme: " + s.name;
   const state = document.getElementById("state");
-  state.textContent = s.state;
-  state.className = "state-" + s.state;
+  // while the server reads the journal, its state is not known yet (trials so far)
+  state.textContent = s.reading ? "reading…" : s.state;
+  state.className = s.reading ? "reading" : "state-" + s.state;
   document.getElementById("done").textContent = s.done;
   document.getElementById("running").textContent = s.running;
   document.getElementById("failed").textContent = s.failed;
   document.getElementById("best").textContent = bestText(s);
   document.getElementById("last").textContent = ago(s.last_activity);
   document.getElementById("direction").textContent = s.direction === "maximize" ? "FoM: higher is better" : "FoM: lower is better";
+  // a server that is still reading a large journal: what was read so far, more to come
+  const reading = document.getElementById("reading");
+  reading.hidden = !s.reading;
+  reading.textContent = s.reading ? `reading journal: ${s.done} trials so far (the page fills in as it goes)` : "";
   const error = document.getElementById("error");
   error.hidden = !s.error;
   error.textContent = s.error || "";
@@ -41,7 +46,7 @@ async function loadAll() {
 
 function header() {
   const row = document.querySelector("#trials thead tr");
-  const columns = [["id", "trial"], ["status", "status"], ["fom", "FoM"], ["duration", "seconds"], ["ended", "ended"], ...table.flags.map((f) => [f, f]), [null, "error"]];
+  const columns = [["id", "trial"], ["status", "status"], ["fom", "FoM"], ["duration", "seconds"], ["ended", "ended"], ...table.flags.map((f) => [f, f]), ["error", "error"]];
   row.replaceChildren(...columns.map(([key, label]) => {
     const th = el("th", label + (key === table.sort ? (table.order === "asc" ? " ▲" : " ▼") : ""));
     if (key) {

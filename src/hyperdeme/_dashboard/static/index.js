@@ -18,7 +18,7 @@ async function refresh() {
     const name = el("td");
     name.appendChild(link);
     row.appendChild(name);
-    row.appendChild(el("td", s.state, "state-" + s.state));
+    row.appendChild(s.reading ? el("td", `reading journal: ${s.done} trials so far`, "reading") : el("td", s.state, "state-" + s.state));
     for (const v of [s.done, s.running, s.failed, bestText(s), ago(s.last_activity)]) row.appendChild(el("td", v));
     return row;
   });

@@ -35,22 +35,29 @@ function ticks(s, count) {
     for (let e = Math.ceil(s.lo - 1e-9); e <= s.hi + 1e-9; e++) out.push(10 ** e);
     return out.length >= 2 ? out : [10 ** s.lo, 10 ** s.hi];
   }
-  // round steps: 1, 2 or 5 times a power of ten
+  // round steps: 1, 2 or 5 times a power of ten; a smaller one while fewer than two
+  // ticks fall inside (0.03..9.8 in steps of 5 has only 5)
   const raw = (s.hi - s.lo) / (count || 4);
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((m) => m >= raw * 0.7) || raw;
-  const out = [];
-  for (let t = Math.ceil(s.lo / step) * step; t <= s.hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
-  return out;
+  const steps = [0.1, 0.2, 0.5, 1, 2, 5, 10].map((m) => m * power);
+  let i = steps.findIndex((m) => m >= raw * 0.7);
+  if (i < 0) i = steps.length - 1;
+  for (; ; i--) {
+    const step = steps[i], out = [];
+    for (let t = Math.ceil(s.lo / step) * step; t <= s.hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+    if (out.length >= 2 || i === 0) return out;
+  }
 }
 
 function tick(value) {
   return Math.abs(value) >= 1e5 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(0) : String(Number(value.toPrecision(3)));
 }
 
-function short(text) {
+// At most `chars` characters (24 by default), an ellipsis for the rest.
+function short(text, chars) {
   text = String(text);
-  return text.length > 24 ? text.slice(0, 23) + "…" : text;
+  chars = Math.max(4, chars || 24);
+  return text.length > chars ? text.slice(0, chars - 1) + "…" : text;
 }
 
 function extent(values, log) {
@@ -133,12 +140,17 @@ function plotFoms(data) {
   put("plot-fom", svg);
 }
 
-// The axis of one parameter over its full range: numbers (log when the space says so) or choices.
-function paramScale(param, a, b) {
+// The axis of one parameter over its full range: numbers (log when the space says so) or
+// choices, each in the middle of its own band (so the first and last are not on the
+// axis's ends), labelled with as many characters as the band has room for (`room`: the
+// characters a label may have, 24 when the labels do not share the axis's length).
+function paramScale(param, a, b, room) {
   if (param.values) {
     const n = param.values.length;
-    const s = (v) => a + (n > 1 ? param.values.findIndex((x) => String(x) === String(v)) / (n - 1) : 0.5) * (b - a);
-    s.labels = param.values.map((v, i) => [a + (n > 1 ? i / (n - 1) : 0.5) * (b - a), short(v)]);
+    const at = (i) => a + (i + 0.5) / n * (b - a);
+    const s = (v) => at(param.values.findIndex((x) => String(x) === String(v)));
+    const chars = room === undefined ? 24 : Math.floor(Math.abs(b - a) / n / 6.5);
+    s.labels = param.values.map((v, i) => [at(i), short(v, chars)]);
     return s;
   }
   const s = scale(param.low, param.high, a, b, !!param.log);
@@ -183,9 +195,11 @@ function plotParallel(data) {
   const axes = [...space.map((p, i) => [p.flag + (p.log ? " (log)" : ""), scales[i]]), ["FoM" + (fomLog ? " (log)" : ""), Object.assign(fomScale, { labels: ticks(fomScale, 3).map((t) => [fomScale(t), tick(t)]) })]];
   axes.forEach(([label, s], i) => {
     const x = xs(i);
-    svg.appendChild(svgEl("line", { x1: x, x2: x, y1: M.top + 8, y2: h - M.bottom, stroke: "#555" }));
-    svg.appendChild(svgEl("text", { x, y: h - M.bottom + 16, "text-anchor": "middle", class: "axis-label" }, label));
-    for (const [y, text] of s.labels) svg.appendChild(svgEl("text", { x: x + 4, y: y + 4 }, text));
+    const axis = svgEl("g", { class: "axis", "data-axis": label });
+    axis.appendChild(svgEl("line", { x1: x, x2: x, y1: M.top + 8, y2: h - M.bottom, stroke: "#555" }));
+    axis.appendChild(svgEl("text", { x, y: h - M.bottom + 16, "text-anchor": "middle", class: "axis-label" }, label));
+    for (const [y, text] of s.labels) axis.appendChild(svgEl("text", { x: x + 4, y: y + 4, class: "tick" }, text));
+    svg.appendChild(axis);
   });
   put("plot-parallel", svg);
 }
@@ -198,9 +212,9 @@ function plotSlices(data) {
   const size = { w: 300, h: 220 };
   const figures = data.space.map((param) => {
     const ys = scale(lo, hi, size.h - M.bottom, M.top, log);
-    const xs = paramScale(param, M.left, size.w - M.right);
+    const xs = paramScale(param, M.left, size.w - M.right, true);
     const svg = frame(null, ys, param.flag + (param.log ? " (log)" : ""), "FoM", size);
-    for (const [x, text] of xs.labels) svg.appendChild(svgEl("text", { x, y: size.h - M.bottom + 14, "text-anchor": "middle" }, text));
+    for (const [x, text] of xs.labels) svg.appendChild(svgEl("text", { x, y: size.h - M.bottom + 14, "text-anchor": "middle", class: "tick" }, text));
     good.forEach((p, r) => {
       const v = p.params[param.flag];
       if (v === undefined) return;
