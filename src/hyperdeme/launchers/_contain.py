@@ -9,13 +9,19 @@ works here is used (logged as ``run.started containment=...``):
     Linux with a writable cgroup v2 hierarchy (root; on a systemd machine, the
     user's delegated subtree). The run gets a cgroup, ``hyperdeme-<pid>-<token>``,
     under the driver's own (found from ``/proc/self/cgroup`` and the ``cgroup2``
-    mount of ``/proc/self/mountinfo``), and each trial a child cgroup of it.
-    Nothing a process does takes it out of its cgroup, so when a trial ends
-    whatever is left in its cgroup gets SIGTERM, the launcher's grace, then
-    ``cgroup.kill``, and the cgroup is removed; at the run's end, and when the
-    driver dies, the watchdog does the same to the run's cgroup (it is given
-    its path); and a run finding beside its own the cgroup of a driver that is
-    gone (killed together with its watchdog) empties and removes it.
+    mount of ``/proc/self/mountinfo``), and each slot a child cgroup of it: made
+    by the first trial that needs one (``1``, ``2`` ...: as many as trials ever ran
+    at once), then reused by the trials after it, so no ``mkdir``/``rmdir`` per
+    trial (each waits for the kernel, milliseconds on a loaded machine, and the
+    removal was a thread hop per trial: see ``benchmarks/README.md``). Nothing a
+    process does takes it out of its cgroup, so when a trial ends its cgroup's
+    ``cgroup.events`` says whether anything is left (``populated``): if so, it
+    gets SIGTERM, the launcher's grace, then ``cgroup.kill``; the cgroup, empty,
+    goes back to be the next trial's (one that cannot be emptied is never used
+    again). At the run's end, and when the driver dies, the watchdog does the
+    same to the run's cgroup and removes it with its children (it is given its
+    path); and a run finding beside its own the cgroup of a driver that is gone
+    (killed together with its watchdog) empties and removes it.
 
     The program moves itself in: its command line is prefixed with
     ``echo 0 > <trial cgroup>/cgroup.procs`` run by ``/bin/sh`` before the program
@@ -25,8 +31,8 @@ works here is used (logged as ``run.started containment=...``):
     when none happened lately (measured: 5-16 ms, against 20 us when they follow
     each other), during which the driver would be blocked and the program could
     fork out of reach. What escapes: nothing the trial starts; if the write
-    fails (the cgroup was removed meanwhile, a ``pids`` limit), that trial is
-    contained by its group and the mark only.
+    fails (a ``pids`` limit), that trial is contained by its group and the mark
+    only.
 
 ``subreaper``
     Linux without a writable cgroup v2, in a process that is hyperdeme's own
@@ -65,10 +71,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import queue
 import shlex
 import signal
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -110,7 +114,8 @@ class Containment:
         #: the trials' processes this driver started (never adopted orphans)
         self._started: set[int] = set()
         self._numbers = itertools.count(1)
-        self._remover = _Remover()
+        #: the slots' cgroups made and empty, ready for the next trial (see :meth:`cell`)
+        self._free: list[str] = []
         wanted = os.environ.get(ENV, "auto")
         if wanted not in ("auto", "cgroup", "subreaper", "mark"):
             log.warning("containment.unknown", value=wanted, allowed="auto cgroup subreaper mark")
@@ -127,9 +132,12 @@ class Containment:
                 self.kind = "subreaper"
 
     def cell(self, *, make: bool = True) -> Cell:
-        """A new trial's place: its cgroup, or its mark. With ``make=False`` nothing is
-        made yet: :meth:`Cell.make` does it later (in the thread that starts the
-        program: making a cgroup takes milliseconds on a loaded machine)."""
+        """A new trial's place: a slot's cgroup an earlier trial left empty, a new one,
+        or its mark. With ``make=False`` a new cgroup is not made yet: :meth:`Cell.make`
+        does it later (in the thread that starts the program: making a cgroup takes
+        milliseconds on a loaded machine)."""
+        if self._free:
+            return Cell(self, cgroup=self._free.pop())
         cell = Cell(self)
         if self.kind == "cgroup":
             cell._planned = os.path.join(self.cgroup, str(next(self._numbers)))
@@ -139,8 +147,9 @@ class Containment:
 
     def close(self, *, grace: float) -> None:
         """The run is over: stop what is left (the run's cgroup, the run's mark, the
-        adopted orphans), remove the cgroup, stop being a subreaper. Blocking."""
-        self._remover.close()  # the trials' empty cgroups gone first: then the run's goes
+        adopted orphans), remove the cgroup with the slots', stop being a subreaper.
+        Blocking."""
+        self._free.clear()
         program.stop([], mark=self.token, grace=grace, cgroup=self.cgroup)
         if self._subreaper_was is not None:
             _stop_pids(self.orphans(), grace=grace)
@@ -208,77 +217,45 @@ class Cell:
 
     async def empty(self, *, grace: float) -> None:
         """The trial is over: SIGTERM to what it left (in its cgroup, or carrying its
-        mark), ``grace`` seconds, SIGKILL; the cgroup removed (an empty one by the
-        run's remover thread, see :class:`_Remover`). Never raises; once."""
+        mark), ``grace`` seconds, SIGKILL; the cgroup, empty, given back for the next
+        trial. Never raises; once."""
         if self._emptied:
             return
         self._emptied = True
         if self.pid is not None:
             self.containment._started.discard(self.pid)
-        if self.cgroup and not program.populated(self.cgroup):
-            self.containment._remover.remove(self.cgroup)  # nothing left: nothing to wait for
-        elif self.cgroup:
-            await _empty_cgroup(self.cgroup, grace=grace)
+        if self.cgroup:
+            # the usual case, nothing left, is one read of cgroup.events: no thread hop
+            left = _populated(self.cgroup)
+            if left is not None and (not left or await _empty_cgroup(self.cgroup, grace=grace)):
+                self.containment._free.append(self.cgroup)
+            elif left is not None:
+                log.warning("containment.cell_not_emptied", cgroup=self.cgroup)
         elif self.mark and _PROC:
             await _empty_marked(self.mark, grace=grace)
             if self.containment.kind == "subreaper":
                 _reap(self.containment.orphans(zombies=True), only_zombies=True)
 
 
-class _Remover:
-    """Removes trials' empty cgroups in a thread of its own, in the order given.
-
-    A cgroup's ``rmdir`` waits for the kernel (milliseconds on a loaded machine)
-    but nobody needs to wait for it: a cgroup with no process in it cannot gain
-    one (a process only enters by writing to its ``cgroup.procs``, which the
-    trial's ``/bin/sh`` did before the program ran). Measured per trial: a thread
-    hop of anyio's less (the loop's wake-up, a future, the worker's queue), see
-    ``benchmarks/README.md``. The thread starts with the first removal;
-    :meth:`close` waits for the removals asked for, so the run's own cgroup is
-    removed after its trials' are.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def remove(self, cgroup: str) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="hyperdeme-cgroup-remover", daemon=True
-            )
-            self._thread.start()
-        self._queue.put(cgroup)
-
-    def close(self) -> None:
-        """Wait until every removal asked for is done; the thread ends."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while (cgroup := self._queue.get()) is not None:
-            with contextlib.suppress(OSError):  # gone already (the watchdog's sweep)
-                os.rmdir(cgroup)
-
-
-async def _empty_cgroup(cgroup: str, *, grace: float) -> None:
-    from ._spawn import off_loop  # imported by the first process already
-
+def _populated(cgroup: str) -> bool | None:
+    """Whether a process is left in ``cgroup`` (its ``cgroup.events``), None when it is
+    gone (removed meanwhile: never given to another trial, whose program could not
+    enter it)."""
     try:
-        # the usual case: nothing left, and one system call, but one that takes ms on
-        # a loaded machine: in a starting thread, off the event loop
-        await off_loop(os.rmdir, cgroup)
-        return
+        with open(os.path.join(cgroup, "cgroup.events"), "rb") as f:
+            return b"populated 1" in f.read()
     except OSError:
-        pass
+        return None
+
+
+async def _empty_cgroup(cgroup: str, *, grace: float) -> bool:
+    """SIGTERM to what is left in ``cgroup``, ``grace`` seconds, ``cgroup.kill``;
+    whether it is empty then."""
     program.signal_pids(program.cgroup_pids(cgroup), signal.SIGTERM)
-    if not await _until_empty(cgroup, within=grace):
-        program.kill_cgroup(cgroup)
-        await _until_empty(cgroup, within=5.0)
-    with contextlib.suppress(OSError):
-        os.rmdir(cgroup)
+    if await _until_empty(cgroup, within=grace):
+        return True
+    program.kill_cgroup(cgroup)
+    return await _until_empty(cgroup, within=5.0)
 
 
 async def _until_empty(cgroup: str, *, within: float) -> bool:
