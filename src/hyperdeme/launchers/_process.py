@@ -3,7 +3,8 @@
 Output is pumped chunk by chunk into the engine's sinks (memory stays flat
 whatever the program prints), or, when a sink is a file nobody needs to read
 while the program runs, written by the program straight into it and read back
-once it ended (:mod:`._direct`). The program runs in a new session, so it and
+once it ended (:mod:`._direct`; such a program is started and waited for by the
+loop's process service, :mod:`._service`). The program runs in a new session, so it and
 everything it spawns share one process group, which is what gets signalled:
 
 * normal exit: leftovers still in the group (backgrounded grandchildren) are
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
     from anyio.abc import ByteReceiveStream
 
     from ._contain import Cell
+    from ._service import Ticket
     from ._spawn import Child, Prepare
+    from ._watchdog import Watchdog
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
 
@@ -78,13 +81,27 @@ async def run_process(
         # the starting thread, off the event loop (a cgroup's mkdir takes ms)
         cell = watchdog.containment.cell(make=False)
         prepare = _preparer(cell, watchdog.mark)
-    # Started shielded: a cancellation arriving while the process starts waits for it,
-    # then the clean-up below stops its whole group (never a program left running).
     # _spawn (anyio's stream classes) is imported by the first process, not by
     # `import hyperdeme`; later calls find it in sys.modules (under a microsecond)
-    from ._spawn import start
+    from ._spawn import pidfds, start
 
     outputs = direct_fd(stdout), direct_fd(stderr)
+    if outputs[0] is not None and outputs[1] is not None and pidfds():
+        # nothing to pump: the process service starts it and waits for it
+        return await _served(
+            argv,
+            cwd=cwd,
+            env=env,
+            prepare=prepare,
+            outputs=(outputs[0], outputs[1]),
+            sinks=(stdout, stderr),
+            cell=cell,
+            watchdog=watchdog,
+            stop=stop,
+            grace=grace,
+        )
+    # Started shielded: a cancellation arriving while the process starts waits for it,
+    # then the clean-up below stops its whole group (never a program left running).
     with anyio.CancelScope(shield=True):
         try:
             process = await start(
@@ -113,6 +130,73 @@ async def run_process(
                 await cell.empty(grace=grace)
         if watchdog is not None and held is not None:
             watchdog.release(held)
+
+
+async def _served(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None,
+    env: Mapping[str, str] | None,
+    prepare: Prepare | None,
+    outputs: tuple[int, int],
+    sinks: tuple[OutputSink, OutputSink],
+    cell: Cell | None,
+    watchdog: Watchdog | None,
+    stop: Callable[[], Awaitable[None]] | None,
+    grace: float,
+) -> int:
+    """Run ``argv`` through this loop's process service (:mod:`._service`): handed over,
+    its end awaited; cancelled, it is never started, or its group is stopped."""
+    from ._service import Ticket, service
+
+    ticket = Ticket(
+        argv, cwd=cwd, env=env, prepare=prepare, outputs=outputs, cell=cell, watchdog=watchdog
+    )
+    ended = False
+    try:
+        try:
+            service().submit(ticket)
+            returncode = await ticket.wait()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if not ticket.cancel():  # started: stopped, as a pumped one is
+                    await _terminate(_TicketChild(ticket), stop, grace)
+            raise
+        if ticket.error is not None:
+            raise ticket.error
+        # the program is done; anything it left in its group goes (see _follow)
+        assert ticket.pid is not None  # neither cancelled nor failed: it ran
+        _signal_group(ticket.pid, signal.SIGKILL)
+        ended = True
+    finally:
+        with anyio.CancelScope(shield=True):
+            if cell is not None:
+                await cell.empty(grace=grace)
+            # a stopped program's metric is still wanted: read back, as a pipe's drain
+            with anyio.move_on_after(math.inf if ended else _DRAIN):
+                for sink in sinks if ticket.pid is not None else ():
+                    await catch_up(sink)
+        if watchdog is not None and ticket.held is not None:
+            watchdog.release(ticket.held)
+    return returncode
+
+
+class _TicketChild:
+    """A started ticket as :func:`_terminate` sees a process."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        assert ticket.pid is not None  # started (never a killpg(0) of the driver's own)
+        self._ticket = ticket
+        self.pid = ticket.pid
+        self.stdout: ByteReceiveStream | None = None
+        self.stderr: ByteReceiveStream | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._ticket.returncode if self._ticket.done.is_set() else None
+
+    async def wait(self) -> int:
+        return await self._ticket.wait()
 
 
 def _preparer(cell: Cell, mark: Mapping[str, str]) -> Prepare:

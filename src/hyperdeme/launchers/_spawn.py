@@ -25,6 +25,9 @@ event loop), never from anyio's default limiter, which the application's own
 ``to_thread`` calls share. Only the start (and, with ``prepare``, making the
 trial's cgroup first): the waiting stays on the loop.
 
+A program with no pipe at all (both streams written to its log files) is not started
+here but by the loop's process service (:mod:`._service`): one hand-off a trial.
+
 Written by hand because no library offers it: anyio, asyncio and trio each
 wrap child processes in their own heavier machinery.
 """
@@ -37,14 +40,14 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import anyio
 import anyio.to_thread
 from anyio.abc import ByteReceiveStream
 from anyio.lowlevel import RunVar
 
-__all__ = ["SPAWNERS", "Child", "Prepare", "off_loop", "start"]
+__all__ = ["SPAWNERS", "Child", "Prepare", "pidfds", "start"]
 
 #: what the starting thread does first with the command and environment (make the
 #: trial's cgroup, see :mod:`._contain`), returning the ones to start
@@ -98,10 +101,7 @@ async def start(
     EMFILE ...), with nothing left open. The start runs in a worker thread; a
     cancellation waits for it to finish (the caller then stops the program).
     """
-    global _PIDFD
-    if _PIDFD is None:
-        _PIDFD = _pidfd_works()
-    if _PIDFD:
+    if pidfds():
         started = functools.partial(
             _started, argv, cwd=cwd, env=env, prepare=prepare, outputs=(stdout, stderr)
         )
@@ -131,14 +131,6 @@ def _started(
     if prepare is not None:
         argv, env = prepare(argv, env)
     return _PidfdChild(argv, cwd=cwd, env=env, outputs=outputs)
-
-
-_T = TypeVar("_T")
-
-
-async def off_loop(function: Callable[[str], _T], argument: str) -> _T:
-    """``function(argument)`` in a starting thread (a trial's cgroup removed...)."""
-    return await anyio.to_thread.run_sync(function, argument, limiter=_spawners())
 
 
 class _PidfdChild:
@@ -214,6 +206,14 @@ class _PidfdChild:
     def __del__(self) -> None:
         if getattr(self, "_pidfd", -1) >= 0:
             os.close(self._pidfd)
+
+
+def pidfds() -> bool:
+    """Whether programs can be waited for on pidfds here (asked once)."""
+    global _PIDFD
+    if _PIDFD is None:
+        _PIDFD = _pidfd_works()
+    return _PIDFD
 
 
 def _spawners() -> anyio.CapacityLimiter:
