@@ -17,6 +17,7 @@ import pytest
 
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import _service, run_process
+from hyperdeme.launchers._contain import Containment
 from hyperdeme.launchers._service import Service, Ticket
 from processes import marked, new_marker
 
@@ -154,3 +155,26 @@ async def idle() -> None:
     with anyio.fail_after(10):
         while any(t.name == "hyperdeme-process-service" for t in threading.enumerate()):  # noqa: ASYNC110
             await anyio.sleep(0.05)
+
+
+async def test_a_run_s_service_is_its_containment_s_and_ends_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No thread outlives its run: the containment's close ends the run's service at
+    once (not after the idle wait, made long here)."""
+    monkeypatch.setattr(_service, "IDLE", 60.0)
+    containment = Containment(token="s" * 32)
+    try:
+        run = _service.service(containment)
+        assert _service.service(containment) is run
+        assert run is not _service.service()  # not the loop's own
+        one = ticket(["/bin/true"])
+        run.submit(one)
+        with anyio.fail_after(10):
+            assert await one.wait() == 0
+        thread = run._thread
+        assert thread is not None  # idle, waiting for more
+    finally:
+        containment.close(grace=0.0)
+    assert not thread.is_alive()
+    assert run._wake == -1  # its eventfd closed

@@ -75,14 +75,14 @@ import shlex
 import signal
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 import anyio
 
 from .._core._logging import get_logger
 from . import _watchdog_program as program
 
-__all__ = ["Cell", "Containment", "Kind", "allow_subreaper"]
+__all__ = ["Cell", "Closable", "Containment", "Kind", "allow_subreaper"]
 
 log = get_logger("hyperdeme.launchers")
 
@@ -104,6 +104,12 @@ def allow_subreaper() -> None:
     _OWN_PROCESS = True
 
 
+class Closable(Protocol):
+    """What the run's close ends first: the process service (:mod:`._service`)."""
+
+    def close(self) -> None: ...
+
+
 class Containment:
     """How the processes of one run are found and stopped (see the module docstring)."""
 
@@ -116,6 +122,8 @@ class Containment:
         self._numbers = itertools.count(1)
         #: the slots' cgroups made and empty, ready for the next trial (see :meth:`cell`)
         self._free: list[str] = []
+        #: the run's process service (:mod:`._service`), ended by :meth:`close`
+        self.service: Closable | None = None
         wanted = os.environ.get(ENV, "auto")
         if wanted not in ("auto", "cgroup", "subreaper", "mark"):
             log.warning("containment.unknown", value=wanted, allowed="auto cgroup subreaper mark")
@@ -149,6 +157,8 @@ class Containment:
         """The run is over: stop what is left (the run's cgroup, the run's mark, the
         adopted orphans), remove the cgroup with the slots', stop being a subreaper.
         Blocking."""
+        if self.service is not None:
+            self.service.close()
         self._free.clear()
         program.stop([], mark=self.token, grace=grace, cgroup=self.cgroup)
         if self._subreaper_was is not None:

@@ -155,7 +155,7 @@ async def _served(
     ended = False
     try:
         try:
-            service().submit(ticket)
+            service(watchdog.containment if watchdog is not None else None).submit(ticket)
             returncode = await ticket.wait()
         except BaseException:
             with anyio.CancelScope(shield=True):

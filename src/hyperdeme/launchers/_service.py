@@ -18,9 +18,11 @@ So a trial costs the loop one wake-up, shared with the trials that ended with it
 
 A cancelled trial that has not started yet is never started; one that has is
 stopped by the loop (SIGTERM to its group, the grace, SIGKILL: :mod:`._process`),
-its end told the same way. The thread ends when it has had nothing to do for
-:data:`IDLE` seconds (the next submission starts another), so a finished run or a
-closed loop leaves none behind.
+its end told the same way. A run's service is its containment's, and ends with
+the run (:meth:`Service.close`); without a run (``run_process`` called alone), the
+loop's ends when it has had nothing to do for :data:`IDLE` seconds (the next
+submission starts another). Either way a finished run or a closed loop leaves no
+thread behind.
 
 Written by hand: no library starts processes in a thread and reports their ends
 to anyio, asyncio and trio alike (trio, asyncio and anyio each keep their own
@@ -42,7 +44,7 @@ import anyio
 from anyio.lowlevel import RunVar
 
 if TYPE_CHECKING:
-    from ._contain import Cell
+    from ._contain import Cell, Containment
     from ._spawn import Prepare
     from ._watchdog import Watchdog
 
@@ -108,6 +110,7 @@ class Service:
         self._lock = threading.Lock()
         self._wake = -1  # the thread's eventfd, while it runs
         self._thread: threading.Thread | None = None
+        self._closing = False
         #: hand-offs to the loop so far (one per epoll pass that saw ends: batches)
         self.deliveries = 0
 
@@ -169,13 +172,24 @@ class Service:
                 ticket.returncode = popen.wait()  # it ended: reaped at once, by its pid
                 ended.append(ticket)
         self._hand_over(ended)
-        if events or running:
+        if running:
             return True
         with self._lock:
-            if self._queue:
+            if self._queue or (events and not self._closing):
                 return True
             self._stop_thread()
             return False
+
+    def close(self) -> None:
+        """The run is over: the thread ends as soon as nothing it started is running
+        (waited for, up to 10 s: a run awaits every program's end before it closes)."""
+        with self._lock:
+            self._closing = True
+            thread = self._thread
+            if thread is not None:
+                os.eventfd_write(self._wake, 1)
+        if thread is not None:
+            thread.join(timeout=10.0)
 
     def _stop_thread(self) -> None:
         """The thread is ending (the lock held): the next submission starts another."""
@@ -243,12 +257,24 @@ def _start(ticket: Ticket) -> tuple[int, subprocess.Popen[bytes]] | None:
     return pidfd, popen
 
 
-def service() -> Service:
-    """This event loop's process service (made by the first program that needs it)."""
+def service(containment: Containment | None = None) -> Service:
+    """The run's process service (``containment``'s, ended by its close), or without a
+    run this event loop's (ending once idle); made by the first program that needs it."""
+    if containment is not None:
+        if isinstance(containment.service, Service):
+            return containment.service
+        made = _made()
+        containment.service = made
+        return made
     try:
         return _SERVICE.get()
     except LookupError:
-        pass
+        made = _made()
+        _SERVICE.set(made)
+        return made
+
+
+def _made() -> Service:
     import sniffio
 
     if sniffio.current_async_library() == "trio":
@@ -261,5 +287,4 @@ def service() -> Service:
 
         loop = asyncio.get_running_loop()
         made = Service(lambda callback: loop.call_soon_threadsafe(callback))
-    _SERVICE.set(made)
     return made
