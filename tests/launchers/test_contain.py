@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import subprocess
 
+import anyio.to_thread
 import pytest
 from structlog.testing import capture_logs
 
@@ -160,3 +161,92 @@ def test_a_cell_made_later_is_made_by_make_or_falls_back_to_a_mark(
             assert len(later.mark) == 32
     finally:
         containment.close(grace=0.0)
+
+
+def cgroup_containment(token: str) -> Containment:
+    containment = Containment(token=token * 32)
+    if containment.kind != "cgroup":
+        containment.close(grace=0.0)
+        pytest.skip("no writable cgroup v2 here")
+    return containment
+
+
+async def test_a_slot_s_cgroup_is_reused_by_the_next_trial_with_no_thread_hop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cgroups per slot, not per trial: a trial that left its cgroup empty gives it to
+    the next one (no mkdir, no rmdir, no thread hop); trials at once get one each;
+    the run's close removes them all with the run's cgroup."""
+    containment = cgroup_containment("r")
+
+    def hop(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an empty cgroup awaited a thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", hop)
+    try:
+        seen = set()
+        for _ in range(20):
+            cell = containment.cell()
+            program = cell.argv(["/bin/sh", "-c", "cat /proc/self/cgroup"])
+            inside = subprocess.run(program, check=True, capture_output=True)  # noqa: ASYNC221
+            assert inside.stdout.decode().strip().endswith(cell.cgroup.split("/")[-1])
+            seen.add(cell.cgroup)
+            await cell.empty(grace=0.0)
+        assert len(seen) == 1
+        two = [containment.cell(), containment.cell()]
+        assert len({cell.cgroup for cell in two}) == 2
+        for cell in two:
+            await cell.empty(grace=0.0)
+        assert sorted(os.listdir(containment.cgroup)).count("1") == 1
+        assert {"1", "2"} <= set(os.listdir(containment.cgroup))
+        assert "3" not in os.listdir(containment.cgroup)
+    finally:
+        containment.close(grace=0.0)
+    assert not os.path.exists(containment.cgroup)  # noqa: ASYNC240
+
+
+async def test_what_a_trial_left_in_its_slot_s_cgroup_is_stopped_before_the_next_uses_it() -> None:
+    """A daemon left by a trial (its own session, its environment emptied) is stopped
+    when the trial is emptied; only then is the cgroup the next trial's."""
+    containment = cgroup_containment("d")
+    try:
+        cell = containment.cell()
+        program = cell.argv(["/bin/sh", "-c", "setsid env -i sleep 60 >/dev/null 2>&1 &"])
+        subprocess.run(program, check=True)  # noqa: ASYNC221
+        with open(os.path.join(cell.cgroup, "cgroup.procs")) as f:  # noqa: ASYNC230
+            daemon = [int(pid) for pid in f.read().split()]
+        assert len(daemon) == 1
+        await cell.empty(grace=5.0)
+        assert not _contain._running(daemon[0])  # gone, or a zombie of init's
+        assert _contain._populated(cell.cgroup) is False
+        assert containment.cell().cgroup == cell.cgroup  # empty: reused
+    finally:
+        containment.close(grace=0.0)
+
+
+async def test_a_slot_s_cgroup_that_cannot_be_emptied_or_is_gone_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    containment = cgroup_containment("n")
+    try:
+        stuck = containment.cell()
+        subprocess.run(stuck.argv(["/bin/sh", "-c", "sleep 60 &"]), check=True)  # noqa: ASYNC221
+
+        async def never(cgroup: str, *, grace: float) -> bool:
+            return False
+
+        monkeypatch.setattr(_contain, "_empty_cgroup", never)
+        with capture_logs() as logs:
+            await stuck.empty(grace=0.0)
+        assert [e["cgroup"] for e in logs if e["event"] == "containment.cell_not_emptied"] == [
+            stuck.cgroup
+        ]
+        gone = containment.cell()
+        assert gone.cgroup != stuck.cgroup
+        os.rmdir(gone.cgroup)  # removed meanwhile: the next program could not enter it
+        await gone.empty(grace=0.0)
+        assert containment.cell().cgroup not in (stuck.cgroup, gone.cgroup)
+    finally:
+        monkeypatch.undo()
+        containment.close(grace=0.0)
+    assert not os.path.exists(containment.cgroup)  # noqa: ASYNC240

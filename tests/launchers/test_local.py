@@ -253,7 +253,9 @@ async def test_the_run_timeout_returns_the_best_so_far(tmp_path: Path, marker: s
     assert sorted(by_status[Status.OK] + by_status[Status.CANCELLED]) == [1, 2, 3, 4, 5]
     assert result.best_fom == min(t.fom for t in result.trials if t.ok)
     assert sorted(t.id for t in journal(tmp_path)) == [1, 2, 3, 4, 5]
-    assert len(list(state.glob("*"))) == 5  # nothing started after the budget ran out
+    # nothing started after the budget ran out (a trial cancelled before the process
+    # service started it is never started: 3 to 5 took a ticket)
+    assert 3 <= len(list(state.glob("*"))) <= 5
     assert survivors(marker) == []
 
 

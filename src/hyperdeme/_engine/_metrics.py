@@ -19,6 +19,11 @@ since the previous step, on one line or several, in any order; its FoM is the
 weighted sum of the latest values. An unterminated last line (read by
 ``close``, after the program ended) is no step.
 
+A scanner made ``live=False`` has a listener that needs no step before the
+program ends (it only counts them): the program's output may then be read once it
+ended, from its log file, instead of as it is printed (see
+:mod:`hyperdeme.launchers._direct`); the steps it hears are the same.
+
 **Whole numbers only.** A number is read whole or not at all: one followed
 directly by a letter, a digit or ``_``, or by ``.`` and a digit (``0x10``,
 ``1_000``, ``1.2.3``, ``5s``), is no number this reader knows, and it is never
@@ -91,8 +96,10 @@ class MetricSpec:
             self.weights = {name: float(weight) for name, weight in metric.items()}
         self.names = self.objectives or tuple(self.weights)
 
-    def scanner(self, on_step: StepListener | None = None) -> MetricScanner:
-        return MetricScanner(self, on_step)
+    def scanner(self, on_step: StepListener | None = None, *, live: bool = True) -> MetricScanner:
+        """A scanner of one attempt's output; ``live=False``: ``on_step`` may hear the
+        steps after the program ended (see the module docstring)."""
+        return MetricScanner(self, on_step, live=live)
 
     def fom(self, metrics: Mapping[str, float]) -> float | None:
         """The weighted sum (with objectives: the first one's value), or None when a
@@ -162,8 +169,12 @@ class MetricScanner:
     """Feed it output chunks; ``metrics`` holds the last value seen of each metric, and
     ``on_step`` (if given) hears each step's FoM (see the module docstring)."""
 
-    def __init__(self, spec: MetricSpec, on_step: StepListener | None = None) -> None:
+    def __init__(
+        self, spec: MetricSpec, on_step: StepListener | None = None, *, live: bool = True
+    ) -> None:
         self._spec = spec
+        #: whether the output must be scanned as it is printed (a listener judging steps)
+        self.live = live and on_step is not None
         self._carry = bytearray()  # the unfinished line
         self._lead = 0  # bytes at the start of the carry kept as context only
         self._names = [(name, name.encode()) for name in spec.names]

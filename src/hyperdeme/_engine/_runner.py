@@ -273,7 +273,8 @@ class TrialRunner:
             )
         scanner = None
         if monitor is not None and place.directory is not None:
-            scanner = self.evaluator.metric.scanner(monitor.on_step)
+            # live: a rule judges each step as it is printed
+            scanner = self.evaluator.metric.scanner(monitor.on_step, live=monitor.state is not None)
         if place.directory is None:
             stdout, stderr = LogSink(None), LogSink(None)
         else:

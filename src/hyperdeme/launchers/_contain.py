@@ -9,13 +9,19 @@ works here is used (logged as ``run.started containment=...``):
     Linux with a writable cgroup v2 hierarchy (root; on a systemd machine, the
     user's delegated subtree). The run gets a cgroup, ``hyperdeme-<pid>-<token>``,
     under the driver's own (found from ``/proc/self/cgroup`` and the ``cgroup2``
-    mount of ``/proc/self/mountinfo``), and each trial a child cgroup of it.
-    Nothing a process does takes it out of its cgroup, so when a trial ends
-    whatever is left in its cgroup gets SIGTERM, the launcher's grace, then
-    ``cgroup.kill``, and the cgroup is removed; at the run's end, and when the
-    driver dies, the watchdog does the same to the run's cgroup (it is given
-    its path); and a run finding beside its own the cgroup of a driver that is
-    gone (killed together with its watchdog) empties and removes it.
+    mount of ``/proc/self/mountinfo``), and each slot a child cgroup of it: made
+    by the first trial that needs one (``1``, ``2`` ...: as many as trials ever ran
+    at once), then reused by the trials after it, so no ``mkdir``/``rmdir`` per
+    trial (each waits for the kernel, milliseconds on a loaded machine, and the
+    removal was a thread hop per trial: see ``benchmarks/README.md``). Nothing a
+    process does takes it out of its cgroup, so when a trial ends its cgroup's
+    ``cgroup.events`` says whether anything is left (``populated``): if so, it
+    gets SIGTERM, the launcher's grace, then ``cgroup.kill``; the cgroup, empty,
+    goes back to be the next trial's (one that cannot be emptied is never used
+    again). At the run's end, and when the driver dies, the watchdog does the
+    same to the run's cgroup and removes it with its children (it is given its
+    path); and a run finding beside its own the cgroup of a driver that is gone
+    (killed together with its watchdog) empties and removes it.
 
     The program moves itself in: its command line is prefixed with
     ``echo 0 > <trial cgroup>/cgroup.procs`` run by ``/bin/sh`` before the program
@@ -25,8 +31,8 @@ works here is used (logged as ``run.started containment=...``):
     when none happened lately (measured: 5-16 ms, against 20 us when they follow
     each other), during which the driver would be blocked and the program could
     fork out of reach. What escapes: nothing the trial starts; if the write
-    fails (the cgroup was removed meanwhile, a ``pids`` limit), that trial is
-    contained by its group and the mark only.
+    fails (a ``pids`` limit), that trial is contained by its group and the mark
+    only.
 
 ``subreaper``
     Linux without a writable cgroup v2, in a process that is hyperdeme's own
@@ -69,14 +75,14 @@ import shlex
 import signal
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 import anyio
 
 from .._core._logging import get_logger
 from . import _watchdog_program as program
 
-__all__ = ["Cell", "Containment", "Kind", "allow_subreaper"]
+__all__ = ["Cell", "Closable", "Containment", "Kind", "allow_subreaper"]
 
 log = get_logger("hyperdeme.launchers")
 
@@ -98,6 +104,12 @@ def allow_subreaper() -> None:
     _OWN_PROCESS = True
 
 
+class Closable(Protocol):
+    """What the run's close ends first: the process service (:mod:`._service`)."""
+
+    def close(self) -> None: ...
+
+
 class Containment:
     """How the processes of one run are found and stopped (see the module docstring)."""
 
@@ -108,6 +120,10 @@ class Containment:
         #: the trials' processes this driver started (never adopted orphans)
         self._started: set[int] = set()
         self._numbers = itertools.count(1)
+        #: the slots' cgroups made and empty, ready for the next trial (see :meth:`cell`)
+        self._free: list[str] = []
+        #: the run's process service (:mod:`._service`), ended by :meth:`close`
+        self.service: Closable | None = None
         wanted = os.environ.get(ENV, "auto")
         if wanted not in ("auto", "cgroup", "subreaper", "mark"):
             log.warning("containment.unknown", value=wanted, allowed="auto cgroup subreaper mark")
@@ -124,9 +140,12 @@ class Containment:
                 self.kind = "subreaper"
 
     def cell(self, *, make: bool = True) -> Cell:
-        """A new trial's place: its cgroup, or its mark. With ``make=False`` nothing is
-        made yet: :meth:`Cell.make` does it later (in the thread that starts the
-        program: making a cgroup takes milliseconds on a loaded machine)."""
+        """A new trial's place: a slot's cgroup an earlier trial left empty, a new one,
+        or its mark. With ``make=False`` a new cgroup is not made yet: :meth:`Cell.make`
+        does it later (in the thread that starts the program: making a cgroup takes
+        milliseconds on a loaded machine)."""
+        if self._free:
+            return Cell(self, cgroup=self._free.pop())
         cell = Cell(self)
         if self.kind == "cgroup":
             cell._planned = os.path.join(self.cgroup, str(next(self._numbers)))
@@ -136,7 +155,11 @@ class Containment:
 
     def close(self, *, grace: float) -> None:
         """The run is over: stop what is left (the run's cgroup, the run's mark, the
-        adopted orphans), remove the cgroup, stop being a subreaper. Blocking."""
+        adopted orphans), remove the cgroup with the slots', stop being a subreaper.
+        Blocking."""
+        if self.service is not None:
+            self.service.close()
+        self._free.clear()
         program.stop([], mark=self.token, grace=grace, cgroup=self.cgroup)
         if self._subreaper_was is not None:
             _stop_pids(self.orphans(), grace=grace)
@@ -204,36 +227,45 @@ class Cell:
 
     async def empty(self, *, grace: float) -> None:
         """The trial is over: SIGTERM to what it left (in its cgroup, or carrying its
-        mark), ``grace`` seconds, SIGKILL; the cgroup removed. Never raises; once."""
+        mark), ``grace`` seconds, SIGKILL; the cgroup, empty, given back for the next
+        trial. Never raises; once."""
         if self._emptied:
             return
         self._emptied = True
         if self.pid is not None:
             self.containment._started.discard(self.pid)
         if self.cgroup:
-            await _empty_cgroup(self.cgroup, grace=grace)
+            # the usual case, nothing left, is one read of cgroup.events: no thread hop
+            left = _populated(self.cgroup)
+            if left is not None and (not left or await _empty_cgroup(self.cgroup, grace=grace)):
+                self.containment._free.append(self.cgroup)
+            elif left is not None:
+                log.warning("containment.cell_not_emptied", cgroup=self.cgroup)
         elif self.mark and _PROC:
             await _empty_marked(self.mark, grace=grace)
             if self.containment.kind == "subreaper":
                 _reap(self.containment.orphans(zombies=True), only_zombies=True)
 
 
-async def _empty_cgroup(cgroup: str, *, grace: float) -> None:
-    from ._spawn import off_loop  # imported by the first process already
-
+def _populated(cgroup: str) -> bool | None:
+    """Whether a process is left in ``cgroup`` (its ``cgroup.events``), None when it is
+    gone (removed meanwhile: never given to another trial, whose program could not
+    enter it)."""
     try:
-        # the usual case: nothing left, and one system call, but one that takes ms on
-        # a loaded machine: in a starting thread, off the event loop
-        await off_loop(os.rmdir, cgroup)
-        return
+        with open(os.path.join(cgroup, "cgroup.events"), "rb") as f:
+            return b"populated 1" in f.read()
     except OSError:
-        pass
+        return None
+
+
+async def _empty_cgroup(cgroup: str, *, grace: float) -> bool:
+    """SIGTERM to what is left in ``cgroup``, ``grace`` seconds, ``cgroup.kill``;
+    whether it is empty then."""
     program.signal_pids(program.cgroup_pids(cgroup), signal.SIGTERM)
-    if not await _until_empty(cgroup, within=grace):
-        program.kill_cgroup(cgroup)
-        await _until_empty(cgroup, within=5.0)
-    with contextlib.suppress(OSError):
-        os.rmdir(cgroup)
+    if await _until_empty(cgroup, within=grace):
+        return True
+    program.kill_cgroup(cgroup)
+    return await _until_empty(cgroup, within=5.0)
 
 
 async def _until_empty(cgroup: str, *, within: float) -> bool:

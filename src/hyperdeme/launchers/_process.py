@@ -1,7 +1,10 @@
 """The one helper that runs an external command for a launcher.
 
 Output is pumped chunk by chunk into the engine's sinks (memory stays flat
-whatever the program prints). The program runs in a new session, so it and
+whatever the program prints), or, when a sink is a file nobody needs to read
+while the program runs, written by the program straight into it and read back
+once it ended (:mod:`._direct`; such a program is started and waited for by the
+loop's process service, :mod:`._service`). The program runs in a new session, so it and
 everything it spawns share one process group, which is what gets signalled:
 
 * normal exit: leftovers still in the group (backgrounded grandchildren) are
@@ -22,6 +25,7 @@ everything it spawns share one process group, which is what gets signalled:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -32,13 +36,16 @@ import anyio
 
 from .._core._logging import get_logger
 from ._base import OutputSink
+from ._direct import catch_up, direct_fd
 from ._watchdog import current as current_watchdog
 
 if TYPE_CHECKING:
     from anyio.abc import ByteReceiveStream
 
     from ._contain import Cell
+    from ._service import Ticket
     from ._spawn import Child, Prepare
+    from ._watchdog import Watchdog
 
 __all__ = ["DEFAULT_GRACE", "run_process"]
 
@@ -74,15 +81,32 @@ async def run_process(
         # the starting thread, off the event loop (a cgroup's mkdir takes ms)
         cell = watchdog.containment.cell(make=False)
         prepare = _preparer(cell, watchdog.mark)
-    # Started shielded: a cancellation arriving while the process starts waits for it,
-    # then the clean-up below stops its whole group (never a program left running).
     # _spawn (anyio's stream classes) is imported by the first process, not by
     # `import hyperdeme`; later calls find it in sys.modules (under a microsecond)
-    from ._spawn import start
+    from ._spawn import pidfds, start
 
+    outputs = direct_fd(stdout), direct_fd(stderr)
+    if outputs[0] is not None and outputs[1] is not None and pidfds():
+        # nothing to pump: the process service starts it and waits for it
+        return await _served(
+            argv,
+            cwd=cwd,
+            env=env,
+            prepare=prepare,
+            outputs=(outputs[0], outputs[1]),
+            sinks=(stdout, stderr),
+            cell=cell,
+            watchdog=watchdog,
+            stop=stop,
+            grace=grace,
+        )
+    # Started shielded: a cancellation arriving while the process starts waits for it,
+    # then the clean-up below stops its whole group (never a program left running).
     with anyio.CancelScope(shield=True):
         try:
-            process = await start(argv, cwd=cwd, env=env, prepare=prepare)
+            process = await start(
+                argv, cwd=cwd, env=env, prepare=prepare, stdout=outputs[0], stderr=outputs[1]
+            )
         except BaseException:
             if cell is not None:
                 await cell.empty(grace=grace)  # its cgroup removed
@@ -106,6 +130,73 @@ async def run_process(
                 await cell.empty(grace=grace)
         if watchdog is not None and held is not None:
             watchdog.release(held)
+
+
+async def _served(
+    argv: Sequence[str],
+    *,
+    cwd: Path | str | None,
+    env: Mapping[str, str] | None,
+    prepare: Prepare | None,
+    outputs: tuple[int, int],
+    sinks: tuple[OutputSink, OutputSink],
+    cell: Cell | None,
+    watchdog: Watchdog | None,
+    stop: Callable[[], Awaitable[None]] | None,
+    grace: float,
+) -> int:
+    """Run ``argv`` through this loop's process service (:mod:`._service`): handed over,
+    its end awaited; cancelled, it is never started, or its group is stopped."""
+    from ._service import Ticket, service
+
+    ticket = Ticket(
+        argv, cwd=cwd, env=env, prepare=prepare, outputs=outputs, cell=cell, watchdog=watchdog
+    )
+    ended = False
+    try:
+        try:
+            service(watchdog.containment if watchdog is not None else None).submit(ticket)
+            returncode = await ticket.wait()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                if not ticket.cancel():  # started: stopped, as a pumped one is
+                    await _terminate(_TicketChild(ticket), stop, grace)
+            raise
+        if ticket.error is not None:
+            raise ticket.error
+        # the program is done; anything it left in its group goes (see _follow)
+        assert ticket.pid is not None  # neither cancelled nor failed: it ran
+        _signal_group(ticket.pid, signal.SIGKILL)
+        ended = True
+    finally:
+        with anyio.CancelScope(shield=True):
+            if cell is not None:
+                await cell.empty(grace=grace)
+            # a stopped program's metric is still wanted: read back, as a pipe's drain
+            with anyio.move_on_after(math.inf if ended else _DRAIN):
+                for sink in sinks if ticket.pid is not None else ():
+                    await catch_up(sink)
+        if watchdog is not None and ticket.held is not None:
+            watchdog.release(ticket.held)
+    return returncode
+
+
+class _TicketChild:
+    """A started ticket as :func:`_terminate` sees a process."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        assert ticket.pid is not None  # started (never a killpg(0) of the driver's own)
+        self._ticket = ticket
+        self.pid = ticket.pid
+        self.stdout: ByteReceiveStream | None = None
+        self.stderr: ByteReceiveStream | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._ticket.returncode if self._ticket.done.is_set() else None
+
+    async def wait(self) -> int:
+        return await self._ticket.wait()
 
 
 def _preparer(cell: Cell, mark: Mapping[str, str]) -> Prepare:
@@ -132,16 +223,25 @@ async def _follow(
     """Stream the output of a started process until it ends; stop its group if cancelled.
 
     What it left in its cell is stopped before the pipes are drained: a daemon out
-    of the group holds them open.
+    of the group holds them open. A stream the program wrote to its sink's file
+    itself (no pipe) is read back from the file then.
     """
-    assert process.stdout is not None
-    assert process.stderr is not None
     # The pumps are shielded: while the program is being stopped they keep
     # reading, so what it prints on its way out (srun's "forcing job
     # termination", pbsdsh's "killing task") is logged and never meets a
     # broken pipe. They end at end of file, or after a short drain once the
     # whole group is dead (a setsid'd grandchild could hold a pipe forever).
-    pumps = [_Pump(process.stdout, stdout), _Pump(process.stderr, stderr)]
+    pumps = [
+        _Pump(stream, sink)
+        for stream, sink in ((process.stdout, stdout), (process.stderr, stderr))
+        if stream is not None
+    ]
+    direct = [
+        sink
+        for stream, sink in ((process.stdout, stdout), (process.stderr, stderr))
+        if stream is None
+    ]
+    ended = False
     async with anyio.create_task_group() as tg:
         for pump in pumps:
             tg.start_soon(pump.run)
@@ -153,6 +253,7 @@ async def _follow(
             if cell is not None:
                 with anyio.CancelScope(shield=True):
                     await cell.empty(grace=grace)
+            ended = True
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await _terminate(process, stop, grace)
@@ -165,6 +266,12 @@ async def _follow(
                     await pump.done.wait()
             for pump in pumps:
                 pump.scope.cancel()
+            # the whole group is dead: nothing writes to the files any more. Read all
+            # of them back when the program ended, at most as long as a pipe's drain
+            # when it was stopped (its metric is still wanted: a timeout keeps it)
+            with anyio.CancelScope(shield=True), anyio.move_on_after(math.inf if ended else _DRAIN):
+                for sink in direct:
+                    await catch_up(sink)
     return returncode
 
 

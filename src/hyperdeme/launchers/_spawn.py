@@ -6,7 +6,8 @@ through asyncio transports; measured on two cores, starting and reaping 400
 trivial programs 8 at a time cost 0.78 ms each that way and 0.52 ms with what
 this module does (trio: 0.63-0.78 against 0.51), the ``xargs -P8`` floor
 being 0.49 ms. So on Linux a program is started by :class:`subprocess.Popen`
-(``vfork``, ``close_range``) on two plain non-blocking pipes, and the event
+(``vfork``, ``close_range``) on two plain non-blocking pipes (or, for a stream
+the program writes to its log file itself, that file: :mod:`._direct`), and the event
 loop waits for its pidfd (``pidfd_open``, Linux 5.3) to become readable, which
 it does when the program ends, and for the pipes, with
 :func:`anyio.wait_readable`: no thread, no transport. Where pidfds are missing
@@ -24,6 +25,9 @@ event loop), never from anyio's default limiter, which the application's own
 ``to_thread`` calls share. Only the start (and, with ``prepare``, making the
 trial's cgroup first): the waiting stays on the loop.
 
+A program with no pipe at all (both streams written to its log files) is not started
+here but by the loop's process service (:mod:`._service`): one hand-off a trial.
+
 Written by hand because no library offers it: anyio, asyncio and trio each
 wrap child processes in their own heavier machinery.
 """
@@ -36,14 +40,14 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import anyio
 import anyio.to_thread
 from anyio.abc import ByteReceiveStream
 from anyio.lowlevel import RunVar
 
-__all__ = ["SPAWNERS", "Child", "Prepare", "off_loop", "start"]
+__all__ = ["SPAWNERS", "Child", "Prepare", "pidfds", "start"]
 
 #: what the starting thread does first with the command and environment (make the
 #: trial's cgroup, see :mod:`._contain`), returning the ones to start
@@ -86,18 +90,21 @@ async def start(
     cwd: Path | str | None,
     env: Mapping[str, str] | None,
     prepare: Prepare | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
 ) -> Child:
-    """Start ``argv`` in a new session, stdin from /dev/null, stdout and stderr piped.
+    """Start ``argv`` in a new session, stdin from /dev/null, stdout and stderr piped,
+    or written by the program straight to the descriptor given for them (then the
+    child's stream is None: see :mod:`._direct`).
 
     Raises what starting it raises (``FileNotFoundError``, ``OSError`` E2BIG or
     EMFILE ...), with nothing left open. The start runs in a worker thread; a
     cancellation waits for it to finish (the caller then stops the program).
     """
-    global _PIDFD
-    if _PIDFD is None:
-        _PIDFD = _pidfd_works()
-    if _PIDFD:
-        started = functools.partial(_started, argv, cwd=cwd, env=env, prepare=prepare)
+    if pidfds():
+        started = functools.partial(
+            _started, argv, cwd=cwd, env=env, prepare=prepare, outputs=(stdout, stderr)
+        )
         return await anyio.to_thread.run_sync(started, limiter=_spawners())
     if prepare is not None:
         argv, env = await anyio.to_thread.run_sync(prepare, argv, env, limiter=_spawners())
@@ -106,6 +113,8 @@ async def start(
         cwd=cwd,
         env=dict(env) if env is not None else None,
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE if stderr is None else stderr,
         start_new_session=True,
     )
 
@@ -116,33 +125,36 @@ def _started(
     cwd: Path | str | None,
     env: Mapping[str, str] | None,
     prepare: Prepare | None,
+    outputs: tuple[int | None, int | None],
 ) -> _PidfdChild:
     """In a starting thread: prepare, then start."""
     if prepare is not None:
         argv, env = prepare(argv, env)
-    return _PidfdChild(argv, cwd=cwd, env=env)
-
-
-_T = TypeVar("_T")
-
-
-async def off_loop(function: Callable[[str], _T], argument: str) -> _T:
-    """``function(argument)`` in a starting thread (a trial's cgroup removed...)."""
-    return await anyio.to_thread.run_sync(function, argument, limiter=_spawners())
+    return _PidfdChild(argv, cwd=cwd, env=env, outputs=outputs)
 
 
 class _PidfdChild:
     """A started program whose end the event loop sees on its pidfd."""
 
     def __init__(
-        self, argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, str] | None
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | str | None,
+        env: Mapping[str, str] | None,
+        outputs: tuple[int | None, int | None] = (None, None),
     ) -> None:
-        fds: list[int] = []
+        fds: list[int] = []  # the pipes made here: (read end, write end) or (-1, given fd)
         try:
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            fds += (out_r, out_w)
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
-            fds += (err_r, err_w)
+            ends: list[tuple[int, int]] = []
+            for given in outputs:
+                if given is None:
+                    read, write = os.pipe2(os.O_CLOEXEC)
+                    fds += (read, write)
+                    ends.append((read, write))
+                else:
+                    ends.append((-1, given))
+            (out_r, out_w), (err_r, err_w) = ends
             popen = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
@@ -156,8 +168,9 @@ class _PidfdChild:
             for fd in fds:
                 os.close(fd)
             raise
-        os.close(out_w)
-        os.close(err_w)
+        for read, write in ends:
+            if read >= 0:
+                os.close(write)
         self._popen = popen
         try:
             # cannot fail for a child not yet reaped, short of EMFILE: then kill and reap it
@@ -165,11 +178,12 @@ class _PidfdChild:
         except BaseException:
             popen.kill()
             popen.wait()
-            os.close(out_r)
-            os.close(err_r)
+            for read, _ in ends:
+                if read >= 0:
+                    os.close(read)
             raise
-        self.stdout: ByteReceiveStream | None = _PipeStream(out_r)
-        self.stderr: ByteReceiveStream | None = _PipeStream(err_r)
+        self.stdout: ByteReceiveStream | None = _PipeStream(out_r) if out_r >= 0 else None
+        self.stderr: ByteReceiveStream | None = _PipeStream(err_r) if err_r >= 0 else None
 
     @property
     def pid(self) -> int:
@@ -192,6 +206,14 @@ class _PidfdChild:
     def __del__(self) -> None:
         if getattr(self, "_pidfd", -1) >= 0:
             os.close(self._pidfd)
+
+
+def pidfds() -> bool:
+    """Whether programs can be waited for on pidfds here (asked once)."""
+    global _PIDFD
+    if _PIDFD is None:
+        _PIDFD = _pidfd_works()
+    return _PIDFD
 
 
 def _spawners() -> anyio.CapacityLimiter:

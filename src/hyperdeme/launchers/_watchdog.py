@@ -203,6 +203,9 @@ class Watchdog:
             self._pending.clear()
             if self._process.poll() is None:
                 self._write(_line({"op": "exit"}))
+            elif not self._broken:  # died since the flusher's last look: swept below
+                error = f"exit status {self._process.returncode}"
+                log.warning("watchdog.gone", error=error, restarts=self.restarts)
         if self._process.stdin is not None:
             with contextlib.suppress(OSError):
                 self._process.stdin.close()
