@@ -137,13 +137,15 @@ async def test_a_cancelled_program_whose_output_a_daemon_holds_open_still_return
 ) -> None:
     """Promise: cancelling run_process ends within the grace and a short drain, even when a
     process out of the program's group (a ``setsid`` daemon, no run here to contain it)
-    holds the program's output open: the output is not waited for forever."""
+    holds the program's output open: the output is not waited for forever. The output
+    goes through a pipe (a sink that is no file: a log file would be written by the
+    program itself, with no pipe to hold open)."""
     up = tmp_path / "up"
     code = "import sys, time; open(sys.argv[1], 'w').close(); time.sleep(60)"
     daemon = shlex.join(["setsid", sys.executable, "-c", code, str(up), marker])
     # "ready" once the daemon runs (out of the group: the group's SIGTERM spares it)
     script = f"{daemon} & while ! [ -e {up} ]; do sleep 0.01; done; echo ready; exec sleep 60"
-    out = LogSink(tmp_path / "out.log")
+    out = LogSink(None)
     with out, LogSink(None) as err:
         with anyio.fail_after(30):
             async with anyio.create_task_group() as tg:
