@@ -65,8 +65,16 @@ MODULES = (
         "src/hyperdeme/_engine/_checkpoints.py",
         ("tests/engine/test_checkpoints.py",),
     ),
-    Module("resume", "src/hyperdeme/_driver/_resume.py", ("tests/driver/test_resume.py",)),
-    Module("opening", "src/hyperdeme/_driver/_opening.py", ("tests/driver/test_resume.py",)),
+    Module(
+        "resume",
+        "src/hyperdeme/_driver/_resume.py",
+        ("tests/driver/test_resume.py", "tests/driver/test_grow_budget.py"),
+    ),
+    Module(
+        "opening",
+        "src/hyperdeme/_driver/_opening.py",
+        ("tests/driver/test_opening.py", "tests/driver/test_resume.py"),
+    ),
     Module("spawn", "src/hyperdeme/launchers/_spawn.py", ("tests/launchers/test_spawn.py",)),
     Module(
         "process",
