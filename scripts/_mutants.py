@@ -73,7 +73,11 @@ MODULES = (
     Module(
         "opening",
         "src/hyperdeme/_driver/_opening.py",
-        ("tests/driver/test_opening.py", "tests/driver/test_resume.py"),
+        (
+            "tests/driver/test_opening.py",
+            "tests/driver/test_resume.py",
+            "tests/driver/test_resume_gil.py",
+        ),
     ),
     Module("spawn", "src/hyperdeme/launchers/_spawn.py", ("tests/launchers/test_spawn.py",)),
     Module(

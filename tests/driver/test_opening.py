@@ -214,3 +214,28 @@ async def test_a_run_its_caller_timed_out_has_let_go_of_its_experiment(tmp_path:
     assert not (tmp_path / "run" / "exp" / ".driver").exists()
     resumed = await hyperdeme.optimize(random(tmp_path, num_iters=1), SPACE, resume=True)
     assert [(t.id, t.status) for t in resumed.trials] == [(1, hyperdeme.Status.OK)]
+
+
+async def test_a_changed_command_is_said_on_resume_and_not_refused(tmp_path: Path) -> None:
+    """The command is not part of what must match (a script moved, a wrapper added): the
+    resume goes on, saying what it was and what it is; with the same command nothing."""
+    await hyperdeme.optimize(random(tmp_path, num_iters=2), SPACE)
+    with capture_logs() as logs:
+        await hyperdeme.optimize(random(tmp_path, num_iters=2), SPACE, resume=True)
+    assert not [e for e in logs if e["event"] == "run.command_changed"]
+    with capture_logs() as logs:
+        moved = random(tmp_path, num_iters=3, objective=square_again)
+        resumed = await hyperdeme.optimize(moved, SPACE, resume=True)
+    assert [t.id for t in resumed.trials] == [1, 2, 3]
+    said = [(e["recorded"], e["now"]) for e in logs if e["event"] == "run.command_changed"]
+    assert said == [("square", "square_again")]
+
+
+async def test_the_human_log_goes_to_the_experiment_directory(tmp_path: Path) -> None:
+    """Without a log directory, ``log_fn`` is written beside the journal (where crayai
+    put it), one line a trial."""
+    evaluator = hyperdeme.Evaluator(square, run_path=str(tmp_path / "run"), fsync=False)
+    optimizer = hyperdeme.RandomOptimizer(evaluator, num_iters=2, name="exp", log_fn="t.log")
+    await hyperdeme.optimize(optimizer, SPACE)
+    lines = (tmp_path / "run" / "exp" / "t.log").read_text().splitlines()
+    assert [line.split()[:3] for line in lines] == [["trial", "1", "ok"], ["trial", "2", "ok"]]
