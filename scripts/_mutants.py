@@ -68,7 +68,12 @@ MODULES = (
     Module(
         "resume",
         "src/hyperdeme/_driver/_resume.py",
-        ("tests/driver/test_resume.py", "tests/driver/test_grow_budget.py"),
+        (
+            "tests/driver/test_resume.py",
+            "tests/driver/test_grow_budget.py",
+            "tests/driver/test_opening.py",
+            "tests/driver/test_maximize.py::test_a_journal_without_a_direction_resumes_minimising",
+        ),
     ),
     Module(
         "opening",

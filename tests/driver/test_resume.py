@@ -242,3 +242,63 @@ async def test_a_damaged_journal_of_another_experiment_does_not_stop_finding_the
     assert result.journal_path.parent.name == older.experiment
     with pytest.raises(hyperdeme.JournalError, match=r"damaged/trials\.jsonl, line 1: not JSON"):
         hyperdeme.read_journal(damaged)
+
+
+def test_a_changed_search_names_at_most_six_differences_and_says_there_are_more() -> None:
+    """The refusal names each difference (recorded -> now), up to six, and says when
+    there are more; the budget settings are left out of the comparison."""
+    from hyperdeme._driver._resume import check_fingerprint
+
+    def search(**settings: object) -> dict[str, object]:
+        return {"strategy": {"type": "S", "settings": settings}, "seed": 1}
+
+    recorded = search(a=1, b=2, c=3, d=4, e=5, f=6, g=7, budget=10)
+    six = search(a=0, b=0, c=0, d=0, e=0, f=0, g=7, budget=99)
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        check_fingerprint(recorded, six, "the experiment x", budget=("budget",))
+    said = str(caught.value)
+    named = [f"strategy.settings.{key}: {n} -> 0" for n, key in enumerate("abcdef", 1)]
+    assert f"recorded -> now: {'; '.join(named)}; only the budget (budget) may change)" in said
+    seven = search(a=0, b=0, c=0, d=0, e=0, f=0, g=0, budget=10)
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        check_fingerprint(recorded, seven, "the experiment x")
+    assert f"recorded -> now: {'; '.join(named)} ...)" in str(caught.value)
+    check_fingerprint(recorded, search(a=1, b=2, c=3, d=4, e=5, f=6, g=7, budget=99),
+                      "the experiment x", budget=("budget",))  # fmt: skip
+
+
+async def test_a_journal_whose_asks_this_search_would_not_make_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Replaying, the strategy must ask for each recorded trial's very point: a journal
+    that says otherwise (edited, or another version's strategy) is refused, naming the
+    trial and both points, before anything runs."""
+    first = await stop_after(make("random", tmp_path), 3)
+    journal = tmp_path / "run" / "exp" / "trials.jsonl"
+    edited = []
+    for line in journal.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("type") == "started" and record["id"] == 2:
+            record["genes"] = {**record["genes"], "--n": 11}
+        edited.append(json.dumps(record))
+    journal.write_text("\n".join(edited) + "\n")
+    evaluated.clear()
+    with pytest.raises(hyperdeme.ConfigError, match="replaying its journal") as caught:
+        await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    said = str(caught.value)
+    assert f"asks for {first[1].params!r} as trial 2 where the journal has" in said
+    assert "'--n': 11" in said
+    assert evaluated == []
+
+
+async def test_an_unnamed_resume_with_a_seed_takes_the_experiment_of_that_seed(
+    tmp_path: Path,
+) -> None:
+    """Without a name, the newest experiment that matches is resumed, and with a seed
+    given the seed must match: a newer experiment of another seed is not it."""
+    seven = make("random", tmp_path, name="", seed=7)
+    await stop_after(seven, 2)
+    await stop_after(make("random", tmp_path, name="", seed=8), 2)
+    result = await hyperdeme.optimize(make("random", tmp_path, name="", seed=7), SPACE, resume=True)
+    assert result.journal_path is not None
+    assert result.journal_path.parent.name == seven.experiment
