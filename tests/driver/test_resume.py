@@ -302,3 +302,40 @@ async def test_an_unnamed_resume_with_a_seed_takes_the_experiment_of_that_seed(
     result = await hyperdeme.optimize(make("random", tmp_path, name="", seed=7), SPACE, resume=True)
     assert result.journal_path is not None
     assert result.journal_path.parent.name == seven.experiment
+
+
+async def test_a_hyperdeme_0_1_line_in_the_journal_is_passed_over_on_resume(
+    tmp_path: Path,
+) -> None:
+    """A line without ``schema`` (hyperdeme 0.1's) that no ``started`` record asked for is
+    no trial of this search: the replay passes over it and goes on with the records after
+    it (nothing runs again, nothing is lost)."""
+    first = await hyperdeme.optimize(make("random", tmp_path), SPACE)
+    _add_an_old_line_after_the_first_result(Path(first.journal_path or ""), trial_id=99)
+    evaluated.clear()
+    again = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert evaluated == []
+    assert [(t.id, t.fom) for t in again.trials] == [(t.id, t.fom) for t in first.trials]
+
+
+async def test_a_journal_with_only_its_fingerprint_resumes_from_trial_1(tmp_path: Path) -> None:
+    """A driver that died before asking for any trial left its header alone: the resumed
+    run asks from trial 1 on, as a fresh run would."""
+    first = await hyperdeme.optimize(make("random", tmp_path), SPACE)
+    _keep_the_header_only(Path(first.journal_path or ""))
+    again = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert [(t.id, t.params) for t in again.trials] == [(t.id, t.params) for t in first.trials]
+
+
+def _add_an_old_line_after_the_first_result(journal: Path, *, trial_id: int) -> None:
+    """A copy of the first ``trial`` record as hyperdeme 0.1 wrote one (no schema, no
+    type), for ``trial_id``, right after it."""
+    lines = journal.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "trial")
+    old = {k: v for k, v in json.loads(lines[at]).items() if k not in ("schema", "type")}
+    lines.insert(at + 1, json.dumps({**old, "id": trial_id}))
+    journal.write_text("\n".join(lines) + "\n")
+
+
+def _keep_the_header_only(journal: Path) -> None:
+    journal.write_text(journal.read_text().splitlines()[0] + "\n")
