@@ -339,3 +339,18 @@ def _add_an_old_line_after_the_first_result(journal: Path, *, trial_id: int) -> 
 
 def _keep_the_header_only(journal: Path) -> None:
     journal.write_text(journal.read_text().splitlines()[0] + "\n")
+
+
+async def test_an_unnamed_resume_without_a_seed_takes_the_search_whatever_its_seed(
+    tmp_path: Path,
+) -> None:
+    """seed=0 draws a fresh seed per run: resuming without a name and without a seed
+    takes the newest experiment of this search, whichever seed it drew (and goes on
+    with that seed), never one of another search."""
+    drawn = make("random", tmp_path, name="", seed=0)
+    await stop_after(drawn, 3)
+    await stop_after(make("genetic", tmp_path, name="", seed=0), 1)  # newer, another search
+    result = await hyperdeme.optimize(make("random", tmp_path, name="", seed=0), SPACE, resume=True)
+    assert result.journal_path is not None
+    assert result.journal_path.parent.name == drawn.experiment
+    assert len(result.trials) == 12
