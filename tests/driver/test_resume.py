@@ -354,3 +354,16 @@ async def test_an_unnamed_resume_without_a_seed_takes_the_search_whatever_its_se
     assert result.journal_path is not None
     assert result.journal_path.parent.name == drawn.experiment
     assert len(result.trials) == 12
+
+
+def test_a_setting_that_changed_kind_is_named_whole() -> None:
+    """An object then and a number (or nothing) now is one difference, named with both
+    values: compared whole, never looked into on one side only."""
+    from hyperdeme._driver._resume import check_fingerprint
+
+    recorded = {"strategy": {"type": "S", "settings": {"p": {"a": 1}, "q": 2}}}
+    now = {"strategy": {"type": "S", "settings": {"p": 3, "q": {"b": 4}}}}
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        check_fingerprint(recorded, now, "the experiment x")
+    said = str(caught.value)
+    assert "strategy.settings.p: {'a': 1} -> 3; strategy.settings.q: 2 -> {'b': 4}" in said
