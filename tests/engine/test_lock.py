@@ -227,3 +227,31 @@ def test_lock_another_failure_at_start_is_raised_as_it_is_and_lets_go(
     monkeypatch.undo()
     with ExperimentLock(tmp_path):
         pass
+
+
+def test_lock_driver_of_only_asks_whether_a_live_holder_lives(tmp_path: Path) -> None:
+    """Looking who runs an experiment sends its driver no signal (signal 0: only the
+    question whether it lives): the holder, another process, goes on and ends as it will."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDS, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "held\n"
+    found = driver_of(tmp_path)
+    holder.communicate("")
+    assert found is not None
+    assert found["pid"] == holder.pid
+    assert holder.returncode == 0  # not ended by a signal
+
+
+_HOLDS = (
+    "import signal, sys; from pathlib import Path\n"
+    "from hyperdeme._engine._lock import ExperimentLock\n"
+    "for number in range(1, signal.NSIG):  # every signal's default (not what it inherited)\n"
+    "    try: signal.signal(number, signal.SIG_DFL)\n"
+    "    except (OSError, ValueError): pass\n"
+    "lock = ExperimentLock(Path(sys.argv[1])); print('held', flush=True); sys.stdin.read()"
+)
