@@ -63,7 +63,7 @@ MODULES = (
     Module(
         "checkpoints",
         "src/hyperdeme/_engine/_checkpoints.py",
-        ("tests/engine/test_checkpoints.py",),
+        ("tests/engine/test_checkpoints.py", "tests/driver/test_lost_checkpoints.py"),
     ),
     Module(
         "resume",
