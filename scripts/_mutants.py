@@ -63,10 +63,27 @@ MODULES = (
     Module(
         "checkpoints",
         "src/hyperdeme/_engine/_checkpoints.py",
-        ("tests/engine/test_checkpoints.py",),
+        ("tests/engine/test_checkpoints.py", "tests/driver/test_lost_checkpoints.py"),
     ),
-    Module("resume", "src/hyperdeme/_driver/_resume.py", ("tests/driver/test_resume.py",)),
-    Module("opening", "src/hyperdeme/_driver/_opening.py", ("tests/driver/test_resume.py",)),
+    Module(
+        "resume",
+        "src/hyperdeme/_driver/_resume.py",
+        (
+            "tests/driver/test_resume.py",
+            "tests/driver/test_grow_budget.py",
+            "tests/driver/test_opening.py",
+            "tests/driver/test_maximize.py::test_a_journal_without_a_direction_resumes_minimising",
+        ),
+    ),
+    Module(
+        "opening",
+        "src/hyperdeme/_driver/_opening.py",
+        (
+            "tests/driver/test_opening.py",
+            "tests/driver/test_resume.py",
+            "tests/driver/test_resume_gil.py",
+        ),
+    ),
     Module("spawn", "src/hyperdeme/launchers/_spawn.py", ("tests/launchers/test_spawn.py",)),
     Module(
         "process",
