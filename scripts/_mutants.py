@@ -500,8 +500,13 @@ def report() -> None:
             continue
         everything += mutants
         survivors = [m for m in mutants if m.outcome == "survived"]
+        stamp = WORK / f"{module.name}.fingerprint"
         modules[module.name] = {
             "path": module.path,
+            # the tree the session's mutants ran on (its module and tests)
+            "session_commit": json.loads(stamp.read_text()).get("commit")
+            if stamp.exists()
+            else None,
             "tests": list(module.tests),
             **_counts(mutants, reasons),
             "survivors": [
@@ -539,13 +544,14 @@ def _markdown(result: dict) -> str:
     lines = [
         "# Mutation testing of the promise modules",
         "",
-        f"Made by `scripts/mutants` with {result['tool']} at {result['commit']}; each module's",
-        "mutants run against its own tests only (`scripts/mutants --list`). Killed includes",
-        "timeouts. Regenerate with `scripts/mutants --report`.",
+        f"Made by `scripts/mutants` with {result['tool']}, reported at {result['commit']}; each",
+        "module's mutants run against its own tests only (`scripts/mutants --list`), on the",
+        "tree of the commit in its row (a module changed since then needs its session run",
+        "again). Killed includes timeouts. Regenerate with `scripts/mutants --report`.",
         "",
-        "| module | mutants | killed | timeout | survived | equivalent | kill rate | "
+        "| module | session at | mutants | killed | timeout | survived | equivalent | kill rate | "
         "kill rate, equivalents left out | before the added tests (first session) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     first: dict[str, str] = {}
     for h in result["history"]:
@@ -558,7 +564,8 @@ def _markdown(result: dict) -> str:
 
         pending = f" (+{c['pending']} not run)" if c["pending"] else ""
         return (
-            f"| {name} | {c['total']}{pending} | {c['killed']} | {c['timeout']} | "
+            f"| {name} | {c.get('session_commit') or '-'} | {c['total']}{pending} | "
+            f"{c['killed']} | {c['timeout']} | "
             f"{c['survived']} | {c['equivalent']} | {pct(c['kill_rate'])} | "
             f"{pct(c['kill_rate_of_non_equivalent'])} | {first.get(name, '-')} |"
         )
