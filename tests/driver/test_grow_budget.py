@@ -98,6 +98,9 @@ async def test_a_budget_smaller_than_spent_is_refused(tmp_path: Path) -> None:
         await hyperdeme.optimize(make("random", tmp_path, 30), SPACE, resume=True)
     assert caught.value.name == "num_iters"
     assert caught.value.value == 30
+    assert "with a budget of 30 evaluations (num_iters=30): it already holds 40" in str(
+        caught.value
+    )
     calls.clear()
     same = await hyperdeme.optimize(make("random", tmp_path, 40), SPACE, resume=True)
     assert len(same.trials) == 40

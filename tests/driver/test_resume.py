@@ -242,3 +242,128 @@ async def test_a_damaged_journal_of_another_experiment_does_not_stop_finding_the
     assert result.journal_path.parent.name == older.experiment
     with pytest.raises(hyperdeme.JournalError, match=r"damaged/trials\.jsonl, line 1: not JSON"):
         hyperdeme.read_journal(damaged)
+
+
+def test_a_changed_search_names_at_most_six_differences_and_says_there_are_more() -> None:
+    """The refusal names each difference (recorded -> now), up to six, and says when
+    there are more; the budget settings are left out of the comparison."""
+    from hyperdeme._driver._resume import check_fingerprint
+
+    def search(**settings: object) -> dict[str, object]:
+        return {"strategy": {"type": "S", "settings": settings}, "seed": 1}
+
+    recorded = search(a=1, b=2, c=3, d=4, e=5, f=6, g=7, budget=10)
+    six = search(a=0, b=0, c=0, d=0, e=0, f=0, g=7, budget=99)
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        check_fingerprint(recorded, six, "the experiment x", budget=("budget",))
+    said = str(caught.value)
+    named = [f"strategy.settings.{key}: {n} -> 0" for n, key in enumerate("abcdef", 1)]
+    assert f"recorded -> now: {'; '.join(named)}; only the budget (budget) may change)" in said
+    seven = search(a=0, b=0, c=0, d=0, e=0, f=0, g=0, budget=10)
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        check_fingerprint(recorded, seven, "the experiment x")
+    assert f"recorded -> now: {'; '.join(named)} ...)" in str(caught.value)
+    check_fingerprint(recorded, search(a=1, b=2, c=3, d=4, e=5, f=6, g=7, budget=99),
+                      "the experiment x", budget=("budget",))  # fmt: skip
+
+
+async def test_a_journal_whose_asks_this_search_would_not_make_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Replaying, the strategy must ask for each recorded trial's very point: a journal
+    that says otherwise (edited, or another version's strategy) is refused, naming the
+    trial and both points, before anything runs."""
+    first = await stop_after(make("random", tmp_path), 3)
+    journal = tmp_path / "run" / "exp" / "trials.jsonl"
+    edited = []
+    for line in journal.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("type") == "started" and record["id"] == 2:
+            record["genes"] = {**record["genes"], "--n": 11}
+        edited.append(json.dumps(record))
+    journal.write_text("\n".join(edited) + "\n")
+    evaluated.clear()
+    with pytest.raises(hyperdeme.ConfigError, match="replaying its journal") as caught:
+        await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    said = str(caught.value)
+    assert f"asks for {first[1].params!r} as trial 2 where the journal has" in said
+    assert "'--n': 11" in said
+    assert evaluated == []
+
+
+async def test_an_unnamed_resume_with_a_seed_takes_the_experiment_of_that_seed(
+    tmp_path: Path,
+) -> None:
+    """Without a name, the newest experiment that matches is resumed, and with a seed
+    given the seed must match: a newer experiment of another seed is not it."""
+    seven = make("random", tmp_path, name="", seed=7)
+    await stop_after(seven, 2)
+    await stop_after(make("random", tmp_path, name="", seed=8), 2)
+    result = await hyperdeme.optimize(make("random", tmp_path, name="", seed=7), SPACE, resume=True)
+    assert result.journal_path is not None
+    assert result.journal_path.parent.name == seven.experiment
+
+
+async def test_a_hyperdeme_0_1_line_in_the_journal_is_passed_over_on_resume(
+    tmp_path: Path,
+) -> None:
+    """A line without ``schema`` (hyperdeme 0.1's) that no ``started`` record asked for is
+    no trial of this search: the replay passes over it and goes on with the records after
+    it (nothing runs again, nothing is lost)."""
+    first = await hyperdeme.optimize(make("random", tmp_path), SPACE)
+    _add_an_old_line_after_the_first_result(Path(first.journal_path or ""), trial_id=99)
+    evaluated.clear()
+    again = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert evaluated == []
+    assert [(t.id, t.fom) for t in again.trials] == [(t.id, t.fom) for t in first.trials]
+
+
+async def test_a_journal_with_only_its_fingerprint_resumes_from_trial_1(tmp_path: Path) -> None:
+    """A driver that died before asking for any trial left its header alone: the resumed
+    run asks from trial 1 on, as a fresh run would."""
+    first = await hyperdeme.optimize(make("random", tmp_path), SPACE)
+    _keep_the_header_only(Path(first.journal_path or ""))
+    again = await hyperdeme.optimize(make("random", tmp_path), SPACE, resume=True)
+    assert [(t.id, t.params) for t in again.trials] == [(t.id, t.params) for t in first.trials]
+
+
+def _add_an_old_line_after_the_first_result(journal: Path, *, trial_id: int) -> None:
+    """A copy of the first ``trial`` record as hyperdeme 0.1 wrote one (no schema, no
+    type), for ``trial_id``, right after it."""
+    lines = journal.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "trial")
+    old = {k: v for k, v in json.loads(lines[at]).items() if k not in ("schema", "type")}
+    lines.insert(at + 1, json.dumps({**old, "id": trial_id}))
+    journal.write_text("\n".join(lines) + "\n")
+
+
+def _keep_the_header_only(journal: Path) -> None:
+    journal.write_text(journal.read_text().splitlines()[0] + "\n")
+
+
+async def test_an_unnamed_resume_without_a_seed_takes_the_search_whatever_its_seed(
+    tmp_path: Path,
+) -> None:
+    """seed=0 draws a fresh seed per run: resuming without a name and without a seed
+    takes the newest experiment of this search, whichever seed it drew (and goes on
+    with that seed), never one of another search."""
+    drawn = make("random", tmp_path, name="", seed=0)
+    await stop_after(drawn, 3)
+    await stop_after(make("genetic", tmp_path, name="", seed=0), 1)  # newer, another search
+    result = await hyperdeme.optimize(make("random", tmp_path, name="", seed=0), SPACE, resume=True)
+    assert result.journal_path is not None
+    assert result.journal_path.parent.name == drawn.experiment
+    assert len(result.trials) == 12
+
+
+def test_a_setting_that_changed_kind_is_named_whole() -> None:
+    """An object then and a number (or nothing) now is one difference, named with both
+    values: compared whole, never looked into on one side only."""
+    from hyperdeme._driver._resume import check_fingerprint
+
+    recorded = {"strategy": {"type": "S", "settings": {"p": {"a": 1}, "q": 2}}}
+    now = {"strategy": {"type": "S", "settings": {"p": 3, "q": {"b": 4}}}}
+    with pytest.raises(hyperdeme.ConfigError) as caught:
+        check_fingerprint(recorded, now, "the experiment x")
+    said = str(caught.value)
+    assert "strategy.settings.p: {'a': 1} -> 3; strategy.settings.q: 2 -> {'b': 4}" in said

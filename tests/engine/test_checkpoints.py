@@ -485,3 +485,22 @@ async def test_mutants_a_scratch_says_whether_it_was_committed_and_stores_defaul
         pass
     assert failed.committed is False
     assert synced == []
+
+
+async def test_only_successful_trials_slots_are_known_to_hold_a_checkpoint_on_resume(
+    tmp_path: Path,
+) -> None:
+    """On resume the store learns the slots the journal's *successful* trials committed:
+    a failed trial's slot was never committed, so a member planned from it starts empty
+    (not failed as a lost checkpoint)."""
+    store = CheckpointStore(tmp_path)
+    await write_slot(store, planned(1, "kept"), "weights")
+    resumed = CheckpointStore(tmp_path)
+    ok = Trial(id=1, params={}, status=Status.OK, info={"checkpoint": "kept"})
+    failed = Trial(id=2, params={}, status=Status.FAILED, info={"checkpoint": "never"})
+    resumed.resume([ok, failed])
+    trial = planned(3, "next", start_from="never")
+    async with resumed.attempt(trial) as scratch:
+        assert scratch.error == ""
+    assert trial.info["checkpoint_from"] is None
+    assert "checkpoint_lost" not in trial.info

@@ -640,3 +640,23 @@ def test_mutants_a_driver_that_never_closes_its_journal_still_exits(tmp_path: Pa
         [sys.executable, "-c", program, str(tmp_path / "trials.jsonl")], timeout=120, check=True
     )
     assert done.returncode == 0
+
+
+@pytest.mark.parametrize("fsync", ["always", "batch"])
+def test_mutants_the_experiment_resumed_and_interrupted_records_are_synced_like_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: Durability
+) -> None:
+    """The header, a ``resumed`` record and an ``interrupted`` one are as durable as a
+    result: with "always" each is fsynced before its call returns; with "batch" the
+    fsync thread syncs them (at the latest on close)."""
+    made, _ = _fsyncs(monkeypatch)
+    me = threading.current_thread().name
+    inline = 1 if fsync == "always" else 0
+    with Journal(tmp_path / "trials.jsonl", fsync=fsync) as journal:
+        journal.experiment({"seed": 1}, version="0")
+        assert made.count(me) == inline
+        journal.interrupted(3)
+        assert made.count(me) == 2 * inline
+        journal.resumed(finished=2, interrupted=[3])
+        assert made.count(me) == 3 * inline
+    assert made, "nothing was synced"

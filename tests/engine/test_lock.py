@@ -7,6 +7,7 @@ tests (tests/driver/test_resume.py) let live; see tests/mutants/results.md.
 from __future__ import annotations
 
 import datetime
+import errno
 import fcntl
 import json
 import os
@@ -184,3 +185,73 @@ def test_lock_driver_of_never_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(_lock, "time", SimpleNamespace(sleep=sleeps.append))
     assert driver_of(tmp_path) is None
     assert sleeps == []
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS])
+def test_lock_a_disk_that_cannot_take_the_holder_is_a_journal_error_naming_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """A full (or read-only) disk at start is said as a JournalError naming the run
+    directory, the file and the errno's name; the lock is let go (a later run can start)."""
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(_lock, "write_new", full)
+    with pytest.raises(JournalError) as caught:
+        ExperimentLock(tmp_path)
+    said = str(caught.value)
+    assert f"cannot start the run in {tmp_path}: writing {tmp_path}/.driver.{os.getpid()}" in said
+    assert f"({errno.errorcode[code]})" in said
+    monkeypatch.undo()
+    with ExperimentLock(tmp_path):
+        pass
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(errno.EMFILE, "Too many open files"), KeyboardInterrupt()]
+)
+def test_lock_another_failure_at_start_is_raised_as_it_is_and_lets_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    """What is not the disk's (EMFILE: the machine's; an interrupt) reaches the caller
+    itself, not dressed as a journal error, and the lock is let go all the same."""
+
+    def fails(path: Path, data: bytes) -> None:
+        raise error
+
+    monkeypatch.setattr(_lock, "write_new", fails)
+    with pytest.raises(type(error)) as caught:
+        ExperimentLock(tmp_path)
+    assert caught.value is error
+    monkeypatch.undo()
+    with ExperimentLock(tmp_path):
+        pass
+
+
+def test_lock_driver_of_only_asks_whether_a_live_holder_lives(tmp_path: Path) -> None:
+    """Looking who runs an experiment sends its driver no signal (signal 0: only the
+    question whether it lives): the holder, another process, goes on and ends as it will."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDS, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "held\n"
+    found = driver_of(tmp_path)
+    holder.communicate("")
+    assert found is not None
+    assert found["pid"] == holder.pid
+    assert holder.returncode == 0  # not ended by a signal
+
+
+_HOLDS = (
+    "import signal, sys; from pathlib import Path\n"
+    "from hyperdeme._engine._lock import ExperimentLock\n"
+    "for number in range(1, signal.NSIG):  # every signal's default (not what it inherited)\n"
+    "    try: signal.signal(number, signal.SIG_DFL)\n"
+    "    except (OSError, ValueError): pass\n"
+    "lock = ExperimentLock(Path(sys.argv[1])); print('held', flush=True); sys.stdin.read()"
+)
