@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import os
 import subprocess
+from pathlib import Path
 
 import anyio.to_thread
 import pytest
@@ -32,7 +33,10 @@ def test_a_cgroup_under_this_process_s_own_where_one_can_be_made() -> None:
             pytest.fail("CI runs as root: a cgroup v2 can be made")
         pytest.skip("no writable cgroup v2 here")
     try:
-        assert os.path.basename(containment.cgroup) == f"hyperdeme-{os.getpid()}-" + "t" * 32
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+        assert os.path.basename(containment.cgroup) == (
+            f"hyperdeme-{os.getpid()}-{namespace}-" + "t" * 32
+        )
         with open("/proc/self/cgroup") as f:
             own = next(line[3:].strip() for line in f if line.startswith("0::"))
         assert (os.path.dirname(containment.cgroup) + "/").endswith(own.rstrip("/") + "/")
@@ -127,6 +131,56 @@ def test_the_cgroup_of_a_driver_that_is_gone_is_emptied_and_removed() -> None:
         orphan.kill()
         orphan.wait()
         os.rmdir(live)
+
+
+def test_the_cgroup_of_a_run_in_another_pid_namespace_is_left_alone() -> None:
+    """A driver in another PID namespace (a container, ``unshare --pid``) sharing this
+    cgroup hierarchy: its pid means nothing here, so a run here never judges it gone
+    and never stops what its cgroup holds (a mutation run in a namespace killed a run
+    beside it that way)."""
+    probe = Containment(token="p" * 32)
+    probe.close(grace=0.0)
+    if probe.kind != "cgroup":
+        pytest.skip("no writable cgroup v2 here")
+    parent = os.path.dirname(probe.cgroup)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid free here
+    elsewhere = os.stat("/proc/self/ns/pid").st_ino + 1
+    other = os.path.join(parent, f"hyperdeme-{gone.pid}-{elsewhere}-" + "o" * 32)
+    os.makedirs(os.path.join(other, "1"))
+    running = subprocess.Popen(["sleep", "300"])
+    try:
+        with open(os.path.join(other, "1", "cgroup.procs"), "w") as procs:
+            procs.write(str(running.pid))
+        Containment(token="q" * 32).close(grace=0.0)
+        assert running.poll() is None
+        assert os.path.isdir(other)
+    finally:
+        running.kill()
+        running.wait()
+        for directory in (os.path.join(other, "1"), other):
+            os.rmdir(directory)
+
+
+def test_no_signal_goes_to_0_1_or_below(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill(0) is the caller's own group, kill(-1) every process it may signal: a pid
+    read as 0 (a process of another PID namespace in cgroup.procs) or a bad record
+    never becomes one of those."""
+    from hyperdeme.launchers import _watchdog_program as program
+
+    sent: list[int] = []
+    monkeypatch.setattr(program.os, "kill", lambda pid, sig: sent.append(pid))
+    program.signal_pids([0, 1, -1, -7, 4242], program.signal.SIGTERM)
+    assert sent == [4242]
+
+
+def test_pids_of_another_namespace_read_as_0_are_dropped(tmp_path: Path) -> None:
+    (tmp_path / "1").mkdir()
+    (tmp_path / "cgroup.procs").write_text("0\n0\n")
+    (tmp_path / "1" / "cgroup.procs").write_text("4242\n0\n")
+    from hyperdeme.launchers import _watchdog_program as program
+
+    assert program.cgroup_pids(str(tmp_path)) == [4242]
 
 
 def test_a_cell_made_later_is_made_by_make_or_falls_back_to_a_mark(

@@ -7,7 +7,7 @@ works here is used (logged as ``run.started containment=...``):
 
 ``cgroup``
     Linux with a writable cgroup v2 hierarchy (root; on a systemd machine, the
-    user's delegated subtree). The run gets a cgroup, ``hyperdeme-<pid>-<token>``,
+    user's delegated subtree). The run gets a cgroup, ``hyperdeme-<pid>-<pid ns>-<token>``,
     under the driver's own (found from ``/proc/self/cgroup`` and the ``cgroup2``
     mount of ``/proc/self/mountinfo``), and each slot a child cgroup of it: made
     by the first trial that needs one (``1``, ``2`` ...: as many as trials ever ran
@@ -130,7 +130,7 @@ class Containment:
             wanted = "auto"
         self.kind: Kind = "mark"
         if wanted in ("auto", "cgroup"):
-            self.cgroup = _make_cgroup(f"hyperdeme-{os.getpid()}-{token}")
+            self.cgroup = _make_cgroup(f"hyperdeme-{os.getpid()}-{_pid_namespace()}-{token}")
             if self.cgroup:
                 self.kind = "cgroup"
                 _remove_stale(os.path.dirname(self.cgroup))
@@ -321,14 +321,23 @@ def _make_cgroup(name: str) -> str:
 def _remove_stale(parent: str) -> None:
     """Empty and remove the run cgroups beside this run's whose driver is gone (both it
     and its watchdog killed): what they hold is a dead run's, stopped by no one else.
-    A run cgroup is named ``hyperdeme-<driver pid>-<token>``; one whose pid was reused
-    since is left as it is."""
+
+    A run cgroup is named ``hyperdeme-<driver pid>-<pid namespace>-<token>``; one whose
+    pid was reused since is left as it is, and so is one made in another PID namespace
+    (a container, ``unshare --pid``, sharing this cgroup hierarchy): its driver's pid
+    means nothing here, so its liveness cannot be judged from here (a run whose driver
+    looked gone from here would be killed while it runs). Names of hyperdeme before
+    0.4 (``hyperdeme-<pid>-<token>``) are judged by their pid alone, as then."""
     try:
         names = os.listdir(parent)
     except OSError:
         return
+    here = str(_pid_namespace())
     for name in names:
-        pid = name.split("-")[1] if name.startswith("hyperdeme-") else ""
+        parts = name.split("-") if name.startswith("hyperdeme-") else []
+        if len(parts) == 4 and parts[2] != here:
+            continue  # another PID namespace's run
+        pid = parts[1] if len(parts) in (3, 4) else ""
         if not pid.isdigit() or _exists(int(pid)):
             continue
         path = os.path.join(parent, name)
@@ -336,6 +345,14 @@ def _remove_stale(parent: str) -> None:
         program.kill_cgroup(path)
         program.remove_cgroup(path, within=1.0)
         log.warning("containment.stale_removed", cgroup=path)
+
+
+def _pid_namespace() -> int:
+    """This process's PID namespace (the inode of ``/proc/self/ns/pid``; 0 without it)."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
 
 
 def _exists(pid: int) -> bool:

@@ -172,9 +172,12 @@ def stop(entries: Sequence[Entry], *, mark: str, grace: float, cgroup: str = "")
 
 
 def signal_pids(pids: Iterable[int], sig: signal.Signals) -> None:
+    """``sig`` to each process; never to 0, 1 or below: ``kill(0)`` is the caller's own
+    group, ``kill(-1)`` every process it may signal, 1 is init."""
     for pid in pids:
-        with contextlib.suppress(OSError):  # gone already
-            os.kill(pid, sig)
+        if pid > 1:
+            with contextlib.suppress(OSError):  # gone already
+                os.kill(pid, sig)
 
 
 def cgroup_pids(cgroup: str) -> list[int]:
@@ -184,7 +187,8 @@ def cgroup_pids(cgroup: str) -> list[int]:
         return pids
     for directory, _, _ in os.walk(cgroup):
         with contextlib.suppress(OSError), open(os.path.join(directory, "cgroup.procs")) as f:
-            pids += [int(pid) for pid in f.read().split()]
+            # a process of another PID namespace than the reader's is listed as 0
+            pids += [pid for pid in map(int, f.read().split()) if pid > 0]
     return pids
 
 
