@@ -59,8 +59,8 @@ def test_a_job_environment_is_the_base_with_the_job_variables_on_top() -> None:
             {"workload_manager": "k8s", "workload_image": IMAGE,
              "launcher_options": {"namespce": "team-a"}},
             "launcher 'k8s' got unknown launcher_options key(s) 'namespce' (did you mean "
-            "'namespace'?); allowed: checkpoint_volume, container_overrides, job_overrides, "
-            "namespace, pod_overrides, poll_interval.",
+            "'namespace'?); allowed: checkpoint_volume, container_overrides, gpu_resource, "
+            "job_overrides, namespace, pod_overrides, poll_interval.",
         ),
         (
             {"launcher": "pbs", "launcher_options": {"pbs_flavor": "torque", "poll": 1}},
