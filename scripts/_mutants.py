@@ -98,6 +98,16 @@ MODULES = (
     ),
     Module("local", "src/hyperdeme/launchers/_local.py", ("tests/launchers/test_local.py",)),
     Module(
+        "service",
+        "src/hyperdeme/launchers/_service.py",
+        ("tests/launchers/test_service.py", "tests/launchers/test_process.py"),
+    ),
+    Module(
+        "contain",
+        "src/hyperdeme/launchers/_contain.py",
+        ("tests/launchers/test_contain.py", "tests/launchers/test_process.py"),
+    ),
+    Module(
         "watchdog",
         "src/hyperdeme/launchers/_watchdog.py",
         ("tests/launchers/test_watchdog.py", "tests/launchers/test_watchdog_program.py"),
@@ -501,12 +511,13 @@ def report() -> None:
         everything += mutants
         survivors = [m for m in mutants if m.outcome == "survived"]
         stamp = WORK / f"{module.name}.fingerprint"
+        saved = json.loads(stamp.read_text()) if stamp.exists() else {}
         modules[module.name] = {
             "path": module.path,
             # the tree the session's mutants ran on (its module and tests)
-            "session_commit": json.loads(stamp.read_text()).get("commit")
-            if stamp.exists()
-            else None,
+            "session_commit": saved.get("commit"),
+            # the module's source is no longer the one its mutants were made from
+            "stale": bool(saved) and saved.get("source") != _fingerprints(module)["source"],
             "tests": list(module.tests),
             **_counts(mutants, reasons),
             "survivors": [
@@ -563,8 +574,9 @@ def _markdown(result: dict) -> str:
             return "-" if x is None else f"{100 * x:.1f} %"
 
         pending = f" (+{c['pending']} not run)" if c["pending"] else ""
+        changed = " (module changed since: run again)" if c.get("stale") else ""
         return (
-            f"| {name} | {c.get('session_commit') or '-'} | {c['total']}{pending} | "
+            f"| {name} | {c.get('session_commit') or '-'}{changed} | {c['total']}{pending} | "
             f"{c['killed']} | {c['timeout']} | "
             f"{c['survived']} | {c['equivalent']} | {pct(c['kill_rate'])} | "
             f"{pct(c['kill_rate_of_non_equivalent'])} | {first.get(name, '-')} |"
