@@ -1,4 +1,4 @@
-"""The retry policy (tenacity): the two budgets, the back-off's cap, cancellation, laziness."""
+"""The retry policy (tenacity): the two budgets, the back-off's cap, cancellation, built at the run's start."""
 
 from __future__ import annotations
 
@@ -103,14 +103,31 @@ async def test_a_retry_cancelled_is_not_retried(tmp_path: Path) -> None:
     assert len(r.launcher.jobs) == 2  # type: ignore[attr-defined]
 
 
-async def test_a_trial_ok_at_once_never_builds_the_retry_machinery(tmp_path: Path) -> None:
+async def test_a_retry_needs_no_import_once_the_run_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry machinery (tenacity) is built as the run starts, not at its first retry:
+    by then the machine may be out of file descriptors, and an import opens files (a run
+    out of descriptors crashed importing tenacity for the retry meant to ride it out)."""
+    import builtins
+
     async def handler(job: Job) -> Exit:
+        if job.attempt == 1:
+            raise TransientLauncherError("Too many open files")
         job.stdout.write(b"FoM: 1\n")
         return Exit(0)
 
-    r = runner(tmp_path, handler, num_retries=2)
-    assert (await run_one(r)).status is Status.OK
-    assert "_retrying" not in vars(r.retries)  # tenacity is entered after a failure only
+    r = runner(tmp_path, handler, num_retries=1, retry_delay=0.001)
+    real_import = builtins.__import__
+
+    def short_of_descriptors(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("tenacity"):
+            raise OSError(24, "Too many open files", name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", short_of_descriptors)
+    trial = await run_one(r)
+    assert (trial.status, trial.attempts) == (Status.OK, 2)
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,10 @@ class RetryPolicy(Generic[E]):
         self.max_machine = max_machine
         self.machine_delay = MACHINE_DELAY if machine_delay is None else machine_delay
         self.max_delay = max_delay
+        # tenacity is imported and the policy built now, as the run starts, not at its
+        # first retry: by then the machine may be out of file descriptors (an import
+        # opens files), and the retry meant to ride out the shortage would crash the run
+        self._retrying  # noqa: B018
 
     async def retry(self, first: E, again: Callable[[], Awaitable[E]]) -> E:
         """Run ``again()`` while the last attempt (``first`` to begin with) should be
@@ -113,7 +117,7 @@ class RetryPolicy(Generic[E]):
 
     @cached_property
     def _retrying(self) -> AsyncRetrying:
-        """Everything but the per-trial budget, built at the run's first retry."""
+        """Everything but the per-trial budget, built once, when the run starts."""
         from tenacity import retry_if_result, wait_exponential
         from tenacity.asyncio import AsyncRetrying
 
