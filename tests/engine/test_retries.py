@@ -1,4 +1,4 @@
-"""The retry policy (tenacity): the two budgets, the back-off's cap, cancellation, built at the run's start."""
+"""The retry policy (tenacity): the budgets, the back-off's cap, cancellation, built early."""
 
 from __future__ import annotations
 
