@@ -62,11 +62,11 @@ def _class_source(config: type) -> str:
     return inspect.getsource(config)
 
 
-def _declarations(config: type) -> dict[str, dict[str, Any]]:
-    """Each field of a ``Config`` dataclass: its unit, default and ``#:`` comment."""
+def _comments(lines: list[str]) -> dict[str, str]:
+    """The ``#:`` comment lines above each ``name:`` declaration of ``lines``, joined."""
     comments: dict[str, str] = {}
     pending: list[str] = []
-    for line in _class_source(config).splitlines():
+    for line in lines:
         stripped = line.strip()
         if stripped.startswith("#:"):
             pending.append(stripped[2:].strip())
@@ -75,6 +75,12 @@ def _declarations(config: type) -> dict[str, dict[str, Any]]:
         if declared_name and pending:
             comments[declared_name.group(1)] = " ".join(pending)
         pending = []
+    return comments
+
+
+def _declarations(config: type) -> dict[str, dict[str, Any]]:
+    """Each field of a ``Config`` dataclass: its unit, default and ``#:`` comment."""
+    comments = _comments(_class_source(config).splitlines())
     found = {}
     for field in dataclasses.fields(config):
         default = field.default
@@ -122,18 +128,7 @@ def _signature_comments(owner: Any) -> dict[str, str]:
     except (OSError, TypeError):
         return {}
     signature = source.split(") ->", 1)[0]
-    comments: dict[str, str] = {}
-    pending: list[str] = []
-    for line in signature.splitlines()[1:]:
-        stripped = line.strip()
-        if stripped.startswith("#:"):
-            pending.append(stripped[2:].strip())
-            continue
-        declared_name = re.match(r"(\w+)\s*:", stripped)
-        if declared_name and pending:
-            comments[declared_name.group(1)] = " ".join(pending)
-        pending = []
-    return comments
+    return _comments(signature.splitlines()[1:])
 
 
 def keyword_rows(
