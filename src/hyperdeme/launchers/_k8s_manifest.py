@@ -41,7 +41,7 @@ import copy
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -216,15 +216,28 @@ def check_options(launch: LauncherOptions) -> None:
         )
 
 
-def _namespace(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not _NAMESPACE.fullmatch(value):
-        error = ConfigError if isinstance(value, str) else ConfigTypeError
-        raise error(
-            f"{name} must be a Kubernetes namespace name (lowercase letters, digits and "
-            f"'-'), got {value!r}.",
-            value=value,
-        )
-    return value
+def _matching(pattern: re.Pattern[str], what: str) -> Callable[[str, Any], str]:
+    """A check that the value is a string ``pattern`` matches whole; else the error says
+    it must be ``what``."""
+
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            error = ConfigError if isinstance(value, str) else ConfigTypeError
+            raise error(f"{name} must be {what}, got {value!r}.", value=value)
+        return value
+
+    return check
+
+
+_namespace = _matching(
+    _NAMESPACE, "a Kubernetes namespace name (lowercase letters, digits and '-')"
+)
+#: ``<domain>/<name>``, as device plugins advertise them
+_extended_resource = _matching(
+    _EXTENDED_RESOURCE,
+    "an extended resource name as a device plugin advertises it, <domain>/<name> "
+    "('nvidia.com/gpu', 'amd.com/gpu')",
+)
 
 
 def _checkpoint_volume(name: str, value: Any) -> dict[str, str] | None:
@@ -256,18 +269,6 @@ def _checkpoint_volume(name: str, value: Any) -> dict[str, str] | None:
             value=value,
         )
     return volume
-
-
-def _extended_resource(name: str, value: Any) -> str:
-    """An extended resource name: ``<domain>/<name>``, as device plugins advertise them."""
-    if not isinstance(value, str) or not _EXTENDED_RESOURCE.fullmatch(value):
-        error = ConfigError if isinstance(value, str) else ConfigTypeError
-        raise error(
-            f"{name} must be an extended resource name as a device plugin advertises it, "
-            f"<domain>/<name> ('nvidia.com/gpu', 'amd.com/gpu'), got {value!r}.",
-            value=value,
-        )
-    return value
 
 
 def _overrides(name: str, value: Any) -> dict[str, Any]:
