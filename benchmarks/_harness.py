@@ -322,6 +322,23 @@ def fmt(value: object, digits: int = 3) -> str:
     return f"{value:.{decimals}f}"
 
 
+def run_alone(
+    main: Callable[[bool, Any], Sequence[Table]], description: str | None, *, baseline: bool = False
+) -> None:
+    """``python benchmarks/<name>.py [--quick] [--repeats N] [--baseline REV]``: one
+    benchmark run by itself, its tables printed (``python -m benchmarks`` saves them)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=0)
+    if baseline:
+        parser.add_argument("--baseline", default="", metavar="REV")
+    parsed = parser.parse_args()
+    for table in main(parsed.quick, parsed):
+        print(table.render())
+
+
 def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
     """'yes'/'NO' for a target, '-' when not measured."""
     if math.isnan(value):

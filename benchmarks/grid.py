@@ -22,7 +22,6 @@ range has none: it is the one case that costs time, never memory).
 
 from __future__ import annotations
 
-import argparse
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -119,9 +118,4 @@ def main(quick: bool, args: Any) -> list[h.Table]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=0)
-    parsed = parser.parse_args()
-    for t in main(parsed.quick, parsed):
-        print(t.render())
+    h.run_alone(main, __doc__)

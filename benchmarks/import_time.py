@@ -17,7 +17,6 @@ keeps them out of ``import hyperdeme``.
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import json
 import os
@@ -141,10 +140,4 @@ def main(quick: bool, args: Any) -> list[h.Table]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=0)
-    parser.add_argument("--baseline", default="", metavar="REV")
-    parsed = parser.parse_args()
-    for t in main(parsed.quick, parsed):
-        print(t.render())
+    h.run_alone(main, __doc__, baseline=True)

@@ -11,7 +11,6 @@ a ratio that stays flat as the size grows is the linear claim.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
@@ -65,9 +64,4 @@ def _time(work: Any) -> float:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=0)
-    parsed = parser.parse_args()
-    for t in main(parsed.quick, parsed):
-        print(t.render())
+    h.run_alone(main, __doc__)
