@@ -100,7 +100,11 @@ MODULES = (
     Module(
         "service",
         "src/hyperdeme/launchers/_service.py",
-        ("tests/launchers/test_service.py", "tests/launchers/test_process.py"),
+        (
+            "tests/launchers/test_service.py",
+            "tests/launchers/test_spawn.py",
+            "tests/launchers/test_process.py",
+        ),
     ),
     Module(
         "contain",

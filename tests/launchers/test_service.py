@@ -6,20 +6,17 @@ from __future__ import annotations
 import os
 import select
 import shlex
-import sys
 import threading
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
-import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
 
 from hyperdeme._engine._sinks import LogSink
 from hyperdeme.launchers import _service, run_process
 from hyperdeme.launchers._contain import Containment
 from hyperdeme.launchers._service import Service, Ticket
-from processes import marked, new_marker
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfds here")
 
@@ -105,29 +102,6 @@ async def test_a_trial_cancelled_before_its_start_is_never_started(tmp_path: Pat
     assert one.pid is None
     assert one.held is None
     assert not flag.exists()
-
-
-async def test_a_trial_cancelled_while_it_runs_is_stopped_group_and_all(tmp_path: Path) -> None:
-    marker = new_marker()
-    sleeper = shlex.join([sys.executable, "-c", "import time; time.sleep(60)", marker])
-    out, err = sinks(tmp_path, "cancelled")
-    with out, err:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(
-                lambda: run_process(
-                    ["/bin/sh", "-c", f"{sleeper} & {sleeper}; wait"],
-                    stdout=out,
-                    stderr=err,
-                    grace=1,
-                )
-            )
-            with anyio.fail_after(30):
-                while len(marked(marker)) < 2:  # noqa: ASYNC110 - processes, not events
-                    await anyio.sleep(0.02)
-            tg.cancel_scope.cancel()
-    psutil.wait_procs(marked(marker), timeout=1)
-    assert marked(marker) == []
-    assert psutil.Process().children() == []
 
 
 async def test_a_program_that_cannot_start_raises_and_leaves_nothing_open(tmp_path: Path) -> None:

@@ -126,12 +126,17 @@ async def test_many_programs_leave_no_descriptor_zombie_or_thread(tmp_path: Path
         assert peak_threads - threads_before < 4, (threads_before, peak_threads)
 
 
-async def test_cancelling_a_wait_stops_the_group(tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["pipes", "service"])
+async def test_cancelling_a_wait_stops_the_group(tmp_path: Path, through: str) -> None:
     """run_process cancelled while the program runs: its whole group is gone afterwards,
-    the backgrounded grandchild too."""
+    the backgrounded grandchild too; with its output pumped through pipes, and with log
+    files it writes itself (started and awaited by the process service)."""
     marker = new_marker()
     sleeper = shlex.join([sys.executable, "-c", "import time; time.sleep(60)", marker])
-    out, err = LogSink(None), LogSink(None)
+    if through == "pipes":
+        out, err = LogSink(None), LogSink(None)
+    else:
+        out, err = LogSink(tmp_path / "cancelled.out"), LogSink(tmp_path / "cancelled.err")
     with out, err:
         async with anyio.create_task_group() as tg:
             tg.start_soon(
@@ -149,6 +154,7 @@ async def test_cancelling_a_wait_stops_the_group(tmp_path: Path) -> None:
     # killed, they may take a moment to leave the kernel (1 s of slack, as in tests/faults)
     psutil.wait_procs(marked(marker), timeout=1)
     assert marked(marker) == []
+    assert psutil.Process().children() == []
 
 
 # ------------------------------------------------------- mutants killed (scripts/mutants)
